@@ -1,0 +1,66 @@
+# anonmerge — every command a person or CI needs. `make help` lists them.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# The services follow the ports the stack scripts use, so overriding one (e.g. KAFKA_PORT=19092)
+# moves both sides.
+KAFKA_PORT ?= 9092
+REGISTRY_PORT ?= 8081
+REDIS_PORT ?= 6380
+export KAFKA_PORT REGISTRY_PORT REDIS_PORT
+export ANONMERGE_KAFKA_BROKERS ?= 127.0.0.1:$(KAFKA_PORT)
+export ANONMERGE_REGISTRY_URL ?= http://127.0.0.1:$(REGISTRY_PORT)/apis/ccompat/v7
+export ANONMERGE_REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)
+
+INSTALL_STAMP := node_modules/.anonmerge-installed
+BUILD_STAMP := dist/.anonmerge-built
+SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
+
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
+
+install: $(INSTALL_STAMP) ## install npm dependencies from the lock file
+$(INSTALL_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build: $(BUILD_STAMP) ## compile the services to dist/
+$(BUILD_STAMP): $(INSTALL_STAMP) $(SOURCES)
+	npx tsc -p tsconfig.build.json
+	@touch $@
+
+typecheck: $(INSTALL_STAMP) ## type-check sources and tests (strict)
+	npx tsc -p tsconfig.json --noEmit
+
+infra-up: ## start Kafka, the schema registry and Redis (idempotent), wait until healthy
+	@bash infra/stack.sh up
+
+infra-down: ## stop the local stack (data stays under .local/)
+	@bash infra/stack.sh down
+
+infra-status: ## one line per part of the stack
+	@bash infra/stack.sh status
+
+up: infra-up build ## stack + both services in the background, returns once healthy
+	@bash infra/services.sh start
+
+down: ## stop the services (graceful)
+	@bash infra/services.sh stop
+
+status: ## stack and services
+	@bash infra/stack.sh status; bash infra/services.sh status
+
+run: infra-up build ## the stack, both services, sample traffic and a live feed (Ctrl-C stops)
+	@bash infra/run.sh
+
+test: install infra-up typecheck build ## type-check, then unit and integration tests against the real stack
+	npx jest --ci
+
+test-unit: install ## unit tests only (no stack needed)
+	npx jest --ci --selectProjects unit
+
+clean: ## remove build output (not the stack's downloads or data)
+	rm -rf dist

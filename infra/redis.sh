@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The project's own Redis (not the one on 6379, which keeps nothing on disk): AOF on with
+# fsync every second, data under .local, so a restart finds the merger's state back.
+# Usage: infra/redis.sh start|wait|stop|status
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DATA_DIR="$ANONMERGE_HOME/redis/data"
+LOG_FILE="$LOG_DIR/redis.log"
+PID_FILE="$RUN_DIR/redis.pid"
+
+start() {
+  if pid_alive redis; then log "Redis already running (pid $(cat "$PID_FILE"))"; return 0; fi
+  port_open "$REDIS_HOST" "$REDIS_PORT" && die "port $REDIS_PORT is taken by another process; set REDIS_PORT"
+  command -v redis-server >/dev/null || die "redis-server is not installed"
+  mkdir -p "$DATA_DIR"
+  log "starting Redis on $REDIS_HOST:$REDIS_PORT (AOF everysec, data: $DATA_DIR)"
+  redis-server --bind "$REDIS_HOST" --port "$REDIS_PORT" --dir "$DATA_DIR" \
+    --appendonly yes --appendfsync everysec --save "" \
+    --daemonize yes --pidfile "$PID_FILE" --logfile "$LOG_FILE" \
+    || die "redis-server did not start; see $LOG_FILE"
+}
+
+healthy() { [[ "$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" == "PONG" ]]; }
+
+stop() {
+  if healthy; then
+    # SHUTDOWN writes the AOF out before the process exits.
+    redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
+  fi
+  stop_pid redis 20
+}
+
+case "${1:-}" in
+  start) start ;;
+  wait) wait_until "${2:-30}" "redis" healthy || die "Redis did not answer PING; see $LOG_FILE" ;;
+  stop) stop ;;
+  status)
+    if healthy; then echo "redis     up    $REDIS_HOST:$REDIS_PORT  pid $(cat "$PID_FILE" 2>/dev/null)"
+    else echo "redis     down  $REDIS_HOST:$REDIS_PORT"; exit 1; fi ;;
+  *) die "usage: $0 start|wait|stop|status" ;;
+esac

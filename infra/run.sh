@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make run`: the services in the background, then the live feed and sample traffic in the
+# foreground. Ctrl-C stops the traffic and the services cleanly; the stack keeps running (stop it
+# with `make infra-down`).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+stop_services() {
+  trap - INT TERM EXIT
+  echo
+  log "stopping the services (the stack keeps running; 'make infra-down' stops it)"
+  bash "$INFRA_DIR/services.sh" stop
+}
+
+bash "$INFRA_DIR/services.sh" start
+trap stop_services INT TERM EXIT
+cat <<INFO
+
+  anonmerge is running
+    ingest (Track API)  http://${ANONMERGE_INGEST_HOST:-127.0.0.1}:${ANONMERGE_INGEST_PORT:-3000}   Basic auth demo-site:demo-key
+    merger health       http://${ANONMERGE_MERGER_HOST:-127.0.0.1}:${ANONMERGE_MERGER_PORT:-3001}/readyz
+    logs                $LOG_DIR/{ingest,merger,kafka,registry,redis}.log
+
+INFO
+# Not exec: the trap above must run when the feed ends.
+(cd "$ROOT_DIR" && node --enable-source-maps dist/services/demo/main.js) || true

@@ -1,0 +1,128 @@
+/**
+ * The workspace registry: each workspace's credentials and settings, read from a JSON file at
+ * start (ANONMERGE_WORKSPACES_FILE). Ingest stamps the settings in force onto every inbound
+ * record, which is how the merger learns them: it never reads this file, and a replay of the
+ * inbound topic decides with the settings each record was accepted under.
+ */
+import { readFileSync } from 'node:fs';
+import type { WorkspaceSettings } from '../shared/model/inbound';
+
+export interface Workspace {
+  readonly id: string;
+  readonly name: string;
+  /** Track API v1 Basic auth user. */
+  readonly siteId: string;
+  /** Track API v1 Basic auth password. */
+  readonly apiKey: string;
+  /** Segment-spec Basic auth user (empty password). */
+  readonly writeKey: string | null;
+  readonly settings: WorkspaceSettings;
+}
+
+export class WorkspaceFileError extends Error {
+  override name = 'WorkspaceFileError';
+}
+
+export const DEFAULT_SETTINGS = { merge_enabled: true, retention_days: 30, grace_seconds: 300, trigger_window_hours: 72 } as const;
+
+const WORKSPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function field(object: Record<string, unknown>, key: string, where: string, problems: string[]): unknown {
+  if (!(key in object)) problems.push(`${where}.${key} is missing`);
+  return object[key];
+}
+
+function text(value: unknown, where: string, problems: string[]): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    problems.push(`${where} must be a non-empty string`);
+    return '';
+  }
+  return value;
+}
+
+function positiveInteger(value: unknown, fallback: number, where: string, problems: string[]): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    problems.push(`${where} must be a non-negative integer`);
+    return fallback;
+  }
+  return value;
+}
+
+function parseSettings(raw: unknown, where: string, problems: string[]): WorkspaceSettings {
+  const settings = (raw ?? {}) as Record<string, unknown>;
+  if (typeof settings !== 'object' || Array.isArray(settings)) problems.push(`${where} must be an object`);
+  const merge = settings.merge_enabled ?? DEFAULT_SETTINGS.merge_enabled;
+  if (typeof merge !== 'boolean') problems.push(`${where}.merge_enabled must be true or false`);
+  return {
+    merge_enabled: merge === true,
+    retention_seconds: positiveInteger(settings.retention_days, DEFAULT_SETTINGS.retention_days, `${where}.retention_days`, problems) * 86400,
+    grace_seconds: positiveInteger(settings.grace_seconds, DEFAULT_SETTINGS.grace_seconds, `${where}.grace_seconds`, problems),
+    trigger_window_seconds: positiveInteger(settings.trigger_window_hours, DEFAULT_SETTINGS.trigger_window_hours, `${where}.trigger_window_hours`, problems) * 3600,
+  };
+}
+
+/** Validates a parsed workspaces file; throws one error listing every problem. */
+export function parseWorkspaces(document: unknown, source: string): Workspace[] {
+  const problems: string[] = [];
+  const list = (document as { workspaces?: unknown })?.workspaces;
+  if (!Array.isArray(list)) throw new WorkspaceFileError(`${source}: expected {"workspaces": [...]}`);
+  const workspaces = list.map((entry: unknown, index): Workspace => {
+    const where = `workspaces[${index}]`;
+    const object = (entry ?? {}) as Record<string, unknown>;
+    const id = text(field(object, 'id', where, problems), `${where}.id`, problems);
+    if (id && !WORKSPACE_ID.test(id)) problems.push(`${where}.id must match ${WORKSPACE_ID}`);
+    const writeKey = object.write_key === undefined ? null : text(object.write_key, `${where}.write_key`, problems);
+    return {
+      id,
+      name: typeof object.name === 'string' ? object.name : id,
+      siteId: text(field(object, 'site_id', where, problems), `${where}.site_id`, problems),
+      apiKey: text(field(object, 'api_key', where, problems), `${where}.api_key`, problems),
+      writeKey,
+      settings: parseSettings(object.settings, `${where}.settings`, problems),
+    };
+  });
+  const seen = (values: (string | null)[], what: string) => {
+    const found = new Set<string>();
+    for (const value of values) {
+      if (value === null || value === '') continue;
+      if (found.has(value)) problems.push(`${what} "${what === 'id' || what === 'site_id' ? value : '…'}" is used by two workspaces`);
+      found.add(value);
+    }
+  };
+  seen(workspaces.map((w) => w.id), 'id');
+  seen(workspaces.map((w) => w.siteId), 'site_id');
+  seen(workspaces.map((w) => w.writeKey), 'write_key');
+  if (problems.length > 0) throw new WorkspaceFileError(`${source}: ${problems.join('; ')}`);
+  return workspaces;
+}
+
+export class WorkspaceRegistry {
+  private readonly bySite = new Map<string, Workspace>();
+  private readonly byWrite = new Map<string, Workspace>();
+
+  constructor(readonly workspaces: readonly Workspace[]) {
+    for (const workspace of workspaces) {
+      this.bySite.set(workspace.siteId, workspace);
+      if (workspace.writeKey) this.byWrite.set(workspace.writeKey, workspace);
+    }
+  }
+
+  static fromFile(file: string): WorkspaceRegistry {
+    let document: unknown;
+    try {
+      document = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new WorkspaceFileError(`${file}: ${(error as Error).message}`);
+    }
+    return new WorkspaceRegistry(parseWorkspaces(document, file));
+  }
+
+  bySiteId(siteId: string): Workspace | undefined {
+    return this.bySite.get(siteId);
+  }
+
+  byWriteKey(writeKey: string): Workspace | undefined {
+    return this.byWrite.get(writeKey);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Registers the project's schemas at start and turns records into bytes and back.
+ *
+ * Schema ids are resolved once, at start: encoding is then synchronous and does no I/O (the
+ * registry client would otherwise look the id up on every call). Decoding reads the writer's
+ * schema id from the record, fetches that schema once, and keeps a resolver from it to our
+ * reader schema, so records written with an older or newer compatible schema still decode.
+ */
+import avro from 'avsc';
+import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { TopicConfig } from '../config';
+import type { Logger } from '../logger';
+import { STREAMS, loadSchema, type LoadedSchema, type StreamName } from './schemaFiles';
+import { frame, unframe } from './wireFormat';
+
+export class SchemaResolutionError extends Error {
+  override name = 'SchemaResolutionError';
+}
+
+interface StreamCodec {
+  readonly schema: LoadedSchema;
+  readonly schemaId: number;
+  readonly resolvers: Map<number, avro.Resolver | null>;
+}
+
+export class SchemaCatalog {
+  private constructor(
+    private readonly registry: SchemaRegistry,
+    private readonly codecs: Map<StreamName, StreamCodec>,
+  ) {}
+
+  /** Registers every schema under schemas/ (subject `<topic>-value`) and remembers its id. */
+  static async open(registry: SchemaRegistry, topics: TopicConfig, logger: Logger, streams: readonly StreamName[] = STREAMS): Promise<SchemaCatalog> {
+    const codecs = new Map<StreamName, StreamCodec>();
+    for (const stream of streams) {
+      const schema = loadSchema(stream, topics);
+      const { id } = await registry.register({ type: SchemaType.AVRO, schema: schema.text }, { subject: schema.subject });
+      codecs.set(stream, { schema, schemaId: id, resolvers: new Map() });
+      logger.debug({ subject: schema.subject, schemaId: id }, 'schema registered');
+    }
+    return new SchemaCatalog(registry, codecs);
+  }
+
+  schemaId(stream: StreamName): number {
+    return this.codec(stream).schemaId;
+  }
+
+  topic(stream: StreamName): string {
+    return this.codec(stream).schema.topic;
+  }
+
+  type(stream: StreamName): avro.Type {
+    return this.codec(stream).schema.type;
+  }
+
+  /** Synchronous: no registry call on the hot path. Throws if the value does not fit the schema. */
+  encode(stream: StreamName, value: unknown): Buffer {
+    const { schema, schemaId } = this.codec(stream);
+    return frame(schemaId, schema.type.toBuffer(value));
+  }
+
+  /**
+   * Decodes a record written with any registered version of the stream's schema into the
+   * current one. Throws WireFormatError, SchemaResolutionError or avsc's own error for bytes
+   * that are not a valid record: the caller dead-letters those.
+   */
+  async decode<T>(stream: StreamName, buffer: Buffer): Promise<T> {
+    const codec = this.codec(stream);
+    const { schemaId, body } = unframe(buffer);
+    const resolver = schemaId === codec.schemaId ? null : await this.resolverFor(codec, schemaId);
+    // fromBuffer checks that the whole body was consumed, so trailing garbage is an error too.
+    return (resolver ? codec.schema.type.fromBuffer(body, resolver) : codec.schema.type.fromBuffer(body)) as T;
+  }
+
+  private async resolverFor(codec: StreamCodec, writerId: number): Promise<avro.Resolver> {
+    const cached = codec.resolvers.get(writerId);
+    if (cached) return cached;
+    let writerSchema: unknown;
+    try {
+      writerSchema = await this.registry.getSchema(writerId);
+    } catch (error) {
+      throw new SchemaResolutionError(`schema id ${writerId} is unknown to the registry: ${(error as Error).message}`);
+    }
+    let resolver: avro.Resolver;
+    try {
+      resolver = codec.schema.type.createResolver(writerSchema as avro.Type);
+    } catch (error) {
+      throw new SchemaResolutionError(`schema id ${writerId} cannot be read as ${codec.schema.subject}: ${(error as Error).message}`);
+    }
+    codec.resolvers.set(writerId, resolver);
+    return resolver;
+  }
+
+  private codec(stream: StreamName): StreamCodec {
+    const codec = this.codecs.get(stream);
+    if (!codec) throw new Error(`schema of stream ${stream} was not opened`);
+    return codec;
+  }
+}

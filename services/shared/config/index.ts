@@ -1,0 +1,93 @@
+/**
+ * Every setting anonmerge reads, grouped by the part that uses it. A service reads the groups
+ * it needs with `loadConfig`; docs/configuration.md is generated from these specs.
+ */
+import { boolean, hostPorts, integer, oneOf, port, readSettings, string, url, type SettingsOf, type SettingsSpec } from './settings';
+
+export const kafkaSettings = {
+  brokers: hostPorts('ANONMERGE_KAFKA_BROKERS', { default: '127.0.0.1:9092', description: 'Kafka bootstrap servers, comma-separated host:port' }),
+  clientId: string('ANONMERGE_KAFKA_CLIENT_ID', { default: 'anonmerge', description: 'Kafka client id prefix' }),
+  connectionTimeoutMs: integer('ANONMERGE_KAFKA_CONNECTION_TIMEOUT_MS', { default: '3000', min: 100, description: 'Kafka TCP connect timeout' }),
+  requestTimeoutMs: integer('ANONMERGE_KAFKA_REQUEST_TIMEOUT_MS', { default: '30000', min: 100, description: 'Kafka request timeout' }),
+} satisfies SettingsSpec;
+
+export const topicSettings = {
+  inbound: string('ANONMERGE_TOPIC_INBOUND', { default: 'anonmerge.inbound', description: 'Inbound track events and identify commands' }),
+  mergedEvents: string('ANONMERGE_TOPIC_MERGED_EVENTS', { default: 'anonmerge.merged-events', description: "Every event of a known person, identified or merged" }),
+  campaignTriggers: string('ANONMERGE_TOPIC_CAMPAIGN_TRIGGERS', { default: 'anonmerge.campaign-triggers', description: 'Events that trigger campaigns (SPEC R4)' }),
+  activity: string('ANONMERGE_TOPIC_ACTIVITY', { default: 'anonmerge.activity', description: 'Activity records (Anonymous Data Merged, refused rebinds, deletions)' }),
+  anonymousEvents: string('ANONMERGE_TOPIC_ANONYMOUS_EVENTS', { default: 'anonmerge.anonymous-events', description: 'Anonymous events as they arrive, for observers' }),
+  deadLetters: string('ANONMERGE_TOPIC_DEAD_LETTERS', { default: 'anonmerge.dead-letters', description: 'Records that could not be decoded or broke the contract' }),
+  partitions: integer('ANONMERGE_TOPIC_PARTITIONS', { default: '6', min: 1, max: 10000, description: 'Partitions of topics the services create' }),
+  replicationFactor: integer('ANONMERGE_TOPIC_REPLICATION_FACTOR', { default: '1', min: 1, max: 10, description: 'Replication factor of topics the services create' }),
+} satisfies SettingsSpec;
+
+export const registrySettings = {
+  url: url('ANONMERGE_REGISTRY_URL', {
+    default: 'http://127.0.0.1:8081/apis/ccompat/v7',
+    protocols: ['http:', 'https:'],
+    description: 'Confluent-compatible schema registry base URL (Apicurio: .../apis/ccompat/v7)',
+  }),
+  timeoutMs: integer('ANONMERGE_REGISTRY_TIMEOUT_MS', { default: '5000', min: 100, description: 'Schema registry request timeout' }),
+} satisfies SettingsSpec;
+
+export const redisSettings = {
+  url: url('ANONMERGE_REDIS_URL', { default: 'redis://127.0.0.1:6380', protocols: ['redis:', 'rediss:'], description: 'Redis URL of the merger state' }),
+  commandTimeoutMs: integer('ANONMERGE_REDIS_COMMAND_TIMEOUT_MS', { default: '5000', min: 10, description: 'Redis command timeout' }),
+  connectTimeoutMs: integer('ANONMERGE_REDIS_CONNECT_TIMEOUT_MS', { default: '3000', min: 10, description: 'Redis connect timeout' }),
+} satisfies SettingsSpec;
+
+export const logSettings = {
+  level: oneOf('ANONMERGE_LOG_LEVEL', { default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], description: 'Log level' }),
+} satisfies SettingsSpec;
+
+export const ingestSettings = {
+  host: string('ANONMERGE_INGEST_HOST', { default: '127.0.0.1', description: 'Address the ingest HTTP server binds' }),
+  port: port('ANONMERGE_INGEST_PORT', { default: '3000', description: 'Port of the ingest HTTP server' }),
+  workspacesFile: string('ANONMERGE_WORKSPACES_FILE', { default: 'config/workspaces.json', description: 'Workspace registry file (credentials and settings)' }),
+  shutdownGraceMs: integer('ANONMERGE_INGEST_SHUTDOWN_GRACE_MS', { default: '10000', min: 0, description: 'How long shutdown waits for in-flight requests' }),
+} satisfies SettingsSpec;
+
+export const mergerSettings = {
+  host: string('ANONMERGE_MERGER_HOST', { default: '127.0.0.1', description: "Address of the merger's health and metrics server" }),
+  port: port('ANONMERGE_MERGER_PORT', { default: '3001', description: "Port of the merger's health and metrics server" }),
+  groupId: string('ANONMERGE_MERGER_GROUP_ID', { default: 'anonmerge-merger', description: 'Kafka consumer group of the merger' }),
+  fromBeginning: boolean('ANONMERGE_MERGER_FROM_BEGINNING', { default: 'true', description: 'A new consumer group starts at the oldest inbound record' }),
+} satisfies SettingsSpec;
+
+export const configGroups = {
+  kafka: kafkaSettings,
+  topics: topicSettings,
+  registry: registrySettings,
+  redis: redisSettings,
+  log: logSettings,
+  ingest: ingestSettings,
+  merger: mergerSettings,
+} as const;
+
+type Groups = typeof configGroups;
+export type GroupName = keyof Groups;
+export type Config<G extends GroupName> = { readonly [K in G]: SettingsOf<Groups[K]> };
+export type KafkaConfig = SettingsOf<typeof kafkaSettings>;
+export type TopicConfig = SettingsOf<typeof topicSettings>;
+export type RegistryConfig = SettingsOf<typeof registrySettings>;
+export type RedisConfig = SettingsOf<typeof redisSettings>;
+
+/**
+ * Reads the named groups from the environment. Problems from all groups are reported together.
+ */
+export function loadConfig<G extends GroupName>(groups: readonly G[], env: NodeJS.ProcessEnv = process.env): Config<G> {
+  const merged: SettingsSpec = {};
+  for (const group of groups) {
+    for (const [key, setting] of Object.entries(configGroups[group])) merged[`${group}.${key}`] = setting;
+  }
+  const flat = readSettings(merged, env) as Record<string, unknown>;
+  const config: Record<string, Record<string, unknown>> = {};
+  for (const [path, value] of Object.entries(flat)) {
+    const [group, key] = path.split('.') as [string, string];
+    (config[group] ??= {})[key] = value;
+  }
+  return config as Config<G>;
+}
+
+export { ConfigError } from './settings';

@@ -1,0 +1,43 @@
+/**
+ * The one place a kafkajs client is made: brokers and timeouts from configuration, and kafkajs'
+ * own log lines routed into our structured logger (kafkajs logs ERROR for every retried
+ * coordinator-loading response, so those are demoted to warn with the request named).
+ */
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { KafkaConfig } from '../config';
+import type { Logger } from '../logger';
+
+const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+// Responses kafkajs logs as errors but retries by itself; they are expected while a broker or a
+// coordinator starts, so they must not look like failures in the logs.
+const RETRIABLE_NOISE = /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader/i;
+
+export function createKafka(config: KafkaConfig, logger: Logger, clientSuffix: string): Kafka {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  // kafkajs warns about its v2 partitioner change on every producer; our keys decide partitions.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  return new Kafka({
+    clientId: `${config.clientId}-${clientSuffix}`,
+    brokers: config.brokers,
+    connectionTimeout: config.connectionTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
+    logLevel: logLevel.INFO,
+    logCreator:
+      () =>
+      ({ level, log }: LogEntry) => {
+        const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
+        let name = LEVEL_NAMES[level] ?? 'info';
+        if (name === 'error' && typeof extra.error === 'string' && RETRIABLE_NOISE.test(extra.error)) name = 'warn';
+        // kafkajs INFO is chatty (every join, every fetch session); keep it at debug.
+        if (name === 'info') name = 'debug';
+        kafkaLogger[name](extra, message);
+      },
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * The topics anonmerge owns, and their creation at start (idempotent; each service does it so
+ * that either can start first). Partitions of an existing topic are never changed here: adding
+ * partitions moves keys, so it is a deliberate operation, not a side effect of a restart.
+ */
+import type { Admin, ITopicConfig } from 'kafkajs';
+import type { TopicConfig } from '../config';
+import type { Logger } from '../logger';
+import { STREAMS, type StreamName } from '../avro/schemaFiles';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+// The inbound topic is the event log the merger's state can be rebuilt from, so it keeps at
+// least the longest workspace retention (30 days by default) plus a margin.
+const RETENTION_MS: Record<StreamName, number> = {
+  inbound: 35 * DAY_MS,
+  mergedEvents: 7 * DAY_MS,
+  campaignTriggers: 7 * DAY_MS,
+  activity: 30 * DAY_MS,
+  anonymousEvents: 7 * DAY_MS,
+  deadLetters: 30 * DAY_MS,
+};
+
+export function topicDefinitions(topics: TopicConfig): ITopicConfig[] {
+  return STREAMS.map((stream) => ({
+    topic: topics[stream],
+    numPartitions: topics.partitions,
+    replicationFactor: topics.replicationFactor,
+    configEntries: [
+      { name: 'retention.ms', value: String(RETENTION_MS[stream]) },
+      { name: 'cleanup.policy', value: 'delete' },
+    ],
+  }));
+}
+
+export async function ensureTopics(admin: Admin, topics: TopicConfig, logger: Logger): Promise<void> {
+  const wanted = topicDefinitions(topics);
+  const existing = new Set(await admin.listTopics());
+  const missing = wanted.filter((t) => !existing.has(t.topic));
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({ topics: missing, waitForLeaders: true });
+      logger.info({ topics: missing.map((t) => t.topic), partitions: topics.partitions }, 'topics created');
+    } catch (error) {
+      // Another service may have created them between our list and create.
+      if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
+    }
+  }
+  const metadata = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
+  for (const topic of metadata.topics) {
+    if (topic.partitions.length !== topics.partitions) {
+      logger.info({ topic: topic.name, partitions: topic.partitions.length, configured: topics.partitions }, 'topic keeps its existing partition count');
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Kafka record keys. Everything about one anonymous id must land on one partition (so the merger
+ * that owns it sees its events and identifies), and one person's outbound events stay in order.
+ * Workspace ids cannot contain '/', so the prefix makes every key unambiguous.
+ */
+import { personKey, type PersonRef } from './person';
+
+export function anonymousKey(workspaceId: string, anonymousId: string): string {
+  return `${workspaceId}/a/${anonymousId}`;
+}
+
+export function personRecordKey(workspaceId: string, person: PersonRef): string {
+  return `${workspaceId}/p/${personKey(person)}`;
+}
+
+/** The inbound key of a record: by anonymous id when it carries one, else by person. */
+export function inboundKey(record: {
+  readonly workspace_id: string;
+  readonly command:
+    | { readonly kind: 'track'; readonly body: { readonly anonymous_id: string | null; readonly person: PersonRef | null } }
+    | { readonly kind: 'identify'; readonly body: { readonly anonymous_id: string | null; readonly person: PersonRef } }
+    | { readonly kind: 'delete'; readonly body: { readonly person: PersonRef } }
+    | { readonly kind: 'merge'; readonly body: { readonly secondary: PersonRef } };
+}): string {
+  const { workspace_id: workspace, command } = record;
+  switch (command.kind) {
+    case 'track':
+      if (command.body.anonymous_id !== null) return anonymousKey(workspace, command.body.anonymous_id);
+      if (command.body.person !== null) return personRecordKey(workspace, command.body.person);
+      // An invite event has neither; it is keyed by workspace alone (it keeps no state).
+      return `${workspace}/i`;
+    case 'identify':
+      return command.body.anonymous_id !== null ? anonymousKey(workspace, command.body.anonymous_id) : personRecordKey(workspace, command.body.person);
+    case 'delete':
+      return personRecordKey(workspace, command.body.person);
+    case 'merge':
+      return personRecordKey(workspace, command.body.secondary);
+  }
+}

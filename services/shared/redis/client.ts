@@ -1,0 +1,31 @@
+/**
+ * The one place an ioredis client is made, with connect and command timeouts, and errors logged
+ * with context instead of thrown into the void.
+ */
+import Redis from 'ioredis';
+import type { RedisConfig } from '../config';
+import type { Logger } from '../logger';
+
+export function createRedis(config: RedisConfig, logger: Logger, name: string): Redis {
+  const redis = new Redis(config.url, {
+    connectionName: `anonmerge-${name}`,
+    connectTimeout: config.connectTimeoutMs,
+    commandTimeout: config.commandTimeoutMs,
+    // Commands issued while disconnected wait in the offline queue until the reconnect, bounded
+    // by commandTimeout, rather than failing at once.
+    maxRetriesPerRequest: null,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    lazyConnect: true,
+  });
+  let lastError = '';
+  redis.on('error', (error: Error) => {
+    // ioredis emits the same connection error on every retry; log each new one once.
+    if (error.message !== lastError) logger.warn({ err: error, redis: name }, 'redis client error');
+    lastError = error.message;
+  });
+  redis.on('ready', () => {
+    if (lastError) logger.info({ redis: name }, 'redis reconnected');
+    lastError = '';
+  });
+  return redis;
+}

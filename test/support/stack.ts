@@ -1,0 +1,74 @@
+/**
+ * Helpers for integration tests: clients of the real local stack, and names that keep one test's
+ * topics, subjects, groups and Redis keys apart from every other's.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { loadConfig, type TopicConfig } from '../../services/shared/config';
+import { createKafka } from '../../services/shared/kafka/client';
+import { createLogger, type Logger } from '../../services/shared/logger';
+
+export const config = loadConfig(['kafka', 'registry', 'redis', 'topics']);
+
+export const testLogger: Logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export function testKafka(suffix = 'test'): Kafka {
+  return createKafka(config.kafka, testLogger, suffix);
+}
+
+/** Topic names of their own for one test (same shape as the configured ones). */
+export function isolatedTopics(label: string, partitions = 3): TopicConfig {
+  const prefix = uniqueName(`test-${label}`);
+  return {
+    inbound: `${prefix}.inbound`,
+    mergedEvents: `${prefix}.merged-events`,
+    campaignTriggers: `${prefix}.campaign-triggers`,
+    activity: `${prefix}.activity`,
+    anonymousEvents: `${prefix}.anonymous-events`,
+    deadLetters: `${prefix}.dead-letters`,
+    partitions,
+    replicationFactor: 1,
+  };
+}
+
+export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Reads a topic from the beginning (read_committed) until `count` messages have arrived or the
+ * timeout passes; returns what it got.
+ */
+export async function readMessages(kafka: Kafka, topic: string, count: number, timeoutMs = 30000): Promise<Array<{ key: Buffer | null; value: Buffer | null; partition: number; offset: string }>> {
+  const consumer: Consumer = kafka.consumer({ groupId: uniqueName('test-reader'), readUncommitted: false });
+  const got: Array<{ key: Buffer | null; value: Buffer | null; partition: number; offset: string }> = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ message, partition }) => {
+          got.push({ key: message.key, value: message.value, partition, offset: message.offset });
+          if (got.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return got;
+}

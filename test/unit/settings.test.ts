@@ -1,0 +1,43 @@
+import { ConfigError, loadConfig } from '../../services/shared/config';
+import { hostPorts, integer, readSettings, url } from '../../services/shared/config/settings';
+
+describe('settings', () => {
+  it('uses defaults when nothing is set', () => {
+    const config = loadConfig(['kafka', 'redis', 'topics'], {});
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(config.redis.url).toBe('redis://127.0.0.1:6380');
+    expect(config.topics.partitions).toBe(6);
+  });
+
+  it('reads overrides', () => {
+    const config = loadConfig(['kafka', 'ingest'], { ANONMERGE_KAFKA_BROKERS: 'a:1, b:2', ANONMERGE_INGEST_PORT: '4000' });
+    expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
+    expect(config.ingest.port).toBe(4000);
+  });
+
+  it('names every malformed setting in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig(['kafka', 'ingest', 'redis'], { ANONMERGE_KAFKA_BROKERS: 'no-port', ANONMERGE_INGEST_PORT: '70000', ANONMERGE_REDIS_URL: 'http://x' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('ANONMERGE_KAFKA_BROKERS="no-port" is malformed: "no-port" is not host:port');
+    expect(message).toContain('ANONMERGE_INGEST_PORT="70000" is malformed: expected at most 65535');
+    expect(message).toContain('ANONMERGE_REDIS_URL="http://x" is malformed: expected a URL starting with redis:// or rediss://');
+    expect((error as ConfigError).problems).toHaveLength(3);
+  });
+
+  it('names a missing required setting', () => {
+    const spec = { secret: integer('NEEDED_NUMBER', { description: 'a number we need' }) };
+    expect(() => readSettings(spec, {})).toThrow('NEEDED_NUMBER is required (a number we need)');
+  });
+
+  it('refuses non-integers, and lists that need items', () => {
+    expect(() => readSettings({ n: integer('N', { description: 'n' }) }, { N: '1.5' })).toThrow('expected an integer');
+    expect(() => readSettings({ b: hostPorts('B', { description: 'b' }) }, { B: ' , ' })).toThrow('expected at least one host:port');
+    expect(() => readSettings({ u: url('U', { description: 'u', protocols: ['http:'] }) }, { U: 'not a url' })).toThrow('expected a URL');
+  });
+});
