@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-ingest clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -64,3 +64,6 @@ test-unit: install ## unit tests only (no stack needed)
 
 clean: ## remove build output (not the stack's downloads or data)
 	rm -rf dist
+
+bench-ingest: infra-up build ## HTTP load on ingest (single events, batches of 100) beside a raw kafkajs producer
+	node dist/bench/ingest.js

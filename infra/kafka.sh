@@ -4,7 +4,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KAFKA_DIR="$ANONMERGE_HOME/kafka"
-LIBS_DIR="$KAFKA_DIR/libs-$KAFKA_VERSION"
+LIBS_DIR="$ANONMERGE_CACHE/kafka-libs-$KAFKA_VERSION"
 DATA_DIR="$KAFKA_DIR/data"
 CONFIG="$KAFKA_DIR/server.properties"
 LOG_FILE="$LOG_DIR/kafka.log"

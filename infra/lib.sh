@@ -8,11 +8,14 @@ ROOT_DIR="$(cd "$INFRA_DIR/.." && pwd)"
 # shellcheck source=versions.env
 source "$INFRA_DIR/versions.env"
 
-# Everything the stack downloads or writes goes under one ignored folder.
+# Everything the stack downloads or writes goes under one ignored folder. Downloads (cache) and
+# state (data, logs, pids) can be pointed elsewhere separately, so a test can run a second,
+# throwaway instance without fetching anything again.
 ANONMERGE_HOME="${ANONMERGE_HOME:-$ROOT_DIR/.local}"
+ANONMERGE_CACHE="${ANONMERGE_CACHE:-$ROOT_DIR/.local/cache}"
 RUN_DIR="$ANONMERGE_HOME/run"   # pid files
 LOG_DIR="$ANONMERGE_HOME/logs"
-mkdir -p "$RUN_DIR" "$LOG_DIR"
+mkdir -p "$RUN_DIR" "$LOG_DIR" "$ANONMERGE_CACHE"
 
 KAFKA_HOST="${KAFKA_HOST:-127.0.0.1}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"

@@ -7,7 +7,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 REGISTRY_DIR="$ANONMERGE_HOME/registry"
-APP_DIR="$REGISTRY_DIR/app-$APICURIO_VERSION"
+APP_DIR="$ANONMERGE_CACHE/apicurio-registry-$APICURIO_VERSION"
 DATA_DIR="$REGISTRY_DIR/data"
 LOG_FILE="$LOG_DIR/registry.log"
 CCOMPAT_URL="http://$REGISTRY_HOST:$REGISTRY_PORT/apis/ccompat/v7"
@@ -15,7 +15,7 @@ CCOMPAT_URL="http://$REGISTRY_HOST:$REGISTRY_PORT/apis/ccompat/v7"
 fetch() {
   [[ -f "$APP_DIR/quarkus-run.jar" ]] && return 0
   log "fetching Apicurio Registry $APICURIO_VERSION from Maven Central"
-  local download="$REGISTRY_DIR/download"
+  local download="$ANONMERGE_CACHE/apicurio-download"
   rm -rf "$download" "$APP_DIR"; mkdir -p "$download" "$APP_DIR"
   mvn -q -B -Dstyle.color=never dependency:copy \
     -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" \

@@ -1,46 +1,70 @@
 /**
  * The ingest HTTP application: routes, auth, error shapes. Built without listening, so tests can
- * inject requests and main.ts can listen.
+ * inject requests and service.ts can listen.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { baseFastifyOptions } from '../shared/http/fastifyOptions';
 import { ulid } from 'ulid';
 import type { Logger } from '../shared/logger';
 import type { InboundRecord } from '../shared/model/inbound';
-import { authenticateTrack } from './auth';
+import { projectRoot } from '../shared/projectRoot';
+import { authenticateTrack, authenticateWriteKey, type AuthResult } from './auth';
+import { registerBodyParsing } from './body';
 import { KafkaUnavailableError } from './inboundProducer';
 import { LIMITS } from './limits';
 import { errorBody, singleError } from './problems';
-import { translateAnonymousEvent, translateIdentify, translatePersonEvent, type RequestContext, type Translation } from './trackV1';
+import { translateSegmentBatch, translateSegmentMessage } from './segment';
+import { translateAnonymousEvent, translateDelete, translateIdentify, translateMergeCustomers, translatePersonEvent, type RequestContext, type Translation } from './trackV1';
 import type { Workspace, WorkspaceRegistry } from './workspaces';
 
 export interface IngestDependencies {
   readonly logger: Logger;
   readonly workspaces: WorkspaceRegistry;
+  /** Resolves once the records are durably in Kafka; rejects with KafkaUnavailableError. */
   readonly publish: (records: readonly InboundRecord[]) => Promise<void>;
   /** Readiness: the producer is connected and the schemas are resolved. */
   readonly ready: () => boolean;
   readonly clock?: () => number;
+  readonly newId?: () => string;
 }
 
 /** Seconds a client should wait before retrying a 503. */
 export const RETRY_AFTER_SECONDS = 5;
 
+export const OPENAPI_PATH = path.join(projectRoot(), 'services/ingest/openapi.json');
+
+type Authenticate = (request: FastifyRequest) => AuthResult;
+type Translate = (request: FastifyRequest, ctx: RequestContext) => Translation;
+
 export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
   const clock = deps.clock ?? Date.now;
+  const newId = deps.newId ?? ulid;
   const app = Fastify({
-    loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    ...baseFastifyOptions(deps.logger),
     bodyLimit: LIMITS.trackBodyBytes,
-    // Refuse, rather than strip, bodies that try prototype pollution.
+    // Refuse, rather than strip, bodies that try prototype pollution (body.ts parses with the same).
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Long enough for the slowest acknowledged send; shorter than a client's own timeout.
+    requestTimeout: 30000,
+    // Identifiers are up to 150 bytes, which URL-encoded can take three times as many characters.
+    routerOptions: { maxParamLength: 1024 },
   });
+  registerBodyParsing(app);
+  // Every route, as "METHOD /path", for the OpenAPI check and metrics labels.
+  const routeList: string[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routeList.push(`${method} ${route.url}`);
+  });
+  app.decorate('routeList', routeList);
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) request.log.error({ err: error, url: request.url }, 'request failed');
-    const message = status === 500 ? 'internal error' : bodyErrorMessage(error);
-    void reply.status(status).send(singleError(message));
+    if (status === 500) request.log.error({ err: error, method: request.method, url: request.url }, 'request failed');
+    else request.log.debug({ err: error, status, url: request.url }, 'request refused');
+    void reply.status(status).send(singleError(status === 500 ? 'internal error' : bodyErrorMessage(error, request.routeOptions.bodyLimit)));
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send(singleError(`no route ${request.method} ${request.url.split('?')[0]}`));
@@ -51,22 +75,17 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
     if (deps.ready()) return { status: 'ready' };
     return reply.status(503).header('retry-after', RETRY_AFTER_SECONDS).send({ status: 'not ready' });
   });
+  const openapi = readFileSync(OPENAPI_PATH, 'utf8');
+  app.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(openapi));
 
-  const trackWorkspace = (request: FastifyRequest, reply: FastifyReply): Workspace | null => {
-    const result = authenticateTrack(request.headers.authorization, deps.workspaces);
-    if (result.ok) return result.workspace;
-    void reply.status(401).header('www-authenticate', 'Basic realm="track"').send(singleError(`unauthorized: ${result.reason}`));
-    return null;
-  };
-
-  const context = (workspace: Workspace): RequestContext => ({
-    workspaceId: workspace.id,
-    settings: workspace.settings,
-    receivedAt: clock(),
-    newId: ulid,
-  });
-
-  const accept = async (translation: Translation, workspace: Workspace, reply: FastifyReply) => {
+  /** Auth → translate → publish → answer, the same for every write route. */
+  const handle = (authenticate: Authenticate, translate: Translate, success: () => unknown) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const auth = authenticate(request);
+    if (!auth.ok) {
+      return reply.status(401).header('www-authenticate', 'Basic realm="anonmerge"').send(singleError(`unauthorized: ${auth.reason}`));
+    }
+    const workspace: Workspace = auth.workspace;
+    const translation = translate(request, { workspaceId: workspace.id, settings: workspace.settings, receivedAt: clock(), newId });
     if (!translation.ok) return reply.status(400).send(errorBody(translation.problems.list));
     try {
       await deps.publish(translation.records);
@@ -74,42 +93,47 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
       if (error instanceof KafkaUnavailableError) {
         return reply.status(503).header('retry-after', RETRY_AFTER_SECONDS).send(singleError('temporarily unable to store the request; retry later'));
       }
-      deps.logger.error({ err: error, workspace: workspace.id }, 'publishing failed');
+      request.log.error({ err: error, workspace: workspace.id, url: request.url }, 'publishing failed');
       throw error;
     }
-    return reply.status(200).send({});
+    return reply.status(200).send(success());
   };
 
-  app.put<{ Params: { identifier: string } }>('/api/v1/customers/:identifier', async (request, reply) => {
-    const workspace = trackWorkspace(request, reply);
-    if (!workspace) return reply;
-    return accept(translateIdentify(request.params.identifier, request.body, context(workspace)), workspace, reply);
-  });
+  // Track API v1 (Basic auth site_id:api_key). Customer.io answers these with an empty object.
+  const track: Authenticate = (request) => authenticateTrack(request.headers.authorization, deps.workspaces);
+  const empty = () => ({});
+  type Identified = FastifyRequest<{ Params: { identifier: string } }>;
+  app.put('/api/v1/customers/:identifier', handle(track, (r, ctx) => translateIdentify((r as Identified).params.identifier, r.body, ctx), empty));
+  app.post('/api/v1/customers/:identifier/events', handle(track, (r, ctx) => translatePersonEvent((r as Identified).params.identifier, r.body, ctx), empty));
+  app.delete('/api/v1/customers/:identifier', handle(track, (r, ctx) => translateDelete((r as Identified).params.identifier, ctx), empty));
+  app.post('/api/v1/events', handle(track, (r, ctx) => translateAnonymousEvent(r.body, ctx), empty));
+  app.post('/api/v1/merge_customers', handle(track, (r, ctx) => translateMergeCustomers(r.body, ctx), empty));
 
-  app.post<{ Params: { identifier: string } }>('/api/v1/customers/:identifier/events', async (request, reply) => {
-    const workspace = trackWorkspace(request, reply);
-    if (!workspace) return reply;
-    return accept(translatePersonEvent(request.params.identifier, request.body, context(workspace)), workspace, reply);
-  });
-
-  app.post('/api/v1/events', async (request, reply) => {
-    const workspace = trackWorkspace(request, reply);
-    if (!workspace) return reply;
-    return accept(translateAnonymousEvent(request.body, context(workspace)), workspace, reply);
-  });
+  // Segment spec (Basic auth write_key with an empty password; browsers may send it in the body).
+  const writeKey: Authenticate = (request) => {
+    const header = request.headers.authorization;
+    const fromBody = (request.body as { writeKey?: unknown } | undefined)?.writeKey;
+    if (!header && typeof fromBody === 'string') return authenticateWriteKey(`Basic ${Buffer.from(`${fromBody}:`).toString('base64')}`, deps.workspaces);
+    return authenticateWriteKey(header, deps.workspaces);
+  };
+  const success = () => ({ success: true });
+  for (const type of ['identify', 'track', 'page', 'screen', 'alias', 'group'] as const) {
+    app.post(`/v1/${type}`, { bodyLimit: LIMITS.segmentMessageBytes }, handle(writeKey, (r, ctx) => translateSegmentMessage(type, r.body, ctx), success));
+  }
+  app.post('/v1/batch', { bodyLimit: LIMITS.segmentBatchBytes }, handle(writeKey, (r, ctx) => translateSegmentBatch(r.body, ctx), success));
 
   return app;
 }
 
-function bodyErrorMessage(error: { code?: string; message: string }): string {
+function bodyErrorMessage(error: { code?: string; message: string }, bodyLimit: number | undefined): string {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return `the body is larger than ${LIMITS.trackBodyBytes} bytes`;
+      return error.message.includes('decompressed') ? error.message : `the body is larger than ${bodyLimit ?? LIMITS.trackBodyBytes} bytes`;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return 'the body must be application/json';
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return 'the body is empty; send a JSON object';
+      return 'the body must be JSON (Content-Type: application/json)';
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'the body does not match its Content-Length';
     default:
-      return error.message.startsWith('Unexpected') || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? `the body is not valid JSON: ${error.message}` : error.message;
+      return error.message;
   }
 }

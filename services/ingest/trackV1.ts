@@ -150,3 +150,49 @@ export function translateAnonymousEvent(body: unknown, ctx: RequestContext): Tra
     ],
   };
 }
+
+/** DELETE /api/v1/customers/{identifier} (SPEC R10). */
+export function translateDelete(identifier: string, ctx: RequestContext): Translation {
+  const problems = new Problems();
+  const person = checkIdentifier(identifier, problems);
+  if (!problems.ok || !person) return { ok: false, problems };
+  return { ok: true, records: [{ ...envelope(ctx, undefined), command: { kind: 'delete', body: { person } } }] };
+}
+
+const MERGE_ID_TYPES = { id: 'ID', email: 'EMAIL', cio_id: 'CIO_ID' } as const;
+
+function mergeParty(value: unknown, field: string, problems: Problems): PersonRef | undefined {
+  if (!isPlainObject(value)) {
+    problems.add(field, 'must be an object with one of id, email or cio_id');
+    return undefined;
+  }
+  const keys = Object.keys(value);
+  const key = keys[0] as keyof typeof MERGE_ID_TYPES | undefined;
+  if (keys.length !== 1 || key === undefined || !(key in MERGE_ID_TYPES)) {
+    problems.add(field, 'must have exactly one of id, email or cio_id');
+    return undefined;
+  }
+  const text = checkText(value[key], `${field}.${key}`, LIMITS.identifierBytes, problems);
+  if (text === undefined) return undefined;
+  if (key === 'email') {
+    if (!isEmail(text)) {
+      problems.add(`${field}.email`, 'must be an email address');
+      return undefined;
+    }
+    return { id_type: 'EMAIL', value: text.toLowerCase() };
+  }
+  return { id_type: MERGE_ID_TYPES[key], value: text };
+}
+
+/** POST /api/v1/merge_customers: {primary: {id|email|cio_id}, secondary: {...}} (SPEC R9). */
+export function translateMergeCustomers(body: unknown, ctx: RequestContext): Translation {
+  const problems = new Problems();
+  const object = bodyObject(body, problems);
+  const primary = mergeParty(object.primary, 'primary', problems);
+  const secondary = mergeParty(object.secondary, 'secondary', problems);
+  if (primary && secondary && primary.id_type === secondary.id_type && primary.value === secondary.value) {
+    problems.add('secondary', 'must be a different person than primary');
+  }
+  if (!problems.ok || !primary || !secondary) return { ok: false, problems };
+  return { ok: true, records: [{ ...envelope(ctx, undefined), command: { kind: 'merge', body: { primary, secondary } } }] };
+}

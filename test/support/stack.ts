@@ -72,3 +72,16 @@ export async function readMessages(kafka: Kafka, topic: string, count: number, t
   }
   return got;
 }
+
+/** Records in a topic written without transactions: the sum of the partitions' end offsets. */
+export async function countRecords(kafka: Kafka, topic: string): Promise<number> {
+  return withAdmin(kafka, async (admin) => {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+  });
+}
+
+export async function deleteTopics(kafka: Kafka, topics: TopicConfig): Promise<void> {
+  const names = Object.values(topics).filter((t): t is string => typeof t === 'string');
+  await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: names })).catch(() => undefined);
+}

@@ -45,6 +45,8 @@ export const ingestSettings = {
   host: string('ANONMERGE_INGEST_HOST', { default: '127.0.0.1', description: 'Address the ingest HTTP server binds' }),
   port: port('ANONMERGE_INGEST_PORT', { default: '3000', description: 'Port of the ingest HTTP server' }),
   workspacesFile: string('ANONMERGE_WORKSPACES_FILE', { default: 'config/workspaces.json', description: 'Workspace registry file (credentials and settings)' }),
+  sendTimeoutMs: integer('ANONMERGE_INGEST_SEND_TIMEOUT_MS', { default: '10000', min: 100, description: 'Deadline for Kafka to acknowledge a request\'s records before it is answered 503' }),
+  lingerMs: integer('ANONMERGE_INGEST_LINGER_MS', { default: '2', min: 0, max: 1000, description: 'How long a batch of records waits for more before it is sent' }),
   shutdownGraceMs: integer('ANONMERGE_INGEST_SHUTDOWN_GRACE_MS', { default: '10000', min: 0, description: 'How long shutdown waits for in-flight requests' }),
 } satisfies SettingsSpec;
 

@@ -40,17 +40,24 @@ export interface MergePeople {
   readonly secondary: PersonRef;
 }
 
+export interface Alias {
+  readonly user: PersonRef;
+  readonly previous_id: string;
+}
+
 export type Command =
   | { readonly kind: 'track'; readonly body: TrackEvent }
   | { readonly kind: 'identify'; readonly body: Identify }
   | { readonly kind: 'delete'; readonly body: DeletePerson }
-  | { readonly kind: 'merge'; readonly body: MergePeople };
+  | { readonly kind: 'merge'; readonly body: MergePeople }
+  | { readonly kind: 'alias'; readonly body: Alias };
 
 const BRANCH_OF = {
   track: 'dev.anonmerge.inbound.TrackEvent',
   identify: 'dev.anonmerge.inbound.Identify',
   delete: 'dev.anonmerge.inbound.DeletePerson',
   merge: 'dev.anonmerge.inbound.MergePeople',
+  alias: 'dev.anonmerge.inbound.Alias',
 } as const;
 
 const KIND_OF: Record<string, Command['kind']> = Object.fromEntries(Object.entries(BRANCH_OF).map(([kind, branch]) => [branch, kind as Command['kind']]));

@@ -20,7 +20,8 @@ export function inboundKey(record: {
     | { readonly kind: 'track'; readonly body: { readonly anonymous_id: string | null; readonly person: PersonRef | null } }
     | { readonly kind: 'identify'; readonly body: { readonly anonymous_id: string | null; readonly person: PersonRef } }
     | { readonly kind: 'delete'; readonly body: { readonly person: PersonRef } }
-    | { readonly kind: 'merge'; readonly body: { readonly secondary: PersonRef } };
+    | { readonly kind: 'merge'; readonly body: { readonly secondary: PersonRef } }
+    | { readonly kind: 'alias'; readonly body: { readonly previous_id: string } };
 }): string {
   const { workspace_id: workspace, command } = record;
   switch (command.kind) {
@@ -35,5 +36,8 @@ export function inboundKey(record: {
       return personRecordKey(workspace, command.body.person);
     case 'merge':
       return personRecordKey(workspace, command.body.secondary);
+    case 'alias':
+      // previous_id is most often an anonymous id: keep it with that id's records.
+      return anonymousKey(workspace, command.body.previous_id);
   }
 }

@@ -1,0 +1,91 @@
+/**
+ * Shared pieces of the benchmark commands: an isolated set of topics per run, spawning a service
+ * as the real compiled process, machine facts, and where results go.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TopicConfig } from '../services/shared/config';
+import { projectRoot } from '../services/shared/projectRoot';
+
+export const RESULTS_DIR = path.join(projectRoot(), 'bench', 'results');
+
+export function benchTopics(label: string, partitions: number): TopicConfig {
+  const prefix = `bench-${label}-${Date.now().toString(36)}`;
+  return {
+    inbound: `${prefix}.inbound`,
+    mergedEvents: `${prefix}.merged-events`,
+    campaignTriggers: `${prefix}.campaign-triggers`,
+    activity: `${prefix}.activity`,
+    anonymousEvents: `${prefix}.anonymous-events`,
+    deadLetters: `${prefix}.dead-letters`,
+    partitions,
+    replicationFactor: 1,
+  };
+}
+
+export function topicEnv(topics: TopicConfig): Record<string, string> {
+  return {
+    ANONMERGE_TOPIC_INBOUND: topics.inbound,
+    ANONMERGE_TOPIC_MERGED_EVENTS: topics.mergedEvents,
+    ANONMERGE_TOPIC_CAMPAIGN_TRIGGERS: topics.campaignTriggers,
+    ANONMERGE_TOPIC_ACTIVITY: topics.activity,
+    ANONMERGE_TOPIC_ANONYMOUS_EVENTS: topics.anonymousEvents,
+    ANONMERGE_TOPIC_DEAD_LETTERS: topics.deadLetters,
+    ANONMERGE_TOPIC_PARTITIONS: String(topics.partitions),
+  };
+}
+
+export interface SpawnedService {
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts dist/services/<name>/main.js and waits for its /readyz. */
+export async function spawnService(name: 'ingest' | 'merger', env: Record<string, string>, readyUrl: string, logFile: string): Promise<SpawnedService> {
+  const { openSync } = await import('node:fs');
+  const out = openSync(logFile, 'a');
+  const child = spawn('node', [path.join(projectRoot(), 'dist/services', name, 'main.js')], { cwd: projectRoot(), env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}; see ${logFile}`);
+    try {
+      if ((await fetch(readyUrl, { signal: AbortSignal.timeout(1000) })).ok) break;
+    } catch {
+      // not yet listening
+    }
+    if (Date.now() > deadline) throw new Error(`${name} not ready after 60 s; see ${logFile}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return {
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export function machine(): Record<string, string | number> {
+  const cpus = os.cpus();
+  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
+}
+
+export function saveResult(name: string, result: unknown): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
+
+export function table(headers: string[], rows: Array<Array<string | number>>): string {
+  const cells = [headers, ...rows.map((row) => row.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(headers), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...cells.slice(1).map(line)].join('\n');
+}
+
+export const round = (value: number, digits = 0) => Number(value.toFixed(digits));

@@ -1,0 +1,98 @@
+/**
+ * How request bodies are read, for every route:
+ *  - `Content-Encoding: gzip` or `deflate` is decompressed, and each route's size limit applies
+ *    to the decompressed bytes; a body that inflates past it is cut off as soon as it does (a
+ *    gzip bomb costs us the limit, not its full size);
+ *  - the bytes must be UTF-8 (no silent replacement characters) and JSON;
+ *  - `__proto__` and `constructor.prototype` keys are refused, not stripped;
+ *  - `application/json` and `text/plain` (what `navigator.sendBeacon` sends) are both JSON;
+ *  - an empty body is no body (DELETE from the official SDK sends a JSON content type and none).
+ */
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
+
+export class BodyError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly code = 'ANONMERGE_BAD_BODY',
+  ) {
+    super(message);
+    this.name = 'BodyError';
+  }
+}
+
+/** Counts inflated bytes; past the limit it fails the stream, which stops the inflater. */
+class InflatedLimit extends Transform {
+  private inflated = 0;
+  /** Read by fastify to check Content-Length against what came over the wire. */
+  receivedEncodedLength = 0;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.inflated += chunk.length;
+    if (this.inflated > this.limit) {
+      callback(new BodyError(413, `the body is larger than ${this.limit} bytes once decompressed`, 'FST_ERR_CTP_BODY_TOO_LARGE'));
+      return;
+    }
+    callback(null, chunk);
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+export function parseJsonBody(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    throw new BodyError(400, 'the body is not valid UTF-8');
+  }
+  if (text.trim() === '') return undefined;
+  try {
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/prototype/i.test(message)) throw new BodyError(400, 'the body has a forbidden key (__proto__ or constructor.prototype)');
+    throw new BodyError(400, `the body is not valid JSON: ${message}`);
+  }
+}
+
+export function registerBodyParsing(app: FastifyInstance): void {
+  app.addHook('preParsing', async (request, _reply, payload) => {
+    const encoding = String(request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding === 'identity' || encoding === '') return payload;
+    if (encoding !== 'gzip' && encoding !== 'deflate') throw new BodyError(415, `unsupported Content-Encoding "${encoding}" (gzip, deflate or none)`);
+    const limit = request.routeOptions.bodyLimit ?? app.initialConfig.bodyLimit ?? 1024 * 1024;
+    const guard = new InflatedLimit(limit);
+    const inflater = encoding === 'gzip' ? createGunzip() : createInflate();
+    const source = payload as Readable;
+    source.on('data', (chunk: Buffer) => {
+      guard.receivedEncodedLength += chunk.length;
+    });
+    // Errors are reported on the stream fastify reads (the guard), in our words; a guard that
+    // gives up stops the inflater, so a bomb is not inflated to the end for nothing.
+    inflater.on('error', (error) => guard.destroy(new BodyError(400, `the body is not valid ${encoding} data: ${error.message}`)));
+    guard.on('error', () => {
+      source.unpipe(inflater);
+      inflater.destroy();
+    });
+    source.pipe(inflater).pipe(guard);
+    return guard;
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (_request, raw, done) => {
+    try {
+      done(null, parseJsonBody(raw as Buffer));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+}

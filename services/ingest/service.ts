@@ -1,0 +1,59 @@
+/**
+ * Wires the ingest service together: topics, schemas, the durable producer and the HTTP app.
+ * main.ts runs it as a process; integration tests run it in-process against the real stack.
+ */
+import type { FastifyInstance } from 'fastify';
+import { SchemaCatalog } from '../shared/avro/catalog';
+import { createSchemaRegistry } from '../shared/avro/registry';
+import type { Config } from '../shared/config';
+import { createKafka } from '../shared/kafka/client';
+import { ensureTopics } from '../shared/kafka/topics';
+import type { CloseStep } from '../shared/lifecycle/shutdown';
+import type { Logger } from '../shared/logger';
+import { buildIngestApp } from './app';
+import { InboundProducer } from './inboundProducer';
+import { InboundPublisher } from './publisher';
+import { WorkspaceRegistry } from './workspaces';
+
+export type IngestConfig = Config<'kafka' | 'topics' | 'registry' | 'ingest'>;
+
+export interface RunningIngest {
+  readonly app: FastifyInstance;
+  /** http://host:port of the listening server. */
+  readonly url: string;
+  readonly producer: InboundProducer;
+  /** In order: stop taking requests (in-flight ones finish, records included), then the producer. */
+  readonly closeSteps: CloseStep[];
+  close(): Promise<void>;
+}
+
+export async function startIngest(config: IngestConfig, logger: Logger, workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningIngest> {
+  const kafka = createKafka(config.kafka, logger, 'ingest');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, config.topics, logger);
+  } finally {
+    await admin.disconnect();
+  }
+  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger, ['inbound']);
+  const producer = new InboundProducer(kafka, { topic: config.topics.inbound, lingerMs: config.ingest.lingerMs, maxBatchMessages: 5000, sendTimeoutMs: config.ingest.sendTimeoutMs }, logger);
+  await producer.connect();
+  const publisher = new InboundPublisher(catalog, producer);
+  const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready: () => producer.ready });
+  const address = await app.listen({ host: config.ingest.host, port: config.ingest.port });
+  logger.info({ address, workspaces: workspaces.workspaces.length }, 'ingest listening');
+  const closeSteps: CloseStep[] = [
+    { name: 'http server', close: () => app.close() },
+    { name: 'kafka producer', close: () => producer.close() },
+  ];
+  return {
+    app,
+    url: address.replace('[::1]', '127.0.0.1'),
+    producer,
+    closeSteps,
+    close: async () => {
+      for (const step of closeSteps) await step.close();
+    },
+  };
+}

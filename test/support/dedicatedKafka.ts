@@ -1,0 +1,49 @@
+/**
+ * A Kafka of a test's own, started by the project's script (infra/kafka.sh) on free ports with a
+ * throwaway data folder, for tests that stop, kill or cut off the broker without taking the shared
+ * one away from tests running beside them. The jars come from the shared download cache.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const script = path.resolve(__dirname, '../../infra/kafka.sh');
+
+export class DedicatedKafka {
+  readonly home = mkdtempSync(path.join(tmpdir(), 'anonmerge-kafka-'));
+  readonly port = 20000 + Math.floor(Math.random() * 5000);
+  readonly controllerPort = this.port + 5000;
+  readonly brokers = [`127.0.0.1:${this.port}`];
+
+  private run(...args: string[]): void {
+    execFileSync('bash', [script, ...args], {
+      env: { ...process.env, ANONMERGE_HOME: this.home, KAFKA_PORT: String(this.port), KAFKA_CONTROLLER_PORT: String(this.controllerPort), KAFKA_HEAP: '384m' },
+      stdio: 'pipe',
+      timeout: 120000,
+    });
+  }
+
+  start(): void {
+    this.run('start');
+    this.run('wait', '90');
+  }
+
+  /** Graceful stop (SIGTERM, controlled shutdown). */
+  stop(): void {
+    this.run('stop');
+  }
+
+  kill(): void {
+    const pid = Number(readFileSync(path.join(this.home, 'run', 'kafka.pid'), 'utf8'));
+    process.kill(pid, 'SIGKILL');
+  }
+
+  destroy(): void {
+    try {
+      this.run('stop');
+    } finally {
+      rmSync(this.home, { recursive: true, force: true });
+    }
+  }
+}

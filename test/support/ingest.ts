@@ -1,0 +1,52 @@
+/**
+ * The ingest service in-process against the real stack, on a free port, with topics and (when
+ * asked) a Kafka of the test's own; and the decoding of what it wrote.
+ */
+import path from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { SchemaCatalog } from '../../services/shared/avro/catalog';
+import { createSchemaRegistry } from '../../services/shared/avro/registry';
+import { loadConfig, type TopicConfig } from '../../services/shared/config';
+import { fromWire, type InboundRecord, type InboundRecordWire } from '../../services/shared/model/inbound';
+import { startIngest, type RunningIngest } from '../../services/ingest/service';
+import { WorkspaceRegistry, parseWorkspaces } from '../../services/ingest/workspaces';
+import { config, countRecords, readMessages, testLogger } from './stack';
+
+export const DEMO_WORKSPACES = path.resolve(__dirname, '../../config/workspaces.json');
+
+export function testWorkspaces(): WorkspaceRegistry {
+  return new WorkspaceRegistry(
+    parseWorkspaces(
+      {
+        workspaces: [
+          { id: 'ws-a', site_id: 'site-a', api_key: 'key-a', write_key: 'write-a' },
+          { id: 'ws-b', site_id: 'site-b', api_key: 'key-b', write_key: 'write-b', settings: { merge_enabled: false, grace_seconds: 60 } },
+        ],
+      },
+      'test',
+    ),
+  );
+}
+
+export async function startTestIngest(topics: TopicConfig, options: { brokers?: string[]; workspaces?: WorkspaceRegistry; sendTimeoutMs?: number } = {}): Promise<RunningIngest> {
+  const base = loadConfig(['kafka', 'registry', 'ingest'], { ...process.env, ANONMERGE_INGEST_PORT: '1' });
+  return startIngest(
+    { kafka: { ...base.kafka, brokers: options.brokers ?? config.kafka.brokers, requestTimeoutMs: 5000 }, registry: base.registry, topics, ingest: { ...base.ingest, port: 0, sendTimeoutMs: options.sendTimeoutMs ?? base.ingest.sendTimeoutMs } },
+    testLogger,
+    options.workspaces ?? testWorkspaces(),
+  );
+}
+
+export const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/**
+ * Reads and decodes `count` inbound records (or what arrives before the timeout); without a
+ * count, every record the topic holds now.
+ */
+export async function readInbound(kafka: Kafka, topics: TopicConfig, count?: number, timeoutMs = 20000): Promise<Array<InboundRecord & { key: string }>> {
+  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, testLogger, ['inbound']);
+  const messages = await readMessages(kafka, topics.inbound, count ?? (await countRecords(kafka, topics.inbound)), timeoutMs);
+  return Promise.all(
+    messages.map(async (m) => ({ ...fromWire(await catalog.decode<InboundRecordWire>('inbound', m.value as Buffer)), key: m.key?.toString() ?? '' })),
+  );
+}
