@@ -45,6 +45,8 @@ auto.create.topics.enable=false
 num.partitions=6
 # Tests start and stop consumer groups all the time; do not wait 3 s for more members.
 group.initial.rebalance.delay.ms=0
+# Crash tests kill mergers and restart them; a short session lets the group move on quickly.
+group.min.session.timeout.ms=1000
 # Small segments keep a laptop's disk in check; retention is set per topic by the services.
 log.segment.bytes=67108864
 PROPS

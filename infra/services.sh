@@ -19,10 +19,21 @@ ready_url() {
 
 is_ready() { pid_alive "$1" && curl -sf -m 2 -o /dev/null "$(ready_url "$1")"; }
 
+port_of() {
+  case "$1" in
+    ingest) echo "$INGEST_HOST $INGEST_PORT" ;;
+    merger) echo "$MERGER_HOST $MERGER_PORT" ;;
+  esac
+}
+
 start_one() {
   local name=$1 entry="$ROOT_DIR/dist/services/$1/main.js"
   if pid_alive "$name"; then log "$name already running (pid $(cat "$RUN_DIR/$name.pid"))"; return 0; fi
   [[ -f "$entry" ]] || die "$entry is missing; run 'make build' first"
+  # shellcheck disable=SC2046
+  if port_open $(port_of "$name"); then
+    die "$name's port ($(port_of "$name")) is taken by a process this checkout did not start; stop it or set ANONMERGE_${name^^}_PORT"
+  fi
   log "starting $name (log: $LOG_DIR/$name.log)"
   (cd "$ROOT_DIR" && setsid node --enable-source-maps "$entry" >> "$LOG_DIR/$name.log" 2>&1 < /dev/null & echo $! > "$RUN_DIR/$name.pid")
 }

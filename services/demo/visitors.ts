@@ -49,6 +49,12 @@ export function visitorJourney(site = 'https://shop.example.com'): TrackCall[] {
     calls.push(pageView('/welcome', 300 + randomInt(700)));
     calls.push({ method: 'POST', path: `/api/v1/customers/${encodeURIComponent(email)}/events`, body: { name: 'trial_started', data: { plan } }, describe: `${email} starts a ${plan} trial`, delayMs: 500 + randomInt(1000) });
     calls.push(pageView('/dashboard', 500 + randomInt(1000), false, email));
+    if (randomInt(100) < 40) {
+      // Another device still carrying the old cookie, long after the sign-up: past the window,
+      // so it stays anonymous (SPEC R2d) until a new identify.
+      const late = pageView('/pricing', 25_000 + randomInt(15_000));
+      calls.push({ ...late, describe: `${anonymousId} views /pricing again, after the grace window (stays anonymous)` });
+    }
   } else if (roll < 70) {
     const friend = `${pick(FIRST)}@friends.example.org`;
     calls.push({ method: 'POST', path: '/api/v1/events', body: { name: 'invite_sent', data: { recipient: friend, invited_by: anonymousId } }, describe: `${anonymousId} invites ${friend}`, delayMs: 600 });

@@ -55,6 +55,11 @@ export const mergerSettings = {
   port: port('ANONMERGE_MERGER_PORT', { default: '3001', description: "Port of the merger's health and metrics server" }),
   groupId: string('ANONMERGE_MERGER_GROUP_ID', { default: 'anonmerge-merger', description: 'Kafka consumer group of the merger' }),
   fromBeginning: boolean('ANONMERGE_MERGER_FROM_BEGINNING', { default: 'true', description: 'A new consumer group starts at the oldest inbound record' }),
+  partitionsConcurrently: integer('ANONMERGE_MERGER_PARTITIONS_CONCURRENTLY', { default: '6', min: 1, max: 1000, description: 'Inbound partitions one merger processes at the same time' }),
+  sessionTimeoutMs: integer('ANONMERGE_MERGER_SESSION_TIMEOUT_MS', { default: '30000', min: 1000, description: 'Consumer group session timeout (a paused merger loses its partitions after it)' }),
+  tickIntervalMs: integer('ANONMERGE_MERGER_TICK_INTERVAL_MS', { default: '5000', min: 100, description: 'A quiet partition gets a Tick record this often, so its grace timers fire' }),
+  timerLatenessMs: integer('ANONMERGE_MERGER_TIMER_LATENESS_MS', { default: '10000', min: 1000, description: 'A grace timer fires at the first record received this long after the window end (covers clock skew between ingest instances)' }),
+  redisKeyPrefix: string('ANONMERGE_MERGER_REDIS_PREFIX', { default: 'am', description: 'Prefix of every Redis key of the merger' }),
 } satisfies SettingsSpec;
 
 export const configGroups = {

@@ -66,7 +66,8 @@ export function integer(env: string, options: Options & { min?: number; max?: nu
   });
 }
 
-export const port = (env: string, options: Options): Setting<number> => integer(env, { ...options, min: 1, max: 65535 });
+/** A TCP port; 0 asks the system for a free one (tests, side-by-side instances). */
+export const port = (env: string, options: Options): Setting<number> => integer(env, { ...options, min: 0, max: 65535 });
 
 export function boolean(env: string, options: Options): Setting<boolean> {
   return define(env, options, (raw) => {

@@ -35,6 +35,9 @@ export function createKafka(config: KafkaConfig, logger: Logger, clientSuffix: s
         const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
         let name = LEVEL_NAMES[level] ?? 'info';
         if (name === 'error' && typeof extra.error === 'string' && RETRIABLE_NOISE.test(extra.error)) name = 'warn';
+        // Our idempotent producers bound their retries on purpose: ingest answers 503 and replaces
+        // the producer, the merger aborts the transaction and replays the batch from Redis.
+        if (message.startsWith('Limiting retries for the idempotent producer')) name = 'debug';
         // kafkajs INFO is chatty (every join, every fetch session); keep it at debug.
         if (name === 'info') name = 'debug';
         kafkaLogger[name](extra, message);

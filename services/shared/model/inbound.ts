@@ -50,7 +50,8 @@ export type Command =
   | { readonly kind: 'identify'; readonly body: Identify }
   | { readonly kind: 'delete'; readonly body: DeletePerson }
   | { readonly kind: 'merge'; readonly body: MergePeople }
-  | { readonly kind: 'alias'; readonly body: Alias };
+  | { readonly kind: 'alias'; readonly body: Alias }
+  | { readonly kind: 'tick'; readonly body: Record<string, never> };
 
 const BRANCH_OF = {
   track: 'dev.anonmerge.inbound.TrackEvent',
@@ -58,6 +59,7 @@ const BRANCH_OF = {
   delete: 'dev.anonmerge.inbound.DeletePerson',
   merge: 'dev.anonmerge.inbound.MergePeople',
   alias: 'dev.anonmerge.inbound.Alias',
+  tick: 'dev.anonmerge.inbound.Tick',
 } as const;
 
 const KIND_OF: Record<string, Command['kind']> = Object.fromEntries(Object.entries(BRANCH_OF).map(([kind, branch]) => [branch, kind as Command['kind']]));

@@ -21,7 +21,8 @@ export function inboundKey(record: {
     | { readonly kind: 'identify'; readonly body: { readonly anonymous_id: string | null; readonly person: PersonRef } }
     | { readonly kind: 'delete'; readonly body: { readonly person: PersonRef } }
     | { readonly kind: 'merge'; readonly body: { readonly secondary: PersonRef } }
-    | { readonly kind: 'alias'; readonly body: { readonly previous_id: string } };
+    | { readonly kind: 'alias'; readonly body: { readonly previous_id: string } }
+    | { readonly kind: 'tick'; readonly body: unknown };
 }): string {
   const { workspace_id: workspace, command } = record;
   switch (command.kind) {
@@ -39,5 +40,8 @@ export function inboundKey(record: {
     case 'alias':
       // previous_id is most often an anonymous id: keep it with that id's records.
       return anonymousKey(workspace, command.body.previous_id);
+    case 'tick':
+      // Ticks are written to an explicit partition; the key only names them.
+      return 'tick';
   }
 }

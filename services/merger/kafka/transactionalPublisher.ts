@@ -1,0 +1,97 @@
+/**
+ * Publishes a batch's outputs and the consumer group's next offset in one Kafka transaction,
+ * with one transactional producer per inbound partition. The transactionalId is derived from the
+ * group, topic and partition, so whoever owns a partition now fences the producer of whoever
+ * owned it before (its epoch is bumped when the new producer connects): a paused consumer that
+ * wakes up after losing its partitions cannot commit anything.
+ */
+import type { Kafka, Message, Producer } from 'kafkajs';
+import type { StreamName } from '../../shared/avro/schemaFiles';
+import type { Logger } from '../../shared/logger';
+import type { EncodedOutput } from '../redis/codec';
+
+export class FencedError extends Error {
+  override name = 'FencedError';
+}
+
+const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'INVALID_PRODUCER_ID_MAPPING']);
+
+export function isFencing(error: unknown): boolean {
+  const type = (error as { type?: string })?.type;
+  return typeof type === 'string' && FENCED.has(type);
+}
+
+export class TransactionalPublisher {
+  private readonly producers = new Map<number, Promise<Producer>>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly groupId: string,
+    private readonly inboundTopic: string,
+    private readonly topicOf: (stream: StreamName) => string,
+    private readonly logger: Logger,
+  ) {}
+
+  transactionalId(partition: number): string {
+    return `${this.groupId}.${this.inboundTopic}.${partition}`;
+  }
+
+  /** A new producer for the partition; connecting it fences any earlier owner's. */
+  async acquire(partition: number): Promise<void> {
+    await this.release(partition);
+    const producer = this.kafka.producer({
+      transactionalId: this.transactionalId(partition),
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60000,
+      allowAutoTopicCreation: false,
+    });
+    const connecting = producer.connect().then(() => producer);
+    this.producers.set(partition, connecting);
+    connecting.catch(() => this.producers.delete(partition));
+    await connecting;
+  }
+
+  async release(partition: number): Promise<void> {
+    const existing = this.producers.get(partition);
+    this.producers.delete(partition);
+    if (existing) await existing.then((p) => p.disconnect()).catch(() => undefined);
+  }
+
+  async publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number): Promise<void> {
+    let producing = this.producers.get(partition);
+    if (!producing) {
+      await this.acquire(partition);
+      producing = this.producers.get(partition) as Promise<Producer>;
+    }
+    const producer = await producing;
+    const transaction = await producer.transaction();
+    try {
+      if (outputs.length > 0) {
+        const byTopic = new Map<string, Message[]>();
+        for (const output of outputs) {
+          const topic = this.topicOf(output.stream);
+          let list = byTopic.get(topic);
+          if (!list) byTopic.set(topic, (list = []));
+          list.push({ key: output.key, value: output.value });
+        }
+        await transaction.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      }
+      await transaction.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic: this.inboundTopic, partitions: [{ partition, offset: String(nextOffset) }] }] });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      if (isFencing(error)) {
+        await this.release(partition);
+        throw new FencedError(`the producer of partition ${partition} was fenced: another consumer owns it now`);
+      }
+      // The producer's state is unknown after a failed transaction; start afresh next time.
+      await this.release(partition);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.producers.keys()].map((p) => this.release(p)));
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * How the merger's state is laid out in Redis values. Pure.
+ *
+ * - A pending event is "<received_at: 13 digits><id>\0<Avro body>": the received_at and id can be
+ *   read by Lua without decoding (retention trim, duplicate check), the rest is compact Avro.
+ * - The state hash holds the binding and window as short fields, and "o:<partition>" offsets.
+ * - An outbox entry is Avro: the already-encoded outbound records of an operation (the bytes that
+ *   will go to Kafka, schema id included) and its follow-up writes.
+ *
+ * These schemas are internal (Redis only); the public contract is schemas/*.avsc.
+ */
+import avro from 'avsc';
+import type { StreamName } from '../../shared/avro/schemaFiles';
+import { EVENT_TYPES, type EventType } from '../../shared/model/inbound';
+import { personFromKey, personKey } from '../../shared/model/person';
+import type { FollowUp } from '../model/outputs';
+import type { AnonymousState, Binding, PendingEvent, SimpleState } from '../model/state';
+
+const PendingBody = avro.Type.forSchema({
+  type: 'record',
+  name: 'PendingBody',
+  fields: [
+    { name: 'name', type: 'string' },
+    { name: 'type', type: { type: 'enum', name: 'PendingType', symbols: [...EVENT_TYPES] } },
+    { name: 'timestamp', type: 'long' },
+    { name: 'data', type: 'string' },
+  ],
+});
+
+const RECEIVED_DIGITS = 13;
+
+export function encodePending(event: PendingEvent): Buffer {
+  const head = Buffer.from(`${String(event.receivedAt).padStart(RECEIVED_DIGITS, '0')}${event.id}\u0000`, 'utf8');
+  const body = PendingBody.toBuffer({ name: event.name, type: event.type, timestamp: event.timestamp, data: event.dataJson });
+  return Buffer.concat([head, body]);
+}
+
+export function decodePending(entry: Buffer): PendingEvent {
+  const nul = entry.indexOf(0, RECEIVED_DIGITS);
+  if (nul < 0) throw new Error('pending entry without its id separator');
+  const receivedAt = Number(entry.subarray(0, RECEIVED_DIGITS).toString('latin1'));
+  const id = entry.subarray(RECEIVED_DIGITS, nul).toString('utf8');
+  const body = PendingBody.fromBuffer(entry.subarray(nul + 1)) as { name: string; type: EventType; timestamp: number; data: string };
+  return { id, receivedAt, name: body.name, type: body.type, timestamp: body.timestamp, dataJson: body.data };
+}
+
+/** Field names of the state hash. */
+const F = { version: 'v', person: 'p', boundAt: 'b', windowEnd: 'w', windowOpen: 'wo', windowCount: 'wc', windowOldest: 'wt' } as const;
+const APPLIED = 'o:';
+
+function parseApplied(hash: Record<string, string>): Record<number, number> {
+  const applied: Record<number, number> = {};
+  for (const [field, value] of Object.entries(hash)) {
+    if (field.startsWith(APPLIED)) applied[Number(field.slice(APPLIED.length))] = Number(value);
+  }
+  return applied;
+}
+
+export function parseSimpleState(hash: Record<string, string>): SimpleState {
+  return { version: Number(hash[F.version] ?? 0), applied: parseApplied(hash) };
+}
+
+export function parseAnonymousState(hash: Record<string, string>, pending: PendingEvent[] | null): AnonymousState {
+  const person = hash[F.person];
+  const binding: Binding | null = person
+    ? {
+        person: personFromKey(person),
+        boundAt: Number(hash[F.boundAt]),
+        windowEnd: Number(hash[F.windowEnd]),
+        windowOpen: hash[F.windowOpen] === '1',
+        windowCount: Number(hash[F.windowCount] ?? 0),
+        windowOldest: hash[F.windowOldest] === undefined ? null : Number(hash[F.windowOldest]),
+      }
+    : null;
+  return { version: Number(hash[F.version] ?? 0), binding, pending, applied: parseApplied(hash) };
+}
+
+/** Fields to set and to delete so that the hash holds `state` (version is set by the script). */
+export function stateFields(state: { applied: Readonly<Record<number, number>>; binding?: Binding | null }): { set: string[]; unset: string[] } {
+  const set: string[] = [];
+  for (const [partition, offset] of Object.entries(state.applied)) set.push(`${APPLIED}${partition}`, String(offset));
+  const unset: string[] = [];
+  if (state.binding === undefined) return { set, unset };
+  const b = state.binding;
+  if (b === null) {
+    unset.push(F.person, F.boundAt, F.windowEnd, F.windowOpen, F.windowCount, F.windowOldest);
+  } else {
+    set.push(F.person, personKey(b.person), F.boundAt, String(b.boundAt), F.windowEnd, String(b.windowEnd), F.windowOpen, b.windowOpen ? '1' : '0', F.windowCount, String(b.windowCount));
+    if (b.windowOldest === null) unset.push(F.windowOldest);
+    else set.push(F.windowOldest, String(b.windowOldest));
+  }
+  return { set, unset };
+}
+
+export interface EncodedOutput {
+  readonly stream: StreamName;
+  readonly key: string;
+  /** The Kafka value as it will be sent (Confluent-framed Avro), or null for a tombstone. */
+  readonly value: Buffer | null;
+}
+
+export interface OutboxEntry {
+  readonly outputs: EncodedOutput[];
+  readonly followUps: FollowUp[];
+}
+
+const OutboxEntryType = avro.Type.forSchema({
+  type: 'record',
+  name: 'OutboxEntry',
+  fields: [
+    {
+      name: 'outputs',
+      type: { type: 'array', items: { type: 'record', name: 'OutboxOutput', fields: [{ name: 'stream', type: 'string' }, { name: 'key', type: 'string' }, { name: 'value', type: ['null', 'bytes'] }] } },
+    },
+    { name: 'followUps', type: 'string' },
+  ],
+});
+
+export function encodeOutbox(entry: OutboxEntry): Buffer {
+  return OutboxEntryType.toBuffer({ outputs: entry.outputs, followUps: JSON.stringify(entry.followUps) });
+}
+
+export function decodeOutbox(buffer: Buffer): OutboxEntry {
+  const raw = OutboxEntryType.fromBuffer(buffer) as { outputs: EncodedOutput[]; followUps: string };
+  return { outputs: raw.outputs, followUps: JSON.parse(raw.followUps) as FollowUp[] };
+}

@@ -1,0 +1,69 @@
+/**
+ * Redis key names. Each entity's keys share a hash tag (the part in braces), so they live in one
+ * Redis Cluster slot and one script can change them together:
+ *
+ *   <prefix>:{<ws>|a|<anonymous id>}:s   hash    version, binding, window, applied offsets
+ *   <prefix>:{<ws>|a|<anonymous id>}:q   list    pending events (SPEC R1)
+ *   <prefix>:{<ws>|a|<anonymous id>}:d   zset    seen event ids → received_at (SPEC R7)
+ *   <prefix>:{<ws>|a|<anonymous id>}:x   hash    outbox: "<partition>:<offset>" → outputs
+ *   <prefix>:{<ws>|p|<person key>}:{s,d,x}        a person's own events, same shapes
+ *   <prefix>:{<ws>|p|<person key>}:a     set     the person's anonymous ids
+ *   <prefix>:{<ws>|i}:{s,d,x}                     a workspace's invite events
+ *   <prefix>:{part|<topic>|<n>}:s        hash    partition: epoch, watermark, event time
+ *   <prefix>:{part|<topic>|<n>}:t        zset    grace timers "<ws>/<anonymous id>" → window end
+ *
+ * Workspace ids cannot hold '|' or braces, so a tag never mixes two entities of different
+ * workspaces; an anonymous id holding a '}' still gives all of its keys the same tag.
+ */
+import { personKey, type PersonRef } from '../../shared/model/person';
+import type { EntityRef } from '../model/entities';
+
+export interface EntityKeys {
+  /** state hash */
+  readonly state: string;
+  /** pending list (unused but same-slot for people and invites) */
+  readonly pending: string;
+  /** seen ids */
+  readonly seen: string;
+  /** outbox */
+  readonly outbox: string;
+}
+
+export class KeySpace {
+  constructor(readonly prefix: string) {}
+
+  private tag(entity: EntityRef): string {
+    switch (entity.kind) {
+      case 'anonymous':
+        return `${this.prefix}:{${entity.workspace}|a|${entity.anonymousId}}`;
+      case 'person':
+        return `${this.prefix}:{${entity.workspace}|p|${personKey(entity.person)}}`;
+      case 'invites':
+        return `${this.prefix}:{${entity.workspace}|i}`;
+    }
+  }
+
+  entity(entity: EntityRef): EntityKeys {
+    const tag = this.tag(entity);
+    return { state: `${tag}:s`, pending: `${tag}:q`, seen: `${tag}:d`, outbox: `${tag}:x` };
+  }
+
+  personIndex(workspace: string, person: PersonRef): string {
+    return `${this.tag({ kind: 'person', workspace, person })}:a`;
+  }
+
+  partition(topic: string, partition: number): { readonly state: string; readonly timers: string } {
+    const tag = `${this.prefix}:{part|${topic}|${partition}}`;
+    return { state: `${tag}:s`, timers: `${tag}:t` };
+  }
+
+  /** The member of a partition's timer set for one anonymous id. */
+  static timerMember(workspace: string, anonymousId: string): string {
+    return `${workspace}/${anonymousId}`;
+  }
+
+  static parseTimerMember(member: string): { workspace: string; anonymousId: string } {
+    const slash = member.indexOf('/');
+    return { workspace: member.slice(0, slash), anonymousId: member.slice(slash + 1) };
+  }
+}

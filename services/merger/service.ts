@@ -1,0 +1,184 @@
+/**
+ * Wires the merger together: the consumer group on the inbound topic, a partition lease and a
+ * transactional producer per owned partition, the Redis state, the ticker and the health server.
+ * main.ts runs it as a process; integration tests run it in-process or as a child process.
+ *
+ * Per batch: processBatch (Redis: decisions, outbox, watermark) → one Kafka transaction (outputs
+ * + next offset) → afterCommit (clean-up). docs/exactly-once.md argues why nothing is lost or
+ * emitted twice when a process dies between any two of these steps.
+ */
+import type { EachBatchPayload } from 'kafkajs';
+import { SchemaCatalog } from '../shared/avro/catalog';
+import { createSchemaRegistry } from '../shared/avro/registry';
+import type { Config } from '../shared/config';
+import { buildHealthServer } from '../shared/http/healthServer';
+import { createKafka } from '../shared/kafka/client';
+import { ensureTopics } from '../shared/kafka/topics';
+import type { CloseStep } from '../shared/lifecycle/shutdown';
+import type { Logger } from '../shared/logger';
+import { createRedis } from '../shared/redis/client';
+import { processBatch, ZombieError, type PartitionLease } from './batchProcessor';
+import { emptyTally } from './model/outputs';
+import { FencedError, TransactionalPublisher } from './kafka/transactionalPublisher';
+import { Ticker } from './kafka/ticker';
+import { KeySpace } from './redis/keys';
+import { defineMergerCommands } from './redis/scripts';
+import { StateStore } from './redis/stateStore';
+
+export type MergerConfig = Config<'kafka' | 'topics' | 'registry' | 'redis' | 'merger'>;
+
+export interface RunningMerger {
+  readonly closeSteps: CloseStep[];
+  close(): Promise<void>;
+  /** Totals since start, for logs and tests. */
+  readonly totals: ReturnType<typeof emptyTotals>;
+  /** Base URL of the health server. */
+  readonly url: string;
+}
+
+const emptyTotals = () => ({ ...emptyTally(), batches: 0, records: 0, deadLetters: 0, conflicts: 0, zombieRefusals: 0, missingOutbox: 0, rollbacks: 0, replayed: 0 });
+
+interface Lease extends PartitionLease {
+  readonly generation: number;
+  zombie: boolean;
+}
+
+export async function startMerger(config: MergerConfig, logger: Logger, options: { listen?: boolean } = {}): Promise<RunningMerger> {
+  const topic = config.topics.inbound;
+  const kafka = createKafka(config.kafka, logger, 'merger');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, config.topics, logger);
+  } finally {
+    await admin.disconnect();
+  }
+  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger);
+  const redis = defineMergerCommands(createRedis(config.redis, logger, 'merger'));
+  await redis.connect();
+  const store = new StateStore(redis, new KeySpace(config.merger.redisKeyPrefix));
+  const publisher = new TransactionalPublisher(kafka, config.merger.groupId, topic, (stream) => catalog.topic(stream), logger);
+  const ticker = new Ticker(kafka, catalog, topic, config.merger.tickIntervalMs, logger);
+  await ticker.start();
+
+  const totals = emptyTotals();
+  const leases = new Map<number, Lease>();
+  let generation = 0;
+  let joined = false;
+  const consumer = kafka.consumer({
+    groupId: config.merger.groupId,
+    sessionTimeout: config.merger.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3000, Math.floor(config.merger.sessionTimeoutMs / 3)),
+    maxWaitTimeInMs: 200,
+    maxBytesPerPartition: 1024 * 1024,
+    retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+  });
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    generation += 1;
+    joined = true;
+    const assigned = new Set(payload.memberAssignment[topic] ?? []);
+    for (const partition of [...leases.keys()]) {
+      if (!assigned.has(partition)) {
+        leases.delete(partition);
+        void publisher.release(partition);
+      }
+    }
+    ticker.setPartitions([...assigned]);
+    logger.info({ generation, partitions: [...assigned].sort((a, b) => a - b) }, 'joined the consumer group');
+  });
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    joined = false;
+    logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+  });
+  consumer.on(consumer.events.STOP, () => {
+    joined = false;
+  });
+
+  const batchContext = { store, catalog, logger, latenessMs: config.merger.timerLatenessMs, now: Date.now };
+
+  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const partition = batch.partition;
+    let lease = leases.get(partition);
+    if (!lease || lease.generation !== generation) {
+      // A partition new to this consumer: claim it in Redis (fencing the previous owner's writes)
+      // and in Kafka (a new transactional producer fences the previous owner's transactions).
+      const claim = await store.claimPartition(topic, partition);
+      await publisher.acquire(partition);
+      const first = Number(batch.firstOffset());
+      lease = { topic, partition, epoch: claim.epoch, committedBelow: first, generation, zombie: false };
+      leases.set(partition, lease);
+      logger.info({ partition, epoch: claim.epoch, watermark: claim.watermark, committed: first }, 'partition claimed');
+      if (claim.watermark + 1 < first) {
+        // Redis is behind what Kafka committed (it lost its last writes, or was emptied): apply
+        // those records again; their outputs were published already and are not sent again.
+        totals.rollbacks += 1;
+        logger.warn({ partition, watermark: claim.watermark, committed: first }, 'redis is behind the committed offset; re-applying from its watermark');
+        consumer.seek({ topic, partition, offset: String(claim.watermark + 1) });
+        return;
+      }
+    }
+    if (lease.zombie) {
+      // Another consumer owns this partition now; wait for the group to tell us.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await heartbeat();
+      return;
+    }
+    const started = Date.now();
+    let outcome;
+    try {
+      outcome = await processBatch(lease, batch.messages, batchContext);
+      await heartbeat();
+      await publisher.publish(partition, outcome.outputs, outcome.lastOffset + 1);
+    } catch (error) {
+      if (error instanceof ZombieError || error instanceof FencedError) {
+        lease.zombie = true;
+        totals.zombieRefusals += 1;
+        logger.warn({ partition, err: error }, 'refused as a zombie: this consumer no longer owns the partition');
+        return;
+      }
+      logger.error({ err: error, partition, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() }, 'batch failed; it will be retried');
+      throw error;
+    }
+    lease.committedBelow = outcome.lastOffset + 1;
+    resolveOffset(batch.lastOffset());
+    ticker.noteActivity(partition);
+    totals.batches += 1;
+    for (const [key, value] of Object.entries(outcome.tally)) (totals as Record<string, number>)[key] += value;
+    logger.debug({ partition, records: outcome.tally.records, outputs: outcome.outputs.length, ms: Date.now() - started }, 'batch committed');
+    await outcome.afterCommit().catch((error: unknown) => logger.warn({ err: error, partition }, 'clean-up after commit failed; the expiries will catch it'));
+    await heartbeat();
+  };
+
+  // Listen before joining the group, so a taken port fails the start before any partition is taken.
+  const health = buildHealthServer({ logger, ready: () => joined && redis.status === 'ready' });
+  let url = '';
+  if (options.listen !== false) url = (await health.listen({ host: config.merger.host, port: config.merger.port })).replace('[::1]', '127.0.0.1');
+
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: config.merger.fromBeginning });
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: config.merger.partitionsConcurrently, eachBatch });
+
+  const summary = setInterval(() => logger.info({ totals }, 'merger totals'), 30000);
+  summary.unref();
+
+  logger.info({ group: config.merger.groupId, topic, url }, 'merger consuming');
+
+  const closeSteps: CloseStep[] = [
+    // Stops fetching and waits for the batches in progress (their transactions included).
+    { name: 'consumer', close: () => consumer.disconnect() },
+    { name: 'ticker', close: () => ticker.stop() },
+    { name: 'transactional producers', close: () => publisher.close() },
+    { name: 'redis', close: () => redis.quit() },
+    { name: 'health server', close: () => health.close() },
+    { name: 'summary', close: async () => clearInterval(summary) },
+  ];
+  return {
+    closeSteps,
+    totals,
+    url,
+    close: async () => {
+      for (const step of closeSteps) await step.close();
+    },
+  };
+}

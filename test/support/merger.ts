@@ -1,0 +1,225 @@
+/**
+ * The merger against the real stack for tests: in-process (or as a child process, for crash
+ * tests), with its own topics, consumer group and Redis key prefix; a writer of inbound records
+ * with chosen received_at values; and a reader of everything the merger emits.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync } from 'node:fs';
+import path from 'node:path';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import Redis from 'ioredis';
+import { SchemaCatalog } from '../../services/shared/avro/catalog';
+import { createSchemaRegistry } from '../../services/shared/avro/registry';
+import type { StreamName } from '../../services/shared/avro/schemaFiles';
+import { loadConfig, type TopicConfig } from '../../services/shared/config';
+import { toWire, type InboundRecord, type WorkspaceSettings } from '../../services/shared/model/inbound';
+import { inboundKey } from '../../services/shared/model/keys';
+import type { Activity, AnonymousEvent, CampaignTrigger, DeadLetter, MergedEvent } from '../../services/shared/model/outbound';
+import { startMerger, type RunningMerger } from '../../services/merger/service';
+import { config, testLogger, uniqueName } from './stack';
+
+export const DEFAULT_SETTINGS: WorkspaceSettings = { merge_enabled: true, retention_seconds: 30 * 86400, grace_seconds: 300, trigger_window_seconds: 72 * 3600 };
+
+export interface MergerTestOptions {
+  readonly tickIntervalMs?: number;
+  readonly timerLatenessMs?: number;
+  readonly sessionTimeoutMs?: number;
+}
+
+export function mergerConfig(topics: TopicConfig, groupId: string, redisPrefix: string, options: MergerTestOptions = {}) {
+  const base = loadConfig(['kafka', 'registry', 'redis', 'merger']);
+  return {
+    kafka: { ...base.kafka, brokers: config.kafka.brokers },
+    registry: base.registry,
+    redis: base.redis,
+    topics,
+    merger: {
+      ...base.merger,
+      groupId,
+      redisKeyPrefix: redisPrefix,
+      port: 0,
+      tickIntervalMs: options.tickIntervalMs ?? 500,
+      timerLatenessMs: options.timerLatenessMs ?? 1000,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? base.merger.sessionTimeoutMs,
+    },
+  };
+}
+
+export async function startTestMerger(topics: TopicConfig, options: MergerTestOptions = {}): Promise<RunningMerger & { groupId: string; prefix: string }> {
+  const groupId = uniqueName('test-merger');
+  const prefix = uniqueName('t');
+  const merger = await startMerger(mergerConfig(topics, groupId, prefix, options), testLogger, { listen: false });
+  return Object.assign(merger, { groupId, prefix });
+}
+
+/** Environment for a child merger process with the same isolation. */
+export function mergerEnv(topics: TopicConfig, groupId: string, prefix: string, options: MergerTestOptions & { port?: number } = {}): Record<string, string> {
+  return {
+    ANONMERGE_TOPIC_INBOUND: topics.inbound,
+    ANONMERGE_TOPIC_MERGED_EVENTS: topics.mergedEvents,
+    ANONMERGE_TOPIC_CAMPAIGN_TRIGGERS: topics.campaignTriggers,
+    ANONMERGE_TOPIC_ACTIVITY: topics.activity,
+    ANONMERGE_TOPIC_ANONYMOUS_EVENTS: topics.anonymousEvents,
+    ANONMERGE_TOPIC_DEAD_LETTERS: topics.deadLetters,
+    ANONMERGE_TOPIC_PARTITIONS: String(topics.partitions),
+    ANONMERGE_MERGER_GROUP_ID: groupId,
+    ANONMERGE_MERGER_REDIS_PREFIX: prefix,
+    ANONMERGE_MERGER_PORT: String(options.port ?? 0),
+    ANONMERGE_MERGER_TICK_INTERVAL_MS: String(options.tickIntervalMs ?? 500),
+    ANONMERGE_MERGER_TIMER_LATENESS_MS: String(options.timerLatenessMs ?? 1000),
+    ANONMERGE_MERGER_SESSION_TIMEOUT_MS: String(options.sessionTimeoutMs ?? 10000),
+    ANONMERGE_LOG_LEVEL: process.env.TEST_CHILD_LOG_LEVEL ?? 'warn',
+  };
+}
+
+export function spawnMerger(env: Record<string, string>, logFile: string): ChildProcess {
+  const root = path.resolve(__dirname, '../..');
+  const out = openSync(logFile, 'a');
+  return spawn('node', [path.join(root, 'dist/services/merger/main.js')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+}
+
+let counter = 0;
+
+/** Writes inbound records as ingest would (same key, same encoding), with any received_at. */
+export class InboundWriter {
+  private producer: Producer | null = null;
+  private catalog: SchemaCatalog | null = null;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topics: TopicConfig,
+  ) {}
+
+  async open(): Promise<this> {
+    this.catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), this.topics, testLogger, ['inbound']);
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+    return this;
+  }
+
+  async write(records: InboundRecord[]): Promise<void> {
+    if (!this.producer || !this.catalog) throw new Error('writer not open');
+    const catalog = this.catalog;
+    await this.producer.send({ topic: this.topics.inbound, acks: -1, messages: records.map((r) => ({ key: inboundKey(r), value: catalog.encode('inbound', toWire(r)) })) });
+  }
+
+  /** Raw bytes straight to the inbound topic (poison records). */
+  async writeRaw(messages: Array<{ key: string; value: Buffer | null; partition?: number }>): Promise<void> {
+    await this.producer?.send({ topic: this.topics.inbound, acks: -1, messages });
+  }
+
+  encodeRaw(value: unknown): Buffer {
+    return (this.catalog as SchemaCatalog).encode('inbound', value);
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.disconnect();
+  }
+}
+
+export const anonymousEvent = (workspace: string, anonymousId: string, receivedAt: number, id = `ev-${(counter += 1)}`, extra: { timestamp?: number; settings?: WorkspaceSettings; name?: string } = {}): InboundRecord => ({
+  workspace_id: workspace,
+  id,
+  received_at: receivedAt,
+  settings: extra.settings ?? DEFAULT_SETTINGS,
+  command: { kind: 'track', body: { person: null, anonymous_id: anonymousId, name: extra.name ?? `page-${id}`, type: 'page', timestamp: extra.timestamp ?? Math.floor(receivedAt / 1000), data_json: '{}' } },
+});
+
+export const personEvent = (workspace: string, person: string, receivedAt: number, id = `pe-${(counter += 1)}`, extra: { timestamp?: number } = {}): InboundRecord => ({
+  workspace_id: workspace,
+  id,
+  received_at: receivedAt,
+  settings: DEFAULT_SETTINGS,
+  command: { kind: 'track', body: { person: { id_type: 'ID', value: person }, anonymous_id: null, name: `event-${id}`, type: 'event', timestamp: extra.timestamp ?? Math.floor(receivedAt / 1000), data_json: '{}' } },
+});
+
+export const identify = (workspace: string, person: string, anonymousId: string | null, receivedAt: number, settings: WorkspaceSettings = DEFAULT_SETTINGS): InboundRecord => ({
+  workspace_id: workspace,
+  id: `id-${(counter += 1)}`,
+  received_at: receivedAt,
+  settings,
+  command: { kind: 'identify', body: { person: { id_type: 'ID', value: person }, anonymous_id: anonymousId, attributes_json: '{}' } },
+});
+
+export interface Collected {
+  mergedEvents: MergedEvent[];
+  tombstones: string[];
+  campaignTriggers: CampaignTrigger[];
+  activity: Activity[];
+  anonymousEvents: AnonymousEvent[];
+  deadLetters: DeadLetter[];
+}
+
+/** Reads every outbound topic (read_committed, from the beginning) and keeps what it decodes. */
+export class OutputReader {
+  readonly got: Collected = { mergedEvents: [], tombstones: [], campaignTriggers: [], activity: [], anonymousEvents: [], deadLetters: [] };
+  private consumer: Consumer | null = null;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topics: TopicConfig,
+  ) {}
+
+  async open(): Promise<this> {
+    const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), this.topics, testLogger);
+    const streams: StreamName[] = ['mergedEvents', 'campaignTriggers', 'activity', 'anonymousEvents', 'deadLetters'];
+    const streamOf = new Map(streams.map((s) => [this.topics[s], s]));
+    this.consumer = this.kafka.consumer({ groupId: uniqueName('test-output'), readUncommitted: false, maxWaitTimeInMs: 100 });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...streamOf.keys()], fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: async ({ topic, message }) => {
+        const stream = streamOf.get(topic) as StreamName;
+        if (message.value === null) {
+          this.got.tombstones.push(message.key?.toString() ?? '');
+          return;
+        }
+        (this.got[stream as keyof Collected] as unknown[]).push(await catalog.decode(stream, message.value));
+      },
+    });
+    return this;
+  }
+
+  /** Waits until the predicate holds (polling), or fails with what was collected. */
+  async until(predicate: (got: Collected) => boolean, timeoutMs = 30000, what = 'the expected outputs'): Promise<Collected> {
+    const deadline = Date.now() + timeoutMs;
+    while (!predicate(this.got)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; collected ${JSON.stringify(summary(this.got))}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return this.got;
+  }
+
+  /** What one workspace got. */
+  of(workspace: string): Collected {
+    const mine = <T extends { workspace_id: string }>(list: T[]) => list.filter((x) => x.workspace_id === workspace);
+    return {
+      mergedEvents: mine(this.got.mergedEvents),
+      tombstones: this.got.tombstones.filter((k) => k.startsWith(`${workspace}/`)),
+      campaignTriggers: mine(this.got.campaignTriggers),
+      activity: mine(this.got.activity),
+      anonymousEvents: mine(this.got.anonymousEvents),
+      deadLetters: this.got.deadLetters,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+
+function summary(got: Collected) {
+  return Object.fromEntries(Object.entries(got).map(([k, v]) => [k, (v as unknown[]).length]));
+}
+
+/** Deletes every Redis key under a prefix (test clean-up). */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(config.redis.url);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  redis.disconnect();
+}

@@ -1,0 +1,35 @@
+import { decodeOutbox, decodePending, encodeOutbox, encodePending, parseAnonymousState, stateFields } from '../../../services/merger/redis/codec';
+import { KeySpace } from '../../../services/merger/redis/keys';
+import { P, T0 } from './fixtures';
+
+describe('Redis layout', () => {
+  it('a pending entry starts with its received_at and id, readable without decoding', () => {
+    const event = { id: '01JD0000000000000000000000', receivedAt: T0, name: 'https://example.com/pricing', type: 'page' as const, timestamp: 1_764_000_000, dataJson: '{"plan":"pro"}' };
+    const entry = encodePending(event);
+    expect(entry.subarray(0, 13).toString()).toBe(String(T0));
+    expect(entry.subarray(13, 13 + event.id.length).toString()).toBe(event.id);
+    expect(entry[13 + event.id.length]).toBe(0);
+    expect(decodePending(entry)).toEqual(event);
+  });
+
+  it('state fields round-trip a binding and applied offsets', () => {
+    const binding = { person: P, boundAt: T0, windowEnd: T0 + 300000, windowOpen: true, windowCount: 2, windowOldest: 1_764_000_000 };
+    const { set } = stateFields({ applied: { 0: 17, 4: 3 }, binding });
+    const hash: Record<string, string> = { v: '3' };
+    for (let i = 0; i < set.length; i += 2) hash[set[i] as string] = set[i + 1] as string;
+    expect(parseAnonymousState(hash, null)).toEqual({ version: 3, binding, pending: null, applied: { 0: 17, 4: 3 } });
+    expect(stateFields({ applied: {}, binding: null }).unset).toContain('p');
+  });
+
+  it('outbox entries keep encoded values and tombstones', () => {
+    const entry = { outputs: [{ stream: 'mergedEvents' as const, key: 'k', value: Buffer.from([0, 0, 0, 0, 1, 2]) }, { stream: 'mergedEvents' as const, key: 'k2', value: null }], followUps: [{ type: 'index-delete' as const, workspace: 'ws', person: P }] };
+    expect(decodeOutbox(encodeOutbox(entry))).toEqual(entry);
+  });
+
+  it('every key of an anonymous id shares one hash tag, even with braces in the id', () => {
+    const keys = new KeySpace('am').entity({ kind: 'anonymous', workspace: 'ws', anonymousId: 'odd}id{' });
+    const tags = Object.values(keys).map((key) => key.slice(key.indexOf('{') + 1, key.indexOf('}')));
+    expect(new Set(tags).size).toBe(1);
+    expect(KeySpace.parseTimerMember(KeySpace.timerMember('ws', 'a/b'))).toEqual({ workspace: 'ws', anonymousId: 'a/b' });
+  });
+});
