@@ -42,21 +42,21 @@ export interface SpawnedService {
   stop(): Promise<void>;
 }
 
-/** Starts dist/services/<name>/main.js and waits for its /readyz. */
-export async function spawnService(name: 'ingest' | 'merger', env: Record<string, string>, readyUrl: string, logFile: string): Promise<SpawnedService> {
+/** Starts a compiled script (dist/...) and, given a readiness URL, waits for it. */
+export async function spawnScript(entry: string, env: Record<string, string>, readyUrl: string | null, logFile: string, nodeArgs: string[] = []): Promise<SpawnedService> {
   const { openSync } = await import('node:fs');
   const out = openSync(logFile, 'a');
-  const child = spawn('node', [path.join(projectRoot(), 'dist/services', name, 'main.js')], { cwd: projectRoot(), env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
+  const child = spawn('node', [...nodeArgs, path.join(projectRoot(), entry)], { cwd: projectRoot(), env: { ...process.env, ...env }, stdio: ['ignore', out, out] });
   const deadline = Date.now() + 60000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}; see ${logFile}`);
+  while (readyUrl) {
+    if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}; see ${logFile}`);
     try {
       if ((await fetch(readyUrl, { signal: AbortSignal.timeout(1000) })).ok) break;
     } catch {
       // not yet listening
     }
-    if (Date.now() > deadline) throw new Error(`${name} not ready after 60 s; see ${logFile}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    if (Date.now() > deadline) throw new Error(`${entry} not ready after 60 s; see ${logFile}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
     child,
@@ -67,6 +67,11 @@ export async function spawnService(name: 'ingest' | 'merger', env: Record<string
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Starts dist/services/<name>/main.js and waits for its /readyz. */
+export function spawnService(name: 'ingest' | 'merger', env: Record<string, string>, readyUrl: string, logFile: string, nodeArgs: string[] = []): Promise<SpawnedService> {
+  return spawnScript(`dist/services/${name}/main.js`, env, readyUrl, logFile, nodeArgs);
 }
 
 export function machine(): Record<string, string | number> {

@@ -1,8 +1,9 @@
 /**
- * Applies one entity's operations of a batch: load its state, take the operations it has applied
- * already from its outbox (a replay), decide the others, and write the outcome with a
- * compare-and-set on the entity's version. On a conflict (another writer got there first) it
- * loads again and decides again — the decision is pure, so this is always safe.
+ * Applies a batch's operations to their entities: load every entity's state in one call, take
+ * the operations an entity has applied already from its outbox (a replay), decide the others,
+ * and write all outcomes in one call, each with a compare-and-set on the entity's version. The
+ * entities whose version moved (another writer got there first) are loaded and decided again —
+ * the decision is pure, so this is always safe.
  */
 import type { SchemaCatalog } from '../shared/avro/catalog';
 import type { Logger } from '../shared/logger';
@@ -11,9 +12,9 @@ import { decideInvites, decidePerson } from './decide/person';
 import { positionKey, type EntityRef, type Position } from './model/entities';
 import type { AnonymousOp, InviteOp, PersonOp } from './model/ops';
 import { emptyTally, type FollowUp, type OpResult, type Tally } from './model/outputs';
-import type { PendingEvent } from './model/state';
-import { encodeOutbox, stateFields, type EncodedOutput, type OutboxEntry } from './redis/codec';
-import type { StateStore } from './redis/stateStore';
+import type { AnonymousState, SimpleState } from './model/state';
+import { encodeOutbox, stateFields, type EncodedOutput } from './redis/codec';
+import type { EntityCommit, LoadedEntity, StateStore } from './redis/stateStore';
 
 export type EntityWork =
   | { readonly entity: EntityRef & { kind: 'anonymous' }; readonly ops: readonly AnonymousOp[] }
@@ -32,7 +33,6 @@ export interface EntityOutcome {
   /** Outbox fields to delete once the batch's Kafka transaction committed. */
   readonly outboxFields: string[];
   readonly tally: Tally;
-  readonly conflicts: number;
   /** Replayed positions whose outbox entry was missing although not yet published. */
   readonly missing: string[];
   /** Operations applied before (a replay) whose outputs came from the outbox. */
@@ -61,6 +61,8 @@ function retentionOf(ops: readonly (AnonymousOp | PersonOp | InviteOp)[]): numbe
   return retention || DEFAULT_RETENTION_MS;
 }
 
+const maxOf = (values: number[]) => values.reduce((a, b) => Math.max(a, b), 0);
+
 function encodeResults(catalog: SchemaCatalog, results: ReadonlyArray<OpResult & { position: Position }>): Map<string, PositionOutcome> {
   const byPosition = new Map<string, PositionOutcome>();
   for (const result of results) {
@@ -75,94 +77,126 @@ function encodeResults(catalog: SchemaCatalog, results: ReadonlyArray<OpResult &
   return byPosition;
 }
 
-const maxOf = (values: number[]) => values.reduce((a, b) => Math.max(a, b), 0);
+/** What one entity's decision comes to: the write to attempt and its outcomes if it applies. */
+interface Prepared {
+  readonly commit: EntityCommit | null;
+  readonly decided: Map<string, PositionOutcome>;
+  readonly replayedOutcomes: Map<string, PositionOutcome>;
+  readonly tally: Tally;
+  readonly missing: string[];
+  readonly replayed: number;
+}
 
-export async function applyEntity(work: EntityWork, ctx: ApplyContext): Promise<EntityOutcome> {
-  const { store, catalog } = ctx;
-  const retentionMs = retentionOf(work.ops);
-  let conflicts = 0;
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-    const needsPending = work.entity.kind === 'anonymous' && (work.ops as AnonymousOp[]).some((op) => op.type === 'identify');
-    const state = work.entity.kind === 'anonymous' ? await store.loadAnonymous(work.entity, needsPending) : await store.loadSimple(work.entity);
-    const isReplay = (position: Position) => position.offset <= (state.applied[position.partition] ?? -1);
-    const replayed = work.ops.filter((op) => isReplay(op.position));
-    const fresh = work.ops.filter((op) => !isReplay(op.position));
+function prepare(work: EntityWork, loaded: LoadedEntity, ctx: ApplyContext): Prepared {
+  const { state } = loaded;
+  const isReplay = (position: Position) => position.offset <= (state.applied[position.partition] ?? -1);
+  const replayedOps = work.ops.filter((op) => isReplay(op.position));
+  const fresh = work.ops.filter((op) => !isReplay(op.position));
 
-    const outcomes = new Map<string, PositionOutcome>();
-    const missing: string[] = [];
-    if (replayed.length > 0) {
-      const fields = [...new Set(replayed.map((op) => positionKey(op.position)))];
-      const entries = await store.outboxEntries(work.entity, fields);
-      for (const op of replayed) {
-        const field = positionKey(op.position);
-        if (outcomes.has(field)) continue;
-        const entry: OutboxEntry | undefined = entries.get(field);
-        if (entry) outcomes.set(field, { position: op.position, outputs: entry.outputs, followUps: entry.followUps });
-        else if (op.position.offset >= ctx.committedBelow) missing.push(field);
-      }
-    }
-    if (fresh.length === 0) {
-      return { entity: work.entity, outcomes: [...outcomes.values()], outboxFields: [...outcomes.keys()], tally: emptyTally(), conflicts, missing, replayed: replayed.length };
-    }
-
-    const ids = fresh.flatMap((op) => ('id' in op ? [op.id] : []));
-    const pendingLoaded = 'pending' in state ? (state.pending as PendingEvent[] | null) : null;
-    const knownIds = await store.knownIds(work.entity, ids, pendingLoaded);
-
-    let decided: { results: Array<OpResult & { position: Position }>; seen: Array<{ id: string; receivedAt: number }>; tally: Tally; version: number; applied: Record<number, number> };
-    let pendingWrite: PendingWrite = { kind: 'none' };
-    let bindingChange: Parameters<typeof stateFields>[0]['binding'];
-    let bound = false;
-    let unbound = false;
-    if (work.entity.kind === 'anonymous') {
-      const decision = decideAnonymous(state as Parameters<typeof decideAnonymous>[0], fresh as AnonymousOp[], { workspace: work.entity.workspace, anonymousId: work.entity.anonymousId, knownIds });
-      decided = { results: decision.results, seen: decision.seen, tally: decision.tally, version: decision.state.version, applied: { ...decision.state.applied } };
-      pendingWrite = decision.pendingWrite;
-      bindingChange = decision.state.binding;
-      bound = decision.state.binding !== null;
-      unbound = decision.state.binding === null && (state as unknown as { binding: unknown }).binding !== null;
-    } else if (work.entity.kind === 'person') {
-      const decision = decidePerson(state, fresh as PersonOp[], { workspace: work.entity.workspace, person: work.entity.person, knownIds });
-      decided = { results: decision.results, seen: decision.seen, tally: decision.tally, version: decision.state.version, applied: { ...decision.state.applied } };
-    } else {
-      const decision = decideInvites(state, fresh as InviteOp[], { workspace: work.entity.workspace, knownIds });
-      decided = { results: decision.results, seen: decision.seen, tally: decision.tally, version: decision.state.version, applied: { ...decision.state.applied } };
-    }
-
-    const encoded = encodeResults(catalog, decided.results);
-    const outbox = new Map<string, Buffer>();
-    for (const [field, outcome] of encoded) outbox.set(field, encodeOutbox({ outputs: outcome.outputs, followUps: outcome.followUps }));
-
-    // Expiries follow received_at: the data lives for the retention after its newest event.
-    const pendingEvents = pendingWrite.kind === 'none' ? [] : pendingWrite.events;
-    const pendingNewest = maxOf(pendingEvents.map((e) => e.receivedAt));
-    const seenNewest = maxOf(decided.seen.map((s) => s.receivedAt));
-    const pendingExpireAt = pendingNewest > 0 ? pendingNewest + retentionMs + EXPIRY_MARGIN_MS : 0;
-    const seenExpireAt = seenNewest > 0 ? seenNewest + retentionMs + EXPIRY_MARGIN_MS : 0;
-    const newestData = Math.max(pendingExpireAt, seenExpireAt);
-    const fields = stateFields({ applied: decided.applied, binding: bindingChange });
-    const committed = await store.commitEntity(work.entity, {
-      expectedVersion: state.version,
-      newVersion: decided.version,
-      // A binding is forever (anonymous ids are not reusable); anything else goes with its data.
-      stateExpireAt: bound ? -1 : newestData || (unbound ? ctx.now() + retentionMs + EXPIRY_MARGIN_MS : 0),
-      set: fields.set,
-      unset: fields.unset,
-      pending: pendingWrite,
-      pendingTrimCutoff: pendingWrite.kind === 'append' ? pendingNewest - retentionMs - EXPIRY_MARGIN_MS : 0,
-      pendingExpireAt,
-      seen: decided.seen,
-      seenCutoff: seenNewest > 0 ? seenNewest - retentionMs - EXPIRY_MARGIN_MS : 0,
-      seenExpireAt,
-      outbox,
-      clean: ctx.committedBelow > 0 ? { partition: ctx.partition, below: ctx.committedBelow } : null,
-    });
-    if (committed) {
-      for (const [field, outcome] of encoded) outcomes.set(field, outcome);
-      return { entity: work.entity, outcomes: [...outcomes.values()], outboxFields: [...outcomes.keys()], tally: decided.tally, conflicts, missing, replayed: replayed.length };
-    }
-    conflicts += 1;
-    ctx.logger.debug({ entity: work.entity, attempt }, 'entity changed since it was loaded; deciding again');
+  const replayedOutcomes = new Map<string, PositionOutcome>();
+  const missing: string[] = [];
+  for (const op of replayedOps) {
+    const field = positionKey(op.position);
+    if (replayedOutcomes.has(field)) continue;
+    const entry = loaded.outbox.get(field);
+    if (entry) replayedOutcomes.set(field, { position: op.position, outputs: entry.outputs, followUps: entry.followUps });
+    else if (op.position.offset >= ctx.committedBelow) missing.push(field);
   }
-  throw new Error(`entity ${JSON.stringify(work.entity)} kept changing under ${MAX_ATTEMPTS} attempts`);
+  if (fresh.length === 0) return { commit: null, decided: new Map(), replayedOutcomes, tally: emptyTally(), missing, replayed: replayedOps.length };
+
+  let results: Array<OpResult & { position: Position }>;
+  let seen: Array<{ id: string; receivedAt: number }>;
+  let tally: Tally;
+  let version: number;
+  let applied: Record<number, number>;
+  let pendingWrite: PendingWrite = { kind: 'none' };
+  let binding: AnonymousState['binding'] | undefined;
+  let bound = false;
+  let unbound = false;
+  if (work.entity.kind === 'anonymous') {
+    const before = state as AnonymousState;
+    const decision = decideAnonymous(before, fresh as AnonymousOp[], { workspace: work.entity.workspace, anonymousId: work.entity.anonymousId, knownIds: loaded.known });
+    ({ results, seen, tally } = decision);
+    ({ version, applied } = decision.state);
+    pendingWrite = decision.pendingWrite;
+    binding = decision.state.binding;
+    bound = binding !== null;
+    unbound = binding === null && before.binding !== null;
+  } else if (work.entity.kind === 'person') {
+    const decision = decidePerson(state as SimpleState, fresh as PersonOp[], { workspace: work.entity.workspace, person: work.entity.person, knownIds: loaded.known });
+    ({ results, seen, tally } = decision);
+    ({ version, applied } = decision.state);
+  } else {
+    const decision = decideInvites(state as SimpleState, fresh as InviteOp[], { workspace: work.entity.workspace, knownIds: loaded.known });
+    ({ results, seen, tally } = decision);
+    ({ version, applied } = decision.state);
+  }
+
+  const decided = encodeResults(ctx.catalog, results);
+  const outbox = new Map<string, Buffer>();
+  for (const [field, outcome] of decided) outbox.set(field, encodeOutbox({ outputs: outcome.outputs, followUps: outcome.followUps }));
+
+  // Expiries follow received_at: the data lives for the retention after its newest event.
+  const retentionMs = retentionOf(work.ops);
+  const pendingEvents = pendingWrite.kind === 'none' ? [] : pendingWrite.events;
+  const pendingNewest = maxOf(pendingEvents.map((e) => e.receivedAt));
+  const seenNewest = maxOf(seen.map((x) => x.receivedAt));
+  const pendingExpireAt = pendingNewest > 0 ? pendingNewest + retentionMs + EXPIRY_MARGIN_MS : 0;
+  const seenExpireAt = seenNewest > 0 ? seenNewest + retentionMs + EXPIRY_MARGIN_MS : 0;
+  const newestData = Math.max(pendingExpireAt, seenExpireAt);
+  const fields = stateFields({ applied, binding });
+  const commit: EntityCommit = {
+    expectedVersion: state.version,
+    newVersion: version,
+    // A binding is forever (anonymous ids are not reusable); anything else goes with its data.
+    stateExpireAt: bound ? -1 : newestData || (unbound ? ctx.now() + retentionMs + EXPIRY_MARGIN_MS : 0),
+    set: fields.set,
+    unset: fields.unset,
+    pending: pendingWrite,
+    pendingTrimCutoff: pendingWrite.kind === 'append' ? pendingNewest - retentionMs - EXPIRY_MARGIN_MS : 0,
+    pendingExpireAt,
+    seen,
+    seenCutoff: seenNewest > 0 ? seenNewest - retentionMs - EXPIRY_MARGIN_MS : 0,
+    seenExpireAt,
+    outbox,
+    clean: ctx.committedBelow > 0 ? { partition: ctx.partition, below: ctx.committedBelow } : null,
+  };
+  return { commit, decided, replayedOutcomes, tally, missing, replayed: replayedOps.length };
+}
+
+export async function applyEntities(works: readonly EntityWork[], ctx: ApplyContext): Promise<{ outcomes: EntityOutcome[]; conflicts: number }> {
+  const outcomes: EntityOutcome[] = [];
+  let todo = [...works];
+  let conflicts = 0;
+  for (let attempt = 1; todo.length > 0; attempt += 1) {
+    if (attempt > MAX_ATTEMPTS) throw new Error(`${todo.length} entities kept changing under ${MAX_ATTEMPTS} attempts`);
+    const loaded = await ctx.store.loadEntities(
+      todo.map((w) => ({
+        entity: w.entity,
+        withPending: w.entity.kind === 'anonymous' && (w.ops as AnonymousOp[]).some((op) => op.type === 'identify'),
+        ids: w.ops.flatMap((op) => ('id' in op ? [op.id] : [])),
+        positions: [...new Set(w.ops.map((op) => positionKey(op.position)))],
+      })),
+    );
+    const prepared = todo.map((w, i) => prepare(w, loaded[i] as LoadedEntity, ctx));
+    const toCommit = prepared.map((p, i) => ({ p, w: todo[i] as EntityWork })).filter(({ p }) => p.commit !== null);
+    const applied = await ctx.store.commitEntities(toCommit.map(({ p, w }) => ({ entity: w.entity, commit: p.commit as EntityCommit })));
+    const retry: EntityWork[] = [];
+    const appliedOf = new Map(toCommit.map(({ w }, i) => [w, applied[i] === true]));
+    prepared.forEach((p, i) => {
+      const w = todo[i] as EntityWork;
+      if (p.commit !== null && !appliedOf.get(w)) {
+        retry.push(w);
+        return;
+      }
+      const merged = new Map([...p.replayedOutcomes, ...p.decided]);
+      outcomes.push({ entity: w.entity, outcomes: [...merged.values()], outboxFields: [...merged.keys()], tally: p.tally, missing: p.missing, replayed: p.replayed });
+    });
+    if (retry.length > 0) {
+      conflicts += retry.length;
+      ctx.logger.debug({ entities: retry.length, attempt }, 'entities changed since they were loaded; deciding again');
+    }
+    todo = retry;
+  }
+  return { outcomes, conflicts };
 }

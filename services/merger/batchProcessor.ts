@@ -13,10 +13,10 @@ import type { SchemaCatalog } from '../shared/avro/catalog';
 import type { Logger } from '../shared/logger';
 import { fromWire, type InboundRecordWire } from '../shared/model/inbound';
 import type { DeadLetter } from '../shared/model/outbound';
-import { applyEntity, type EntityOutcome, type EntityWork } from './applyEntity';
+import { applyEntities, type EntityWork } from './applyEntity';
 import { lookupKey, lookupsNeeded, planBatch, type PositionedRecord } from './decide/plan';
 import type { Position } from './model/entities';
-import { emptyTally, type FollowUp, type Tally } from './model/outputs';
+import { addTally, emptyTally, type FollowUp, type Tally } from './model/outputs';
 import type { EncodedOutput } from './redis/codec';
 import type { StateStore } from './redis/stateStore';
 import { contractViolation } from './validate';
@@ -90,16 +90,15 @@ export async function processBatch(lease: PartitionLease, messages: readonly Kaf
     ...[...plan.invites.values()].map((e) => ({ entity: { kind: 'invites' as const, workspace: e.workspace }, ops: e.ops })),
   ];
   const applyContext = { store, catalog, logger, committedBelow: lease.committedBelow, partition, now: ctx.now };
-  const outcomes: EntityOutcome[] = await Promise.all(work.map((w) => applyEntity(w, applyContext)));
+  const { outcomes, conflicts } = await applyEntities(work, applyContext);
 
   const before: FollowUp[] = [];
   const after: FollowUp[] = [];
-  const tally = { ...emptyTally(), deadLetters: deadLetters.length, records: messages.length, conflicts: 0, missingOutbox: 0, replayed: 0 };
+  const tally = { ...emptyTally(), deadLetters: deadLetters.length, records: messages.length, conflicts, missingOutbox: 0, replayed: 0 };
   const positioned: Array<{ position: Position; order: number; output: EncodedOutput }> = [];
   let order = 0;
   for (const outcome of outcomes) {
-    for (const key of Object.keys(outcome.tally) as Array<keyof Tally>) tally[key] += outcome.tally[key];
-    tally.conflicts += outcome.conflicts;
+    addTally(tally, outcome.tally);
     tally.missingOutbox += outcome.missing.length;
     tally.replayed += outcome.replayed;
     if (outcome.missing.length > 0) logger.error({ entity: outcome.entity, positions: outcome.missing }, 'replayed operations have no outbox entry; their outputs cannot be re-sent');
@@ -125,7 +124,7 @@ export async function processBatch(lease: PartitionLease, messages: readonly Kaf
     lastOffset,
     tally,
     afterCommit: async () => {
-      await Promise.all([store.applyFollowUps(topic, after), ...outcomes.map((o) => store.deleteOutboxFields(o.entity, o.outboxFields))]);
+      await Promise.all([store.applyFollowUps(topic, after), store.cleanOutboxes(outcomes.map((o) => ({ entity: o.entity, fields: o.outboxFields })))]);
     },
   };
 }

@@ -7,6 +7,7 @@
  * + next offset) → afterCommit (clean-up). docs/exactly-once.md argues why nothing is lost or
  * emitted twice when a process dies between any two of these steps.
  */
+import { EventEmitter } from 'node:events';
 import type { EachBatchPayload } from 'kafkajs';
 import { SchemaCatalog } from '../shared/avro/catalog';
 import { createSchemaRegistry } from '../shared/avro/registry';
@@ -34,6 +35,18 @@ export interface RunningMerger {
   readonly totals: ReturnType<typeof emptyTotals>;
   /** Base URL of the health server. */
   readonly url: string;
+  /** 'batch' → BatchEvent after each committed batch (benchmarks, tests). */
+  readonly events: EventEmitter;
+}
+
+export interface BatchEvent {
+  readonly partition: number;
+  readonly records: number;
+  readonly outputs: number;
+  /** When the batch was handed to the merger (consumed) and when its transaction committed. */
+  readonly startedAt: number;
+  readonly committedAt: number;
+  readonly largestMerge: number;
 }
 
 const emptyTotals = () => ({ ...emptyTally(), batches: 0, records: 0, deadLetters: 0, conflicts: 0, zombieRefusals: 0, missingOutbox: 0, rollbacks: 0, replayed: 0 });
@@ -46,13 +59,10 @@ interface Lease extends PartitionLease {
 export async function startMerger(config: MergerConfig, logger: Logger, options: { listen?: boolean } = {}): Promise<RunningMerger> {
   const topic = config.topics.inbound;
   const kafka = createKafka(config.kafka, logger, 'merger');
+  // Kept open: a claim reads the group's committed offset through it.
   const admin = kafka.admin();
   await admin.connect();
-  try {
-    await ensureTopics(admin, config.topics, logger);
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureTopics(admin, config.topics, logger);
   const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger);
   const redis = defineMergerCommands(createRedis(config.redis, logger, 'merger'));
   await redis.connect();
@@ -62,6 +72,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   await ticker.start();
 
   const totals = emptyTotals();
+  const events = new EventEmitter();
   const leases = new Map<number, Lease>();
   let generation = 0;
   let joined = false;
@@ -96,6 +107,12 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
 
   const batchContext = { store, catalog, logger, latenessMs: config.merger.timerLatenessMs, now: Date.now };
 
+  const committedOffset = async (partition: number): Promise<number> => {
+    const [offsets] = await admin.fetchOffsets({ groupId: config.merger.groupId, topics: [topic] });
+    const found = offsets?.partitions.find((p) => p.partition === partition);
+    return found ? Number(found.offset) : -1;
+  };
+
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const partition = batch.partition;
@@ -104,17 +121,27 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
       // A partition new to this consumer: claim it in Redis (fencing the previous owner's writes)
       // and in Kafka (a new transactional producer fences the previous owner's transactions).
       const claim = await store.claimPartition(topic, partition);
+      // Connecting the new transactional producer fences the previous owner's and lets the broker
+      // finish its last transaction (commit or abort). Only then is the committed offset final:
+      // the position this consumer got when it joined may predate that commit (kafkajs fetches
+      // offsets without KIP-447's require_stable), and outputs below it must not be sent again.
       await publisher.acquire(partition);
+      const committed = await committedOffset(partition);
       const first = Number(batch.firstOffset());
-      lease = { topic, partition, epoch: claim.epoch, committedBelow: first, generation, zombie: false };
+      lease = { topic, partition, epoch: claim.epoch, committedBelow: Math.max(first, committed), generation, zombie: false };
       leases.set(partition, lease);
-      logger.info({ partition, epoch: claim.epoch, watermark: claim.watermark, committed: first }, 'partition claimed');
-      if (claim.watermark + 1 < first) {
+      logger.info({ partition, epoch: claim.epoch, watermark: claim.watermark, committed: lease.committedBelow, fetchedFrom: first }, 'partition claimed');
+      if (claim.watermark + 1 < lease.committedBelow) {
         // Redis is behind what Kafka committed (it lost its last writes, or was emptied): apply
         // those records again; their outputs were published already and are not sent again.
         totals.rollbacks += 1;
-        logger.warn({ partition, watermark: claim.watermark, committed: first }, 'redis is behind the committed offset; re-applying from its watermark');
+        logger.warn({ partition, watermark: claim.watermark, committed: lease.committedBelow }, 'redis is behind the committed offset; re-applying from its watermark');
         consumer.seek({ topic, partition, offset: String(claim.watermark + 1) });
+        return;
+      }
+      if (first < lease.committedBelow) {
+        // The batch starts before what the previous owner committed in the end: skip to it.
+        consumer.seek({ topic, partition, offset: String(lease.committedBelow) });
         return;
       }
     }
@@ -141,10 +168,18 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
       throw error;
     }
     lease.committedBelow = outcome.lastOffset + 1;
+    const committedAt = Date.now();
     resolveOffset(batch.lastOffset());
     ticker.noteActivity(partition);
     totals.batches += 1;
-    for (const [key, value] of Object.entries(outcome.tally)) (totals as Record<string, number>)[key] += value;
+    for (const [key, value] of Object.entries(outcome.tally)) {
+      const t = totals as Record<string, number>;
+      t[key] = key === 'largestMerge' ? Math.max(t[key] ?? 0, value) : (t[key] ?? 0) + value;
+    }
+    if (events.listenerCount('batch') > 0) {
+      const event: BatchEvent = { partition, records: outcome.tally.records, outputs: outcome.outputs.length, startedAt: started, committedAt, largestMerge: outcome.tally.largestMerge };
+      events.emit('batch', event);
+    }
     logger.debug({ partition, records: outcome.tally.records, outputs: outcome.outputs.length, ms: Date.now() - started }, 'batch committed');
     await outcome.afterCommit().catch((error: unknown) => logger.warn({ err: error, partition }, 'clean-up after commit failed; the expiries will catch it'));
     await heartbeat();
@@ -170,6 +205,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     { name: 'ticker', close: () => ticker.stop() },
     { name: 'transactional producers', close: () => publisher.close() },
     { name: 'redis', close: () => redis.quit() },
+    { name: 'admin', close: () => admin.disconnect() },
     { name: 'health server', close: () => health.close() },
     { name: 'summary', close: async () => clearInterval(summary) },
   ];
@@ -177,6 +213,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     closeSteps,
     totals,
     url,
+    events,
     close: async () => {
       for (const step of closeSteps) await step.close();
     },

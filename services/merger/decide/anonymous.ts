@@ -142,6 +142,7 @@ export function decideAnonymous(initial: AnonymousState, ops: readonly Anonymous
           pending = remaining;
           replaced = true;
         }
+        tally.largestMerge = Math.max(tally.largestMerge, count);
         if (count > 0) {
           // SPEC R6: one Anonymous Data Merged activity for this merge.
           outputs.push(activityOutput({ workspace, person: binding.person, kind: 'ANONYMOUS_DATA_MERGED', at: op.receivedAt, position: op.position, anonymousId, mergedCount: count, oldestEventTimestamp: oldest }));

@@ -37,9 +37,16 @@ export interface Tally {
   refusedRebinds: number;
   expired: number;
   timersFired: number;
+  /** The most events one identify merged (a maximum, not a sum): the backlog a merge emptied. */
+  largestMerge: number;
 }
 
-export const emptyTally = (): Tally => ({ merged: 0, pending: 0, triggers: 0, duplicates: 0, refusedRebinds: 0, expired: 0, timersFired: 0 });
+export const emptyTally = (): Tally => ({ merged: 0, pending: 0, triggers: 0, duplicates: 0, refusedRebinds: 0, expired: 0, timersFired: 0, largestMerge: 0 });
+
+/** Adds `from` into `into`: counts add up, largestMerge keeps the maximum. */
+export function addTally(into: Record<keyof Tally, number>, from: Tally): void {
+  for (const key of Object.keys(from) as Array<keyof Tally>) into[key] = key === 'largestMerge' ? Math.max(into[key], from[key]) : into[key] + from[key];
+}
 
 /** The outcome of one operation. */
 export interface OpResult {

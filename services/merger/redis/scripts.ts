@@ -1,7 +1,8 @@
 /**
  * Loads the merger's Lua scripts (one per file under scripts/, named `<name>-<number of keys>.lua`
- * as BullMQ names its commands) as ioredis custom commands, which are sent with EVALSHA and
- * fall back to EVAL when the server does not have them yet (e.g. after a Redis restart).
+ * as BullMQ names its commands, or `<name>.lua` when the caller passes the number of keys) as
+ * ioredis custom commands, which are sent with EVALSHA and fall back to EVAL when the server does
+ * not have them yet (e.g. after a Redis restart).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,9 +12,13 @@ import { projectRoot } from '../../shared/projectRoot';
 
 export const SCRIPT_DIR = path.join(projectRoot(), 'services/merger/redis/scripts');
 
+type Arg = string | Buffer | number;
+
 export interface MergerCommands {
-  knownIds(seenKey: string, pendingKey: string, ...ids: string[]): Promise<number[]>;
-  commitEntity(stateKey: string, pendingKey: string, seenKey: string, outboxKey: string, ...args: (string | Buffer | number)[]): Promise<number>;
+  /** numberOfKeys, then the keys, then the arguments (see scripts/loadEntities.lua). */
+  loadEntitiesBuffer(numberOfKeys: number, ...keysAndArgs: Arg[]): Promise<Array<[Buffer[], Buffer[], number[], Buffer[]]>>;
+  commitEntities(numberOfKeys: number, ...keysAndArgs: Arg[]): Promise<number[]>;
+  cleanOutboxes(numberOfKeys: number, ...keysAndArgs: Arg[]): Promise<number>;
   claimPartition(stateKey: string): Promise<[number, string, string]>;
   commitPartition(stateKey: string, epoch: number, watermark: number, eventTime: number): Promise<number>;
   resetWatermark(stateKey: string, epoch: number, watermark: number): Promise<number>;
@@ -23,10 +28,11 @@ export type MergerRedis = (Redis | Cluster) & MergerCommands;
 
 export function defineMergerCommands(redis: Redis | Cluster): MergerRedis {
   for (const file of readdirSync(SCRIPT_DIR)) {
-    const match = /^([A-Za-z]+)-(\d+)\.lua$/.exec(file);
+    const match = /^([A-Za-z]+)(?:-(\d+))?\.lua$/.exec(file);
     if (!match) continue;
-    const [, name, keys] = match as unknown as [string, string, string];
-    redis.defineCommand(name, { numberOfKeys: Number(keys), lua: readFileSync(path.join(SCRIPT_DIR, file), 'utf8') });
+    const [, name, keys] = match as unknown as [string, string, string | undefined];
+    const lua = readFileSync(path.join(SCRIPT_DIR, file), 'utf8');
+    redis.defineCommand(name, keys === undefined ? { lua } : { numberOfKeys: Number(keys), lua });
   }
   return redis as MergerRedis;
 }

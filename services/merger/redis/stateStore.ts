@@ -5,12 +5,27 @@
  */
 import type { FollowUp } from '../model/outputs';
 import type { EntityRef } from '../model/entities';
-import type { AnonymousState, PendingEvent, SimpleState } from '../model/state';
+import type { AnonymousState, SimpleState } from '../model/state';
 import type { PendingWrite } from '../decide/anonymous';
 import type { DueTimer } from '../decide/plan';
 import { decodeOutbox, decodePending, encodePending, parseAnonymousState, parseSimpleState, type OutboxEntry } from './codec';
 import { KeySpace, type EntityKeys } from './keys';
 import type { MergerRedis } from './scripts';
+
+export interface EntityLoad {
+  readonly entity: EntityRef;
+  readonly withPending: boolean;
+  /** Event ids to check for repeats (SPEC R7). */
+  readonly ids: readonly string[];
+  /** Positions ("<partition>:<offset>") of the operations, for their outbox entries if replayed. */
+  readonly positions: readonly string[];
+}
+
+export interface LoadedEntity {
+  readonly state: AnonymousState | SimpleState;
+  readonly known: Set<string>;
+  readonly outbox: Map<string, OutboxEntry>;
+}
 
 export interface EntityCommit {
   readonly expectedVersion: number;
@@ -40,61 +55,63 @@ export class StateStore {
     return this.keys.entity(entity);
   }
 
-  async loadAnonymous(entity: EntityRef, withPending: boolean): Promise<AnonymousState> {
-    const keys = this.keys.entity(entity);
-    const [hash, entries] = await Promise.all([this.redis.hgetall(keys.state), withPending ? this.redis.lrangeBuffer(keys.pending, 0, -1) : Promise.resolve(null)]);
-    return parseAnonymousState(hash, entries ? entries.map(decodePending) : null);
-  }
-
-  async loadSimple(entity: EntityRef): Promise<SimpleState> {
-    return parseSimpleState(await this.redis.hgetall(this.keys.entity(entity).state));
-  }
-
-  /** Which ids the entity has seen (remembered or pending); pending ones are checked in Lua. */
-  async knownIds(entity: EntityRef, ids: readonly string[], pending: readonly PendingEvent[] | null): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const keys = this.keys.entity(entity);
-    const known = new Set<string>();
-    if (pending) {
-      // Already loaded: only the remembered ids need Redis.
-      for (const event of pending) known.add(event.id);
-      const scores = await this.redis.zmscore(keys.seen, ...ids);
-      ids.forEach((id, i) => scores[i] !== null && known.add(id));
-      return known;
+  /**
+   * Loads a batch's entities in one script call per Redis node: state, pending events (when
+   * asked), which of the given ids are known, and the outbox entries of positions already applied.
+   */
+  async loadEntities(requests: readonly EntityLoad[]): Promise<LoadedEntity[]> {
+    if (requests.length === 0) return [];
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
+    for (const request of requests) {
+      const k = this.keys.entity(request.entity);
+      keys.push(k.state, k.pending, k.seen, k.outbox);
+      args.push(request.withPending ? 1 : 0, request.ids.length, ...request.ids, request.positions.length, ...request.positions);
     }
-    const flags = await this.redis.knownIds(keys.seen, keys.pending, ...ids);
-    ids.forEach((id, i) => flags[i] === 1 && known.add(id));
-    return known;
-  }
-
-  async outboxEntries(entity: EntityRef, fields: readonly string[]): Promise<Map<string, OutboxEntry>> {
-    const found = new Map<string, OutboxEntry>();
-    if (fields.length === 0) return found;
-    const values = await this.redis.hmgetBuffer(this.keys.entity(entity).outbox, ...fields);
-    fields.forEach((field, i) => {
-      const value = values[i];
-      if (value) found.set(field, decodeOutbox(value));
+    const replies = await this.redis.loadEntitiesBuffer(keys.length, ...keys, ...args);
+    return replies.map(([stateFlat, pendingEntries, flags, outboxFlat], i) => {
+      const request = requests[i] as EntityLoad;
+      const hash: Record<string, string> = {};
+      for (let j = 0; j < stateFlat.length; j += 2) hash[(stateFlat[j] as Buffer).toString()] = (stateFlat[j + 1] as Buffer).toString();
+      const known = new Set<string>();
+      request.ids.forEach((id, j) => flags[j] === 1 && known.add(id));
+      const outbox = new Map<string, OutboxEntry>();
+      for (let j = 0; j < outboxFlat.length; j += 2) outbox.set((outboxFlat[j] as Buffer).toString(), decodeOutbox(outboxFlat[j + 1] as Buffer));
+      const pending = request.withPending ? pendingEntries.map(decodePending) : null;
+      const state: AnonymousState | SimpleState = request.entity.kind === 'anonymous' ? parseAnonymousState(hash, pending) : parseSimpleState(hash);
+      return { state, known, outbox };
     });
-    return found;
   }
 
-  /** Returns false when the entity's version moved on since it was loaded. */
-  async commitEntity(entity: EntityRef, commit: EntityCommit): Promise<boolean> {
-    const keys = this.keys.entity(entity);
-    const args: (string | Buffer | number)[] = [commit.expectedVersion, commit.newVersion, commit.stateExpireAt, commit.set.length / 2, ...commit.set, commit.unset.length, ...commit.unset];
-    const entries = commit.pending.kind === 'none' ? [] : commit.pending.events.map(encodePending);
-    args.push(commit.pending.kind, entries.length, ...entries, commit.pendingTrimCutoff, commit.pendingExpireAt);
-    args.push(commit.seen.length);
-    for (const { id, receivedAt } of commit.seen) args.push(receivedAt, id);
-    args.push(commit.seenCutoff, commit.seenExpireAt, commit.outbox.size);
-    for (const [field, value] of commit.outbox) args.push(field, value);
-    if (commit.clean) args.push(commit.clean.partition, commit.clean.below);
-    else args.push('-');
-    return (await this.redis.commitEntity(keys.state, keys.pending, keys.seen, keys.outbox, ...args)) === 1;
+  /** Applies a batch's entity commits in one script call; returns which ones applied. */
+  async commitEntities(commits: ReadonlyArray<{ readonly entity: EntityRef; readonly commit: EntityCommit }>): Promise<boolean[]> {
+    if (commits.length === 0) return [];
+    const keys: string[] = [];
+    const args: (string | Buffer | number)[] = [];
+    for (const { entity, commit } of commits) {
+      const k = this.keys.entity(entity);
+      keys.push(k.state, k.pending, k.seen, k.outbox);
+      args.push(commit.expectedVersion, commit.newVersion, commit.stateExpireAt, commit.set.length / 2, ...commit.set, commit.unset.length, ...commit.unset);
+      const entries = commit.pending.kind === 'none' ? [] : commit.pending.events.map(encodePending);
+      args.push(commit.pending.kind, entries.length, ...entries, commit.pendingTrimCutoff, commit.pendingExpireAt);
+      args.push(commit.seen.length);
+      for (const { id, receivedAt } of commit.seen) args.push(receivedAt, id);
+      args.push(commit.seenCutoff, commit.seenExpireAt, commit.outbox.size);
+      for (const [field, value] of commit.outbox) args.push(field, value);
+      if (commit.clean) args.push(commit.clean.partition, commit.clean.below);
+      else args.push('-');
+    }
+    const applied = await this.redis.commitEntities(keys.length, ...keys, ...args);
+    return applied.map((flag) => flag === 1);
   }
 
-  async deleteOutboxFields(entity: EntityRef, fields: readonly string[]): Promise<void> {
-    if (fields.length > 0) await this.redis.hdel(this.keys.entity(entity).outbox, ...fields);
+  /** Deletes outbox entries whose outputs were committed to Kafka (one script call). */
+  async cleanOutboxes(cleanups: ReadonlyArray<{ readonly entity: EntityRef; readonly fields: readonly string[] }>): Promise<void> {
+    const nonEmpty = cleanups.filter((c) => c.fields.length > 0);
+    if (nonEmpty.length === 0) return;
+    const keys = nonEmpty.map((c) => this.keys.entity(c.entity).outbox);
+    const args = nonEmpty.flatMap((c) => [c.fields.length, ...c.fields]);
+    await this.redis.cleanOutboxes(keys.length, ...keys, ...args);
   }
 
   async personIndex(workspace: string, person: import('../../shared/model/person').PersonRef): Promise<string[]> {

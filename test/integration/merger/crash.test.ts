@@ -33,6 +33,11 @@ describe('merger killed with SIGKILL at random moments (R7)', () => {
 
   afterAll(async () => {
     child?.kill('SIGKILL');
+    // CRASH_KEEP=1 keeps the topics and state, to look at a failing run with other tools.
+    if (process.env.CRASH_KEEP === '1') {
+      process.stdout.write(`kept: topics ${JSON.stringify(topics)}, redis prefix ${prefix}\n`);
+      return;
+    }
     await deleteRedisPrefix(prefix);
     await deleteTopics(kafka, topics);
   });
@@ -135,6 +140,9 @@ describe('merger killed with SIGKILL at random moments (R7)', () => {
       log: logFile,
     };
     process.stdout.write(`crash test: ${JSON.stringify(report)}\n`);
+    for (const id of duplicates.slice(0, 3)) {
+      process.stdout.write(`duplicate ${id}: ${JSON.stringify(mine.mergedEvents.filter((e) => e.event_id === id))}\n`);
+    }
     expect(unexpectedExits).toEqual([]);
     expect(duplicates).toEqual([]);
     expect(new Set(merged)).toEqual(workload.expectedMerged);

@@ -1,0 +1,234 @@
+/**
+ * make bench-merger: the merger beside the limit of its own parts, in one run.
+ *
+ *   throughput  a pre-loaded realistic mix drained by 1 and by 2 merger processes, beside a raw
+ *               kafkajs pass-through (same consumer settings, same transaction per batch)
+ *   latency     identifies of anonymous ids with backlogs of 10 … 3000 pending events: from the
+ *               identify consumed to the last merged event committed, p50/p99
+ *   state cost  Redis bytes per pending event beside its Avro size (bench/stateCost.ts)
+ *
+ * BENCH_RECORDS (default 1,000,000) sizes the throughput run; BENCH_PROFILE=1 writes CPU
+ * profiles of the merger under .local/profiles.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Admin, Kafka } from 'kafkajs';
+import Redis from 'ioredis';
+import { SchemaCatalog } from '../services/shared/avro/catalog';
+import { createSchemaRegistry } from '../services/shared/avro/registry';
+import { loadConfig, type TopicConfig } from '../services/shared/config';
+import { createKafka } from '../services/shared/kafka/client';
+import { ensureTopics } from '../services/shared/kafka/topics';
+import { createLogger } from '../services/shared/logger';
+import { toWire, type InboundRecord } from '../services/shared/model/inbound';
+import { inboundKey } from '../services/shared/model/keys';
+import { projectRoot } from '../services/shared/projectRoot';
+import { startMerger, type BatchEvent } from '../services/merger/service';
+import { benchTopics, round, spawnScript, spawnService, topicEnv, type SpawnedService } from './support';
+import { BENCH_SETTINGS, websiteTraffic, type MixCounts } from './workload';
+
+const config = loadConfig(['kafka', 'registry', 'redis', 'merger', 'topics']);
+const logger = createLogger('bench', 'warn');
+const LOG_DIR = path.join(projectRoot(), '.local/logs');
+
+function progress(text: string): void {
+  process.stderr.write(`\r\u001b[2K${text}`);
+}
+
+async function produceAll(kafka: Kafka, catalog: SchemaCatalog, topic: string, chunks: Iterable<InboundRecord[]>, label: string, expected: number): Promise<number> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  let sent = 0;
+  const started = Date.now();
+  for (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i += 5000) {
+      const slice = chunk.slice(i, i + 5000);
+      await producer.send({ topic, acks: -1, messages: slice.map((r) => ({ key: inboundKey(r), value: catalog.encode('inbound', toWire(r)) })) });
+      sent += slice.length;
+      progress(`${label}: ${sent.toLocaleString()}/${expected.toLocaleString()} records (${round(sent / ((Date.now() - started) / 1000))}/s)`);
+    }
+  }
+  await producer.disconnect();
+  process.stderr.write('\n');
+  return sent;
+}
+
+async function endOffsets(admin: Admin, topic: string): Promise<Map<number, number>> {
+  return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+}
+
+/** Polls the group's committed offsets until every partition reached `ends`. */
+async function drain(admin: Admin, groupId: string, topic: string, ends: Map<number, number>, total: number, label: string): Promise<{ seconds: number; firstProgressAt: number; doneAt: number }> {
+  const started = Date.now();
+  let firstProgressAt = 0;
+  for (;;) {
+    const offsets = await admin.fetchOffsets({ groupId, topics: [topic] }).catch(() => []);
+    const committed = new Map((offsets[0]?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]));
+    let done = 0;
+    let behind = false;
+    for (const [partition, end] of ends) {
+      const at = Math.min(end, committed.get(partition) ?? 0);
+      done += at;
+      if (at < end) behind = true;
+    }
+    if (done > 0 && !firstProgressAt) firstProgressAt = Date.now();
+    const elapsed = (Date.now() - started) / 1000;
+    progress(`${label}: ${done.toLocaleString()}/${total.toLocaleString()} records in ${elapsed.toFixed(1)} s (${round(done / Math.max(elapsed, 0.001))}/s)`);
+    if (!behind) {
+      process.stderr.write('\n');
+      return { seconds: (Date.now() - started) / 1000, firstProgressAt, doneAt: Date.now() };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+export interface ThroughputFigures {
+  readonly records: number;
+  readonly mix: MixCounts;
+  readonly preloadSeconds: number;
+  readonly raw: { seconds: number; recordsPerSecond: number };
+  readonly merger1: { seconds: number; recordsPerSecond: number };
+  readonly merger2: { seconds: number; recordsPerSecond: number };
+}
+
+export async function throughput(records: number): Promise<ThroughputFigures> {
+  const topics = benchTopics('merger', 6);
+  const kafka = createKafka(config.kafka, logger, 'bench-merger');
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topics, logger);
+  const rawOutput = `${topics.inbound}-raw-out`;
+  await admin.createTopics({ topics: [{ topic: rawOutput, numPartitions: 6, replicationFactor: 1 }] });
+  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, logger);
+  const mix: MixCounts = { anonymous: 0, identifies: 0, identified: 0, late: 0 };
+  const preloadStart = Date.now();
+  const total = await produceAll(kafka, catalog, topics.inbound, websiteTraffic(records, 11, undefined, mix), 'pre-loading the inbound topic', records);
+  const preloadSeconds = (Date.now() - preloadStart) / 1000;
+  const ends = await endOffsets(admin, topics.inbound);
+  const redis = new Redis(config.redis.url);
+  const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(projectRoot(), '.local/profiles')}`] : [];
+
+  const runRaw = async () => {
+    const group = `${topics.inbound}-raw-${Date.now()}`;
+    const child = await spawnScript('dist/bench/rawPassThrough.js', { ...topicEnv(topics), BENCH_TOPIC: topics.inbound, BENCH_OUTPUT_TOPIC: rawOutput, BENCH_GROUP: group }, null, path.join(LOG_DIR, 'bench-raw.log'));
+    const result = await drain(admin, group, topics.inbound, ends, total, 'raw kafkajs pass-through');
+    await child.stop();
+    return { seconds: round(result.seconds, 2), recordsPerSecond: round(total / result.seconds) };
+  };
+  const runMerger = async (instances: number) => {
+    const group = `${topics.inbound}-merger${instances}-${Date.now()}`;
+    const prefix = `bench-${instances}-${Date.now().toString(36)}`;
+    const env = { ...topicEnv(topics), ANONMERGE_MERGER_GROUP_ID: group, ANONMERGE_MERGER_REDIS_PREFIX: prefix, ANONMERGE_LOG_LEVEL: 'warn' };
+    const started = Date.now();
+    const children: SpawnedService[] = [];
+    const spawning = Array.from({ length: instances }, (_, i) =>
+      spawnService('merger', { ...env, ANONMERGE_MERGER_PORT: String(3201 + i) }, `http://127.0.0.1:${3201 + i}/readyz`, path.join(LOG_DIR, `bench-merger-${i}.log`), profile).then((c) => children.push(c)),
+    );
+    const result = await drain(admin, group, topics.inbound, ends, total, `merger × ${instances}`);
+    await Promise.all(spawning);
+    await Promise.all(children.map((c) => c.stop()));
+    process.stderr.write(`  cleaning up ${instances}-instance state in Redis…\n`);
+    await deletePrefix(redis, prefix);
+    const seconds = (result.doneAt - started) / 1000;
+    return { seconds: round(seconds, 2), recordsPerSecond: round(total / seconds) };
+  };
+
+  const raw = await runRaw();
+  const merger1 = await runMerger(1);
+  const merger2 = await runMerger(2);
+  redis.disconnect();
+  await admin.deleteTopics({ topics: [...Object.values(topics).filter((t): t is string => typeof t === 'string'), rawOutput] }).catch(() => undefined);
+  await admin.disconnect();
+  return { records: total, mix, preloadSeconds: round(preloadSeconds, 1), raw, merger1, merger2 };
+}
+
+export interface LatencyFigures {
+  readonly backlogs: Array<{ backlog: number; identifies: number; p50Ms: number; p99Ms: number; maxMs: number }>;
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+
+export async function latency(backlogs: number[], identifiesEach: number): Promise<LatencyFigures> {
+  const topics: TopicConfig = benchTopics('latency', 6);
+  const kafka = createKafka(config.kafka, logger, 'bench-latency');
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topics, logger);
+  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, logger);
+  const prefix = `bench-latency-${Date.now().toString(36)}`;
+  const base = Date.now() - 3_600_000;
+  const ids: Array<{ anonymousId: string; backlog: number }> = [];
+  const records: InboundRecord[] = [];
+  for (const backlog of backlogs) {
+    for (let k = 0; k < identifiesEach; k += 1) {
+      const anonymousId = `lat-${backlog}-${k}`;
+      ids.push({ anonymousId, backlog });
+      for (let e = 0; e < backlog; e += 1) {
+        const receivedAt = base + e;
+        records.push({ workspace_id: 'bench', id: `${anonymousId}-${e}`, received_at: receivedAt, settings: BENCH_SETTINGS, command: { kind: 'track', body: { person: null, anonymous_id: anonymousId, name: 'https://shop.example.com/pricing', type: 'page', timestamp: Math.floor(receivedAt / 1000), data_json: '{"path":"/pricing"}' } } });
+      }
+    }
+  }
+  const total = await produceAll(kafka, catalog, topics.inbound, [records], 'pre-loading backlogs', records.length);
+  const merger = await startMerger({ ...config, topics, merger: { ...config.merger, groupId: `${prefix}-group`, redisKeyPrefix: prefix, port: 0 } }, logger, { listen: false });
+  while (merger.totals.pending < total) {
+    progress(`backlogs pending in Redis: ${merger.totals.pending.toLocaleString()}/${total.toLocaleString()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  process.stderr.write('\n');
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const samples = new Map<number, number[]>();
+  // Identify in random order, one at a time, so each merge is measured on its own.
+  const order = [...ids].sort(() => Math.random() - 0.5);
+  let done = 0;
+  for (const { anonymousId, backlog } of order) {
+    const measured = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no merge of ${anonymousId} within 30 s`)), 30000);
+      const listener = (event: BatchEvent) => {
+        if (event.largestMerge !== backlog) return;
+        clearTimeout(timer);
+        merger.events.off('batch', listener);
+        resolve(event.committedAt - event.startedAt);
+      };
+      merger.events.on('batch', listener);
+    });
+    const identify: InboundRecord = { workspace_id: 'bench', id: `identify-${anonymousId}`, received_at: Date.now(), settings: BENCH_SETTINGS, command: { kind: 'identify', body: { person: { id_type: 'ID', value: `person-${anonymousId}` }, anonymous_id: anonymousId, attributes_json: '{}' } } };
+    await producer.send({ topic: topics.inbound, acks: -1, messages: [{ key: inboundKey(identify), value: catalog.encode('inbound', toWire(identify)) }] });
+    const ms = await measured;
+    samples.set(backlog, [...(samples.get(backlog) ?? []), ms]);
+    done += 1;
+    progress(`merge latency: ${done}/${order.length} identifies measured`);
+  }
+  process.stderr.write('\n');
+  await producer.disconnect();
+  await merger.close();
+  const redis = new Redis(config.redis.url);
+  await deletePrefix(redis, prefix);
+  redis.disconnect();
+  await admin.deleteTopics({ topics: Object.values(topics).filter((t): t is string => typeof t === 'string') }).catch(() => undefined);
+  await admin.disconnect();
+  return {
+    backlogs: backlogs.map((backlog) => {
+      const sorted = [...(samples.get(backlog) ?? [])].sort((a, b) => a - b);
+      return { backlog, identifies: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1] ?? 0 };
+    }),
+  };
+}
+
+export function writeDocFile(name: string, content: string): string {
+  const dir = path.join(projectRoot(), 'docs');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  writeFileSync(file, content);
+  return file;
+}
