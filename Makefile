@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-ingest clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-ingest bench-state clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -65,5 +65,11 @@ test-unit: install ## unit tests only (no stack needed)
 clean: ## remove build output (not the stack's downloads or data)
 	rm -rf dist
 
+bench: infra-up build ## every benchmark: table on the terminal, docs/benchmarks.md, bench/results/all.json, an SVG plot
+	node dist/bench/run.js
+
 bench-ingest: infra-up build ## HTTP load on ingest (single events, batches of 100) beside a raw kafkajs producer
 	node dist/bench/ingest.js
+
+bench-state: infra-up build ## Redis bytes per pending event beside its Avro size
+	node dist/bench/stateCost.js

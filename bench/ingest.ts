@@ -85,7 +85,13 @@ async function rawProducer(topic: string, seconds: number): Promise<{ eventsPerS
   return { eventsPerSecond: round(sent / elapsed), batches };
 }
 
-async function main(): Promise<void> {
+export interface IngestFigures {
+  readonly durationSeconds: number;
+  readonly http: HttpFigures[];
+  readonly raw: { eventsPerSecond: number; batches: number };
+}
+
+export async function benchIngest(): Promise<IngestFigures> {
   const config = loadConfig(['kafka', 'registry']);
   const logger = createLogger('bench', 'warn');
   const topics = benchTopics('ingest', 6);
@@ -118,15 +124,26 @@ async function main(): Promise<void> {
   await admin.deleteTopics({ topics: [...Object.values(topics), rawTopics.inbound].filter((t): t is string => typeof t === 'string' && t.startsWith('bench-')) }).catch(() => undefined);
   await admin.disconnect();
 
-  const rows = results.map((r) => [r.scenario, r.requestsPerSecond, r.eventsPerSecond, r.p50Ms, r.p99Ms, r.non2xx + r.errors, `${round(r.eventsPerSecond / raw.eventsPerSecond, 2)}×`]);
-  rows.push(['raw kafkajs producer, same records', '-', raw.eventsPerSecond, '-', '-', 0, '1.00×']);
-  const rendered = table(['scenario', 'req/s', 'events/s', 'p50 ms', 'p99 ms', 'failed', 'vs raw'], rows);
-  process.stdout.write(`\ningest, ${DURATION_S} s per scenario, ${machine().cores} cores shared with Kafka, the registry and Redis\n\n${rendered}\n`);
-  const file = saveResult('ingest', { at: new Date().toISOString(), durationSeconds: DURATION_S, machine: machine(), http: results, raw, table: rendered });
-  process.stdout.write(`\nraw figures: ${file}\n`);
+  return { durationSeconds: DURATION_S, http: results, raw };
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`bench-ingest failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+export function ingestTable(figures: IngestFigures): string {
+  const { http: results, raw } = figures;
+  const rows = results.map((r) => [r.scenario, r.requestsPerSecond, r.eventsPerSecond, r.p50Ms, r.p99Ms, r.non2xx + r.errors, `${round(r.eventsPerSecond / raw.eventsPerSecond, 2)}×`]);
+  rows.push(['raw kafkajs producer, same records', '-', raw.eventsPerSecond, '-', '-', 0, '1.00×']);
+  return table(['scenario', 'req/s', 'events/s', 'p50 ms', 'p99 ms', 'failed', 'vs raw'], rows);
+}
+
+if (require.main === module) {
+  benchIngest()
+    .then((figures) => {
+      const rendered = ingestTable(figures);
+      process.stdout.write(`\ningest, ${DURATION_S} s per scenario, ${machine().cores} cores shared with Kafka, the registry and Redis\n\n${rendered}\n`);
+      const file = saveResult('ingest', { at: new Date().toISOString(), machine: machine(), ...figures, table: rendered });
+      process.stdout.write(`\nraw figures: ${file}\n`);
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`bench-ingest failed: ${(error as Error).stack ?? String(error)}\n`);
+      process.exit(1);
+    });
+}

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     }
     return producer;
   };
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, maxBytesPerPartition: 1024 * 1024, sessionTimeout: config.merger.sessionTimeoutMs });
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, maxBytesPerPartition: config.merger.fetchMaxBytes, sessionTimeout: config.merger.sessionTimeoutMs });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({

@@ -11,9 +11,10 @@ import { decideAnonymous, type PendingWrite } from './decide/anonymous';
 import { decideInvites, decidePerson } from './decide/person';
 import { positionKey, type EntityRef, type Position } from './model/entities';
 import type { AnonymousOp, InviteOp, PersonOp } from './model/ops';
-import { emptyTally, type FollowUp, type OpResult, type Tally } from './model/outputs';
+import { emptyTally, type OpResult, type Tally } from './model/outputs';
 import type { AnonymousState, SimpleState } from './model/state';
-import { encodeOutbox, stateFields, type EncodedOutput } from './redis/codec';
+import { encodeOutbox, stateFields } from './redis/codec';
+import { replayedOutcome, storedOutcome, type AnyOp, type PositionOutcome } from './outcomeCodes';
 import type { EntityCommit, LoadedEntity, StateStore } from './redis/stateStore';
 
 export type EntityWork =
@@ -21,11 +22,7 @@ export type EntityWork =
   | { readonly entity: EntityRef & { kind: 'person' }; readonly ops: readonly PersonOp[] }
   | { readonly entity: EntityRef & { kind: 'invites' }; readonly ops: readonly InviteOp[] };
 
-export interface PositionOutcome {
-  readonly position: Position;
-  readonly outputs: EncodedOutput[];
-  readonly followUps: FollowUp[];
-}
+export type { PositionOutcome } from './outcomeCodes';
 
 export interface EntityOutcome {
   readonly entity: EntityRef;
@@ -93,13 +90,20 @@ function prepare(work: EntityWork, loaded: LoadedEntity, ctx: ApplyContext): Pre
   const replayedOps = work.ops.filter((op) => isReplay(op.position));
   const fresh = work.ops.filter((op) => !isReplay(op.position));
 
+  const opsAt = new Map<string, AnyOp[]>();
+  for (const op of work.ops) {
+    const field = positionKey(op.position);
+    const list = opsAt.get(field);
+    if (list) list.push(op);
+    else opsAt.set(field, [op]);
+  }
   const replayedOutcomes = new Map<string, PositionOutcome>();
   const missing: string[] = [];
   for (const op of replayedOps) {
     const field = positionKey(op.position);
     if (replayedOutcomes.has(field)) continue;
-    const entry = loaded.outbox.get(field);
-    if (entry) replayedOutcomes.set(field, { position: op.position, outputs: entry.outputs, followUps: entry.followUps });
+    const stored = loaded.outbox.get(field);
+    if (stored) replayedOutcomes.set(field, replayedOutcome(work.entity, opsAt.get(field) ?? [op], op.position, stored, ctx.catalog));
     else if (op.position.offset >= ctx.committedBelow) missing.push(field);
   }
   if (fresh.length === 0) return { commit: null, decided: new Map(), replayedOutcomes, tally: emptyTally(), missing, replayed: replayedOps.length };
@@ -134,7 +138,7 @@ function prepare(work: EntityWork, loaded: LoadedEntity, ctx: ApplyContext): Pre
 
   const decided = encodeResults(ctx.catalog, results);
   const outbox = new Map<string, Buffer>();
-  for (const [field, outcome] of decided) outbox.set(field, encodeOutbox({ outputs: outcome.outputs, followUps: outcome.followUps }));
+  for (const [field, outcome] of decided) outbox.set(field, encodeOutbox(storedOutcome(work.entity, opsAt.get(field) ?? [], outcome)));
 
   // Expiries follow received_at: the data lives for the retention after its newest event.
   const retentionMs = retentionOf(work.ops);

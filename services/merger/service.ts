@@ -22,6 +22,7 @@ import { processBatch, ZombieError, type PartitionLease } from './batchProcessor
 import { emptyTally } from './model/outputs';
 import { FencedError, TransactionalPublisher } from './kafka/transactionalPublisher';
 import { Ticker } from './kafka/ticker';
+import { PublishQueue } from './kafka/publishQueue';
 import { KeySpace } from './redis/keys';
 import { defineMergerCommands } from './redis/scripts';
 import { StateStore } from './redis/stateStore';
@@ -73,6 +74,8 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
 
   const totals = emptyTotals();
   const events = new EventEmitter();
+  // At most two transactions of a partition behind its processing (see kafka/publishQueue.ts).
+  const queue = new PublishQueue(2, logger);
   const leases = new Map<number, Lease>();
   let generation = 0;
   let joined = false;
@@ -81,7 +84,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     sessionTimeout: config.merger.sessionTimeoutMs,
     heartbeatInterval: Math.min(3000, Math.floor(config.merger.sessionTimeoutMs / 3)),
     maxWaitTimeInMs: 200,
-    maxBytesPerPartition: 1024 * 1024,
+    maxBytesPerPartition: config.merger.fetchMaxBytes,
     retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
   });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -91,6 +94,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     for (const partition of [...leases.keys()]) {
       if (!assigned.has(partition)) {
         leases.delete(partition);
+        queue.forget(partition);
         void publisher.release(partition);
       }
     }
@@ -120,6 +124,10 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     if (!lease || lease.generation !== generation) {
       // A partition new to this consumer: claim it in Redis (fencing the previous owner's writes)
       // and in Kafka (a new transactional producer fences the previous owner's transactions).
+      // Transactions still queued from before finish first (if this consumer kept the partition
+      // they are valid; if not, the new owner's producer fences them).
+      await queue.drain(partition);
+      queue.forget(partition);
       const claim = await store.claimPartition(topic, partition);
       // Connecting the new transactional producer fences the previous owner's and lets the broker
       // finish its last transaction (commit or abort). Only then is the committed offset final:
@@ -151,14 +159,27 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
       await heartbeat();
       return;
     }
+    const failure = queue.failure(partition);
+    if (failure) {
+      // A transaction failed: rewind to it. Its operations, and those behind it, are applied in
+      // Redis already; the replay re-sends their outputs from the outbox.
+      await queue.drain(partition);
+      queue.clearFailure(partition);
+      if (failure.error instanceof FencedError) {
+        lease.zombie = true;
+        totals.zombieRefusals += 1;
+        logger.warn({ partition }, 'refused as a zombie: this consumer no longer owns the partition');
+        return;
+      }
+      consumer.seek({ topic, partition, offset: String(Math.max(failure.offset, lease.committedBelow)) });
+      return;
+    }
     const started = Date.now();
-    let outcome;
+    let outcome: Awaited<ReturnType<typeof processBatch>>;
     try {
       outcome = await processBatch(lease, batch.messages, batchContext);
-      await heartbeat();
-      await publisher.publish(partition, outcome.outputs, outcome.lastOffset + 1);
     } catch (error) {
-      if (error instanceof ZombieError || error instanceof FencedError) {
+      if (error instanceof ZombieError) {
         lease.zombie = true;
         totals.zombieRefusals += 1;
         logger.warn({ partition, err: error }, 'refused as a zombie: this consumer no longer owns the partition');
@@ -167,21 +188,30 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
       logger.error({ err: error, partition, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() }, 'batch failed; it will be retried');
       throw error;
     }
-    lease.committedBelow = outcome.lastOffset + 1;
-    const committedAt = Date.now();
     resolveOffset(batch.lastOffset());
+    const currentLease = lease;
+    const done = outcome;
+    await queue.enqueue(partition, {
+      firstOffset: Number(batch.firstOffset()),
+      nextOffset: done.lastOffset + 1,
+      publish: () => publisher.publish(partition, done.outputs, done.lastOffset + 1),
+      committed: async () => {
+        const committedAt = Date.now();
+        currentLease.committedBelow = Math.max(currentLease.committedBelow, done.lastOffset + 1);
+        totals.batches += 1;
+        for (const [key, value] of Object.entries(done.tally)) {
+          const t = totals as Record<string, number>;
+          t[key] = key === 'largestMerge' ? Math.max(t[key] ?? 0, value) : (t[key] ?? 0) + value;
+        }
+        if (events.listenerCount('batch') > 0) {
+          const event: BatchEvent = { partition, records: done.tally.records, outputs: done.outputs.length, startedAt: started, committedAt, largestMerge: done.tally.largestMerge };
+          events.emit('batch', event);
+        }
+        logger.debug({ partition, records: done.tally.records, outputs: done.outputs.length, ms: committedAt - started }, 'batch committed');
+        await done.afterCommit().catch((error: unknown) => logger.warn({ err: error, partition }, 'clean-up after commit failed; the expiries will catch it'));
+      },
+    });
     ticker.noteActivity(partition);
-    totals.batches += 1;
-    for (const [key, value] of Object.entries(outcome.tally)) {
-      const t = totals as Record<string, number>;
-      t[key] = key === 'largestMerge' ? Math.max(t[key] ?? 0, value) : (t[key] ?? 0) + value;
-    }
-    if (events.listenerCount('batch') > 0) {
-      const event: BatchEvent = { partition, records: outcome.tally.records, outputs: outcome.outputs.length, startedAt: started, committedAt, largestMerge: outcome.tally.largestMerge };
-      events.emit('batch', event);
-    }
-    logger.debug({ partition, records: outcome.tally.records, outputs: outcome.outputs.length, ms: Date.now() - started }, 'batch committed');
-    await outcome.afterCommit().catch((error: unknown) => logger.warn({ err: error, partition }, 'clean-up after commit failed; the expiries will catch it'));
     await heartbeat();
   };
 
@@ -200,8 +230,9 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   logger.info({ group: config.merger.groupId, topic, url }, 'merger consuming');
 
   const closeSteps: CloseStep[] = [
-    // Stops fetching and waits for the batches in progress (their transactions included).
+    // Stops fetching and waits for the batches in progress, then for their transactions.
     { name: 'consumer', close: () => consumer.disconnect() },
+    { name: 'queued transactions', close: () => queue.drain() },
     { name: 'ticker', close: () => ticker.stop() },
     { name: 'transactional producers', close: () => publisher.close() },
     { name: 'redis', close: () => redis.quit() },

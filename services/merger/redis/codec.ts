@@ -29,10 +29,15 @@ const PendingBody = avro.Type.forSchema({
 
 const RECEIVED_DIGITS = 13;
 
+const pendingScratch = Buffer.allocUnsafe(256 * 1024);
+
 export function encodePending(event: PendingEvent): Buffer {
-  const head = Buffer.from(`${String(event.receivedAt).padStart(RECEIVED_DIGITS, '0')}${event.id}\u0000`, 'utf8');
-  const body = PendingBody.toBuffer({ name: event.name, type: event.type, timestamp: event.timestamp, data: event.dataJson });
-  return Buffer.concat([head, body]);
+  let at = pendingScratch.write(String(event.receivedAt).padStart(RECEIVED_DIGITS, '0'), 0, 'latin1');
+  at += pendingScratch.write(event.id, at, 'utf8');
+  pendingScratch[at] = 0;
+  const end = PendingBody.encode({ name: event.name, type: event.type, timestamp: event.timestamp, data: event.dataJson }, pendingScratch, at + 1);
+  if (end < 0 || at + 1 > pendingScratch.length - 1) throw new Error('pending event larger than 256 KB');
+  return Buffer.from(pendingScratch.subarray(0, end));
 }
 
 export function decodePending(entry: Buffer): PendingEvent {
@@ -116,11 +121,29 @@ const OutboxEntryType = avro.Type.forSchema({
   ],
 });
 
-export function encodeOutbox(entry: OutboxEntry): Buffer {
-  return OutboxEntryType.toBuffer({ outputs: entry.outputs, followUps: JSON.stringify(entry.followUps) });
+/**
+ * Most operations' outcomes follow from the operation alone once it is known which way it went,
+ * so their outbox entry is a one-letter code and a replay rebuilds the outputs from the record
+ * (byte for byte: the same builders, the same encoder). Only the others — merges, refusals,
+ * timers, deletions — keep their encoded outputs ("B" + Avro).
+ *
+ *   N  nothing came out            P  an anonymous event became pending (its AnonymousEvent)
+ *   E  a person's own event (merged event, and its trigger per R4)     I  an invite's trigger
+ */
+export type OutboxCode = 'N' | 'P' | 'E' | 'I';
+
+export type StoredOutcome = { readonly code: OutboxCode } | { readonly code: 'B'; readonly entry: OutboxEntry };
+
+export function encodeOutbox(outcome: StoredOutcome): Buffer {
+  if (outcome.code !== 'B') return Buffer.from(outcome.code, 'latin1');
+  const body = OutboxEntryType.toBuffer({ outputs: outcome.entry.outputs, followUps: JSON.stringify(outcome.entry.followUps) });
+  return Buffer.concat([Buffer.from('B', 'latin1'), body]);
 }
 
-export function decodeOutbox(buffer: Buffer): OutboxEntry {
-  const raw = OutboxEntryType.fromBuffer(buffer) as { outputs: EncodedOutput[]; followUps: string };
-  return { outputs: raw.outputs, followUps: JSON.parse(raw.followUps) as FollowUp[] };
+export function decodeOutbox(buffer: Buffer): StoredOutcome {
+  const code = String.fromCharCode(buffer[0] ?? 0);
+  if (code === 'N' || code === 'P' || code === 'E' || code === 'I') return { code };
+  if (code !== 'B') throw new Error(`unknown outbox entry code ${JSON.stringify(code)}`);
+  const raw = OutboxEntryType.fromBuffer(buffer.subarray(1)) as { outputs: EncodedOutput[]; followUps: string };
+  return { code: 'B', entry: { outputs: raw.outputs, followUps: JSON.parse(raw.followUps) as FollowUp[] } };
 }

@@ -15,10 +15,11 @@ export const SCRIPT_DIR = path.join(projectRoot(), 'services/merger/redis/script
 type Arg = string | Buffer | number;
 
 export interface MergerCommands {
-  /** numberOfKeys, then the keys, then the arguments (see scripts/loadEntities.lua). */
-  loadEntitiesBuffer(numberOfKeys: number, ...keysAndArgs: Arg[]): Promise<Array<[Buffer[], Buffer[], number[], Buffer[]]>>;
-  commitEntities(numberOfKeys: number, ...keysAndArgs: Arg[]): Promise<number[]>;
-  cleanOutboxes(numberOfKeys: number, ...keysAndArgs: Arg[]): Promise<number>;
+  /** numberOfKeys, the keys, the arguments (see scripts/loadEntities.lua); ioredis flattens the arrays. */
+  loadEntitiesBuffer(numberOfKeys: number, keys: string[], args: Arg[]): Promise<Array<[Buffer[], Buffer[], number[], Buffer[]]>>;
+  /** The arguments as one MessagePack array (see scripts/commitEntities.lua). */
+  commitEntities(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number[]>;
+  cleanOutboxes(numberOfKeys: number, keys: string[], args: Arg[]): Promise<number>;
   claimPartition(stateKey: string): Promise<[number, string, string]>;
   commitPartition(stateKey: string, epoch: number, watermark: number, eventTime: number): Promise<number>;
   resetWatermark(stateKey: string, epoch: number, watermark: number): Promise<number>;

@@ -8,8 +8,9 @@ import type { EntityRef } from '../model/entities';
 import type { AnonymousState, SimpleState } from '../model/state';
 import type { PendingWrite } from '../decide/anonymous';
 import type { DueTimer } from '../decide/plan';
-import { decodeOutbox, decodePending, encodePending, parseAnonymousState, parseSimpleState, type OutboxEntry } from './codec';
+import { decodeOutbox, decodePending, encodePending, parseAnonymousState, parseSimpleState, type StoredOutcome } from './codec';
 import { KeySpace, type EntityKeys } from './keys';
+import { packArgs } from './packArgs';
 import type { MergerRedis } from './scripts';
 
 export interface EntityLoad {
@@ -24,8 +25,11 @@ export interface EntityLoad {
 export interface LoadedEntity {
   readonly state: AnonymousState | SimpleState;
   readonly known: Set<string>;
-  readonly outbox: Map<string, OutboxEntry>;
+  readonly outbox: Map<string, StoredOutcome>;
 }
+
+// A batch's commit goes to Redis as one MessagePack argument that the script unpacks
+// (cmsgpack): tens of thousands of small arguments cost the client far more than one buffer.
 
 export interface EntityCommit {
   readonly expectedVersion: number;
@@ -43,6 +47,11 @@ export interface EntityCommit {
   readonly outbox: ReadonlyMap<string, Buffer>;
   /** Outbox entries of this partition below this offset were published and can go. */
   readonly clean: { readonly partition: number; readonly below: number } | null;
+}
+
+/** push(...items) without the argument-count limit of a spread call (a merge can move thousands). */
+function pushAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
 }
 
 export class StateStore {
@@ -66,16 +75,20 @@ export class StateStore {
     for (const request of requests) {
       const k = this.keys.entity(request.entity);
       keys.push(k.state, k.pending, k.seen, k.outbox);
-      args.push(request.withPending ? 1 : 0, request.ids.length, ...request.ids, request.positions.length, ...request.positions);
+      args.push(request.withPending ? 1 : 0, request.ids.length);
+      pushAll(args, request.ids);
+      args.push(request.positions.length);
+      pushAll(args, request.positions);
     }
-    const replies = await this.redis.loadEntitiesBuffer(keys.length, ...keys, ...args);
+    // Arrays, not spread arguments: a large batch has more arguments than a call may take.
+    const replies = await this.redis.loadEntitiesBuffer(keys.length, keys, args);
     return replies.map(([stateFlat, pendingEntries, flags, outboxFlat], i) => {
       const request = requests[i] as EntityLoad;
       const hash: Record<string, string> = {};
       for (let j = 0; j < stateFlat.length; j += 2) hash[(stateFlat[j] as Buffer).toString()] = (stateFlat[j + 1] as Buffer).toString();
       const known = new Set<string>();
       request.ids.forEach((id, j) => flags[j] === 1 && known.add(id));
-      const outbox = new Map<string, OutboxEntry>();
+      const outbox = new Map<string, StoredOutcome>();
       for (let j = 0; j < outboxFlat.length; j += 2) outbox.set((outboxFlat[j] as Buffer).toString(), decodeOutbox(outboxFlat[j + 1] as Buffer));
       const pending = request.withPending ? pendingEntries.map(decodePending) : null;
       const state: AnonymousState | SimpleState = request.entity.kind === 'anonymous' ? parseAnonymousState(hash, pending) : parseSimpleState(hash);
@@ -87,21 +100,26 @@ export class StateStore {
   async commitEntities(commits: ReadonlyArray<{ readonly entity: EntityRef; readonly commit: EntityCommit }>): Promise<boolean[]> {
     if (commits.length === 0) return [];
     const keys: string[] = [];
-    const args: (string | Buffer | number)[] = [];
+    // Numbers travel as text: Lua would print large ones in scientific notation.
+    const args: (string | Buffer)[] = [];
+    const text = (...values: Array<string | number>) => {
+      for (const value of values) args.push(typeof value === 'number' ? String(value) : value);
+    };
     for (const { entity, commit } of commits) {
       const k = this.keys.entity(entity);
       keys.push(k.state, k.pending, k.seen, k.outbox);
-      args.push(commit.expectedVersion, commit.newVersion, commit.stateExpireAt, commit.set.length / 2, ...commit.set, commit.unset.length, ...commit.unset);
+      text(commit.expectedVersion, commit.newVersion, commit.stateExpireAt, commit.set.length / 2, ...commit.set, commit.unset.length, ...commit.unset);
       const entries = commit.pending.kind === 'none' ? [] : commit.pending.events.map(encodePending);
-      args.push(commit.pending.kind, entries.length, ...entries, commit.pendingTrimCutoff, commit.pendingExpireAt);
-      args.push(commit.seen.length);
-      for (const { id, receivedAt } of commit.seen) args.push(receivedAt, id);
-      args.push(commit.seenCutoff, commit.seenExpireAt, commit.outbox.size);
+      text(commit.pending.kind, entries.length);
+      pushAll(args, entries);
+      text(commit.pendingTrimCutoff, commit.pendingExpireAt, commit.seen.length);
+      for (const { id, receivedAt } of commit.seen) text(receivedAt, id);
+      text(commit.seenCutoff, commit.seenExpireAt, commit.outbox.size);
       for (const [field, value] of commit.outbox) args.push(field, value);
-      if (commit.clean) args.push(commit.clean.partition, commit.clean.below);
-      else args.push('-');
+      if (commit.clean) text(commit.clean.partition, commit.clean.below);
+      else text('-');
     }
-    const applied = await this.redis.commitEntities(keys.length, ...keys, ...args);
+    const applied = await this.redis.commitEntities(keys.length, keys, [packArgs(args)]);
     return applied.map((flag) => flag === 1);
   }
 
@@ -111,7 +129,7 @@ export class StateStore {
     if (nonEmpty.length === 0) return;
     const keys = nonEmpty.map((c) => this.keys.entity(c.entity).outbox);
     const args = nonEmpty.flatMap((c) => [c.fields.length, ...c.fields]);
-    await this.redis.cleanOutboxes(keys.length, ...keys, ...args);
+    await this.redis.cleanOutboxes(keys.length, keys, args);
   }
 
   async personIndex(workspace: string, person: import('../../shared/model/person').PersonRef): Promise<string[]> {

@@ -59,6 +59,7 @@ export const mergerSettings = {
   sessionTimeoutMs: integer('ANONMERGE_MERGER_SESSION_TIMEOUT_MS', { default: '30000', min: 1000, description: 'Consumer group session timeout (a paused merger loses its partitions after it)' }),
   tickIntervalMs: integer('ANONMERGE_MERGER_TICK_INTERVAL_MS', { default: '5000', min: 100, description: 'A quiet partition gets a Tick record this often, so its grace timers fire' }),
   timerLatenessMs: integer('ANONMERGE_MERGER_TIMER_LATENESS_MS', { default: '10000', min: 1000, description: 'A grace timer fires at the first record received this long after the window end (covers clock skew between ingest instances)' }),
+  fetchMaxBytes: integer('ANONMERGE_MERGER_FETCH_MAX_BYTES', { default: '262144', min: 1024, description: 'Bytes fetched per partition per round: the batch size (smaller batches measured faster here: less waiting on the slowest partition of a round)' }),
   redisKeyPrefix: string('ANONMERGE_MERGER_REDIS_PREFIX', { default: 'am', description: 'Prefix of every Redis key of the merger' }),
 } satisfies SettingsSpec;
 

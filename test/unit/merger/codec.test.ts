@@ -21,9 +21,11 @@ describe('Redis layout', () => {
     expect(stateFields({ applied: {}, binding: null }).unset).toContain('p');
   });
 
-  it('outbox entries keep encoded values and tombstones', () => {
+  it('outbox entries keep encoded values and tombstones, or a one-letter code', () => {
     const entry = { outputs: [{ stream: 'mergedEvents' as const, key: 'k', value: Buffer.from([0, 0, 0, 0, 1, 2]) }, { stream: 'mergedEvents' as const, key: 'k2', value: null }], followUps: [{ type: 'index-delete' as const, workspace: 'ws', person: P }] };
-    expect(decodeOutbox(encodeOutbox(entry))).toEqual(entry);
+    expect(decodeOutbox(encodeOutbox({ code: 'B', entry }))).toEqual({ code: 'B', entry });
+    expect(encodeOutbox({ code: 'P' })).toEqual(Buffer.from('P'));
+    expect(decodeOutbox(Buffer.from('N'))).toEqual({ code: 'N' });
   });
 
   it('every key of an anonymous id shares one hash tag, even with braces in the id', () => {

@@ -7,7 +7,7 @@
   those again and decides again.
 
   KEYS  four per entity: state (hash), pending (list), seen ids (zset), outbox (hash)
-  ARGV  per entity, in KEYS order:
+  ARGV[1]  one MessagePack array holding, per entity in KEYS order:
           expected version, new version,
           state expire-at: ms since epoch, or -1 to keep it forever (a binding), or 0 to leave it
           n, then n field/value pairs to HSET on the state (applied offsets, binding, window)
@@ -21,9 +21,10 @@
             were published), or "-"
   Returns one 1 (applied) or 0 (version moved) per entity.
 ]]
+local args = cmsgpack.unpack(ARGV[1])
 local a = 1
 local function take()
-  local value = ARGV[a]
+  local value = args[a]
   a = a + 1
   return value
 end
