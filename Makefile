@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-ingest bench-state clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-ingest bench-state chaos clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -56,11 +56,15 @@ status: ## stack and services
 run: infra-up build ## the stack, both services, sample traffic and a live feed (Ctrl-C stops)
 	@bash infra/run.sh
 
-test: install infra-up typecheck build ## type-check, then unit and integration tests against the real stack
-	npx jest --ci
+test: install infra-up typecheck build ## type-check, then unit, integration and (short) fault tests against the real stack
+	npx jest --ci --selectProjects unit integration
+	npx jest --ci --selectProjects chaos
 
 test-unit: install ## unit tests only (no stack needed)
 	npx jest --ci --selectProjects unit
+
+chaos: install infra-up build ## the fault matrix (long: 50 kills, zombies, Redis/Kafka kills, …) and its table
+	CHAOS_FULL=1 npx jest --ci --selectProjects chaos
 
 clean: ## remove build output (not the stack's downloads or data)
 	rm -rf dist

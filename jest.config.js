@@ -19,6 +19,14 @@ module.exports = {
       globalSetup: '<rootDir>/test/support/globalSetup.ts',
       slowTestThreshold: 30,
     },
+    {
+      // Faults on a Kafka and a Redis of their own (make chaos: CHAOS_FULL=1 for the long matrix).
+      displayName: 'chaos',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/chaos/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/globalSetup.ts',
+    },
   ],
   testTimeout: 120000,
   maxWorkers: 2,

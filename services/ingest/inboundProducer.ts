@@ -32,6 +32,8 @@ export interface InboundProducerOptions {
   readonly maxBatchMessages: number;
   /** Deadline of one send, retries included; past it the requests get 503. */
   readonly sendTimeoutMs: number;
+  /** Partitions added to the topic are used after the next metadata refresh. */
+  readonly metadataMaxAgeMs?: number;
 }
 
 export class InboundProducer {
@@ -128,6 +130,7 @@ export class InboundProducer {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
+        metadataMaxAge: this.options.metadataMaxAgeMs,
         // Bounded, so that an unreachable Kafka turns into a 503 instead of a hung request (the
         // replacement above is what keeps that safe with an idempotent producer).
         retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },

@@ -37,7 +37,7 @@ export async function startIngest(config: IngestConfig, logger: Logger, workspac
     await admin.disconnect();
   }
   const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger, ['inbound']);
-  const producer = new InboundProducer(kafka, { topic: config.topics.inbound, lingerMs: config.ingest.lingerMs, maxBatchMessages: 5000, sendTimeoutMs: config.ingest.sendTimeoutMs }, logger);
+  const producer = new InboundProducer(kafka, { topic: config.topics.inbound, lingerMs: config.ingest.lingerMs, maxBatchMessages: 5000, sendTimeoutMs: config.ingest.sendTimeoutMs, metadataMaxAgeMs: config.kafka.metadataMaxAgeMs }, logger);
   await producer.connect();
   const publisher = new InboundPublisher(catalog, producer);
   const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready: () => producer.ready });

@@ -25,12 +25,19 @@ export class ZombieError extends Error {
   override name = 'ZombieError';
 }
 
+/** Redis lost writes since this consumer's last batch (a restart with AOF everysec, a flush). */
+export class StateLostError extends Error {
+  override name = 'StateLostError';
+}
+
 export interface PartitionLease {
   readonly topic: string;
   readonly partition: number;
   readonly epoch: number;
   /** Offsets below this were published in a committed transaction; their outputs are not re-sent. */
   committedBelow: number;
+  /** The watermark this consumer last wrote (or found when it claimed the partition). */
+  lastWatermark: number;
 }
 
 export interface BatchOutcome {
@@ -112,10 +119,12 @@ export async function processBatch(lease: PartitionLease, messages: readonly Kaf
   // Follow-ups before the watermark: a crash after it must not lose them (they are replayed
   // from the outbox too, and are idempotent).
   await store.applyFollowUps(topic, before);
-  if (!(await store.commitPartition(topic, partition, lease.epoch, lastOffset, newest))) {
-    throw new ZombieError(`partition ${topic}[${partition}] was claimed by another consumer (epoch ${lease.epoch} is stale)`);
-  }
+  const written = await store.commitPartition(topic, partition, lease.epoch, lease.lastWatermark, lastOffset, newest);
+  if (written === 'fenced') throw new ZombieError(`partition ${topic}[${partition}] was claimed by another consumer (epoch ${lease.epoch} is stale)`);
+  if (written === 'lost') throw new StateLostError(`Redis lost writes of partition ${topic}[${partition}] since watermark ${lease.lastWatermark}`);
+  lease.lastWatermark = lastOffset;
 
+  if (conflicts > 0) logger.info({ partition, entities: conflicts }, 'entity writes refused (their version had moved: another writer, or a zombie)');
   if (tally.replayed > 0) logger.info({ partition, replayed: tally.replayed, suppressedBelow: lease.committedBelow }, 'operations applied before a restart were re-sent from the outbox');
   positioned.sort((a, b) => a.position.offset - b.position.offset || a.order - b.order);
   const outputs = positioned.filter((p) => p.position.offset >= lease.committedBelow).map((p) => p.output);

@@ -18,7 +18,7 @@ import { ensureTopics } from '../shared/kafka/topics';
 import type { CloseStep } from '../shared/lifecycle/shutdown';
 import type { Logger } from '../shared/logger';
 import { createRedis } from '../shared/redis/client';
-import { processBatch, ZombieError, type PartitionLease } from './batchProcessor';
+import { processBatch, StateLostError, ZombieError, type PartitionLease } from './batchProcessor';
 import { emptyTally } from './model/outputs';
 import { FencedError, TransactionalPublisher } from './kafka/transactionalPublisher';
 import { Ticker } from './kafka/ticker';
@@ -84,6 +84,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     sessionTimeout: config.merger.sessionTimeoutMs,
     heartbeatInterval: Math.min(3000, Math.floor(config.merger.sessionTimeoutMs / 3)),
     maxWaitTimeInMs: 200,
+    metadataMaxAge: config.kafka.metadataMaxAgeMs,
     maxBytesPerPartition: config.merger.fetchMaxBytes,
     retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
   });
@@ -136,7 +137,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
       await publisher.acquire(partition);
       const committed = await committedOffset(partition);
       const first = Number(batch.firstOffset());
-      lease = { topic, partition, epoch: claim.epoch, committedBelow: Math.max(first, committed), generation, zombie: false };
+      lease = { topic, partition, epoch: claim.epoch, committedBelow: Math.max(first, committed), lastWatermark: claim.watermark, generation, zombie: false };
       leases.set(partition, lease);
       logger.info({ partition, epoch: claim.epoch, watermark: claim.watermark, committed: lease.committedBelow, fetchedFrom: first }, 'partition claimed');
       if (claim.watermark + 1 < lease.committedBelow) {
@@ -183,6 +184,16 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         lease.zombie = true;
         totals.zombieRefusals += 1;
         logger.warn({ partition, err: error }, 'refused as a zombie: this consumer no longer owns the partition');
+        return;
+      }
+      if (error instanceof StateLostError) {
+        // Redis came back without its last writes: claim the partition again, which finds the
+        // watermark behind the committed offset and re-applies from there (see the claim above).
+        totals.rollbacks += 1;
+        logger.warn({ partition, err: error }, 'redis lost writes; claiming the partition again');
+        await queue.drain(partition);
+        leases.delete(partition);
+        consumer.seek({ topic, partition, offset: String(lease.committedBelow) });
         return;
       }
       logger.error({ err: error, partition, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() }, 'batch failed; it will be retried');

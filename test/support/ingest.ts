@@ -10,7 +10,7 @@ import { loadConfig, type TopicConfig } from '../../services/shared/config';
 import { fromWire, type InboundRecord, type InboundRecordWire } from '../../services/shared/model/inbound';
 import { startIngest, type RunningIngest } from '../../services/ingest/service';
 import { WorkspaceRegistry, parseWorkspaces } from '../../services/ingest/workspaces';
-import { config, countRecords, readMessages, testLogger } from './stack';
+import { config, readMessages, readToEnd, testLogger } from './stack';
 
 export const DEMO_WORKSPACES = path.resolve(__dirname, '../../config/workspaces.json');
 
@@ -45,7 +45,7 @@ export const basic = (user: string, password: string) => `Basic ${Buffer.from(`$
  */
 export async function readInbound(kafka: Kafka, topics: TopicConfig, count?: number, timeoutMs = 20000): Promise<Array<InboundRecord & { key: string }>> {
   const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, testLogger, ['inbound']);
-  const messages = await readMessages(kafka, topics.inbound, count ?? (await countRecords(kafka, topics.inbound)), timeoutMs);
+  const messages = count === undefined ? await readToEnd(kafka, topics.inbound, timeoutMs) : await readMessages(kafka, topics.inbound, count, timeoutMs);
   return Promise.all(
     messages.map(async (m) => ({ ...fromWire(await catalog.decode<InboundRecordWire>('inbound', m.value as Buffer)), key: m.key?.toString() ?? '' })),
   );

@@ -73,6 +73,38 @@ export async function readMessages(kafka: Kafka, topic: string, count: number, t
   return got;
 }
 
+/**
+ * Reads a topic from the beginning until every partition reached the end offset it had when the
+ * call began (records appended meanwhile, e.g. ticks, are not waited for).
+ */
+export async function readToEnd(kafka: Kafka, topic: string, timeoutMs = 60000): Promise<Array<{ key: Buffer | null; value: Buffer | null; partition: number; offset: string }>> {
+  const ends = await withAdmin(kafka, async (admin) => new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)])));
+  const remaining = new Set([...ends].filter(([, end]) => end > 0).map(([partition]) => partition));
+  const got: Array<{ key: Buffer | null; value: Buffer | null; partition: number; offset: string }> = [];
+  if (remaining.size === 0) return got;
+  const consumer: Consumer = kafka.consumer({ groupId: uniqueName('test-reader'), readUncommitted: false, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} to its end timed out; partitions left: ${[...remaining]}`)), timeoutMs);
+      void consumer.run({
+        eachMessage: async ({ message, partition }) => {
+          const end = ends.get(partition) ?? 0;
+          if (Number(message.offset) < end) got.push({ key: message.key, value: message.value, partition, offset: message.offset });
+          if (Number(message.offset) >= end - 1 && remaining.delete(partition) && remaining.size === 0) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return got;
+}
+
 /** Records in a topic written without transactions: the sum of the partitions' end offsets. */
 export async function countRecords(kafka: Kafka, topic: string): Promise<number> {
   return withAdmin(kafka, async (admin) => {

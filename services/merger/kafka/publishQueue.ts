@@ -72,7 +72,8 @@ export class PublishQueue {
           q.failedAt = job.firstOffset;
           q.error = error;
           q.generation += 1;
-          this.logger.warn({ err: error, partition, offset: job.firstOffset }, 'publishing a batch failed; the partition rewinds to it');
+          if ((error as Error).name === 'FencedError') this.logger.warn({ partition, offset: job.firstOffset }, 'refused as a zombie: its transaction was fenced by the new owner of the partition');
+          else this.logger.warn({ err: error, partition, offset: job.firstOffset }, 'publishing a batch failed; the partition rewinds to it');
         }
       } finally {
         q.inFlight -= 1;

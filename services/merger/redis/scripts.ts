@@ -21,8 +21,7 @@ export interface MergerCommands {
   commitEntities(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number[]>;
   cleanOutboxes(numberOfKeys: number, keys: string[], args: Arg[]): Promise<number>;
   claimPartition(stateKey: string): Promise<[number, string, string]>;
-  commitPartition(stateKey: string, epoch: number, watermark: number, eventTime: number): Promise<number>;
-  resetWatermark(stateKey: string, epoch: number, watermark: number): Promise<number>;
+  commitPartition(stateKey: string, epoch: number, lastWatermark: number, watermark: number, eventTime: number): Promise<number>;
 }
 
 export type MergerRedis = (Redis | Cluster) & MergerCommands;

@@ -161,12 +161,10 @@ export class StateStore {
     return { epoch: Number(epoch), watermark: Number(watermark), eventTime: Number(eventTime) };
   }
 
-  async commitPartition(topic: string, partition: number, epoch: number, watermark: number, eventTime: number): Promise<boolean> {
-    return (await this.redis.commitPartition(this.keys.partition(topic, partition).state, epoch, watermark, eventTime)) === 1;
-  }
-
-  async resetWatermark(topic: string, partition: number, epoch: number, watermark: number): Promise<boolean> {
-    return (await this.redis.resetWatermark(this.keys.partition(topic, partition).state, epoch, watermark)) === 1;
+  /** 'ok', 'fenced' (another consumer claimed it), or 'lost' (Redis lost writes: claim again). */
+  async commitPartition(topic: string, partition: number, epoch: number, lastWatermark: number, watermark: number, eventTime: number): Promise<'ok' | 'fenced' | 'lost'> {
+    const result = await this.redis.commitPartition(this.keys.partition(topic, partition).state, epoch, lastWatermark, watermark, eventTime);
+    return result === 1 ? 'ok' : result === 0 ? 'fenced' : 'lost';
   }
 
   async dueTimers(topic: string, partition: number, upTo: number, limit: number): Promise<DueTimer[]> {

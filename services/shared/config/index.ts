@@ -9,6 +9,7 @@ export const kafkaSettings = {
   clientId: string('ANONMERGE_KAFKA_CLIENT_ID', { default: 'anonmerge', description: 'Kafka client id prefix' }),
   connectionTimeoutMs: integer('ANONMERGE_KAFKA_CONNECTION_TIMEOUT_MS', { default: '3000', min: 100, description: 'Kafka TCP connect timeout' }),
   requestTimeoutMs: integer('ANONMERGE_KAFKA_REQUEST_TIMEOUT_MS', { default: '30000', min: 100, description: 'Kafka request timeout' }),
+  metadataMaxAgeMs: integer('ANONMERGE_KAFKA_METADATA_MAX_AGE_MS', { default: '30000', min: 1000, description: 'How often topic metadata is refreshed (partitions added to a topic are picked up within it)' }),
 } satisfies SettingsSpec;
 
 export const topicSettings = {

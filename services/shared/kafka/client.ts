@@ -16,7 +16,7 @@ const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 // Responses kafkajs logs as errors but retries by itself; they are expected while a broker or a
 // coordinator starts, so they must not look like failures in the logs.
-const RETRIABLE_NOISE = /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader/i;
+const RETRIABLE_NOISE = /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader|another concurrent operation on the same transaction/i;
 
 export function createKafka(config: KafkaConfig, logger: Logger, clientSuffix: string): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });

@@ -1,0 +1,67 @@
+/**
+ * The fault matrix (issue: reliability). Each fault runs while website traffic flows through the
+ * real ingest; then the checker asserts no loss, no duplicates, merges right, and liveness.
+ * make test runs the short version; make chaos (CHAOS_FULL=1) the long one and prints the table.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ChaosRun, ChaosStack, check, LoadGenerator, recoveryTime, RESULTS_DIR, sleep, type CheckResult } from './harness';
+import { kafkaKill, mergerKill, partitionsAdded, rebalances, redisKill, zombie, type Fault } from './faults';
+
+const FULL = process.env.CHAOS_FULL === '1';
+const LAG_BOUND_MS = 90_000;
+const MATRIX: Array<{ name: string; fault: Fault; times: number }> = [
+  { name: 'merger SIGKILL during batches', fault: mergerKill, times: FULL ? 50 : 5 },
+  { name: 'merger SIGSTOP past the session, SIGCONT (zombie)', fault: zombie, times: FULL ? 5 : 1 },
+  { name: 'merger instances added and removed', fault: rebalances, times: FULL ? 10 : 3 },
+  { name: 'Redis SIGKILL (AOF everysec), restarted', fault: redisKill, times: FULL ? 10 : 2 },
+  { name: 'Kafka broker SIGKILL, restarted', fault: kafkaKill, times: FULL ? 5 : 1 },
+  { name: 'partitions added while traffic flows', fault: partitionsAdded, times: FULL ? 3 : 1 },
+];
+const ONLY = process.env.CHAOS_ONLY;
+
+const rows: Array<{ fault: string; runs: number; counted: Record<string, number>; result: CheckResult; recoveredMs: number; seconds: number }> = [];
+
+describe('faults under load: nothing lost, nothing doubled (R7)', () => {
+  const stack = new ChaosStack();
+
+  beforeAll(() => stack.start(), 120000);
+  afterAll(() => {
+    stack.destroy();
+    const table = [
+      '| fault | runs | records | lost | duplicated | wrong merges | time to recover | counted |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...rows.map((r) => `| ${r.fault} | ${r.runs} | ${r.result.records} | ${r.result.lost} | ${r.result.duplicated + r.result.duplicateTriggers} | ${r.result.wrongMerges + r.result.wrongPending} | ${(r.recoveredMs / 1000).toFixed(1)} s | ${Object.entries(r.counted).map(([k, v]) => `${k} ${v}`).join(', ')} |`),
+    ].join('\n');
+    process.stdout.write(`\nchaos (${FULL ? 'full' : 'short'}):\n${table}\n`);
+    writeFileSync(path.join(RESULTS_DIR, `chaos-${FULL ? 'full' : 'short'}.md`), `${table}\n`);
+  });
+
+  for (const { name, fault, times } of MATRIX.filter((m) => !ONLY || m.name.includes(ONLY))) {
+    it(`${name} ×${times}`, async () => {
+      const started = Date.now();
+      const run = new ChaosRun(stack, name.split(' ')[0]?.toLowerCase() ?? 'fault');
+      await run.start();
+      const load = new LoadGenerator(run.ingest?.url as string, 8);
+      try {
+        load.start();
+        await sleep(1000);
+        const counted = await fault(run, times);
+        if (run.live().length === 0) run.spawnMerger();
+        const recoveredMs = await recoveryTime(run, LAG_BOUND_MS);
+        await sleep(1000);
+        await load.stop();
+        if (run.live().length === 0) await run.ready(run.spawnMerger());
+        const result = await check(run, load.ledger, LAG_BOUND_MS);
+        rows.push({ fault: name, runs: times, counted: { ...counted, requests: load.ledger.requests, retries: load.ledger.retries }, result, recoveredMs, seconds: (Date.now() - started) / 1000 });
+        expect(run.unexpectedExits()).toEqual([]);
+        expect(result.details).toEqual([]);
+        expect(result).toMatchObject({ lost: 0, duplicated: 0, duplicateTriggers: 0, wrongMerges: 0, wrongPending: 0 });
+        expect(result.ledgerEvents).toBeGreaterThan(50);
+      } finally {
+        await load.stop();
+        await run.close();
+      }
+    }, FULL ? 1_800_000 : 300_000);
+  }
+});

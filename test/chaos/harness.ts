@@ -1,0 +1,422 @@
+/**
+ * One harness and one checker for every fault (issue: reliability).
+ *
+ *   ChaosStack    a Kafka and a Redis of the suite's own (started by infra/*.sh), so that faults
+ *                 never touch the shared stack other tests run on; the registry is shared
+ *   ChaosRun      fresh topics, consumer group and key prefix; ingest in-process; mergers as
+ *                 child processes that the faults kill, stop, add and remove
+ *   LoadGenerator website visitors through the real ingest over HTTP, retrying 503s and network
+ *                 errors with the same event id (as SDKs do), keeping a ledger of every 2xx
+ *   check()       waits until the merger group has no lag, then reads the inbound log, the output
+ *                 topics (read_committed) and Redis, and counts loss, duplicates and wrong merges
+ *                 against what SPEC.md says the log must give (the pure decisions over it)
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { decideAnonymous } from '../../services/merger/decide/anonymous';
+import { decidePerson } from '../../services/merger/decide/person';
+import type { AnonymousOp, PersonOp } from '../../services/merger/model/ops';
+import { KeySpace } from '../../services/merger/redis/keys';
+import type { RunningIngest } from '../../services/ingest/service';
+import { parseWorkspaces, WorkspaceRegistry } from '../../services/ingest/workspaces';
+import { ensureTopics } from '../../services/shared/kafka/topics';
+import { personKey } from '../../services/shared/model/person';
+import type { InboundRecord } from '../../services/shared/model/inbound';
+import type { TopicConfig } from '../../services/shared/config';
+import { DedicatedKafka } from '../support/dedicatedKafka';
+import { DedicatedRedis } from '../support/dedicatedRedis';
+import { basic, readInbound, startTestIngest } from '../support/ingest';
+import { mergerEnv, OutputReader, spawnMerger } from '../support/merger';
+import { isolatedTopics, testLogger, uniqueName } from '../support/stack';
+
+export const RESULTS_DIR = path.resolve(__dirname, '../../test-results');
+
+export class ChaosStack {
+  readonly kafka = new DedicatedKafka();
+  readonly redis = new DedicatedRedis();
+
+  start(): void {
+    this.kafka.start();
+    this.redis.start();
+  }
+
+  client(): Kafka {
+    return new Kafka({ brokers: this.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
+  }
+
+  destroy(): void {
+    try {
+      this.kafka.destroy();
+    } finally {
+      this.redis.destroy();
+    }
+  }
+}
+
+const WORKSPACE = 'chaos';
+export const CHAOS_WORKSPACES = new WorkspaceRegistry(
+  parseWorkspaces({ workspaces: [{ id: WORKSPACE, site_id: 'chaos-site', api_key: 'chaos-key', settings: { grace_seconds: 2 } }] }, 'chaos'),
+);
+
+export interface Merger {
+  readonly id: number;
+  readonly child: ChildProcess;
+  readonly port: number;
+  exited: boolean;
+  /** We asked it to stop (SIGTERM): a clean exit is expected. */
+  stopping: boolean;
+}
+
+export class ChaosRun {
+  readonly topics: TopicConfig;
+  readonly groupId = uniqueName('chaos-group');
+  readonly prefix = uniqueName('chaos');
+  readonly logFile: string;
+  readonly mergers: Merger[] = [];
+  ingest: RunningIngest | null = null;
+  private nextId = 0;
+  private unexpected: string[] = [];
+
+  constructor(
+    readonly stack: ChaosStack,
+    readonly name: string,
+    partitions = 4,
+  ) {
+    this.topics = isolatedTopics(`chaos-${name}`, partitions);
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    this.logFile = path.join(RESULTS_DIR, `chaos-${name}-${this.prefix}.log`);
+  }
+
+  async start(): Promise<void> {
+    const admin = this.stack.client().admin();
+    await admin.connect();
+    await ensureTopics(admin, this.topics, testLogger);
+    await admin.disconnect();
+    this.ingest = await startTestIngest(this.topics, { brokers: this.stack.kafka.brokers, workspaces: CHAOS_WORKSPACES, sendTimeoutMs: 3000 });
+  }
+
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      ...mergerEnv(this.topics, this.groupId, this.prefix, { sessionTimeoutMs: 3000, tickIntervalMs: 500, timerLatenessMs: 1000 }),
+      ANONMERGE_KAFKA_BROKERS: this.stack.kafka.brokers.join(','),
+      ANONMERGE_REDIS_URL: this.stack.redis.url,
+      ANONMERGE_REDIS_COMMAND_TIMEOUT_MS: '2000',
+      ANONMERGE_LOG_LEVEL: 'info',
+      ...extra,
+    };
+  }
+
+  /** Starts a merger process; one that exits on its own is recorded as a failure. */
+  spawnMerger(): Merger {
+    const port = 22000 + Math.floor(Math.random() * 8000);
+    const child = spawnMerger({ ...this.env(), ANONMERGE_MERGER_PORT: String(port) }, this.logFile);
+    const merger: Merger = { id: (this.nextId += 1), child, port, exited: false, stopping: false };
+    child.once('exit', (code, signal) => {
+      merger.exited = true;
+      const expected = signal === 'SIGKILL' || (merger.stopping && code === 0);
+      if (!expected) this.unexpected.push(`merger ${merger.id} exited with ${code ?? signal}`);
+    });
+    this.mergers.push(merger);
+    return merger;
+  }
+
+  async ready(merger: Merger, timeoutMs = 30000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (merger.exited) throw new Error(`merger ${merger.id} exited during start`);
+      if (await fetch(`http://127.0.0.1:${merger.port}/readyz`).then((r) => r.ok).catch(() => false)) return;
+      await sleep(100);
+    }
+    throw new Error(`merger ${merger.id} not ready`);
+  }
+
+  async kill(merger: Merger): Promise<void> {
+    const exited = new Promise((resolve) => (merger.exited ? resolve(null) : merger.child.once('exit', resolve)));
+    merger.child.kill('SIGKILL');
+    await exited;
+  }
+
+  async stop(merger: Merger): Promise<void> {
+    const exited = new Promise((resolve) => (merger.exited ? resolve(null) : merger.child.once('exit', resolve)));
+    merger.stopping = true;
+    merger.child.kill('SIGTERM');
+    await exited;
+  }
+
+  live(): Merger[] {
+    return this.mergers.filter((m) => !m.exited);
+  }
+
+  unexpectedExits(): string[] {
+    return [...this.unexpected];
+  }
+
+  /** Writes a backlog straight to the inbound topic (keeps a merger busy for a few seconds). */
+  async burst(records: number): Promise<void> {
+    const { InboundWriter, anonymousEvent } = await import('../support/merger');
+    const writer = await new InboundWriter(this.stack.client(), this.topics).open();
+    const now = Date.now();
+    const batch = Array.from({ length: records }, (_, i) => anonymousEvent(WORKSPACE, `burst-${this.prefix}-${i % 500}`, now + i, `burst-${this.prefix}-${i}`));
+    for (let i = 0; i < batch.length; i += 2000) await writer.write(batch.slice(i, i + 2000));
+    await writer.close();
+  }
+
+  /** Lines of the mergers' logs with this message. */
+  logCount(message: string): number {
+    try {
+      return readFileSync(this.logFile, 'utf8').split('\n').filter((line) => line.includes(message)).length;
+    } catch {
+      return 0;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const merger of this.live()) await this.kill(merger);
+    await this.ingest?.close().catch(() => undefined);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface Ledger {
+  /** Event ids answered 2xx. */
+  readonly events: Set<string>;
+  /** anonymous id → person named by an identify answered 2xx. */
+  readonly identified: Map<string, string>;
+  requests: number;
+  retries: number;
+}
+
+/** Website visitors against the real ingest; every request retried until 2xx (same ids). */
+export class LoadGenerator {
+  readonly ledger: Ledger = { events: new Set(), identified: new Map(), requests: 0, retries: 0 };
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private visitor = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly concurrency = 8,
+  ) {}
+
+  private async send(method: string, pathName: string, body: object): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const response = await fetch(`${this.url}${pathName}`, {
+          method,
+          headers: { authorization: basic('chaos-site', 'chaos-key'), 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(15000),
+        });
+        await response.arrayBuffer();
+        this.ledger.requests += 1;
+        if (response.ok) return;
+        if (response.status < 500) throw new Error(`ingest refused a valid request: ${response.status}`);
+      } catch (error) {
+        if ((error as Error).message.startsWith('ingest refused')) throw error;
+      }
+      this.ledger.retries += 1;
+      await sleep(Math.min(2000, 100 * 2 ** attempt));
+    }
+  }
+
+  private async journey(): Promise<void> {
+    const v = (this.visitor += 1);
+    const anonymousId = `v${v}-${Math.random().toString(36).slice(2, 8)}`;
+    const person = `person-${v}@example.com`;
+    const event = async (name: string, anonymous: boolean) => {
+      const id = `${anonymousId}-${name}`;
+      if (anonymous) await this.send('POST', '/api/v1/events', { name, type: 'page', anonymous_id: anonymousId, id });
+      else await this.send('POST', `/api/v1/customers/${encodeURIComponent(person)}/events`, { name, id });
+      this.ledger.events.add(id);
+    };
+    const views = 2 + Math.floor(Math.random() * 4);
+    for (let i = 0; i < views; i += 1) await event(`view${i}`, true);
+    if (Math.random() < 0.6) {
+      await this.send('PUT', `/api/v1/customers/${encodeURIComponent(person)}`, { email: person, anonymous_id: anonymousId });
+      this.ledger.identified.set(anonymousId, person);
+      await event('welcome', true); // inside the 2 s window
+      await event('trial', false);
+      if (Math.random() < 0.25) {
+        await sleep(2600); // past the window: stays anonymous (R2d)
+        await event('late', true);
+      }
+    }
+  }
+
+  start(): void {
+    this.running = true;
+    for (let i = 0; i < this.concurrency; i += 1) {
+      this.loops.push(
+        (async () => {
+          while (this.running) await this.journey();
+        })(),
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+}
+
+/**
+ * Time to recover: from now (the fault's end) until the merger group has committed every inbound
+ * record that existed now — while traffic keeps flowing.
+ */
+export async function recoveryTime(run: ChaosRun, boundMs: number): Promise<number> {
+  const kafka = run.stack.client();
+  const admin = kafka.admin();
+  await admin.connect();
+  const started = Date.now();
+  try {
+    const ends = new Map((await admin.fetchTopicOffsets(run.topics.inbound)).map((p) => [p.partition, Number(p.high)]));
+    for (;;) {
+      const committed = await admin.fetchOffsets({ groupId: run.groupId, topics: [run.topics.inbound] }).catch(() => []);
+      const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      if ([...ends].every(([partition, end]) => (at.get(partition) ?? -1) >= end)) return Date.now() - started;
+      if (Date.now() - started > boundMs) throw new Error(`not recovered within ${boundMs} ms`);
+      await sleep(200);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export interface CheckResult {
+  readonly records: number;
+  readonly ledgerEvents: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly duplicateTriggers: number;
+  readonly wrongMerges: number;
+  readonly wrongPending: number;
+  readonly missingFromLog: number;
+  readonly lagToZeroMs: number;
+  readonly details: string[];
+}
+
+async function lag(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+    const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    return ends.reduce((sum, p) => sum + Math.max(0, Number(p.high) - Math.max(0, at.get(p.partition) ?? 0)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** SPEC's outcome for a log: the pure decisions over each entity's records, in log order. */
+function expected(records: Array<InboundRecord & { key: string }>) {
+  const anonymous = new Map<string, AnonymousOp[]>();
+  const people = new Map<string, { person: InboundRecord['command']['body']; ops: PersonOp[] }>();
+  let offset = 0;
+  for (const record of [...records].sort((a, b) => a.received_at - b.received_at)) {
+    const position = { partition: 0, offset: (offset += 1) };
+    const { command } = record;
+    if (command.kind === 'track') {
+      const { name, type, timestamp, data_json: dataJson } = command.body;
+      const op = { type: 'event' as const, position, id: record.id, receivedAt: record.received_at, settings: record.settings, event: { name, type, timestamp, dataJson } };
+      if (command.body.anonymous_id) anonymous.set(command.body.anonymous_id, [...(anonymous.get(command.body.anonymous_id) ?? []), op]);
+      else if (command.body.person) {
+        const key = personKey(command.body.person);
+        const entry = people.get(key) ?? { person: command.body.person as never, ops: [] };
+        entry.ops.push(op);
+        people.set(key, entry);
+      }
+    } else if (command.kind === 'identify' && command.body.anonymous_id) {
+      anonymous.set(command.body.anonymous_id, [...(anonymous.get(command.body.anonymous_id) ?? []), { type: 'identify', position, receivedAt: record.received_at, settings: record.settings, person: command.body.person }]);
+    }
+  }
+  const merged = new Map<string, string>(); // event id → person value
+  const triggers = new Set<string>();
+  const pending = new Map<string, string[]>();
+  for (const [anonymousId, ops] of anonymous) {
+    const d = decideAnonymous({ version: 0, binding: null, pending: [], applied: {} }, ops, { workspace: WORKSPACE, anonymousId, knownIds: new Set() });
+    for (const r of d.results) for (const o of r.outputs) {
+      const value = o.value as { event_id?: string; person?: { value: string } } | null;
+      if (o.stream === 'mergedEvents' && value?.event_id) merged.set(value.event_id, value.person?.value ?? '');
+      if (o.stream === 'campaignTriggers' && value?.event_id) triggers.add(value.event_id);
+    }
+    pending.set(anonymousId, (d.state.pending ?? []).map((e) => e.id));
+  }
+  for (const { person, ops } of people.values()) {
+    const d = decidePerson({ version: 0, applied: {} }, ops, { workspace: WORKSPACE, person: person as never, knownIds: new Set() });
+    for (const r of d.results) for (const o of r.outputs) {
+      const value = o.value as { event_id?: string; person?: { value: string } } | null;
+      if (o.stream === 'mergedEvents' && value?.event_id) merged.set(value.event_id, value.person?.value ?? '');
+      if (o.stream === 'campaignTriggers' && value?.event_id) triggers.add(value.event_id);
+    }
+  }
+  return { merged, triggers, pending };
+}
+
+export async function check(run: ChaosRun, ledger: Ledger, lagBoundMs: number): Promise<CheckResult> {
+  const kafka = run.stack.client();
+  const started = Date.now();
+  for (;;) {
+    // Ticks keep arriving, so "no lag" allows the merger a few records behind.
+    if ((await lag(kafka, run.groupId, run.topics.inbound).catch(() => Number.POSITIVE_INFINITY)) <= run.topics.partitions) break;
+    if (Date.now() - started > lagBoundMs) throw new Error(`lag did not return to 0 within ${lagBoundMs} ms`);
+    await sleep(250);
+  }
+  const lagToZeroMs = Date.now() - started;
+  const details: string[] = [];
+  const log = (await readInbound(kafka, run.topics, undefined, 60000)).filter((r) => r.workspace_id === WORKSPACE);
+  const inLog = new Set(log.map((r) => r.id));
+  const missingFromLog = [...ledger.events].filter((id) => !inLog.has(id));
+  if (missingFromLog.length) details.push(`answered 2xx but not in the inbound log: ${missingFromLog.slice(0, 5)}`);
+  const want = expected(log);
+
+  const reader = await new OutputReader(kafka, run.topics).open();
+  await reader.until((g) => g.mergedEvents.filter((e) => e.workspace_id === WORKSPACE).length >= want.merged.size, 60000, 'the merged events').catch((error: Error) => details.push(error.message));
+  await sleep(1500);
+  const got = reader.of(WORKSPACE);
+  await reader.close();
+
+  const mergedIds = got.mergedEvents.map((e) => e.event_id);
+  const duplicated = mergedIds.length - new Set(mergedIds).size;
+  const triggerIds = got.campaignTriggers.map((t) => t.event_id);
+  const duplicateTriggers = triggerIds.length - new Set(triggerIds).size;
+  const actual = new Map(got.mergedEvents.map((e) => [e.event_id, e.person.value]));
+  const lost = [...want.merged.keys()].filter((id) => !actual.has(id));
+  const extra = [...actual.keys()].filter((id) => !want.merged.has(id));
+  const wrongPerson = [...want.merged].filter(([id, person]) => actual.has(id) && actual.get(id) !== person);
+  // Merges right: every anonymous id identified (2xx) ends with its events on that person.
+  for (const [anonymousId, person] of ledger.identified) {
+    for (const e of got.mergedEvents.filter((x) => x.anonymous_id === anonymousId)) if (e.person.value !== person) wrongPerson.push([e.event_id, e.person.value]);
+  }
+  if (lost.length) details.push(`expected on the merged stream but missing: ${lost.slice(0, 5)}`);
+  if (extra.length) details.push(`merged but SPEC says not: ${extra.slice(0, 5)}`);
+
+  const redis = new Redis(run.stack.redis.url);
+  const keys = new KeySpace(run.prefix);
+  let wrongPending = 0;
+  for (const [anonymousId, ids] of want.pending) {
+    const entries = await redis.lrange(keys.entity({ kind: 'anonymous', workspace: WORKSPACE, anonymousId }).pending, 0, -1);
+    const actualIds = entries.map((e) => e.slice(13, e.indexOf('\u0000'))).sort();
+    if (JSON.stringify(actualIds) !== JSON.stringify([...ids].sort())) {
+      wrongPending += 1;
+      if (wrongPending <= 3) details.push(`pending of ${anonymousId}: ${actualIds} ≠ ${ids}`);
+    }
+  }
+  redis.disconnect();
+  return {
+    records: log.length,
+    ledgerEvents: ledger.events.size,
+    lost: lost.length + missingFromLog.length,
+    duplicated,
+    duplicateTriggers,
+    wrongMerges: wrongPerson.length + extra.length,
+    wrongPending,
+    missingFromLog: missingFromLog.length,
+    lagToZeroMs,
+    details,
+  };
+}
