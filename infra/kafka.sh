@@ -80,8 +80,13 @@ start() {
 cluster_id() {
   local file="$KAFKA_DIR/cluster-id"
   if [[ ! -s "$file" ]]; then
-    # Kafka wants 16 random bytes, URL-safe base64 without padding (22 characters).
-    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' > "$file"
+    # Kafka wants 16 random bytes, URL-safe base64 without padding (22 characters). One that
+    # starts with '-' would be read by the storage tool as an option, so draw again.
+    local id=-
+    while [[ "$id" == -* ]]; do
+      id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
+    echo "$id" > "$file"
   fi
   cat "$file"
 }

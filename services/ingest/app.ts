@@ -14,6 +14,7 @@ import { authenticateTrack, authenticateWriteKey, type AuthResult } from './auth
 import { registerBodyParsing } from './body';
 import { KafkaUnavailableError } from './inboundProducer';
 import { LIMITS } from './limits';
+import { RateLimiter } from './rateLimit';
 import { errorBody, singleError } from './problems';
 import { translateSegmentBatch, translateSegmentMessage } from './segment';
 import { translateAnonymousEvent, translateDelete, translateIdentify, translateMergeCustomers, translatePersonEvent, type RequestContext, type Translation } from './trackV1';
@@ -28,6 +29,7 @@ export interface IngestDependencies {
   readonly ready: () => boolean;
   readonly clock?: () => number;
   readonly newId?: () => string;
+  readonly rateLimiter?: RateLimiter;
 }
 
 /** Seconds a client should wait before retrying a 503. */
@@ -41,6 +43,7 @@ type Translate = (request: FastifyRequest, ctx: RequestContext) => Translation;
 export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
   const clock = deps.clock ?? Date.now;
   const newId = deps.newId ?? ulid;
+  const limiter = deps.rateLimiter ?? new RateLimiter(clock);
   const app = Fastify({
     ...baseFastifyOptions(deps.logger),
     bodyLimit: LIMITS.trackBodyBytes,
@@ -87,6 +90,13 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
     const workspace: Workspace = auth.workspace;
     const translation = translate(request, { workspaceId: workspace.id, settings: workspace.settings, receivedAt: clock(), newId });
     if (!translation.ok) return reply.status(400).send(errorBody(translation.problems.list));
+    const allowed = limiter.take(workspace.id, workspace.rateLimit, Math.max(1, translation.records.length));
+    if (!allowed.ok) {
+      return reply
+        .status(429)
+        .header('retry-after', allowed.retryAfterSeconds)
+        .send(singleError(`rate limit: this workspace may send ${workspace.rateLimit.recordsPerSecond} records per second; retry after ${allowed.retryAfterSeconds} s`));
+    }
     try {
       await deps.publish(translation.records);
     } catch (error) {

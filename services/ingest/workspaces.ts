@@ -17,6 +17,8 @@ export interface Workspace {
   /** Segment-spec Basic auth user (empty password). */
   readonly writeKey: string | null;
   readonly settings: WorkspaceSettings;
+  /** Records per second this workspace may send (per ingest process), and its burst. */
+  readonly rateLimit: { readonly recordsPerSecond: number; readonly burst: number };
 }
 
 export class WorkspaceFileError extends Error {
@@ -24,6 +26,8 @@ export class WorkspaceFileError extends Error {
 }
 
 export const DEFAULT_SETTINGS = { merge_enabled: true, retention_days: 30, grace_seconds: 300, trigger_window_hours: 72 } as const;
+/** Above what one ingest process sustains here, so that it only stops a runaway sender. */
+export const DEFAULT_RATE_LIMIT = { records_per_second: 10_000 } as const;
 
 const WORKSPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -62,6 +66,14 @@ function parseSettings(raw: unknown, where: string, problems: string[]): Workspa
   };
 }
 
+function parseRateLimit(raw: unknown, where: string, problems: string[]): Workspace['rateLimit'] {
+  const limit = (raw ?? {}) as Record<string, unknown>;
+  const recordsPerSecond = positiveInteger(limit.records_per_second, DEFAULT_RATE_LIMIT.records_per_second, `${where}.records_per_second`, problems);
+  // Two seconds' worth by default: room for a client's batch, not for a flood.
+  const burst = positiveInteger(limit.burst, 2 * recordsPerSecond, `${where}.burst`, problems);
+  return { recordsPerSecond, burst: Math.max(1, burst) };
+}
+
 /** Validates a parsed workspaces file; throws one error listing every problem. */
 export function parseWorkspaces(document: unknown, source: string): Workspace[] {
   const problems: string[] = [];
@@ -80,6 +92,7 @@ export function parseWorkspaces(document: unknown, source: string): Workspace[] 
       apiKey: text(field(object, 'api_key', where, problems), `${where}.api_key`, problems),
       writeKey,
       settings: parseSettings(object.settings, `${where}.settings`, problems),
+      rateLimit: parseRateLimit(object.rate_limit, `${where}.rate_limit`, problems),
     };
   });
   const seen = (values: (string | null)[], what: string) => {

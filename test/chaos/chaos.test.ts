@@ -6,17 +6,18 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ChaosRun, ChaosStack, check, LoadGenerator, recoveryTime, RESULTS_DIR, sleep, type CheckResult } from './harness';
-import { kafkaKill, mergerKill, partitionsAdded, rebalances, redisKill, zombie, type Fault } from './faults';
+import { kafkaKill, mergerKill, partitionsAdded, rebalances, redisKill, unreachable, zombie, type Fault } from './faults';
 
 const FULL = process.env.CHAOS_FULL === '1';
 const LAG_BOUND_MS = 90_000;
-const MATRIX: Array<{ name: string; fault: Fault; times: number }> = [
+const MATRIX: Array<{ name: string; fault: Fault; times: number; proxied?: boolean }> = [
   { name: 'merger SIGKILL during batches', fault: mergerKill, times: FULL ? 50 : 5 },
   { name: 'merger SIGSTOP past the session, SIGCONT (zombie)', fault: zombie, times: FULL ? 5 : 1 },
   { name: 'merger instances added and removed', fault: rebalances, times: FULL ? 10 : 3 },
   { name: 'Redis SIGKILL (AOF everysec), restarted', fault: redisKill, times: FULL ? 10 : 2 },
   { name: 'Kafka broker SIGKILL, restarted', fault: kafkaKill, times: FULL ? 5 : 1 },
   { name: 'partitions added while traffic flows', fault: partitionsAdded, times: FULL ? 3 : 1 },
+  { name: 'Redis and Kafka unreachable (proxy cuts and stalls)', fault: unreachable(FULL ? 60 : 8), times: FULL ? 6 : 2, proxied: true },
 ];
 const ONLY = process.env.CHAOS_ONLY;
 
@@ -24,10 +25,16 @@ const rows: Array<{ fault: string; runs: number; counted: Record<string, number>
 
 describe('faults under load: nothing lost, nothing doubled (R7)', () => {
   const stack = new ChaosStack();
+  const proxiedStack = new ChaosStack(true);
+  const wanted = MATRIX.filter((m) => !ONLY || m.name.includes(ONLY));
 
-  beforeAll(() => stack.start(), 120000);
-  afterAll(() => {
-    stack.destroy();
+  beforeAll(async () => {
+    if (wanted.some((m) => !m.proxied)) await stack.start();
+    if (wanted.some((m) => m.proxied)) await proxiedStack.start();
+  }, 180000);
+  afterAll(async () => {
+    await stack.destroy();
+    await proxiedStack.destroy();
     const table = [
       '| fault | runs | records | lost | duplicated | wrong merges | time to recover | counted |',
       '| --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -37,10 +44,10 @@ describe('faults under load: nothing lost, nothing doubled (R7)', () => {
     writeFileSync(path.join(RESULTS_DIR, `chaos-${FULL ? 'full' : 'short'}.md`), `${table}\n`);
   });
 
-  for (const { name, fault, times } of MATRIX.filter((m) => !ONLY || m.name.includes(ONLY))) {
+  for (const { name, fault, times, proxied } of wanted) {
     it(`${name} ×${times}`, async () => {
       const started = Date.now();
-      const run = new ChaosRun(stack, name.split(' ')[0]?.toLowerCase() ?? 'fault');
+      const run = new ChaosRun(proxied ? proxiedStack : stack, name.split(' ')[0]?.toLowerCase() ?? 'fault');
       await run.start();
       const load = new LoadGenerator(run.ingest?.url as string, 8);
       try {

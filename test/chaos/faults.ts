@@ -104,3 +104,29 @@ export const partitionsAdded: Fault = async (run, times) => {
   await sleep(6000);
   return { partitionsAdded: times * 2, finalPartitions: count };
 };
+
+/**
+ * Kafka or Redis unreachable for 5–60 s (short runs: 5–8 s) through the proxy: connections cut
+ * (closed, new ones refused) or stalled (open, nothing moves).
+ */
+export const unreachable =
+  (longest: number): Fault =>
+  async (run, times) => {
+    const { kafkaProxy, redisProxy } = run.stack;
+    if (!kafkaProxy || !redisProxy) throw new Error('the unreachability fault needs a proxied stack');
+    await run.ready(run.spawnMerger());
+    const counted: Record<string, number> = { kafkaCut: 0, kafkaStall: 0, redisCut: 0, redisStall: 0, secondsUnreachable: 0 };
+    for (let i = 0; i < times; i += 1) {
+      await sleep(between(1000, 3000));
+      const target = i % 2 === 0 ? 'redis' : 'kafka';
+      const mode = Math.random() < 0.5 ? 'cut' : 'stall';
+      const proxy = target === 'kafka' ? kafkaProxy : redisProxy;
+      const seconds = between(5, longest);
+      await proxy.set(mode);
+      await sleep(seconds * 1000);
+      await proxy.set('pass');
+      counted[`${target}${mode === 'cut' ? 'Cut' : 'Stall'}`] = (counted[`${target}${mode === 'cut' ? 'Cut' : 'Stall'}`] ?? 0) + 1;
+      counted.secondsUnreachable = Math.round((counted.secondsUnreachable ?? 0) + seconds);
+    }
+    return counted;
+  };

@@ -28,6 +28,7 @@ import type { InboundRecord } from '../../services/shared/model/inbound';
 import type { TopicConfig } from '../../services/shared/config';
 import { DedicatedKafka } from '../support/dedicatedKafka';
 import { DedicatedRedis } from '../support/dedicatedRedis';
+import { TcpProxy } from '../support/tcpProxy';
 import { basic, readInbound, startTestIngest } from '../support/ingest';
 import { mergerEnv, OutputReader, spawnMerger } from '../support/merger';
 import { isolatedTopics, testLogger, uniqueName } from '../support/stack';
@@ -35,23 +36,45 @@ import { isolatedTopics, testLogger, uniqueName } from '../support/stack';
 export const RESULTS_DIR = path.resolve(__dirname, '../../test-results');
 
 export class ChaosStack {
-  readonly kafka = new DedicatedKafka();
+  readonly kafka: DedicatedKafka;
   readonly redis = new DedicatedRedis();
+  /** With proxies, every client reaches Kafka and Redis through them (unreachability faults). */
+  readonly kafkaProxy: TcpProxy | null = null;
+  readonly redisProxy: TcpProxy | null = null;
 
-  start(): void {
+  constructor(proxied = false) {
+    const base = 30000 + Math.floor(Math.random() * 5000);
+    if (proxied) {
+      this.kafka = new DedicatedKafka(base);
+      this.kafkaProxy = new TcpProxy(base, this.kafka.port);
+      this.redisProxy = new TcpProxy(base + 1, this.redis.port);
+    } else {
+      this.kafka = new DedicatedKafka();
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.kafkaProxy?.listen();
+    await this.redisProxy?.listen();
     this.kafka.start();
     this.redis.start();
+  }
+
+  get redisUrl(): string {
+    return this.redisProxy ? `redis://127.0.0.1:${this.redisProxy.port}` : this.redis.url;
   }
 
   client(): Kafka {
     return new Kafka({ brokers: this.kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 10 } });
   }
 
-  destroy(): void {
+  async destroy(): Promise<void> {
     try {
       this.kafka.destroy();
     } finally {
       this.redis.destroy();
+      await this.kafkaProxy?.destroy();
+      await this.redisProxy?.destroy();
     }
   }
 }
@@ -102,7 +125,7 @@ export class ChaosRun {
     return {
       ...mergerEnv(this.topics, this.groupId, this.prefix, { sessionTimeoutMs: 3000, tickIntervalMs: 500, timerLatenessMs: 1000 }),
       ANONMERGE_KAFKA_BROKERS: this.stack.kafka.brokers.join(','),
-      ANONMERGE_REDIS_URL: this.stack.redis.url,
+      ANONMERGE_REDIS_URL: this.stack.redisUrl,
       ANONMERGE_REDIS_COMMAND_TIMEOUT_MS: '2000',
       ANONMERGE_LOG_LEVEL: 'info',
       ...extra,
@@ -395,7 +418,7 @@ export async function check(run: ChaosRun, ledger: Ledger, lagBoundMs: number): 
   if (lost.length) details.push(`expected on the merged stream but missing: ${lost.slice(0, 5)}`);
   if (extra.length) details.push(`merged but SPEC says not: ${extra.slice(0, 5)}`);
 
-  const redis = new Redis(run.stack.redis.url);
+  const redis = new Redis(run.stack.redisUrl);
   const keys = new KeySpace(run.prefix);
   let wrongPending = 0;
   for (const [anonymousId, ids] of want.pending) {

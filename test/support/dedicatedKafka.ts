@@ -14,11 +14,16 @@ export class DedicatedKafka {
   readonly home = mkdtempSync(path.join(tmpdir(), 'anonmerge-kafka-'));
   readonly port = 20000 + Math.floor(Math.random() * 5000);
   readonly controllerPort = this.port + 5000;
-  readonly brokers = [`127.0.0.1:${this.port}`];
+  readonly brokers: string[];
+
+  /** advertisedPort: clients are told to connect there (a proxy in front of the broker). */
+  constructor(readonly advertisedPort?: number) {
+    this.brokers = [`127.0.0.1:${advertisedPort ?? this.port}`];
+  }
 
   private run(...args: string[]): void {
     execFileSync('bash', [script, ...args], {
-      env: { ...process.env, ANONMERGE_HOME: this.home, KAFKA_PORT: String(this.port), KAFKA_CONTROLLER_PORT: String(this.controllerPort), KAFKA_HEAP: '384m' },
+      env: { ...process.env, ANONMERGE_HOME: this.home, KAFKA_PORT: String(this.port), KAFKA_CONTROLLER_PORT: String(this.controllerPort), KAFKA_ADVERTISED_PORT: String(this.advertisedPort ?? this.port), KAFKA_HEAP: '384m' },
       stdio: 'pipe',
       timeout: 120000,
     });
