@@ -14,18 +14,30 @@ start() {
   command -v redis-server >/dev/null || die "redis-server is not installed"
   mkdir -p "$DATA_DIR"
   log "starting Redis on $REDIS_HOST:$REDIS_PORT (AOF everysec, data: $DATA_DIR)"
+  # REDIS_ACL_USER / REDIS_ACL_PASSWORD: only that user may connect (the default user is off) —
+  # how the project tests its Redis credentials settings.
+  local acl=()
+  if [[ -n "${REDIS_ACL_USER:-}" ]]; then
+    acl=(--user default off --user "$REDIS_ACL_USER" on ">$REDIS_ACL_PASSWORD" '~*' '&*' '+@all')
+  fi
   redis-server --bind "$REDIS_HOST" --port "$REDIS_PORT" --dir "$DATA_DIR" \
-    --appendonly yes --appendfsync everysec --save "" \
+    --appendonly yes --appendfsync everysec --save "" "${acl[@]}" \
     --daemonize yes --pidfile "$PID_FILE" --logfile "$LOG_FILE" \
     || die "redis-server did not start; see $LOG_FILE"
 }
 
-healthy() { [[ "$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" == "PONG" ]]; }
+healthy() {
+  local auth=()
+  [[ -n "${REDIS_ACL_USER:-}" ]] && auth=(--user "$REDIS_ACL_USER" --pass "$REDIS_ACL_PASSWORD" --no-auth-warning)
+  [[ "$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" "${auth[@]}" ping 2>/dev/null)" == "PONG" ]]
+}
 
 stop() {
   if healthy; then
     # SHUTDOWN writes the AOF out before the process exits.
-    redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true
+    local auth=()
+    [[ -n "${REDIS_ACL_USER:-}" ]] && auth=(--user "$REDIS_ACL_USER" --pass "$REDIS_ACL_PASSWORD" --no-auth-warning)
+    redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" "${auth[@]}" shutdown >/dev/null 2>&1 || true
   fi
   stop_pid redis 20
 }

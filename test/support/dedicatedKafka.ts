@@ -16,14 +16,20 @@ export class DedicatedKafka {
   readonly controllerPort = this.port + 5000;
   readonly brokers: string[];
 
-  /** advertisedPort: clients are told to connect there (a proxy in front of the broker). */
-  constructor(readonly advertisedPort?: number) {
+  /**
+   * advertisedPort: clients are told to connect there (a proxy in front of the broker).
+   * extraEnv: e.g. KAFKA_SCRAM_USER/KAFKA_SCRAM_PASSWORD for a SASL/SCRAM listener.
+   */
+  constructor(
+    readonly advertisedPort?: number,
+    private readonly extraEnv: Record<string, string> = {},
+  ) {
     this.brokers = [`127.0.0.1:${advertisedPort ?? this.port}`];
   }
 
   private run(...args: string[]): void {
     execFileSync('bash', [script, ...args], {
-      env: { ...process.env, ANONMERGE_HOME: this.home, KAFKA_PORT: String(this.port), KAFKA_CONTROLLER_PORT: String(this.controllerPort), KAFKA_ADVERTISED_PORT: String(this.advertisedPort ?? this.port), KAFKA_HEAP: '384m' },
+      env: { ...process.env, ANONMERGE_HOME: this.home, KAFKA_PORT: String(this.port), KAFKA_CONTROLLER_PORT: String(this.controllerPort), KAFKA_ADVERTISED_PORT: String(this.advertisedPort ?? this.port), KAFKA_HEAP: '384m', ...this.extraEnv },
       stdio: 'pipe',
       timeout: 120000,
     });

@@ -14,8 +14,11 @@ export class DedicatedRedis {
   readonly port = 17000 + Math.floor(Math.random() * 2000);
   readonly url = `redis://127.0.0.1:${this.port}`;
 
+  /** extraEnv: e.g. REDIS_ACL_USER/REDIS_ACL_PASSWORD for an instance that requires them. */
+  constructor(private readonly extraEnv: Record<string, string> = {}) {}
+
   private run(...args: string[]): void {
-    execFileSync('bash', [script, ...args], { env: { ...process.env, ANONMERGE_HOME: this.home, REDIS_PORT: String(this.port) }, stdio: 'pipe', timeout: 60000 });
+    execFileSync('bash', [script, ...args], { env: { ...process.env, ANONMERGE_HOME: this.home, REDIS_PORT: String(this.port), ...this.extraEnv }, stdio: 'pipe', timeout: 60000 });
   }
 
   start(): void {

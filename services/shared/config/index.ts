@@ -2,13 +2,18 @@
  * Every setting anonmerge reads, grouped by the part that uses it. A service reads the groups
  * it needs with `loadConfig`; docs/configuration.md is generated from these specs.
  */
-import { boolean, hostPorts, integer, oneOf, port, readSettings, string, url, type SettingsOf, type SettingsSpec } from './settings';
+import { boolean, hostPorts, integer, oneOf, port, readSettings, secret, string, url, type SettingsOf, type SettingsSpec } from './settings';
 
 export const kafkaSettings = {
   brokers: hostPorts('ANONMERGE_KAFKA_BROKERS', { default: '127.0.0.1:9092', description: 'Kafka bootstrap servers, comma-separated host:port' }),
   clientId: string('ANONMERGE_KAFKA_CLIENT_ID', { default: 'anonmerge', description: 'Kafka client id prefix' }),
   connectionTimeoutMs: integer('ANONMERGE_KAFKA_CONNECTION_TIMEOUT_MS', { default: '3000', min: 100, description: 'Kafka TCP connect timeout' }),
   requestTimeoutMs: integer('ANONMERGE_KAFKA_REQUEST_TIMEOUT_MS', { default: '30000', min: 100, description: 'Kafka request timeout' }),
+  saslMechanism: oneOf('ANONMERGE_KAFKA_SASL_MECHANISM', { default: 'none', values: ['none', 'plain', 'scram-sha-256', 'scram-sha-512'], description: 'SASL mechanism of the Kafka listener' }),
+  saslUsername: string('ANONMERGE_KAFKA_SASL_USERNAME', { default: '', description: 'SASL user (with a mechanism other than none)' }),
+  saslPassword: secret('ANONMERGE_KAFKA_SASL_PASSWORD', { default: '', description: 'SASL password; or ANONMERGE_KAFKA_SASL_PASSWORD_FILE' }),
+  tls: boolean('ANONMERGE_KAFKA_TLS', { default: 'false', description: 'Connect to Kafka with TLS' }),
+  tlsCaFile: string('ANONMERGE_KAFKA_TLS_CA_FILE', { default: '', description: 'PEM file of the CA that signed the brokers\' certificates (default: the system store)' }),
   metadataMaxAgeMs: integer('ANONMERGE_KAFKA_METADATA_MAX_AGE_MS', { default: '30000', min: 1000, description: 'How often topic metadata is refreshed (partitions added to a topic are picked up within it)' }),
 } satisfies SettingsSpec;
 
@@ -33,7 +38,10 @@ export const registrySettings = {
 } satisfies SettingsSpec;
 
 export const redisSettings = {
-  url: url('ANONMERGE_REDIS_URL', { default: 'redis://127.0.0.1:6380', protocols: ['redis:', 'rediss:'], description: 'Redis URL of the merger state' }),
+  url: url('ANONMERGE_REDIS_URL', { default: 'redis://127.0.0.1:6380', protocols: ['redis:', 'rediss:'], description: 'Redis URL of the merger state (rediss:// for TLS)' }),
+  username: string('ANONMERGE_REDIS_USERNAME', { default: '', description: 'Redis ACL user' }),
+  password: secret('ANONMERGE_REDIS_PASSWORD', { default: '', description: 'Redis ACL password; or ANONMERGE_REDIS_PASSWORD_FILE' }),
+  tlsCaFile: string('ANONMERGE_REDIS_TLS_CA_FILE', { default: '', description: 'PEM file of the CA of the Redis server (rediss://)' }),
   commandTimeoutMs: integer('ANONMERGE_REDIS_COMMAND_TIMEOUT_MS', { default: '5000', min: 10, description: 'Redis command timeout' }),
   connectTimeoutMs: integer('ANONMERGE_REDIS_CONNECT_TIMEOUT_MS', { default: '3000', min: 10, description: 'Redis connect timeout' }),
 } satisfies SettingsSpec;

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * A small declarative reader for settings that come from environment variables.
  *
@@ -16,6 +18,8 @@ export interface Setting<T> {
   readonly default?: string;
   /** Parses raw text; throws an Error whose message says what is wrong with it. */
   parse(raw: string): T;
+  /** A secret: its value never appears in a message, and it may be read from `<env>_FILE`. */
+  readonly secret?: boolean;
 }
 
 export type SettingsSpec = Record<string, Setting<unknown>>;
@@ -32,7 +36,17 @@ export function readSettings<S extends SettingsSpec>(spec: S, env: NodeJS.Proces
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, setting] of Object.entries(spec)) {
-    const given = env[setting.env];
+    let given = env[setting.env];
+    const file = env[`${setting.env}_FILE`];
+    if (setting.secret && (given === undefined || given === '') && file) {
+      // Secrets may come from a file (a mounted Kubernetes secret, a Docker secret).
+      try {
+        given = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      } catch (error) {
+        problems.push(`${setting.env}_FILE=${JSON.stringify(file)} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        continue;
+      }
+    }
     const raw = given === undefined || given === '' ? setting.default : given;
     if (raw === undefined) {
       problems.push(`${setting.env} is required (${setting.description})`);
@@ -41,7 +55,8 @@ export function readSettings<S extends SettingsSpec>(spec: S, env: NodeJS.Proces
     try {
       values[key] = setting.parse(raw);
     } catch (error) {
-      problems.push(`${setting.env}=${JSON.stringify(raw)} is malformed: ${(error as Error).message}`);
+      const shown = setting.secret ? '(secret)' : JSON.stringify(raw);
+      problems.push(`${setting.env}=${shown} is malformed: ${(error as Error).message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -111,4 +126,9 @@ export function oneOf<T extends string>(env: string, options: Options & { values
     if (!(options.values as readonly string[]).includes(raw)) throw new Error(`expected one of ${options.values.join(', ')}`);
     return raw as T;
   });
+}
+
+/** A secret string (password, key): from the variable or from the file named by `<env>_FILE`. */
+export function secret(env: string, options: Options): Setting<string> {
+  return { ...define(env, options, (raw) => raw), secret: true };
 }

@@ -3,7 +3,8 @@
  * own log lines routed into our structured logger (kafkajs logs ERROR for every retried
  * coordinator-loading response, so those are demoted to warn with the request named).
  */
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config';
 import type { Logger } from '../logger';
 
@@ -22,9 +23,16 @@ export function createKafka(config: KafkaConfig, logger: Logger, clientSuffix: s
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   // kafkajs warns about its v2 partitioner change on every producer; our keys decide partitions.
   process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  const given = (value: string) => value || undefined;
+  const sasl: SASLOptions | undefined =
+    config.saslMechanism === 'none' ? undefined : ({ mechanism: config.saslMechanism, username: given(config.saslUsername) ?? '', password: given(config.saslPassword) ?? '' } as SASLOptions);
+  const caFile = given(config.tlsCaFile);
+  const ssl = config.tls ? (caFile ? { ca: [readFileSync(caFile, 'utf8')] } : true) : false;
   return new Kafka({
     clientId: `${config.clientId}-${clientSuffix}`,
     brokers: config.brokers,
+    ssl,
+    sasl,
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },

@@ -2,12 +2,19 @@
  * The one place an ioredis client is made, with connect and command timeouts, and errors logged
  * with context instead of thrown into the void.
  */
+import { readFileSync } from 'node:fs';
 import Redis from 'ioredis';
 import type { RedisConfig } from '../config';
 import type { Logger } from '../logger';
 
 export function createRedis(config: RedisConfig, logger: Logger, name: string): Redis {
+  const given = (value: string) => value || undefined;
+  const caFile = given(config.tlsCaFile);
   const redis = new Redis(config.url, {
+    // Credentials from their own settings (a secret file), or else from the URL.
+    ...(given(config.username) ? { username: given(config.username) } : {}),
+    ...(given(config.password) ? { password: given(config.password) } : {}),
+    ...(config.url.startsWith('rediss:') ? { tls: caFile ? { ca: [readFileSync(caFile, 'utf8')] } : {} } : {}),
     connectionName: `anonmerge-${name}`,
     connectTimeout: config.connectTimeoutMs,
     commandTimeout: config.commandTimeoutMs,
