@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-ingest bench-state chaos clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-ingest bench-state bench-tenants chaos clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -77,3 +77,6 @@ bench-ingest: infra-up build ## HTTP load on ingest (single events, batches of 1
 
 bench-state: infra-up build ## Redis bytes per pending event beside its Avro size
 	node dist/bench/stateCost.js
+
+bench-tenants: infra-up build ## another workspace's p99 while one floods at 10x its rate limit
+	node dist/bench/noisyNeighbour.js

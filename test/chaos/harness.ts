@@ -12,7 +12,7 @@
  *                 against what SPEC.md says the log must give (the pure decisions over it)
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
@@ -32,8 +32,7 @@ import { TcpProxy } from '../support/tcpProxy';
 import { basic, readInbound, startTestIngest } from '../support/ingest';
 import { mergerEnv, OutputReader, spawnMerger } from '../support/merger';
 import { isolatedTopics, testLogger, uniqueName } from '../support/stack';
-
-export const RESULTS_DIR = path.resolve(__dirname, '../../test-results');
+import { resultsPath } from '../support/results';
 
 export class ChaosStack {
   readonly kafka: DedicatedKafka;
@@ -109,8 +108,7 @@ export class ChaosRun {
     partitions = 4,
   ) {
     this.topics = isolatedTopics(`chaos-${name}`, partitions);
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    this.logFile = path.join(RESULTS_DIR, `chaos-${name}-${this.prefix}.log`);
+    this.logFile = resultsPath(`chaos-${name}-${this.prefix}.log`);
   }
 
   async start(): Promise<void> {
@@ -296,8 +294,19 @@ export async function recoveryTime(run: ChaosRun, boundMs: number): Promise<numb
   const admin = kafka.admin();
   await admin.connect();
   const started = Date.now();
+  // The broker may have just restarted: its first answers can be "not the leader".
+  const retrying = async <T>(call: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await call();
+      } catch (error) {
+        if (Date.now() - started > boundMs) throw error;
+        await sleep(500);
+      }
+    }
+  };
   try {
-    const ends = new Map((await admin.fetchTopicOffsets(run.topics.inbound)).map((p) => [p.partition, Number(p.high)]));
+    const ends = new Map((await retrying(() => admin.fetchTopicOffsets(run.topics.inbound))).map((p) => [p.partition, Number(p.high)]));
     for (;;) {
       const committed = await admin.fetchOffsets({ groupId: run.groupId, topics: [run.topics.inbound] }).catch(() => []);
       const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));

@@ -14,6 +14,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { countRecords, deleteTopics, isolatedTopics, testKafka, withAdmin, testLogger } from '../../support/stack';
 import { ensureTopics } from '../../../services/shared/kafka/topics';
+import { resultsPath } from '../../support/results';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const root = path.resolve(__dirname, '../../..');
@@ -36,7 +37,7 @@ describe('fuzzing every ingest endpoint', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'anonmerge-fuzz-'));
     const file = path.join(dir, 'workspaces.json');
     writeFileSync(file, JSON.stringify({ workspaces: [{ id: 'fuzz', site_id: 'fuzz-site', api_key: 'fuzz-key', write_key: 'fuzz-write' }] }));
-    const log = openSync(path.join(root, 'test-results', `fuzz-ingest-${port}.log`), 'a');
+    const log = openSync(resultsPath(`fuzz-ingest-${port}.log`), 'a');
     child = spawn('node', [path.join(root, 'dist/services/ingest/main.js')], {
       cwd: root,
       env: { ...process.env, ANONMERGE_WORKSPACES_FILE: file, ANONMERGE_INGEST_PORT: String(port), ANONMERGE_TOPIC_INBOUND: topics.inbound, ANONMERGE_TOPIC_PARTITIONS: '2', ANONMERGE_LOG_LEVEL: 'warn' },

@@ -1,22 +1,23 @@
 /**
- * Tenants: one workspace sending at 10× its rate limit gets 429 with Retry-After, and does not
- * raise another workspace's p99 latency beyond the bound stated here: under 100 ms, and within
- * 50 ms of its p99 without the flood.
+ * Tenants: one workspace sending far over its rate limit gets 429 with Retry-After and a JSON body
+ * naming the limit; the token bucket lets through no more than its rate and burst; and the other
+ * workspace, sending at the same time, is never refused. How much the flood slows the other
+ * workspace down is a timing, measured by `make bench-tenants` against the bound it states.
  */
 import type { RunningIngest } from '../../../services/ingest/service';
 import { parseWorkspaces, WorkspaceRegistry } from '../../../services/ingest/workspaces';
 import { basic, startTestIngest } from '../../support/ingest';
 import { deleteTopics, isolatedTopics, testKafka } from '../../support/stack';
 
-const BOUND_MS = 100;
-const MARGIN_MS = 50;
+const LIMIT = 100;
+const BURST = 2 * LIMIT;
 
 describe('per-workspace rate limit', () => {
   const kafka = testKafka();
   const topics = isolatedTopics('rate');
   let ingest: RunningIngest;
   const workspaces = new WorkspaceRegistry(
-    parseWorkspaces({ workspaces: [{ id: 'flood', site_id: 'flood-site', api_key: 'flood-key', rate_limit: { records_per_second: 100 } }, { id: 'calm', site_id: 'calm-site', api_key: 'calm-key' }] }, 'test'),
+    parseWorkspaces({ workspaces: [{ id: 'flood', site_id: 'flood-site', api_key: 'flood-key', rate_limit: { records_per_second: LIMIT } }, { id: 'calm', site_id: 'calm-site', api_key: 'calm-key' }] }, 'test'),
   );
 
   beforeAll(async () => {
@@ -30,50 +31,41 @@ describe('per-workspace rate limit', () => {
   const post = (site: string, key: string, i: number) =>
     fetch(`${ingest.url}/api/v1/events`, { method: 'POST', headers: { authorization: basic(site, key), 'content-type': 'application/json' }, body: JSON.stringify({ name: 'viewed', anonymous_id: `a-${i % 50}`, id: `${site}-${i}-${Math.random()}` }) });
 
-  async function calmP99(seconds: number): Promise<number> {
-    const latencies: number[] = [];
-    const end = Date.now() + seconds * 1000;
-    let i = 0;
-    while (Date.now() < end) {
-      const started = performance.now();
-      const response = await post('calm-site', 'calm-key', (i += 1));
-      await response.arrayBuffer();
-      expect(response.status).toBe(200);
-      latencies.push(performance.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    latencies.sort((a, b) => a - b);
-    return latencies[Math.ceil(latencies.length * 0.99) - 1] ?? 0;
-  }
-
-  it('refuses the flood with 429 and Retry-After, and keeps the other workspace fast', async () => {
-    const baseline = await calmP99(4);
+  it('refuses a flood with 429 and Retry-After, lets through no more than rate + burst, and never refuses the other workspace', async () => {
     let flooding = true;
     const statuses = new Map<number, number>();
     let retryAfter: string | null = null;
+    let refusal: string | undefined;
+    const floodStarted = Date.now();
     const flood = Array.from({ length: 10 }, async (_, worker) => {
-      let i = 0;
-      const started = Date.now();
-      while (flooding) {
-        // 10 workers × 100 requests/s = 1,000 records/s: 10× the limit.
-        const response = await post('flood-site', 'flood-key', worker * 1_000_000 + (i += 1));
+      // As fast as ten connections go: far over the limit on any machine.
+      for (let i = 0; flooding; i += 1) {
+        const response = await post('flood-site', 'flood-key', worker * 1_000_000 + i);
         const body = (await response.json()) as { meta?: { errors?: string[] } };
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
         if (response.status === 429) {
           retryAfter = response.headers.get('retry-after');
-          expect(body.meta?.errors?.[0]).toMatch(/^rate limit: this workspace may send 100 records per second/);
+          refusal = body.meta?.errors?.[0];
         }
-        const due = started + i * 10;
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
       }
     });
-    const underFlood = await calmP99(4);
+    const calm = new Map<number, number>();
+    const calmEnd = Date.now() + 3000;
+    for (let i = 0; Date.now() < calmEnd; i += 1) {
+      const response = await post('calm-site', 'calm-key', i);
+      await response.arrayBuffer();
+      calm.set(response.status, (calm.get(response.status) ?? 0) + 1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     flooding = false;
     await Promise.all(flood);
-    process.stdout.write(`rate limit: calm p99 ${baseline.toFixed(1)} ms alone, ${underFlood.toFixed(1)} ms under a 10× flood; flood answers ${JSON.stringify(Object.fromEntries(statuses))}\n`);
-    expect(statuses.get(429) ?? 0).toBeGreaterThan(statuses.get(200) ?? 0);
+    const floodSeconds = (Date.now() - floodStarted) / 1000;
+
+    expect([...calm.keys()]).toEqual([200]);
+    expect([...statuses.keys()].sort()).toEqual([200, 429]);
+    // A token bucket never lets through more than its burst plus its rate over the time elapsed.
+    expect(statuses.get(200) ?? 0).toBeLessThanOrEqual(BURST + Math.ceil(LIMIT * floodSeconds));
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
-    expect(underFlood).toBeLessThan(BOUND_MS);
-    expect(underFlood).toBeLessThan(baseline + MARGIN_MS);
+    expect(refusal).toMatch(/^rate limit: this workspace may send 100 records per second/);
   });
 });

@@ -4,13 +4,13 @@
  * stream exactly once or still pending, as SPEC.md says it should be, and no trigger is twice.
  * (make chaos runs the long version; CRASH_KILLS and CRASH_ANONYMOUS_IDS scale it.)
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import Redis from 'ioredis';
 import { KeySpace } from '../../../services/merger/redis/keys';
 import { deleteRedisPrefix, InboundWriter, mergerEnv, OutputReader, spawnMerger } from '../../support/merger';
 import { waitForLag } from '../../support/lag';
+import { resultsPath } from '../../support/results';
 import { ensureTopics } from '../../../services/shared/kafka/topics';
 import { config, deleteTopics, isolatedTopics, testKafka, testLogger, uniqueName, withAdmin } from '../../support/stack';
 import { buildWorkload, random } from '../../support/workload';
@@ -24,9 +24,7 @@ describe('merger killed with SIGKILL at random moments (R7)', () => {
   const topics = isolatedTopics('crash', 4);
   const groupId = uniqueName('crash-group');
   const prefix = uniqueName('crash');
-  const logDir = path.resolve(__dirname, '../../../test-results');
-  mkdirSync(logDir, { recursive: true });
-  const logFile = path.join(logDir, `crash-merger-${SEED}.log`);
+  const logFile = resultsPath(`crash-merger-${SEED}.log`);
   // info, so that the report can count claims and replays from the merger's own log lines.
   const env = { ...mergerEnv(topics, groupId, prefix, { sessionTimeoutMs: 3000, tickIntervalMs: 500, timerLatenessMs: 1000 }), ANONMERGE_LOG_LEVEL: process.env.TEST_CHILD_LOG_LEVEL ?? 'info' };
   let child: ChildProcess | null = null;
