@@ -37,5 +37,32 @@ export function createRedis(config: RedisConfig, logger: Logger, name: string): 
     if (lastError) logger.info({ redis: name }, 'redis reconnected');
     lastError = '';
   });
+  reconnectWhenSilent(redis, logger, name);
   return redis;
+}
+
+/**
+ * A connection that stopped answering — a black-holed link, where the socket stays up and nothing
+ * comes back — is never noticed by ioredis: commands just time out, one after another, for as
+ * long as the operating system keeps the socket (minutes). After a command times out, the
+ * connection is dropped; ioredis reconnects and re-sends what was queued. (Found by the chaos
+ * suite's proxy stall: the merger timed out for good after Redis came back.)
+ */
+function reconnectWhenSilent(redis: Redis, logger: Logger, name: string): void {
+  const send = redis.sendCommand.bind(redis) as (...args: unknown[]) => unknown;
+  let dropping = false;
+  (redis as unknown as { sendCommand: (...args: unknown[]) => unknown }).sendCommand = (...args: unknown[]) => {
+    const result = send(...args);
+    const command = args[0] as { promise?: Promise<unknown> } | undefined;
+    command?.promise?.catch((error: Error) => {
+      if (error?.message !== 'Command timed out' || dropping) return;
+      dropping = true;
+      logger.warn({ redis: name }, 'redis stopped answering; dropping the connection to reconnect');
+      redis.disconnect(true);
+      setTimeout(() => {
+        dropping = false;
+      }, 1000).unref();
+    });
+    return result;
+  };
 }
