@@ -23,6 +23,7 @@ import { createLogger } from '../services/shared/logger';
 import { toWire, type InboundRecord } from '../services/shared/model/inbound';
 import { inboundKey } from '../services/shared/model/keys';
 import { projectRoot } from '../services/shared/projectRoot';
+import { deleteByPrefix } from '../services/shared/redis/deleteByPrefix';
 import { startMerger, type BatchEvent } from '../services/merger/service';
 import { benchTopics, round, spawnScript, spawnService, topicEnv, type SpawnedService } from './support';
 import { BENCH_SETTINGS, websiteTraffic, type MixCounts } from './workload';
@@ -82,15 +83,6 @@ async function drain(admin: Admin, groupId: string, topic: string, ends: Map<num
   }
 }
 
-async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 5000);
-    if (keys.length > 0) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
 export interface ThroughputFigures {
   readonly records: number;
   readonly mix: MixCounts;
@@ -137,7 +129,7 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
     await Promise.all(spawning);
     await Promise.all(children.map((c) => c.stop()));
     process.stderr.write(`  cleaning up ${instances}-instance state in Redis…\n`);
-    await deletePrefix(redis, prefix);
+    await deleteByPrefix(redis, prefix);
     const seconds = (result.doneAt - started) / 1000;
     return { seconds: round(seconds, 2), recordsPerSecond: round(total / seconds) };
   };
@@ -213,7 +205,7 @@ export async function latency(backlogs: number[], identifiesEach: number): Promi
   await producer.disconnect();
   await merger.close();
   const redis = new Redis(config.redis.url);
-  await deletePrefix(redis, prefix);
+  await deleteByPrefix(redis, prefix);
   redis.disconnect();
   await admin.deleteTopics({ topics: Object.values(topics).filter((t): t is string => typeof t === 'string') }).catch(() => undefined);
   await admin.disconnect();

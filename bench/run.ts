@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../services/shared/projectRoot';
 import { benchIngest, ingestTable, type IngestFigures } from './ingest';
+import { benchNoisyNeighbour, tenantTable } from './noisyNeighbour';
 import { latency, throughput, writeDocFile, type LatencyFigures, type ThroughputFigures } from './merger';
 import { measureStateCost } from './stateCost';
 import { lineChartSvg } from './svgPlot';
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
   const state = await measureStateCost();
   process.stderr.write('ingest…\n');
   const ingest: IngestFigures = await benchIngest();
+  process.stderr.write('noisy neighbour…\n');
+  const tenants = await benchNoisyNeighbour();
 
   const ratio = tp.merger1.recordsPerSecond / tp.raw.recordsPerSecond;
   const scaling = tp.merger2.recordsPerSecond / tp.merger1.recordsPerSecond;
@@ -63,6 +66,7 @@ async function main(): Promise<void> {
       ['Redis bytes per pending event', `${bytes} (Avro ${state.avroBytesPerEvent})`, `≤ ${target}`, mark(bytes <= target)],
       ['ingest, single events', `${ingest.http[0]?.eventsPerSecond.toLocaleString()} events/s, p99 ${ingest.http[0]?.p99Ms} ms`, '', ''],
       ['ingest, batches of 100', `${ingest.http[1]?.eventsPerSecond.toLocaleString()} events/s, p99 ${ingest.http[1]?.p99Ms} ms`, '', ''],
+      ['other workspace p99 beside a 10× flood', `${tenants.calmUnderFloodP99Ms} ms (alone ${tenants.calmAloneP99Ms} ms)`, '< 100 ms, < alone + 50', mark(tenants.withinBound)],
     ],
   );
   const latencyTable = table(
@@ -136,10 +140,17 @@ ${ingestTable(ingest)}
 
 (\`make bench-ingest\`: autocannon on the real ingest process; the raw producer sends the same Avro
 records with the same producer settings: batches, acks=all, idempotent, one send in flight.)
+
+## Tenants
+
+${tenantTable(tenants)}
+
+(\`make bench-tenants\`: one workspace floods at 10× its 100 records/s limit while another sends a
+request every 20 ms; the other's p99 alone and beside the flood.)
 `;
   writeDocFile('benchmarks.md', doc);
-  const file = saveResult('all', { at: started.toISOString(), machine: m, versions: v, throughput: tp, latency: lat, state, ingest });
-  process.stdout.write(`\n${headline}\n\nthroughput\n${throughputTable}\n\nmerge latency\n${latencyTable}\n\nstate cost\n${stateTable}\n\ningest\n${ingestTable(ingest)}\n\ndocs/benchmarks.md regenerated; raw figures in ${file}\n`);
+  const file = saveResult('all', { at: started.toISOString(), machine: m, versions: v, throughput: tp, latency: lat, state, ingest, tenants });
+  process.stdout.write(`\n${headline}\n\nthroughput\n${throughputTable}\n\nmerge latency\n${latencyTable}\n\nstate cost\n${stateTable}\n\ningest\n${ingestTable(ingest)}\n\ntenants\n${tenantTable(tenants)}\n\ndocs/benchmarks.md regenerated; raw figures in ${file}\n`);
 }
 
 const EVENTS_NOTE = 'three per anonymous id, like page views before a sign-up';

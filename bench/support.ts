@@ -7,35 +7,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TopicConfig } from '../services/shared/config';
+import { prefixedTopics, topicEnv } from '../services/shared/config/topicSets';
 import { projectRoot } from '../services/shared/projectRoot';
 
 export const RESULTS_DIR = path.join(projectRoot(), 'bench', 'results');
 
 export function benchTopics(label: string, partitions: number): TopicConfig {
-  const prefix = `bench-${label}-${Date.now().toString(36)}`;
-  return {
-    inbound: `${prefix}.inbound`,
-    mergedEvents: `${prefix}.merged-events`,
-    campaignTriggers: `${prefix}.campaign-triggers`,
-    activity: `${prefix}.activity`,
-    anonymousEvents: `${prefix}.anonymous-events`,
-    deadLetters: `${prefix}.dead-letters`,
-    partitions,
-    replicationFactor: 1,
-  };
+  return prefixedTopics(`bench-${label}-${Date.now().toString(36)}`, partitions);
 }
 
-export function topicEnv(topics: TopicConfig): Record<string, string> {
-  return {
-    ANONMERGE_TOPIC_INBOUND: topics.inbound,
-    ANONMERGE_TOPIC_MERGED_EVENTS: topics.mergedEvents,
-    ANONMERGE_TOPIC_CAMPAIGN_TRIGGERS: topics.campaignTriggers,
-    ANONMERGE_TOPIC_ACTIVITY: topics.activity,
-    ANONMERGE_TOPIC_ANONYMOUS_EVENTS: topics.anonymousEvents,
-    ANONMERGE_TOPIC_DEAD_LETTERS: topics.deadLetters,
-    ANONMERGE_TOPIC_PARTITIONS: String(topics.partitions),
-  };
-}
+export { topicEnv };
 
 export interface SpawnedService {
   readonly child: ChildProcess;

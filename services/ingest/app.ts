@@ -15,6 +15,9 @@ import { registerBodyParsing } from './body';
 import { KafkaUnavailableError } from './inboundProducer';
 import { LIMITS } from './limits';
 import { RateLimiter } from './rateLimit';
+import type { Registry } from 'prom-client';
+import { serveMetrics } from '../shared/metrics/registry';
+import { ingestMetrics } from './metrics';
 import { errorBody, singleError } from './problems';
 import { translateSegmentBatch, translateSegmentMessage } from './segment';
 import { translateAnonymousEvent, translateDelete, translateIdentify, translateMergeCustomers, translatePersonEvent, type RequestContext, type Translation } from './trackV1';
@@ -30,6 +33,8 @@ export interface IngestDependencies {
   readonly clock?: () => number;
   readonly newId?: () => string;
   readonly rateLimiter?: RateLimiter;
+  /** Prometheus registry: /metrics is served when given. */
+  readonly metrics?: Registry;
 }
 
 /** Seconds a client should wait before retrying a 503. */
@@ -62,6 +67,15 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routeList.push(`${method} ${route.url}`);
   });
   app.decorate('routeList', routeList);
+  const counters = deps.metrics ? ingestMetrics(deps.metrics) : null;
+  if (deps.metrics) {
+    serveMetrics(app, deps.metrics);
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unknown';
+      counters?.requests.inc({ route, status: String(reply.statusCode) });
+      counters?.latency.observe({ route }, reply.elapsedTime / 1000);
+    });
+  }
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
@@ -92,6 +106,7 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
     if (!translation.ok) return reply.status(400).send(errorBody(translation.problems.list));
     const allowed = limiter.take(workspace.id, workspace.rateLimit, Math.max(1, translation.records.length));
     if (!allowed.ok) {
+      counters?.rateLimited.inc({ workspace: workspace.id });
       return reply
         .status(429)
         .header('retry-after', allowed.retryAfterSeconds)
@@ -101,11 +116,13 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
       await deps.publish(translation.records);
     } catch (error) {
       if (error instanceof KafkaUnavailableError) {
+        counters?.produceErrors.inc();
         return reply.status(503).header('retry-after', RETRY_AFTER_SECONDS).send(singleError('temporarily unable to store the request; retry later'));
       }
       request.log.error({ err: error, workspace: workspace.id, url: request.url }, 'publishing failed');
       throw error;
     }
+    counters?.records.inc({ workspace: workspace.id }, translation.records.length);
     return reply.status(200).send(success());
   };
 

@@ -44,6 +44,8 @@ export interface ApplyContext {
   readonly committedBelow: number;
   readonly partition: number;
   readonly now: () => number;
+  /** Rebuilding state from the log: nothing will be published, so no outbox is kept. */
+  readonly rebuild?: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -138,7 +140,7 @@ function prepare(work: EntityWork, loaded: LoadedEntity, ctx: ApplyContext): Pre
 
   const decided = encodeResults(ctx.catalog, results);
   const outbox = new Map<string, Buffer>();
-  for (const [field, outcome] of decided) outbox.set(field, encodeOutbox(storedOutcome(work.entity, opsAt.get(field) ?? [], outcome)));
+  if (!ctx.rebuild) for (const [field, outcome] of decided) outbox.set(field, encodeOutbox(storedOutcome(work.entity, opsAt.get(field) ?? [], outcome)));
 
   // Expiries follow received_at: the data lives for the retention after its newest event.
   const retentionMs = retentionOf(work.ops);

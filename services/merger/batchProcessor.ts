@@ -55,6 +55,7 @@ export interface BatchContext {
   readonly logger: Logger;
   readonly latenessMs: number;
   readonly now: () => number;
+  readonly rebuild?: boolean;
 }
 
 export async function processBatch(lease: PartitionLease, messages: readonly KafkaMessage[], ctx: BatchContext): Promise<BatchOutcome> {
@@ -96,7 +97,7 @@ export async function processBatch(lease: PartitionLease, messages: readonly Kaf
     ...[...plan.persons.values()].map((e) => ({ entity: { kind: 'person' as const, workspace: e.workspace, person: e.person }, ops: e.ops })),
     ...[...plan.invites.values()].map((e) => ({ entity: { kind: 'invites' as const, workspace: e.workspace }, ops: e.ops })),
   ];
-  const applyContext = { store, catalog, logger, committedBelow: lease.committedBelow, partition, now: ctx.now };
+  const applyContext = { store, catalog, logger, committedBelow: lease.committedBelow, partition, now: ctx.now, rebuild: ctx.rebuild };
   const { outcomes, conflicts } = await applyEntities(work, applyContext);
 
   const before: FollowUp[] = [];

@@ -25,6 +25,8 @@ import { Ticker } from './kafka/ticker';
 import { PublishQueue } from './kafka/publishQueue';
 import { KeySpace } from './redis/keys';
 import { defineMergerCommands } from './redis/scripts';
+import { createRegistry, serveMetrics } from '../shared/metrics/registry';
+import { mergerMetrics } from './metrics';
 import { StateStore } from './redis/stateStore';
 
 export type MergerConfig = Config<'kafka' | 'topics' | 'registry' | 'redis' | 'merger'>;
@@ -42,6 +44,7 @@ export interface RunningMerger {
 
 export interface BatchEvent {
   readonly partition: number;
+  readonly lastOffset: number;
   readonly records: number;
   readonly outputs: number;
   /** When the batch was handed to the merger (consumed) and when its transaction committed. */
@@ -57,7 +60,17 @@ interface Lease extends PartitionLease {
   zombie: boolean;
 }
 
-export async function startMerger(config: MergerConfig, logger: Logger, options: { listen?: boolean } = {}): Promise<RunningMerger> {
+export interface MergerOptions {
+  /** Serve /healthz, /readyz and /metrics (default true). */
+  readonly listen?: boolean;
+  /**
+   * Rebuild: derive the state from the inbound log into (presumably empty) Redis keys, without
+   * publishing anything, writing ticks or keeping an outbox (anonmerge rebuild).
+   */
+  readonly rebuild?: boolean;
+}
+
+export async function startMerger(config: MergerConfig, logger: Logger, options: MergerOptions = {}): Promise<RunningMerger> {
   const topic = config.topics.inbound;
   const kafka = createKafka(config.kafka, logger, 'merger');
   // Kept open: a claim reads the group's committed offset through it.
@@ -70,10 +83,13 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   const store = new StateStore(redis, new KeySpace(config.merger.redisKeyPrefix));
   const publisher = new TransactionalPublisher(kafka, config.merger.groupId, topic, (stream) => catalog.topic(stream), logger);
   const ticker = new Ticker(kafka, catalog, topic, config.merger.tickIntervalMs, logger);
-  await ticker.start();
+  if (!options.rebuild) await ticker.start();
 
   const totals = emptyTotals();
   const events = new EventEmitter();
+  const registry = createRegistry('merger');
+  const metrics = mergerMetrics(registry);
+  redis.on('error', () => metrics.redisErrors.inc());
   // At most two transactions of a partition behind its processing (see kafka/publishQueue.ts).
   const queue = new PublishQueue(2, logger);
   const leases = new Map<number, Lease>();
@@ -110,7 +126,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     joined = false;
   });
 
-  const batchContext = { store, catalog, logger, latenessMs: config.merger.timerLatenessMs, now: Date.now };
+  const batchContext = { store, catalog, logger, latenessMs: config.merger.timerLatenessMs, now: Date.now, rebuild: options.rebuild };
 
   const committedOffset = async (partition: number): Promise<number> => {
     const [offsets] = await admin.fetchOffsets({ groupId: config.merger.groupId, topics: [topic] });
@@ -134,8 +150,8 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
       // finish its last transaction (commit or abort). Only then is the committed offset final:
       // the position this consumer got when it joined may predate that commit (kafkajs fetches
       // offsets without KIP-447's require_stable), and outputs below it must not be sent again.
-      await publisher.acquire(partition);
-      const committed = await committedOffset(partition);
+      if (!options.rebuild) await publisher.acquire(partition);
+      const committed = options.rebuild ? -1 : await committedOffset(partition);
       const first = Number(batch.firstOffset());
       lease = { topic, partition, epoch: claim.epoch, committedBelow: Math.max(first, committed), lastWatermark: claim.watermark, generation, zombie: false };
       leases.set(partition, lease);
@@ -144,6 +160,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         // Redis is behind what Kafka committed (it lost its last writes, or was emptied): apply
         // those records again; their outputs were published already and are not sent again.
         totals.rollbacks += 1;
+        metrics.rollbacks.inc();
         logger.warn({ partition, watermark: claim.watermark, committed: lease.committedBelow }, 'redis is behind the committed offset; re-applying from its watermark');
         consumer.seek({ topic, partition, offset: String(claim.watermark + 1) });
         return;
@@ -169,6 +186,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
       if (failure.error instanceof FencedError) {
         lease.zombie = true;
         totals.zombieRefusals += 1;
+        metrics.zombieRefusals.inc();
         logger.warn({ partition }, 'refused as a zombie: this consumer no longer owns the partition');
         return;
       }
@@ -183,6 +201,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
       if (error instanceof ZombieError) {
         lease.zombie = true;
         totals.zombieRefusals += 1;
+        metrics.zombieRefusals.inc();
         logger.warn({ partition, err: error }, 'refused as a zombie: this consumer no longer owns the partition');
         return;
       }
@@ -190,12 +209,14 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         // Redis came back without its last writes: claim the partition again, which finds the
         // watermark behind the committed offset and re-applies from there (see the claim above).
         totals.rollbacks += 1;
+        metrics.rollbacks.inc();
         logger.warn({ partition, err: error }, 'redis lost writes; claiming the partition again');
         await queue.drain(partition);
         leases.delete(partition);
         consumer.seek({ topic, partition, offset: String(lease.committedBelow) });
         return;
       }
+      metrics.kafkaErrors.inc();
       logger.error({ err: error, partition, firstOffset: batch.firstOffset(), lastOffset: batch.lastOffset() }, 'batch failed; it will be retried');
       throw error;
     }
@@ -205,17 +226,32 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     await queue.enqueue(partition, {
       firstOffset: Number(batch.firstOffset()),
       nextOffset: done.lastOffset + 1,
-      publish: () => publisher.publish(partition, done.outputs, done.lastOffset + 1),
+      // A rebuild publishes nothing: the outputs were published when the records were first applied.
+      publish: () => (options.rebuild ? Promise.resolve() : publisher.publish(partition, done.outputs, done.lastOffset + 1)),
       committed: async () => {
         const committedAt = Date.now();
         currentLease.committedBelow = Math.max(currentLease.committedBelow, done.lastOffset + 1);
         totals.batches += 1;
+        const t = done.tally;
+        metrics.batchRecords.observe(t.records);
+        metrics.batchDuration.observe((committedAt - started) / 1000);
+        metrics.records.inc(t.records);
+        metrics.merged.inc(t.merged);
+        metrics.pending.inc(t.pending);
+        metrics.triggers.inc(t.triggers);
+        metrics.duplicates.inc(t.duplicates);
+        metrics.refusedRebinds.inc(t.refusedRebinds);
+        metrics.expired.inc(t.expired);
+        metrics.timersFired.inc(t.timersFired);
+        metrics.deadLetters.inc(t.deadLetters);
+        metrics.conflicts.inc(t.conflicts);
+        metrics.replayed.inc(t.replayed);
         for (const [key, value] of Object.entries(done.tally)) {
           const t = totals as Record<string, number>;
           t[key] = key === 'largestMerge' ? Math.max(t[key] ?? 0, value) : (t[key] ?? 0) + value;
         }
         if (events.listenerCount('batch') > 0) {
-          const event: BatchEvent = { partition, records: done.tally.records, outputs: done.outputs.length, startedAt: started, committedAt, largestMerge: done.tally.largestMerge };
+          const event: BatchEvent = { partition, lastOffset: done.lastOffset, records: done.tally.records, outputs: done.outputs.length, startedAt: started, committedAt, largestMerge: done.tally.largestMerge };
           events.emit('batch', event);
         }
         logger.debug({ partition, records: done.tally.records, outputs: done.outputs.length, ms: committedAt - started }, 'batch committed');
@@ -227,7 +263,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   };
 
   // Listen before joining the group, so a taken port fails the start before any partition is taken.
-  const health = buildHealthServer({ logger, ready: () => joined && redis.status === 'ready' });
+  const health = buildHealthServer({ logger, ready: () => joined && redis.status === 'ready', extend: (app) => serveMetrics(app, registry) });
   let url = '';
   if (options.listen !== false) url = (await health.listen({ host: config.merger.host, port: config.merger.port })).replace('[::1]', '127.0.0.1');
 
@@ -237,6 +273,23 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
 
   const summary = setInterval(() => logger.info({ totals }, 'merger totals'), 30000);
   summary.unref();
+  // Lag and pending timers of the partitions this process owns, sampled for /metrics.
+  const sampler = setInterval(() => {
+    void (async () => {
+      const owned = [...leases.keys()];
+      if (owned.length === 0) return;
+      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: config.merger.groupId, topics: [topic] })]);
+      const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      metrics.lag.reset();
+      metrics.timersPending.reset();
+      for (const partition of owned) {
+        const end = Number(ends.find((e) => e.partition === partition)?.high ?? 0);
+        metrics.lag.set({ partition: String(partition) }, Math.max(0, end - Math.max(0, at.get(partition) ?? 0)));
+        metrics.timersPending.set({ partition: String(partition) }, await redis.zcard(new KeySpace(config.merger.redisKeyPrefix).partition(topic, partition).timers));
+      }
+    })().catch((error: unknown) => logger.debug({ err: error }, 'sampling lag failed'));
+  }, 10000);
+  sampler.unref();
 
   logger.info({ group: config.merger.groupId, topic, url }, 'merger consuming');
 
@@ -250,14 +303,20 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     { name: 'admin', close: () => admin.disconnect() },
     { name: 'health server', close: () => health.close() },
     { name: 'summary', close: async () => clearInterval(summary) },
+    { name: 'sampler', close: async () => clearInterval(sampler) },
   ];
   return {
     closeSteps,
     totals,
     url,
     events,
-    close: async () => {
-      for (const step of closeSteps) await step.close();
-    },
+    close: (() => {
+      let closing: Promise<void> | null = null;
+      // Idempotent: a second close waits for the first.
+      return () =>
+        (closing ??= (async () => {
+          for (const step of closeSteps) await step.close();
+        })());
+    })(),
   };
 }

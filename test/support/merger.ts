@@ -16,6 +16,8 @@ import { toWire, type InboundRecord, type WorkspaceSettings } from '../../servic
 import { inboundKey } from '../../services/shared/model/keys';
 import type { Activity, AnonymousEvent, CampaignTrigger, DeadLetter, MergedEvent } from '../../services/shared/model/outbound';
 import { startMerger, type RunningMerger } from '../../services/merger/service';
+import { topicEnv } from '../../services/shared/config/topicSets';
+import { deleteByPrefix } from '../../services/shared/redis/deleteByPrefix';
 import { config, testLogger, uniqueName } from './stack';
 
 export const DEFAULT_SETTINGS: WorkspaceSettings = { merge_enabled: true, retention_seconds: 30 * 86400, grace_seconds: 300, trigger_window_seconds: 72 * 3600 };
@@ -55,13 +57,7 @@ export async function startTestMerger(topics: TopicConfig, options: MergerTestOp
 /** Environment for a child merger process with the same isolation. */
 export function mergerEnv(topics: TopicConfig, groupId: string, prefix: string, options: MergerTestOptions & { port?: number } = {}): Record<string, string> {
   return {
-    ANONMERGE_TOPIC_INBOUND: topics.inbound,
-    ANONMERGE_TOPIC_MERGED_EVENTS: topics.mergedEvents,
-    ANONMERGE_TOPIC_CAMPAIGN_TRIGGERS: topics.campaignTriggers,
-    ANONMERGE_TOPIC_ACTIVITY: topics.activity,
-    ANONMERGE_TOPIC_ANONYMOUS_EVENTS: topics.anonymousEvents,
-    ANONMERGE_TOPIC_DEAD_LETTERS: topics.deadLetters,
-    ANONMERGE_TOPIC_PARTITIONS: String(topics.partitions),
+    ...topicEnv(topics),
     ANONMERGE_MERGER_GROUP_ID: groupId,
     ANONMERGE_MERGER_REDIS_PREFIX: prefix,
     ANONMERGE_MERGER_PORT: String(options.port ?? 0),
@@ -215,11 +211,6 @@ function summary(got: Collected) {
 /** Deletes every Redis key under a prefix (test clean-up). */
 export async function deleteRedisPrefix(prefix: string): Promise<void> {
   const redis = new Redis(config.redis.url);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteByPrefix(redis, prefix);
   redis.disconnect();
 }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { loadConfig, type TopicConfig } from '../../services/shared/config';
+import { prefixedTopics } from '../../services/shared/config/topicSets';
 import { createKafka } from '../../services/shared/kafka/client';
 import { createLogger, type Logger } from '../../services/shared/logger';
 
@@ -22,17 +23,7 @@ export function testKafka(suffix = 'test'): Kafka {
 
 /** Topic names of their own for one test (same shape as the configured ones). */
 export function isolatedTopics(label: string, partitions = 3): TopicConfig {
-  const prefix = uniqueName(`test-${label}`);
-  return {
-    inbound: `${prefix}.inbound`,
-    mergedEvents: `${prefix}.merged-events`,
-    campaignTriggers: `${prefix}.campaign-triggers`,
-    activity: `${prefix}.activity`,
-    anonymousEvents: `${prefix}.anonymous-events`,
-    deadLetters: `${prefix}.dead-letters`,
-    partitions,
-    replicationFactor: 1,
-  };
+  return prefixedTopics(uniqueName(`test-${label}`), partitions);
 }
 
 export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Promise<T> {

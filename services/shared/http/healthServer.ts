@@ -9,7 +9,7 @@ import type { Logger } from '../logger';
 export interface HealthServerOptions {
   readonly logger: Logger;
   readonly ready: () => boolean;
-  /** Extra routes (metrics, explain) registered by the caller. */
+  /** Extra routes (metrics) registered by the caller. */
   readonly extend?: (app: FastifyInstance) => void;
 }
 

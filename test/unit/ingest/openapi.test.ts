@@ -6,16 +6,17 @@ import { readFileSync } from 'node:fs';
 import { buildIngestApp, OPENAPI_PATH } from '../../../services/ingest/app';
 import { WorkspaceRegistry } from '../../../services/ingest/workspaces';
 import { createLogger } from '../../../services/shared/logger';
+import { Registry } from 'prom-client';
 
 describe('OpenAPI document', () => {
   it('matches the routes', async () => {
-    const app = buildIngestApp({ logger: createLogger('test', 'silent'), workspaces: new WorkspaceRegistry([]), publish: async () => undefined, ready: () => true });
+    const app = buildIngestApp({ logger: createLogger('test', 'silent'), workspaces: new WorkspaceRegistry([]), publish: async () => undefined, ready: () => true, metrics: new Registry() });
     await app.ready();
     const served = ((app as unknown as { routeList: string[] }).routeList).map((route) => route.replace(/:([a-z]+)/g, '{$1}'));
     const document = JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, unknown>> };
     const documented = Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
     expect(served.sort()).toEqual(documented.sort());
-    expect(served).toHaveLength(15);
+    expect(served).toHaveLength(16);
     await app.close();
   });
 });

@@ -1,0 +1,23 @@
+/**
+ * anonmerge partitions add --count N [--stream inbound]: adds partitions to a topic (the admin
+ * API). Keys move to other partitions from then on; docs/runbook-partitions.md says what that
+ * does to anonymous ids that are in flight, and why SPEC R2c still holds.
+ */
+import type { Kafka } from 'kafkajs';
+import type { TopicConfig } from '../../shared/config';
+import type { StreamName } from '../../shared/avro/schemaFiles';
+
+export async function addPartitions(kafka: Kafka, topics: TopicConfig, stream: StreamName, count: number): Promise<string> {
+  const topic = topics[stream];
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    const current = metadata?.partitions.length ?? 0;
+    if (count <= current) throw new Error(`${topic} has ${current} partitions; the new count must be larger (Kafka cannot remove partitions)`);
+    await admin.createPartitions({ topicPartitions: [{ topic, count }] });
+    return `${topic}: ${current} → ${count} partitions. Producers and the merger group pick them up at their next metadata refresh (ANONMERGE_KAFKA_METADATA_MAX_AGE_MS).`;
+  } finally {
+    await admin.disconnect();
+  }
+}

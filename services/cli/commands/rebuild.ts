@@ -1,0 +1,85 @@
+/**
+ * anonmerge rebuild --into PREFIX [--compare-with PREFIX]: derives the merger's whole state again
+ * from the inbound topic (event sourcing: the log is the truth, Redis a view of it) into keys
+ * under a new prefix — or into an emptied live prefix, to repair it — then compares bindings,
+ * pending events and people's anonymous ids with another prefix. The inbound topic's retention
+ * covers the workspaces' retention (the topic is created so), so nothing the state needs is gone.
+ * Compare on a quiet system: live traffic applied after the rebuild's end is a difference.
+ */
+import type Redis from 'ioredis';
+import type { Logger } from '../../shared/logger';
+import { startMerger, type BatchEvent, type MergerConfig } from '../../merger/service';
+import { createKafka } from '../../shared/kafka/client';
+
+export interface RebuildReport {
+  readonly records: number;
+  readonly seconds: number;
+}
+
+export async function rebuildState(config: MergerConfig, logger: Logger, into: string, progress: (line: string) => void): Promise<RebuildReport> {
+  const kafka = createKafka(config.kafka, logger, 'rebuild');
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map((await admin.fetchTopicOffsets(config.topics.inbound)).map((p) => [p.partition, Number(p.high)]));
+  await admin.disconnect();
+  const total = [...ends.values()].reduce((a, b) => a + b, 0);
+  const started = Date.now();
+  const merger = await startMerger({ ...config, merger: { ...config.merger, groupId: `${config.merger.groupId}-rebuild-${Date.now().toString(36)}`, redisKeyPrefix: into, fromBeginning: true, port: 0 } }, logger, { listen: false, rebuild: true });
+  const reached = new Map<number, number>();
+  let records = 0;
+  await new Promise<void>((resolve) => {
+    const done = () => [...ends].every(([partition, end]) => end === 0 || (reached.get(partition) ?? -1) >= end - 1);
+    if (done()) return resolve();
+    merger.events.on('batch', (event: BatchEvent) => {
+      reached.set(event.partition, Math.max(reached.get(event.partition) ?? -1, event.lastOffset));
+      records += event.records;
+      progress(`rebuilt from ${records.toLocaleString()}/${total.toLocaleString()} inbound records`);
+      if (done()) resolve();
+    });
+  });
+  await merger.close();
+  return { records, seconds: (Date.now() - started) / 1000 };
+}
+
+export interface Comparison {
+  readonly anonymousIds: number;
+  readonly people: number;
+  readonly differences: string[];
+}
+
+async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
+    keys.push(...found);
+    cursor = next;
+  } while (cursor !== '0');
+  return keys;
+}
+
+const tagOf = (key: string, prefix: string) => key.slice(prefix.length + 1, key.lastIndexOf(':'));
+
+/** Compares the state two prefixes hold: bindings, pending event ids, people's anonymous ids. */
+export async function compareStates(redis: Redis, left: string, right: string): Promise<Comparison> {
+  const differences: string[] = [];
+  const states = async (prefix: string) => {
+    const result = new Map<string, string>();
+    for (const key of await scanKeys(redis, `${prefix}:{*|a|*}:s`)) {
+      const [person, boundAt, windowEnd] = await redis.hmget(key, 'p', 'b', 'w');
+      const pending = (await redis.lrange(key.replace(/:s$/, ':q'), 0, -1)).map((e) => e.slice(13, e.indexOf('\u0000'))).sort();
+      if (!person && pending.length === 0) continue; // nothing left to say about this id
+      result.set(tagOf(key, prefix), JSON.stringify({ person, boundAt, windowEnd, pending }));
+    }
+    return result;
+  };
+  const people = async (prefix: string) => {
+    const result = new Map<string, string>();
+    for (const key of await scanKeys(redis, `${prefix}:{*|p|*}:a`)) result.set(tagOf(key, prefix), JSON.stringify((await redis.smembers(key)).sort()));
+    return result;
+  };
+  const [a, b, pa, pb] = await Promise.all([states(left), states(right), people(left), people(right)]);
+  for (const key of new Set([...a.keys(), ...b.keys()])) if (a.get(key) !== b.get(key)) differences.push(`${key}: ${a.get(key) ?? '(none)'} ≠ ${b.get(key) ?? '(none)'}`);
+  for (const key of new Set([...pa.keys(), ...pb.keys()])) if (pa.get(key) !== pb.get(key)) differences.push(`${key}: ${pa.get(key) ?? '(none)'} ≠ ${pb.get(key) ?? '(none)'}`);
+  return { anonymousIds: Math.max(a.size, b.size), people: Math.max(pa.size, pb.size), differences };
+}

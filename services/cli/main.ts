@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+/**
+ * anonmerge: the operator's commands.
+ *
+ *   anonmerge explain --workspace W (--anonymous-id A | --person P) [--json]
+ *   anonmerge rebuild [--into PREFIX] [--empty-first] [--compare-with PREFIX]
+ *   anonmerge dlq replay [--from-offset N] [--dry-run]
+ *   anonmerge partitions add --count N [--stream inbound]
+ *   anonmerge config-docs [--check]
+ *
+ * Settings come from the same environment variables as the services (docs/configuration.md).
+ */
+import { parseArgs } from 'node:util';
+import Redis from 'ioredis';
+import { SchemaCatalog } from '../shared/avro/catalog';
+import { createSchemaRegistry } from '../shared/avro/registry';
+import { STREAMS, type StreamName } from '../shared/avro/schemaFiles';
+import { createKafka } from '../shared/kafka/client';
+import { configOrExit } from '../shared/lifecycle/startup';
+import { createLogger } from '../shared/logger';
+import { deleteByPrefix } from '../shared/redis/deleteByPrefix';
+import { KeySpace } from '../merger/redis/keys';
+import { configDocs } from './commands/configDocs';
+import { replayDeadLetters } from './commands/dlqReplay';
+import { explain, renderExplanation } from './commands/explain';
+import { addPartitions } from './commands/partitions';
+import { compareStates, rebuildState } from './commands/rebuild';
+
+const USAGE = `usage:
+  anonmerge explain --workspace W (--anonymous-id A | --person P) [--json]
+  anonmerge rebuild [--into PREFIX] [--empty-first] [--compare-with PREFIX]
+  anonmerge dlq replay [--from-offset N] [--dry-run]
+  anonmerge partitions add --count N [--stream inbound]
+  anonmerge config-docs [--check]`;
+
+function fail(message: string): never {
+  process.stderr.write(`anonmerge: ${message}\n${USAGE}\n`);
+  process.exit(64);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, sub] = argv;
+  const { values } = parseArgs({
+    args: argv.slice(command === 'dlq' || command === 'partitions' ? 2 : 1),
+    options: {
+      workspace: { type: 'string' },
+      'anonymous-id': { type: 'string' },
+      person: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      into: { type: 'string' },
+      'empty-first': { type: 'boolean', default: false },
+      'compare-with': { type: 'string' },
+      'from-offset': { type: 'string', default: '0' },
+      'dry-run': { type: 'boolean', default: false },
+      count: { type: 'string' },
+      stream: { type: 'string', default: 'inbound' },
+      check: { type: 'boolean', default: false },
+    },
+  });
+  if (command === 'config-docs') return configDocs(values.check ?? false);
+
+  const config = configOrExit('anonmerge', ['kafka', 'topics', 'registry', 'redis', 'merger', 'log']);
+  const logger = createLogger('cli', process.env.ANONMERGE_LOG_LEVEL ? config.log.level : 'warn');
+  const kafka = createKafka(config.kafka, logger, 'cli');
+
+  if (command === 'partitions' && sub === 'add') {
+    const count = Number(values.count);
+    if (!Number.isInteger(count) || count < 1) fail('--count N is required');
+    if (!(STREAMS as string[]).includes(values.stream ?? '')) fail(`--stream must be one of ${STREAMS.join(', ')}`);
+    process.stdout.write(`${await addPartitions(kafka, config.topics, values.stream as StreamName, count)}\n`);
+    return 0;
+  }
+
+  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger);
+  if (command === 'dlq' && sub === 'replay') {
+    const summary = await replayDeadLetters(kafka, catalog, { fromOffset: Number(values['from-offset']), dryRun: values['dry-run'] ?? false, groupId: `anonmerge-dlq-${Date.now()}` });
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    return 0;
+  }
+
+  const redis = new Redis(config.redis.url, { username: config.redis.username || undefined, password: config.redis.password || undefined });
+  try {
+    if (command === 'explain') {
+      if (!values.workspace || (!values['anonymous-id'] && !values.person)) fail('explain needs --workspace and --anonymous-id or --person');
+      const explanations = await explain(kafka, catalog, redis, new KeySpace(config.merger.redisKeyPrefix), values.workspace, { anonymousId: values['anonymous-id'], person: values.person });
+      process.stdout.write(values.json ? `${JSON.stringify(explanations, null, 2)}\n` : `${explanations.map(renderExplanation).join('\n\n') || 'nothing known about that'}\n`);
+      return 0;
+    }
+    if (command === 'rebuild') {
+      const live = config.merger.redisKeyPrefix;
+      const into = values.into ?? `${live}-rebuild-${Date.now().toString(36)}`;
+      if (values['empty-first']) process.stderr.write(`emptied ${await deleteByPrefix(redis, into)} keys under ${into}\n`);
+      const report = await rebuildState(config, logger, into, (line) => process.stderr.write(`\r\u001b[2K${line}`));
+      process.stderr.write(`\nrebuilt ${into} from ${report.records.toLocaleString()} records in ${report.seconds.toFixed(1)} s\n`);
+      const other = values['compare-with'] ?? (into === live ? undefined : live);
+      if (other) {
+        const comparison = await compareStates(redis, into, other);
+        process.stdout.write(`${JSON.stringify({ ...comparison, differences: comparison.differences.slice(0, 20), differenceCount: comparison.differences.length }, null, 2)}\n`);
+        return comparison.differences.length === 0 ? 0 : 1;
+      }
+      return 0;
+    }
+  } finally {
+    redis.disconnect();
+  }
+  fail(`unknown command ${JSON.stringify(argv.join(' '))}`);
+}
+
+main(process.argv.slice(2))
+  .then((code) => process.exit(code))
+  .catch((error: unknown) => {
+    process.stderr.write(`anonmerge: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  });
+

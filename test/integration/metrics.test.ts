@@ -1,0 +1,48 @@
+/**
+ * Both services serve Prometheus metrics that count what they did.
+ */
+import type { RunningIngest } from '../../services/ingest/service';
+import { startMerger, type RunningMerger } from '../../services/merger/service';
+import { basic, startTestIngest } from '../support/ingest';
+import { deleteRedisPrefix, mergerConfig, OutputReader } from '../support/merger';
+import { deleteTopics, isolatedTopics, testKafka, testLogger, uniqueName } from '../support/stack';
+
+describe('metrics', () => {
+  const kafka = testKafka();
+  const topics = isolatedTopics('metrics', 2);
+  const prefix = uniqueName('metrics');
+  let ingest: RunningIngest;
+  let merger: RunningMerger;
+
+  beforeAll(async () => {
+    ingest = await startTestIngest(topics);
+    merger = await startMerger(mergerConfig(topics, uniqueName('metrics-group'), prefix), testLogger, { listen: true });
+  });
+  afterAll(async () => {
+    await ingest.close();
+    await merger.close();
+    await deleteRedisPrefix(prefix);
+    await deleteTopics(kafka, topics);
+  });
+
+  it('ingest counts requests, latency and records; the merger counts batches and decisions', async () => {
+    const send = (body: object) => fetch(`${ingest.url}/api/v1/events`, { method: 'POST', headers: { authorization: basic('site-a', 'key-a'), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await send({ name: 'viewed', anonymous_id: 'm-1', id: 'metrics-1' })).status).toBe(200);
+    expect((await send({ name: '', anonymous_id: 'm-1' })).status).toBe(400);
+    const reader = await new OutputReader(kafka, topics).open();
+    await reader.until((g) => g.anonymousEvents.length === 1, 30000, 'the anonymous event');
+    await reader.close();
+
+    const ingestMetrics = await (await fetch(`${ingest.url}/metrics`)).text();
+    expect(ingestMetrics).toMatch(/anonmerge_ingest_requests_total\{route="\/api\/v1\/events",status="200",service="ingest"\} 1/);
+    expect(ingestMetrics).toMatch(/anonmerge_ingest_requests_total\{route="\/api\/v1\/events",status="400",service="ingest"\} 1/);
+    expect(ingestMetrics).toMatch(/anonmerge_ingest_records_total\{workspace="ws-a",service="ingest"\} 1/);
+    expect(ingestMetrics).toContain('anonmerge_ingest_request_duration_seconds_bucket');
+    expect(ingestMetrics).toContain('anonmerge_process_cpu_seconds_total');
+
+    const mergerMetrics = await (await fetch(`${merger.url}/metrics`)).text();
+    expect(mergerMetrics).toMatch(/anonmerge_merger_pending_events_total\{service="merger"\} 1/);
+    expect(mergerMetrics).toMatch(/anonmerge_merger_records_total\{service="merger"\} [1-9]/);
+    expect(mergerMetrics).toContain('anonmerge_merger_batch_duration_seconds_bucket');
+  });
+});
