@@ -7,6 +7,7 @@
  * + next offset) → afterCommit (clean-up). docs/exactly-once.md argues why nothing is lost or
  * emitted twice when a process dies between any two of these steps.
  */
+import { fetchCommittedOffsets } from '../shared/kafka/committedOffsets';
 import { EventEmitter } from 'node:events';
 import type { EachBatchPayload } from 'kafkajs';
 import { SchemaCatalog } from '../shared/avro/catalog';
@@ -129,9 +130,9 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   const batchContext = { store, catalog, logger, latenessMs: config.merger.timerLatenessMs, now: Date.now, rebuild: options.rebuild };
 
   const committedOffset = async (partition: number): Promise<number> => {
-    const [offsets] = await admin.fetchOffsets({ groupId: config.merger.groupId, topics: [topic] });
-    const found = offsets?.partitions.find((p) => p.partition === partition);
-    return found ? Number(found.offset) : -1;
+    // require_stable: a transaction of the previous owner that commits offsets may be settled by
+    // the transaction coordinator and not yet applied by the group coordinator.
+    return (await fetchCommittedOffsets(admin, config.merger.groupId, topic, { partitions: [partition], stable: true })).get(partition) ?? -1;
   };
 
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
@@ -189,6 +190,13 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         metrics.zombieRefusals.inc();
         logger.warn({ partition }, 'refused as a zombie: this consumer no longer owns the partition');
         return;
+      }
+      // The failed transaction's producer is gone; a new one settles that transaction (a commit
+      // whose answer was lost may have gone through), and the committed offset read after it
+      // says where the replay's re-sent outputs must start.
+      if (!options.rebuild) {
+        await publisher.acquire(partition);
+        lease.committedBelow = Math.max(lease.committedBelow, await committedOffset(partition));
       }
       consumer.seek({ topic, partition, offset: String(Math.max(failure.offset, lease.committedBelow)) });
       return;
@@ -278,8 +286,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     void (async () => {
       const owned = [...leases.keys()];
       if (owned.length === 0) return;
-      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: config.merger.groupId, topics: [topic] })]);
-      const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      const [ends, at] = await Promise.all([admin.fetchTopicOffsets(topic), fetchCommittedOffsets(admin, config.merger.groupId, topic)]);
       metrics.lag.reset();
       metrics.timersPending.reset();
       for (const partition of owned) {

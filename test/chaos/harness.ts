@@ -11,6 +11,8 @@
  *                 topics (read_committed) and Redis, and counts loss, duplicates and wrong merges
  *                 against what SPEC.md says the log must give (the pure decisions over it)
  */
+import { fetchCommittedOffsets } from '../../services/shared/kafka/committedOffsets';
+import { groupLag } from '../support/lag';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -42,7 +44,8 @@ export class ChaosStack {
   readonly redisProxy: TcpProxy | null = null;
 
   constructor(proxied = false) {
-    const base = 30000 + Math.floor(Math.random() * 5000);
+    // Below Linux's ephemeral range (32768–60999), where an outgoing connection may hold a port.
+    const base = 25000 + Math.floor(Math.random() * 2000) * 2;
     if (proxied) {
       this.kafka = new DedicatedKafka(base);
       this.kafkaProxy = new TcpProxy(base, this.kafka.port);
@@ -308,8 +311,7 @@ export async function recoveryTime(run: ChaosRun, boundMs: number): Promise<numb
   try {
     const ends = new Map((await retrying(() => admin.fetchTopicOffsets(run.topics.inbound))).map((p) => [p.partition, Number(p.high)]));
     for (;;) {
-      const committed = await admin.fetchOffsets({ groupId: run.groupId, topics: [run.topics.inbound] }).catch(() => []);
-      const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      const at = await fetchCommittedOffsets(admin, run.groupId, run.topics.inbound).catch(() => new Map<number, number>());
       if ([...ends].every(([partition, end]) => (at.get(partition) ?? -1) >= end)) return Date.now() - started;
       if (Date.now() - started > boundMs) throw new Error(`not recovered within ${boundMs} ms`);
       await sleep(200);
@@ -332,17 +334,6 @@ export interface CheckResult {
   readonly details: string[];
 }
 
-async function lag(kafka: Kafka, groupId: string, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-    const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-    return ends.reduce((sum, p) => sum + Math.max(0, Number(p.high) - Math.max(0, at.get(p.partition) ?? 0)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 /** SPEC's outcome for a log: the pure decisions over each entity's records, in log order. */
 function expected(records: Array<InboundRecord & { key: string }>) {
@@ -394,7 +385,7 @@ export async function check(run: ChaosRun, ledger: Ledger, lagBoundMs: number): 
   const started = Date.now();
   for (;;) {
     // Ticks keep arriving, so "no lag" allows the merger a few records behind.
-    if ((await lag(kafka, run.groupId, run.topics.inbound).catch(() => Number.POSITIVE_INFINITY)) <= run.topics.partitions) break;
+    if ((await groupLag(kafka, run.groupId, run.topics.inbound).catch(() => Number.POSITIVE_INFINITY)) <= run.topics.partitions) break;
     if (Date.now() - started > lagBoundMs) throw new Error(`lag did not return to 0 within ${lagBoundMs} ms`);
     await sleep(250);
   }

@@ -1,13 +1,13 @@
 /**
  * Consumer lag of a group on a topic: end offsets minus committed offsets, summed.
  */
+import { fetchCommittedOffsets } from '../../services/shared/kafka/committedOffsets';
 import type { Kafka } from 'kafkajs';
 import { withAdmin } from './stack';
 
 export async function groupLag(kafka: Kafka, groupId: string, topic: string): Promise<number> {
   return withAdmin(kafka, async (admin) => {
-    const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
-    const committedOf = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    const [ends, committedOf] = await Promise.all([admin.fetchTopicOffsets(topic), fetchCommittedOffsets(admin, groupId, topic)]);
     return ends.reduce((sum, p) => sum + Math.max(0, Number(p.high) - Math.max(0, committedOf.get(p.partition) ?? 0)), 0);
   });
 }

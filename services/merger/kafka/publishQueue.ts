@@ -63,8 +63,10 @@ export class PublishQueue {
     q.inFlight += 1;
     q.tail = q.tail.then(async () => {
       try {
-        // A failure earlier in this generation drops everything queued behind it.
-        if (q.failedAt !== null || generation !== q.generation) return;
+        // A failure earlier in this generation drops everything queued behind it, and so does a
+        // revoke: a batch that was still being processed when the partition was revoked may
+        // reach this queue after forget() (found by the chaos suite's rebalance run).
+        if (q.failedAt !== null || generation !== q.generation || this.queues.get(partition) !== q) return;
         await job.publish();
         await job.committed();
       } catch (error) {

@@ -2,8 +2,8 @@
  * Publishes a batch's outputs and the consumer group's next offset in one Kafka transaction,
  * with one transactional producer per inbound partition. The transactionalId is derived from the
  * group, topic and partition, so whoever owns a partition now fences the producer of whoever
- * owned it before (its epoch is bumped when the new producer connects): a paused consumer that
- * wakes up after losing its partitions cannot commit anything.
+ * owned it before (its epoch is bumped when the new owner acquires the partition's producer): a
+ * paused consumer that wakes up after losing its partitions cannot commit anything.
  */
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { StreamName } from '../../shared/avro/schemaFiles';
@@ -36,7 +36,7 @@ export class TransactionalPublisher {
     return `${this.groupId}.${this.inboundTopic}.${partition}`;
   }
 
-  /** A new producer for the partition; connecting it fences any earlier owner's. */
+  /** A new producer for the partition, which fences any earlier owner's. */
   async acquire(partition: number): Promise<void> {
     await this.release(partition);
     const producer = this.kafka.producer({
@@ -46,7 +46,18 @@ export class TransactionalPublisher {
       transactionTimeout: 60000,
       allowAutoTopicCreation: false,
     });
-    const connecting = producer.connect().then(() => producer);
+    // kafkajs' connect() asks for a producer id *without* the transactional id, which fences
+    // nobody; the transactional InitProducerId is sent by the first transaction(). Starting and
+    // aborting an empty one sends it now: the previous owner's producer is fenced, and its
+    // transaction in progress is aborted or completed by the coordinator before this returns —
+    // so the committed offset read after acquire() is final. (Found by the chaos suite: the
+    // previous owner could still commit after the new owner had read the committed offset, and
+    // both published the same operations' outputs.)
+    const connecting = producer.connect().then(async () => {
+      const fencing = await producer.transaction();
+      await fencing.abort();
+      return producer;
+    });
     this.producers.set(partition, connecting);
     connecting.catch(() => this.producers.delete(partition));
     await connecting;
@@ -59,11 +70,11 @@ export class TransactionalPublisher {
   }
 
   async publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number): Promise<void> {
-    let producing = this.producers.get(partition);
-    if (!producing) {
-      await this.acquire(partition);
-      producing = this.producers.get(partition) as Promise<Producer>;
-    }
+    // Only a claim acquires a producer. Acquiring one here, for a partition that was revoked
+    // meanwhile, would fence the new owner's producer and commit this stale transaction beside
+    // the new owner's replay of the same operations: duplicates.
+    const producing = this.producers.get(partition);
+    if (!producing) throw new FencedError(`no producer for partition ${partition}: it is not (or no longer) owned here`);
     const producer = await producing;
     const transaction = await producer.transaction();
     try {
