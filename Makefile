@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-ingest bench-state bench-tenants chaos clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-ingest bench-state bench-tenants bench-cluster cluster-up cluster-down chaos clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -80,3 +80,12 @@ bench-state: infra-up build ## Redis bytes per pending event beside its Avro siz
 
 bench-tenants: infra-up build ## another workspace's p99 while one floods at 10x its rate limit
 	node dist/bench/noisyNeighbour.js
+
+bench-cluster: infra-up cluster-up build ## merger throughput on the single Redis beside a local Redis Cluster
+	node dist/bench/cluster.js
+
+cluster-up: ## a local Redis Cluster (3 masters, 3 replicas) on 6390-6395, for cluster mode
+	bash infra/redis-cluster.sh start && bash infra/redis-cluster.sh wait && bash infra/redis-cluster.sh status
+
+cluster-down: ## stop the local Redis Cluster
+	bash infra/redis-cluster.sh stop

@@ -10,10 +10,10 @@
  * BENCH_RECORDS (default 1,000,000) sizes the throughput run; BENCH_PROFILE=1 writes CPU
  * profiles of the merger under .local/profiles.
  */
+import { fetchCommittedOffsets } from '../services/shared/kafka/committedOffsets';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
-import Redis from 'ioredis';
 import { SchemaCatalog } from '../services/shared/avro/catalog';
 import { createSchemaRegistry } from '../services/shared/avro/registry';
 import { loadConfig, type TopicConfig } from '../services/shared/config';
@@ -24,6 +24,7 @@ import { toWire, type InboundRecord } from '../services/shared/model/inbound';
 import { inboundKey } from '../services/shared/model/keys';
 import { projectRoot } from '../services/shared/projectRoot';
 import { deleteByPrefix } from '../services/shared/redis/deleteByPrefix';
+import { createRedis, type AnyRedis } from '../services/shared/redis/client';
 import { startMerger, type BatchEvent } from '../services/merger/service';
 import { benchTopics, round, spawnScript, spawnService, topicEnv, type SpawnedService } from './support';
 import { BENCH_SETTINGS, websiteTraffic, type MixCounts } from './workload';
@@ -63,12 +64,11 @@ async function drain(admin: Admin, groupId: string, topic: string, ends: Map<num
   const started = Date.now();
   let firstProgressAt = 0;
   for (;;) {
-    const offsets = await admin.fetchOffsets({ groupId, topics: [topic] }).catch(() => []);
-    const committed = new Map((offsets[0]?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]));
+    const committed = await fetchCommittedOffsets(admin, groupId, topic).catch(() => new Map<number, number>());
     let done = 0;
     let behind = false;
     for (const [partition, end] of ends) {
-      const at = Math.min(end, committed.get(partition) ?? 0);
+      const at = Math.min(end, Math.max(0, committed.get(partition) ?? 0));
       done += at;
       if (at < end) behind = true;
     }
@@ -106,7 +106,7 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
   const total = await produceAll(kafka, catalog, topics.inbound, websiteTraffic(records, 11, undefined, mix), 'pre-loading the inbound topic', records);
   const preloadSeconds = (Date.now() - preloadStart) / 1000;
   const ends = await endOffsets(admin, topics.inbound);
-  const redis = new Redis(config.redis.url);
+  const redis = createRedis(config.redis, logger, 'bench');
   const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(projectRoot(), '.local/profiles')}`] : [];
 
   const runRaw = async () => {
@@ -116,23 +116,7 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
     await child.stop();
     return { seconds: round(result.seconds, 2), recordsPerSecond: round(total / result.seconds) };
   };
-  const runMerger = async (instances: number) => {
-    const group = `${topics.inbound}-merger${instances}-${Date.now()}`;
-    const prefix = `bench-${instances}-${Date.now().toString(36)}`;
-    const env = { ...topicEnv(topics), ANONMERGE_MERGER_GROUP_ID: group, ANONMERGE_MERGER_REDIS_PREFIX: prefix, ANONMERGE_LOG_LEVEL: 'warn' };
-    const started = Date.now();
-    const children: SpawnedService[] = [];
-    const spawning = Array.from({ length: instances }, (_, i) =>
-      spawnService('merger', { ...env, ANONMERGE_MERGER_PORT: String(3201 + i) }, `http://127.0.0.1:${3201 + i}/readyz`, path.join(LOG_DIR, `bench-merger-${i}.log`), profile).then((c) => children.push(c)),
-    );
-    const result = await drain(admin, group, topics.inbound, ends, total, `merger × ${instances}`);
-    await Promise.all(spawning);
-    await Promise.all(children.map((c) => c.stop()));
-    process.stderr.write(`  cleaning up ${instances}-instance state in Redis…\n`);
-    await deleteByPrefix(redis, prefix);
-    const seconds = (result.doneAt - started) / 1000;
-    return { seconds: round(seconds, 2), recordsPerSecond: round(total / seconds) };
-  };
+  const runMerger = (instances: number) => drainWithMergers({ admin, topics, ends, total, instances, redis, profile });
 
   const raw = await runRaw();
   const merger1 = await runMerger(1);
@@ -141,6 +125,77 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
   await admin.deleteTopics({ topics: [...Object.values(topics).filter((t): t is string => typeof t === 'string'), rawOutput] }).catch(() => undefined);
   await admin.disconnect();
   return { records: total, mix, preloadSeconds: round(preloadSeconds, 1), raw, merger1, merger2 };
+}
+
+interface DrainRun {
+  readonly admin: Admin;
+  readonly topics: TopicConfig;
+  readonly ends: Map<number, number>;
+  readonly total: number;
+  readonly instances: number;
+  /** Where the merger keeps its state, for the clean-up afterwards (same settings as the merger). */
+  readonly redis: AnyRedis;
+  readonly profile?: string[];
+  /** Settings of the merger processes beyond the topics, group and prefix (e.g. the Redis mode). */
+  readonly env?: Record<string, string>;
+  readonly label?: string;
+}
+
+/** Drains the pre-loaded inbound topic with `instances` merger processes of a fresh group. */
+async function drainWithMergers(run: DrainRun): Promise<{ seconds: number; recordsPerSecond: number }> {
+  const group = `${run.topics.inbound}-merger${run.instances}-${Date.now()}`;
+  const prefix = `bench-${run.instances}-${Date.now().toString(36)}`;
+  const env = { ...topicEnv(run.topics), ...run.env, ANONMERGE_MERGER_GROUP_ID: group, ANONMERGE_MERGER_REDIS_PREFIX: prefix, ANONMERGE_LOG_LEVEL: 'warn' };
+  const started = Date.now();
+  const children: SpawnedService[] = [];
+  const spawning = Array.from({ length: run.instances }, (_, i) =>
+    spawnService('merger', { ...env, ANONMERGE_MERGER_PORT: String(3201 + i) }, `http://127.0.0.1:${3201 + i}/readyz`, path.join(LOG_DIR, `bench-merger-${i}.log`), run.profile ?? []).then((c) => children.push(c)),
+  );
+  const result = await drain(run.admin, group, run.topics.inbound, run.ends, run.total, run.label ?? `merger × ${run.instances}`);
+  await Promise.all(spawning);
+  await Promise.all(children.map((c) => c.stop()));
+  process.stderr.write(`  cleaning up ${run.instances}-instance state in Redis…\n`);
+  await deleteByPrefix(run.redis, prefix);
+  const seconds = (result.doneAt - started) / 1000;
+  return { seconds: round(seconds, 2), recordsPerSecond: round(run.total / seconds) };
+}
+
+export interface ClusterFigures {
+  readonly records: number;
+  readonly masters: number;
+  readonly runs: Array<{ run: string; seconds: number; recordsPerSecond: number }>;
+}
+
+/**
+ * make bench-cluster: the same pre-loaded mix drained by one merger on the single Redis and on
+ * the Redis Cluster (one script call per slot there, instead of one per batch), then by two on
+ * the cluster.
+ */
+export async function clusterThroughput(records: number, clusterNodes: string[]): Promise<ClusterFigures> {
+  const topics = benchTopics('cluster', 6);
+  const kafka = createKafka(config.kafka, logger, 'bench-cluster');
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topics, logger);
+  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, logger);
+  const total = await produceAll(kafka, catalog, topics.inbound, websiteTraffic(records, 11, undefined, { anonymous: 0, identifies: 0, identified: 0, late: 0 }), 'pre-loading the inbound topic', records);
+  const ends = await endOffsets(admin, topics.inbound);
+  const clusterSettings = { ...config.redis, mode: 'cluster' as const, clusterNodes };
+  const single = createRedis({ ...config.redis, mode: 'single' }, logger, 'bench');
+  const cluster = createRedis(clusterSettings, logger, 'bench');
+  await cluster.ping();
+  const clusterEnv = { ANONMERGE_REDIS_MODE: 'cluster', ANONMERGE_REDIS_CLUSTER_NODES: clusterNodes.join(',') };
+  const masters = (cluster as import('ioredis').Cluster).nodes('master').length;
+  const runs = [
+    { run: 'merger × 1, single Redis', ...(await drainWithMergers({ admin, topics, ends, total, instances: 1, redis: single, env: { ANONMERGE_REDIS_MODE: 'single' }, label: 'merger × 1 (single Redis)' })) },
+    { run: `merger × 1, Redis Cluster (${masters} masters)`, ...(await drainWithMergers({ admin, topics, ends, total, instances: 1, redis: cluster, env: clusterEnv, label: 'merger × 1 (cluster)' })) },
+    { run: `merger × 2, Redis Cluster (${masters} masters)`, ...(await drainWithMergers({ admin, topics, ends, total, instances: 2, redis: cluster, env: clusterEnv, label: 'merger × 2 (cluster)' })) },
+  ];
+  single.disconnect();
+  cluster.disconnect();
+  await admin.deleteTopics({ topics: Object.values(topics).filter((t): t is string => typeof t === 'string') }).catch(() => undefined);
+  await admin.disconnect();
+  return { records: total, masters, runs };
 }
 
 export interface LatencyFigures {
@@ -204,7 +259,7 @@ export async function latency(backlogs: number[], identifiesEach: number): Promi
   process.stderr.write('\n');
   await producer.disconnect();
   await merger.close();
-  const redis = new Redis(config.redis.url);
+  const redis = createRedis(config.redis, logger, 'bench');
   await deleteByPrefix(redis, prefix);
   redis.disconnect();
   await admin.deleteTopics({ topics: Object.values(topics).filter((t): t is string => typeof t === 'string') }).catch(() => undefined);

@@ -11,7 +11,6 @@
  * Settings come from the same environment variables as the services (docs/configuration.md).
  */
 import { parseArgs } from 'node:util';
-import Redis from 'ioredis';
 import { SchemaCatalog } from '../shared/avro/catalog';
 import { createSchemaRegistry } from '../shared/avro/registry';
 import { STREAMS, type StreamName } from '../shared/avro/schemaFiles';
@@ -19,6 +18,7 @@ import { createKafka } from '../shared/kafka/client';
 import { configOrExit } from '../shared/lifecycle/startup';
 import { createLogger } from '../shared/logger';
 import { deleteByPrefix } from '../shared/redis/deleteByPrefix';
+import { createRedis } from '../shared/redis/client';
 import { KeySpace } from '../merger/redis/keys';
 import { configDocs } from './commands/configDocs';
 import { replayDeadLetters } from './commands/dlqReplay';
@@ -40,6 +40,10 @@ function fail(message: string): never {
 
 async function main(argv: string[]): Promise<number> {
   const [command, sub] = argv;
+  if (command === undefined || command === 'help' || argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n\nSettings come from the environment, as for the services: docs/configuration.md\n`);
+    return 0;
+  }
   const { values } = parseArgs({
     args: argv.slice(command === 'dlq' || command === 'partitions' ? 2 : 1),
     options: {
@@ -78,7 +82,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const redis = new Redis(config.redis.url, { username: config.redis.username || undefined, password: config.redis.password || undefined });
+  // The same client the merger makes: single Redis or cluster, TLS, credentials, timeouts.
+  const redis = createRedis(config.redis, logger, 'cli');
   try {
     if (command === 'explain') {
       if (!values.workspace || (!values['anonymous-id'] && !values.person)) fail('explain needs --workspace and --anonymous-id or --person');

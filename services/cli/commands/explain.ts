@@ -4,7 +4,7 @@
  * log (the partition its key maps to) and Redis, decided again with the merger's own functions.
  */
 import type { Kafka } from 'kafkajs';
-import type Redis from 'ioredis';
+import type { AnyRedis } from '../../shared/redis/client';
 // kafkajs' own partitioner hash: the same partition the producers chose for the key.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: string) => number;
@@ -48,7 +48,7 @@ async function recordsOfKey(kafka: Kafka, catalog: SchemaCatalog, topic: string,
   return records;
 }
 
-export async function explain(kafka: Kafka, catalog: SchemaCatalog, redis: Redis, keys: KeySpace, workspace: string, target: { anonymousId?: string; person?: string }): Promise<Explanation[]> {
+export async function explain(kafka: Kafka, catalog: SchemaCatalog, redis: AnyRedis, keys: KeySpace, workspace: string, target: { anonymousId?: string; person?: string }): Promise<Explanation[]> {
   const anonymousIds = target.anonymousId ? [target.anonymousId] : await redis.smembers(keys.personIndex(workspace, personFromIdentifier(target.person ?? '')));
   const explanations: Explanation[] = [];
   for (const anonymousId of anonymousIds) {

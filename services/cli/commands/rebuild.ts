@@ -6,7 +6,8 @@
  * covers the workspaces' retention (the topic is created so), so nothing the state needs is gone.
  * Compare on a quiet system: live traffic applied after the rebuild's end is a difference.
  */
-import type Redis from 'ioredis';
+import type { AnyRedis } from '../../shared/redis/client';
+import { scanKeys } from '../../shared/redis/scanKeys';
 import type { Logger } from '../../shared/logger';
 import { startMerger, type BatchEvent, type MergerConfig } from '../../merger/service';
 import { createKafka } from '../../shared/kafka/client';
@@ -47,21 +48,10 @@ export interface Comparison {
   readonly differences: string[];
 }
 
-async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
-    keys.push(...found);
-    cursor = next;
-  } while (cursor !== '0');
-  return keys;
-}
-
 const tagOf = (key: string, prefix: string) => key.slice(prefix.length + 1, key.lastIndexOf(':'));
 
 /** Compares the state two prefixes hold: bindings, pending event ids, people's anonymous ids. */
-export async function compareStates(redis: Redis, left: string, right: string): Promise<Comparison> {
+export async function compareStates(redis: AnyRedis, left: string, right: string): Promise<Comparison> {
   const differences: string[] = [];
   const states = async (prefix: string) => {
     const result = new Map<string, string>();

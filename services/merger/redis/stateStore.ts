@@ -1,7 +1,7 @@
 /**
  * The merger's reads and writes of Redis, and nothing else: no decisions here. Commands issued
- * together go out together (ioredis auto-pipelining, per node in a cluster), so a batch costs a
- * few round trips, not one per record.
+ * together go out together (ioredis auto-pipelining; per node in a cluster, see slotRouting.ts),
+ * so a batch costs a few round trips, not one per record.
  */
 import type { FollowUp } from '../model/outputs';
 import type { EntityRef } from '../model/entities';
@@ -11,6 +11,7 @@ import type { DueTimer } from '../decide/plan';
 import { decodeOutbox, decodePending, encodePending, parseAnonymousState, parseSimpleState, type StoredOutcome } from './codec';
 import { KeySpace, type EntityKeys } from './keys';
 import { packArgs } from './packArgs';
+import { callPerSlot } from './slotRouting';
 import type { MergerRedis } from './scripts';
 
 export interface EntityLoad {
@@ -54,6 +55,18 @@ function pushAll<T>(target: T[], items: readonly T[]): void {
   for (const item of items) target.push(item);
 }
 
+/** The four keys and the arguments of the given entities, in that order, for one script call. */
+function flatten<A>(indexes: readonly number[], keys: readonly EntityKeys[], args: ReadonlyArray<readonly A[]>): [string[], A[]] {
+  const flatKeys: string[] = [];
+  const flatArgs: A[] = [];
+  for (const i of indexes) {
+    const k = keys[i] as EntityKeys;
+    flatKeys.push(k.state, k.pending, k.seen, k.outbox);
+    pushAll(flatArgs, args[i] as readonly A[]);
+  }
+  return [flatKeys, flatArgs];
+}
+
 export class StateStore {
   constructor(
     readonly redis: MergerRedis,
@@ -65,71 +78,84 @@ export class StateStore {
   }
 
   /**
-   * Loads a batch's entities in one script call per Redis node: state, pending events (when
+   * Loads a batch's entities in one script call (one per slot in a cluster): state, pending events (when
    * asked), which of the given ids are known, and the outbox entries of positions already applied.
    */
   async loadEntities(requests: readonly EntityLoad[]): Promise<LoadedEntity[]> {
     if (requests.length === 0) return [];
-    const keys: string[] = [];
-    const args: (string | number)[] = [];
-    for (const request of requests) {
-      const k = this.keys.entity(request.entity);
-      keys.push(k.state, k.pending, k.seen, k.outbox);
-      args.push(request.withPending ? 1 : 0, request.ids.length);
-      pushAll(args, request.ids);
-      args.push(request.positions.length);
-      pushAll(args, request.positions);
-    }
-    // Arrays, not spread arguments: a large batch has more arguments than a call may take.
-    const replies = await this.redis.loadEntitiesBuffer(keys.length, keys, args);
-    return replies.map(([stateFlat, pendingEntries, flags, outboxFlat], i) => {
-      const request = requests[i] as EntityLoad;
-      const hash: Record<string, string> = {};
-      for (let j = 0; j < stateFlat.length; j += 2) hash[(stateFlat[j] as Buffer).toString()] = (stateFlat[j + 1] as Buffer).toString();
-      const known = new Set<string>();
-      request.ids.forEach((id, j) => flags[j] === 1 && known.add(id));
-      const outbox = new Map<string, StoredOutcome>();
-      for (let j = 0; j < outboxFlat.length; j += 2) outbox.set((outboxFlat[j] as Buffer).toString(), decodeOutbox(outboxFlat[j + 1] as Buffer));
-      const pending = request.withPending ? pendingEntries.map(decodePending) : null;
-      const state: AnonymousState | SimpleState = request.entity.kind === 'anonymous' ? parseAnonymousState(hash, pending) : parseSimpleState(hash);
-      return { state, known, outbox };
+    const keys = requests.map((request) => this.keys.entity(request.entity));
+    const args = requests.map((request) => {
+      const own: (string | number)[] = [request.withPending ? 1 : 0, request.ids.length];
+      pushAll(own, request.ids);
+      own.push(request.positions.length);
+      pushAll(own, request.positions);
+      return own;
     });
+    const loaded = new Array<LoadedEntity>(requests.length);
+    const groups = await callPerSlot<Array<[Buffer[], Buffer[], number[], Buffer[]]>>(this.redis, keys.map((k) => k.state), (target, indexes) => {
+      const [flatKeys, flatArgs] = flatten(indexes, keys, args);
+      // Arrays, not spread arguments: a large batch has more arguments than a call may take.
+      return target.loadEntitiesBuffer(flatKeys.length, flatKeys, flatArgs);
+    });
+    for (const { indexes, reply } of groups) {
+      reply.forEach(([stateFlat, pendingEntries, flags, outboxFlat], j) => {
+        const i = indexes[j] as number;
+        const request = requests[i] as EntityLoad;
+        const hash: Record<string, string> = {};
+        for (let f = 0; f < stateFlat.length; f += 2) hash[(stateFlat[f] as Buffer).toString()] = (stateFlat[f + 1] as Buffer).toString();
+        const known = new Set<string>();
+        request.ids.forEach((id, f) => flags[f] === 1 && known.add(id));
+        const outbox = new Map<string, StoredOutcome>();
+        for (let f = 0; f < outboxFlat.length; f += 2) outbox.set((outboxFlat[f] as Buffer).toString(), decodeOutbox(outboxFlat[f + 1] as Buffer));
+        const pending = request.withPending ? pendingEntries.map(decodePending) : null;
+        const state: AnonymousState | SimpleState = request.entity.kind === 'anonymous' ? parseAnonymousState(hash, pending) : parseSimpleState(hash);
+        loaded[i] = { state, known, outbox };
+      });
+    }
+    return loaded;
   }
 
-  /** Applies a batch's entity commits in one script call; returns which ones applied. */
+  /** Applies a batch's entity commits (one script call, or one per slot in a cluster); returns which ones applied. */
   async commitEntities(commits: ReadonlyArray<{ readonly entity: EntityRef; readonly commit: EntityCommit }>): Promise<boolean[]> {
     if (commits.length === 0) return [];
-    const keys: string[] = [];
-    // Numbers travel as text: Lua would print large ones in scientific notation.
-    const args: (string | Buffer)[] = [];
-    const text = (...values: Array<string | number>) => {
-      for (const value of values) args.push(typeof value === 'number' ? String(value) : value);
-    };
-    for (const { entity, commit } of commits) {
-      const k = this.keys.entity(entity);
-      keys.push(k.state, k.pending, k.seen, k.outbox);
+    const keys = commits.map(({ entity }) => this.keys.entity(entity));
+    const args = commits.map(({ commit }) => {
+      // Numbers travel as text: Lua would print large ones in scientific notation.
+      const own: (string | Buffer)[] = [];
+      const text = (...values: Array<string | number>) => {
+        for (const value of values) own.push(typeof value === 'number' ? String(value) : value);
+      };
       text(commit.expectedVersion, commit.newVersion, commit.stateExpireAt, commit.set.length / 2, ...commit.set, commit.unset.length, ...commit.unset);
       const entries = commit.pending.kind === 'none' ? [] : commit.pending.events.map(encodePending);
       text(commit.pending.kind, entries.length);
-      pushAll(args, entries);
+      pushAll(own, entries);
       text(commit.pendingTrimCutoff, commit.pendingExpireAt, commit.seen.length);
       for (const { id, receivedAt } of commit.seen) text(receivedAt, id);
       text(commit.seenCutoff, commit.seenExpireAt, commit.outbox.size);
-      for (const [field, value] of commit.outbox) args.push(field, value);
+      for (const [field, value] of commit.outbox) own.push(field, value);
       if (commit.clean) text(commit.clean.partition, commit.clean.below);
       else text('-');
-    }
-    const applied = await this.redis.commitEntities(keys.length, keys, [packArgs(args)]);
-    return applied.map((flag) => flag === 1);
+      return own;
+    });
+    const applied = new Array<boolean>(commits.length);
+    const groups = await callPerSlot<number[]>(this.redis, keys.map((k) => k.state), (target, indexes) => {
+      const [flatKeys, flatArgs] = flatten(indexes, keys, args);
+      return target.commitEntities(flatKeys.length, flatKeys, [packArgs(flatArgs)]);
+    });
+    for (const { indexes, reply } of groups) reply.forEach((flag, j) => (applied[indexes[j] as number] = flag === 1));
+    return applied;
   }
 
-  /** Deletes outbox entries whose outputs were committed to Kafka (one script call). */
+  /** Deletes outbox entries whose outputs were committed to Kafka (one script call, or one per slot). */
   async cleanOutboxes(cleanups: ReadonlyArray<{ readonly entity: EntityRef; readonly fields: readonly string[] }>): Promise<void> {
     const nonEmpty = cleanups.filter((c) => c.fields.length > 0);
     if (nonEmpty.length === 0) return;
     const keys = nonEmpty.map((c) => this.keys.entity(c.entity).outbox);
-    const args = nonEmpty.flatMap((c) => [c.fields.length, ...c.fields]);
-    await this.redis.cleanOutboxes(keys.length, keys, args);
+    await callPerSlot<number>(this.redis, keys, (target, indexes) => {
+      const ownKeys = indexes.map((i) => keys[i] as string);
+      const ownArgs = indexes.flatMap((i) => [(nonEmpty[i] as (typeof nonEmpty)[number]).fields.length, ...(nonEmpty[i] as (typeof nonEmpty)[number]).fields]);
+      return target.cleanOutboxes(ownKeys.length, ownKeys, ownArgs);
+    });
   }
 
   async personIndex(workspace: string, person: import('../../shared/model/person').PersonRef): Promise<string[]> {

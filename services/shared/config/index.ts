@@ -38,6 +38,11 @@ export const registrySettings = {
 } satisfies SettingsSpec;
 
 export const redisSettings = {
+  mode: oneOf('ANONMERGE_REDIS_MODE', { default: 'single', values: ['single', 'cluster'], description: 'One Redis (ANONMERGE_REDIS_URL) or a Redis Cluster (ANONMERGE_REDIS_CLUSTER_NODES)' }),
+  clusterNodes: hostPorts('ANONMERGE_REDIS_CLUSTER_NODES', {
+    default: '127.0.0.1:6390',
+    description: 'Redis Cluster seed nodes, comma-separated host:port (mode cluster; the rest are discovered). TLS and credentials: the rediss:// scheme of ANONMERGE_REDIS_URL and the settings below',
+  }),
   url: url('ANONMERGE_REDIS_URL', { default: 'redis://127.0.0.1:6380', protocols: ['redis:', 'rediss:'], description: 'Redis URL of the merger state (rediss:// for TLS)' }),
   username: string('ANONMERGE_REDIS_USERNAME', { default: '', description: 'Redis ACL user' }),
   password: secret('ANONMERGE_REDIS_PASSWORD', { default: '', description: 'Redis ACL password; or ANONMERGE_REDIS_PASSWORD_FILE' }),

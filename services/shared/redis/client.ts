@@ -1,16 +1,20 @@
 /**
- * The one place an ioredis client is made, with connect and command timeouts, and errors logged
- * with context instead of thrown into the void.
+ * The one place an ioredis client is made — a single Redis or a Redis Cluster, by configuration —
+ * with connect and command timeouts, and errors logged with context instead of thrown into the
+ * void.
  */
 import { readFileSync } from 'node:fs';
-import Redis from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../config';
 import type { Logger } from '../logger';
 
-export function createRedis(config: RedisConfig, logger: Logger, name: string): Redis {
+/** Either kind of client; code that must tell them apart reads `isCluster`. */
+export type AnyRedis = Redis | Cluster;
+
+function connectionOptions(config: RedisConfig, name: string): RedisOptions {
   const given = (value: string) => value || undefined;
   const caFile = given(config.tlsCaFile);
-  const redis = new Redis(config.url, {
+  return {
     // Credentials from their own settings (a secret file), or else from the URL.
     ...(given(config.username) ? { username: given(config.username) } : {}),
     ...(given(config.password) ? { password: given(config.password) } : {}),
@@ -22,21 +26,49 @@ export function createRedis(config: RedisConfig, logger: Logger, name: string): 
     // by commandTimeout, rather than failing at once.
     maxRetriesPerRequest: null,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
-    lazyConnect: true,
-    // Commands issued in the same tick go out as one pipeline: a batch's reads and writes cost a
-    // few round trips, not one per entity.
-    enableAutoPipelining: true,
-  });
+  };
+}
+
+export function createRedis(config: RedisConfig, logger: Logger, name: string): AnyRedis {
+  const options = connectionOptions(config, name);
+  const redis: AnyRedis =
+    config.mode === 'cluster'
+      ? new Cluster(
+          config.clusterNodes.map((node) => {
+            const colon = node.lastIndexOf(':');
+            return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
+          }),
+          {
+            redisOptions: options,
+            lazyConnect: true,
+            // Commands issued in the same tick go out as one pipeline per node.
+            enableAutoPipelining: true,
+            // Reads and writes go to masters: the merger's reads decide its writes.
+            scaleReads: 'master',
+            clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+            // A node's slots can move (resharding, failover): follow MOVED/ASK a few times.
+            maxRedirections: 16,
+            slotsRefreshTimeout: config.connectTimeoutMs,
+          },
+        )
+      : new Redis(config.url, {
+          ...options,
+          lazyConnect: true,
+          // Commands issued in the same tick go out as one pipeline: a batch's reads and writes
+          // cost a few round trips, not one per entity.
+          enableAutoPipelining: true,
+        });
   let lastError = '';
   redis.on('error', (error: Error) => {
     // ioredis emits the same connection error on every retry; log each new one once.
-    if (error.message !== lastError) logger.warn({ err: error, redis: name }, 'redis client error');
+    if (error.message !== lastError) logger.warn({ err: error, redis: name, mode: config.mode }, 'redis client error');
     lastError = error.message;
   });
   redis.on('ready', () => {
     if (lastError) logger.info({ redis: name }, 'redis reconnected');
     lastError = '';
   });
+  if (redis instanceof Cluster) redis.on('+node', (node: Redis) => logger.debug({ redis: name, node: `${node.options.host}:${node.options.port}` }, 'redis cluster node added'));
   reconnectWhenSilent(redis, logger, name);
   return redis;
 }
@@ -48,7 +80,7 @@ export function createRedis(config: RedisConfig, logger: Logger, name: string): 
  * connection is dropped; ioredis reconnects and re-sends what was queued. (Found by the chaos
  * suite's proxy stall: the merger timed out for good after Redis came back.)
  */
-function reconnectWhenSilent(redis: Redis, logger: Logger, name: string): void {
+function reconnectWhenSilent(redis: AnyRedis, logger: Logger, name: string): void {
   const send = redis.sendCommand.bind(redis) as (...args: unknown[]) => unknown;
   let dropping = false;
   (redis as unknown as { sendCommand: (...args: unknown[]) => unknown }).sendCommand = (...args: unknown[]) => {

@@ -1,4 +1,3 @@
-#!lua flags=allow-cross-slot-keys
 --[[
   After a batch's Kafka transaction committed, its outbox entries are no longer needed.
 

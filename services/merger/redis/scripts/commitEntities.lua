@@ -1,6 +1,6 @@
-#!lua flags=allow-cross-slot-keys
 --[[
-  Applies the decided changes of a batch's entities (one call per Redis node), each atomically
+  Applies the decided changes of a batch's entities (one call per batch; one per slot in a Redis
+  Cluster, see slotRouting.ts), each atomically
   and only if its state is still the version the decision was made on: a compare-and-set per
   entity. A zombie consumer, a writer from another partition, or a call that ioredis re-sent
   after a reconnect finds another version and changes nothing for that entity; the caller loads

@@ -1,7 +1,6 @@
-#!lua flags=no-writes,allow-cross-slot-keys
 --[[
-  Everything a batch needs to know about its entities, in one call (one per Redis node in a
-  cluster; the keys of one entity share a slot, entities of one call share a node).
+  Everything a batch needs to know about its entities, in one call (one per slot in a Redis
+  Cluster, where declared keys must share a slot; see slotRouting.ts).
 
   KEYS  four per entity: state (hash), pending (list), seen ids (zset), outbox (hash)
   ARGV  per entity, in KEYS order:
