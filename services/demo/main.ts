@@ -13,14 +13,21 @@ import { visitorJourney, type TrackCall } from './visitors';
 const ingestUrl = process.env.ANONMERGE_DEMO_INGEST_URL ?? 'http://127.0.0.1:3000';
 const siteId = process.env.ANONMERGE_DEMO_SITE_ID ?? 'demo-site';
 const apiKey = process.env.ANONMERGE_DEMO_API_KEY ?? 'demo-key';
+const publishableKey = process.env.ANONMERGE_DEMO_PUBLISHABLE_KEY ?? 'pk_demo';
+/** The visitors' browsers are on this site (one of the demo workspace's allowed origins). */
+const siteOrigin = 'https://shop.example.com';
 const visitorEveryMs = Number(process.env.ANONMERGE_DEMO_VISITOR_EVERY_MS ?? 3000);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function send(call: TrackCall): Promise<void> {
-  const response = await fetch(`${ingestUrl}${call.path}`, {
+  const snippet = call.via === 'snippet';
+  const url = snippet ? `${ingestUrl}${call.path}?site_id=${encodeURIComponent(siteId)}&key=${encodeURIComponent(publishableKey)}` : `${ingestUrl}${call.path}`;
+  const response = await fetch(url, {
     method: call.method,
-    headers: { authorization: `Basic ${Buffer.from(`${siteId}:${apiKey}`).toString('base64')}`, 'content-type': 'application/json' },
+    headers: snippet
+      ? { origin: siteOrigin, 'content-type': 'text/plain;charset=UTF-8' }
+      : { authorization: `Basic ${Buffer.from(`${siteId}:${apiKey}`).toString('base64')}`, 'content-type': 'application/json' },
     body: JSON.stringify(call.body),
     signal: AbortSignal.timeout(10000),
   });
@@ -30,7 +37,7 @@ async function send(call: TrackCall): Promise<void> {
 }
 
 async function visitor(): Promise<void> {
-  for (const call of visitorJourney()) {
+  for (const call of visitorJourney(siteOrigin)) {
     await sleep(call.delayMs);
     await send(call).catch((error: Error) => console.log(dim(`  ! ${call.describe}: ${error.message}`)));
   }

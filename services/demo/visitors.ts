@@ -3,10 +3,16 @@
  * sign-up that identifies the person with that id, a page view that arrives just after the
  * sign-up (inside the grace window), then events as the known person. Some visitors never sign
  * up (their events stay anonymous); some send an invite to a friend.
+ *
+ * What a visitor's browser sends goes the way the snippet (/js/anonmerge.js) sends it: POST
+ * /js/v1/... with the publishable key, from the shop's origin. Invites are sent by the shop's
+ * server, with the Track API key.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 
 export interface TrackCall {
+  /** snippet: the browser's wire format (publishable key, Origin); server: the Track API. */
+  readonly via: 'snippet' | 'server';
   readonly method: 'PUT' | 'POST';
   readonly path: string;
   readonly body: Record<string, unknown>;
@@ -28,8 +34,8 @@ export function visitorJourney(site = 'https://shop.example.com'): TrackCall[] {
   const calls: TrackCall[] = [];
   const pageView = (page: string, delayMs: number, anonymous = true, person?: string): TrackCall =>
     anonymous
-      ? { method: 'POST', path: '/api/v1/events', body: { name: `${site}${page}`, type: 'page', anonymous_id: anonymousId, data: { path: page } }, describe: `${anonymousId} views ${page}`, delayMs }
-      : { method: 'POST', path: `/api/v1/customers/${encodeURIComponent(person ?? '')}/events`, body: { name: `${site}${page}`, type: 'page', data: { path: page } }, describe: `${person} views ${page}`, delayMs };
+      ? { via: 'snippet', method: 'POST', path: '/js/v1/events', body: { name: `${site}${page}`, type: 'page', anonymous_id: anonymousId, data: { path: page } }, describe: `${anonymousId} views ${page}`, delayMs }
+      : { via: 'snippet', method: 'POST', path: `/js/v1/customers/${encodeURIComponent(person ?? '')}/events`, body: { name: `${site}${page}`, type: 'page', data: { path: page } }, describe: `${person} views ${page}`, delayMs };
 
   const views = 2 + randomInt(3);
   for (let i = 0; i < views; i += 1) calls.push(pageView(pick(PAGES), 400 + randomInt(1600)));
@@ -39,15 +45,16 @@ export function visitorJourney(site = 'https://shop.example.com'): TrackCall[] {
     const email = `${first}.${pick(LAST)}+${randomInt(1000)}@example.com`;
     const plan = pick(PLANS);
     calls.push({
-      method: 'PUT',
-      path: `/api/v1/customers/${encodeURIComponent(email)}`,
+      via: 'snippet',
+      method: 'POST',
+      path: `/js/v1/customers/${encodeURIComponent(email)}`,
       body: { email, first_name: first, plan, anonymous_id: anonymousId, created_at: Math.floor(Date.now() / 1000) },
       describe: `${anonymousId} signs up as ${email}`,
       delayMs: 800 + randomInt(1200),
     });
     // A tab still open from before the sign-up: same cookie, seconds later (inside the window).
     calls.push(pageView('/welcome', 300 + randomInt(700)));
-    calls.push({ method: 'POST', path: `/api/v1/customers/${encodeURIComponent(email)}/events`, body: { name: 'trial_started', data: { plan } }, describe: `${email} starts a ${plan} trial`, delayMs: 500 + randomInt(1000) });
+    calls.push({ via: 'snippet', method: 'POST', path: `/js/v1/customers/${encodeURIComponent(email)}/events`, body: { name: 'trial_started', data: { plan } }, describe: `${email} starts a ${plan} trial`, delayMs: 500 + randomInt(1000) });
     calls.push(pageView('/dashboard', 500 + randomInt(1000), false, email));
     if (randomInt(100) < 40) {
       // Another device still carrying the old cookie, long after the sign-up: past the window,
@@ -57,7 +64,7 @@ export function visitorJourney(site = 'https://shop.example.com'): TrackCall[] {
     }
   } else if (roll < 70) {
     const friend = `${pick(FIRST)}@friends.example.org`;
-    calls.push({ method: 'POST', path: '/api/v1/events', body: { name: 'invite_sent', data: { recipient: friend, invited_by: anonymousId } }, describe: `${anonymousId} invites ${friend}`, delayMs: 600 });
+    calls.push({ via: 'server', method: 'POST', path: '/api/v1/events', body: { name: 'invite_sent', data: { recipient: friend, invited_by: anonymousId } }, describe: `${anonymousId} invites ${friend}`, delayMs: 600 });
   }
   return calls;
 }

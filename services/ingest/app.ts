@@ -11,6 +11,7 @@ import type { Logger } from '../shared/logger';
 import type { InboundRecord } from '../shared/model/inbound';
 import { projectRoot } from '../shared/projectRoot';
 import { authenticateTrack, authenticateWriteKey, type AuthResult } from './auth';
+import { registerBrowserRoutes } from './browserRoutes';
 import { registerBodyParsing } from './body';
 import { KafkaUnavailableError } from './inboundProducer';
 import { LIMITS } from './limits';
@@ -42,8 +43,9 @@ export const RETRY_AFTER_SECONDS = 5;
 
 export const OPENAPI_PATH = path.join(projectRoot(), 'services/ingest/openapi.json');
 
-type Authenticate = (request: FastifyRequest) => AuthResult;
-type Translate = (request: FastifyRequest, ctx: RequestContext) => Translation;
+export type Authenticate = (request: FastifyRequest) => AuthResult;
+export type Translate = (request: FastifyRequest, ctx: RequestContext) => Translation;
+export type Handler = (authenticate: Authenticate, translate: Translate, success: () => unknown) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
   const clock = deps.clock ?? Date.now;
@@ -99,6 +101,7 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
   const handle = (authenticate: Authenticate, translate: Translate, success: () => unknown) => async (request: FastifyRequest, reply: FastifyReply) => {
     const auth = authenticate(request);
     if (!auth.ok) {
+      if (auth.status === 403) return reply.status(403).send(singleError(`forbidden: ${auth.reason}`));
       return reply.status(401).header('www-authenticate', 'Basic realm="anonmerge"').send(singleError(`unauthorized: ${auth.reason}`));
     }
     const workspace: Workspace = auth.workspace;
@@ -148,6 +151,8 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
     app.post(`/v1/${type}`, { bodyLimit: LIMITS.segmentMessageBytes }, handle(writeKey, (r, ctx) => translateSegmentMessage(type, r.body, ctx), success));
   }
   app.post('/v1/batch', { bodyLimit: LIMITS.segmentBatchBytes }, handle(writeKey, (r, ctx) => translateSegmentBatch(r.body, ctx), success));
+
+  registerBrowserRoutes(app, deps.workspaces, handle, empty);
 
   return app;
 }

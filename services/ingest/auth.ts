@@ -6,7 +6,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Workspace, WorkspaceRegistry } from './workspaces';
 
-export type AuthResult = { ok: true; workspace: Workspace } | { ok: false; reason: string };
+/** A failure is 401 unless it says otherwise (403: right key, wrong origin). */
+export type AuthResult = { ok: true; workspace: Workspace } | { ok: false; reason: string; status?: 401 | 403 };
 
 export function parseBasicAuth(header: string | undefined): { user: string; password: string } | null {
   if (!header) return null;

@@ -16,6 +16,13 @@ export interface Workspace {
   readonly apiKey: string;
   /** Segment-spec Basic auth user (empty password). */
   readonly writeKey: string | null;
+  /**
+   * The browser snippet's key (public: it is in every page), good only for anonymous events,
+   * identifies and a known person's events (/js/v1/...), and only from `allowedOrigins`.
+   */
+  readonly publishableKey: string | null;
+  /** Origins (scheme://host[:port]) whose pages may use the publishable key. */
+  readonly allowedOrigins: readonly string[];
   readonly settings: WorkspaceSettings;
   /** Records per second this workspace may send (per ingest process), and its burst. */
   readonly rateLimit: { readonly recordsPerSecond: number; readonly burst: number };
@@ -74,6 +81,27 @@ function parseRateLimit(raw: unknown, where: string, problems: string[]): Worksp
   return { recordsPerSecond, burst: Math.max(1, burst) };
 }
 
+function parseOrigins(raw: unknown, where: string, problems: string[]): string[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) {
+    problems.push(`${where} must be a list of origins`);
+    return [];
+  }
+  return raw.flatMap((value, i) => {
+    let origin = '';
+    try {
+      origin = new URL(String(value)).origin;
+    } catch {
+      // reported below
+    }
+    if (typeof value !== 'string' || origin !== value) {
+      problems.push(`${where}[${i}] must be an origin such as https://www.example.com (scheme, host, port; no path or trailing slash)`);
+      return [];
+    }
+    return [value];
+  });
+}
+
 /** Validates a parsed workspaces file; throws one error listing every problem. */
 export function parseWorkspaces(document: unknown, source: string): Workspace[] {
   const problems: string[] = [];
@@ -85,12 +113,15 @@ export function parseWorkspaces(document: unknown, source: string): Workspace[] 
     const id = text(field(object, 'id', where, problems), `${where}.id`, problems);
     if (id && !WORKSPACE_ID.test(id)) problems.push(`${where}.id must match ${WORKSPACE_ID}`);
     const writeKey = object.write_key === undefined ? null : text(object.write_key, `${where}.write_key`, problems);
+    const publishableKey = object.publishable_key === undefined ? null : text(object.publishable_key, `${where}.publishable_key`, problems);
     return {
       id,
       name: typeof object.name === 'string' ? object.name : id,
       siteId: text(field(object, 'site_id', where, problems), `${where}.site_id`, problems),
       apiKey: text(field(object, 'api_key', where, problems), `${where}.api_key`, problems),
       writeKey,
+      publishableKey,
+      allowedOrigins: parseOrigins(object.allowed_origins, `${where}.allowed_origins`, problems),
       settings: parseSettings(object.settings, `${where}.settings`, problems),
       rateLimit: parseRateLimit(object.rate_limit, `${where}.rate_limit`, problems),
     };

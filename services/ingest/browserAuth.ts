@@ -1,0 +1,37 @@
+/**
+ * Auth of the browser snippet's calls (/js/v1/...). A page cannot keep a secret, and
+ * `navigator.sendBeacon` cannot set headers: the site id and the workspace's publishable key
+ * travel in the query string. What makes that acceptable is what the key can do — anonymous
+ * events, identifies and a known person's events, nothing that deletes or merges people — and
+ * where from: the request's Origin must be one of the workspace's allowed origins.
+ */
+import { secretsEqual } from './auth';
+import type { Workspace, WorkspaceRegistry } from './workspaces';
+
+export type BrowserAuthResult = { ok: true; workspace: Workspace } | { ok: false; status: 401 | 403; reason: string };
+
+const DUMMY_KEY = 'anonmerge-no-publishable-key';
+
+export function authenticatePublishable(siteId: unknown, key: unknown, origin: string | undefined, registry: WorkspaceRegistry): BrowserAuthResult {
+  if (typeof siteId !== 'string' || typeof key !== 'string' || siteId === '' || key === '') {
+    return { ok: false, status: 401, reason: 'missing site_id or key in the query string' };
+  }
+  const workspace = registry.bySiteId(siteId);
+  const matches = secretsEqual(key, workspace?.publishableKey ?? DUMMY_KEY);
+  if (!workspace || !workspace.publishableKey || !matches) return { ok: false, status: 401, reason: 'unknown site_id or wrong publishable key' };
+  if (!origin || !workspace.allowedOrigins.includes(origin)) {
+    return { ok: false, status: 403, reason: `origin ${origin ?? '(none)'} is not allowed for this workspace (allowed_origins)` };
+  }
+  return { ok: true, workspace };
+}
+
+/** CORS headers for an allowed origin (never a wildcard: the answer depends on the origin). */
+export function corsHeaders(origin: string): Record<string, string> {
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-allow-methods': 'POST, OPTIONS',
+    'access-control-allow-headers': 'content-type',
+    'access-control-max-age': '600',
+    vary: 'Origin',
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * What the browser snippet talks to: the script itself (/js/anonmerge.js) and three write
+ * routes with the Track API v1 bodies, authenticated by the publishable key (browserAuth.ts):
+ *
+ *   POST /js/v1/events?site_id=&key=                      an anonymous event (anonymous_id required)
+ *   POST /js/v1/customers/{identifier}?site_id=&key=      identify (with the anonymous_id: a merge)
+ *   POST /js/v1/customers/{identifier}/events?site_id=&key=   an event of the identified visitor
+ *
+ * POST everywhere (sendBeacon can only POST); bodies may be text/plain, which browsers send
+ * without a CORS preflight. Answers carry CORS headers for an allowed origin.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { projectRoot } from '../shared/projectRoot';
+import type { Authenticate, Handler } from './app';
+import { authenticatePublishable, corsHeaders } from './browserAuth';
+import { Problems, singleError } from './problems';
+import { translateAnonymousEvent, translateIdentify, translatePersonEvent } from './trackV1';
+import type { WorkspaceRegistry } from './workspaces';
+
+export const SNIPPET_PATH = path.join(projectRoot(), 'services/ingest/public/anonmerge.js');
+export const DEMO_PAGE_PATH = path.join(projectRoot(), 'services/ingest/public/demo.html');
+
+type Query = { site_id?: string; key?: string };
+type WithIdentifier = FastifyRequest<{ Params: { identifier: string }; Querystring: Query }>;
+
+export function registerBrowserRoutes(app: FastifyInstance, workspaces: WorkspaceRegistry, handle: Handler, success: () => unknown): void {
+  const snippet = readFileSync(SNIPPET_PATH, 'utf8');
+  const demo = readFileSync(DEMO_PAGE_PATH, 'utf8');
+  // A shop page with the snippet, for `make run` (the demo workspace allows this origin).
+  app.get('/demo', async (_request, reply) => reply.type('text/html; charset=utf-8').send(demo));
+  app.get('/js/anonmerge.js', async (_request, reply) =>
+    reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*').send(snippet),
+  );
+
+  const publishable: Authenticate = (request) => {
+    const query = request.query as Query;
+    const result = authenticatePublishable(query.site_id, query.key, request.headers.origin, workspaces);
+    return result.ok ? result : { ok: false, status: result.status, reason: result.reason };
+  };
+
+  /** CORS headers when the origin is allowed for the site id asked for; nothing otherwise. */
+  const withCors = (route: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const origin = request.headers.origin;
+    const workspace = workspaces.bySiteId(String((request.query as Query).site_id ?? ''));
+    if (origin && workspace?.allowedOrigins.includes(origin)) void reply.headers(corsHeaders(origin));
+    return route(request, reply);
+  };
+
+  app.options('/js/v1/*', withCors(async (request, reply) => {
+    const origin = request.headers.origin;
+    if (!reply.getHeader('access-control-allow-origin')) return reply.status(403).send(singleError(`forbidden: origin ${origin ?? '(none)'} is not allowed for this site_id`));
+    return reply.status(204).send();
+  }));
+
+  app.post('/js/v1/events', withCors(handle(publishable, (request, ctx) => {
+    // The publishable key sends anonymous events only; invites (no anonymous_id) need the API key.
+    const body = request.body as { anonymous_id?: unknown } | undefined;
+    if (body && typeof body === 'object' && !Array.isArray(body) && (body.anonymous_id === undefined || body.anonymous_id === null || body.anonymous_id === '')) {
+      const problems = new Problems();
+      problems.add('anonymous_id', 'is required with the publishable key (invite events need the API key)');
+      return { ok: false, problems };
+    }
+    return translateAnonymousEvent(request.body, ctx);
+  }, success)));
+  app.post('/js/v1/customers/:identifier', withCors(handle(publishable, (request, ctx) => translateIdentify((request as WithIdentifier).params.identifier, request.body, ctx), success)));
+  app.post('/js/v1/customers/:identifier/events', withCors(handle(publishable, (request, ctx) => translatePersonEvent((request as WithIdentifier).params.identifier, request.body, ctx), success)));
+}
