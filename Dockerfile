@@ -1,5 +1,5 @@
-# One image for both services and the CLI; the command chooses:
-#   docker run anonmerge ingest | merger | anonmerge <command>   (see docs/deployment.md)
+# One image for the services and the CLI; the command chooses:
+#   docker run anonmerge ingest | merger | activity | anonmerge <command>   (see docs/deployment.md)
 # Built from the repository root: docker build -t anonmerge .
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -19,7 +19,8 @@ ENV NODE_ENV=production \
     ANONMERGE_WORKSPACES_FILE=/etc/anonmerge/workspaces.json \
     # Inside a container the servers listen on every interface (the defaults are loopback).
     ANONMERGE_INGEST_HOST=0.0.0.0 \
-    ANONMERGE_MERGER_HOST=0.0.0.0
+    ANONMERGE_MERGER_HOST=0.0.0.0 \
+    ANONMERGE_ACTIVITY_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
@@ -28,10 +29,12 @@ COPY --from=build /app/dist ./dist
 COPY schemas ./schemas
 COPY services/merger/redis/scripts ./services/merger/redis/scripts
 COPY services/ingest/openapi.json ./services/ingest/openapi.json
+COPY services/ingest/public ./services/ingest/public
+COPY services/activity/public ./services/activity/public
 COPY config/workspaces.json /etc/anonmerge/workspaces.json
 COPY infra/docker-entrypoint.sh /usr/local/bin/anonmerge-entrypoint
 USER node
-# ingest: 3000 (HTTP API, /healthz, /readyz, /metrics); merger: 3001 (/healthz, /readyz, /metrics)
-EXPOSE 3000 3001
+# ingest: 3000 (HTTP API, snippet, /metrics); merger: 3001 (health, /metrics); activity: 3002 (/activity)
+EXPOSE 3000 3001 3002
 ENTRYPOINT ["anonmerge-entrypoint"]
 CMD ["ingest"]

@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-ingest bench-state bench-tenants bench-cluster cluster-up cluster-down chaos clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-ingest bench-state bench-tenants bench-cluster cluster-up cluster-down browser chaos clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -56,9 +56,12 @@ status: ## stack and services
 run: infra-up build ## the stack, both services, sample traffic and a live feed (Ctrl-C stops)
 	@bash infra/run.sh
 
-test: install infra-up typecheck build ## type-check, then unit, integration and (short) fault tests against the real stack
+test: install infra-up browser typecheck build ## type-check, then unit, integration and (short) fault tests against the real stack
 	npx jest --ci --selectProjects unit integration
 	npx jest --ci --selectProjects chaos
+
+browser: ## Debian's chromium for the snippet's browser test (installed once when missing)
+	@bash infra/chromium.sh ensure >/dev/null
 
 test-unit: install ## unit tests only (no stack needed)
 	npx jest --ci --selectProjects unit

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The two anonmerge services (compiled under dist/) in the background, for `make up` / `make run`,
-# benchmarks and acceptance checks. Usage: infra/services.sh start|stop|status
-#   start  starts what is not running and returns once both answer /readyz
+# The anonmerge services (compiled under dist/) in the background — ingest, merger and the
+# activity log page — for `make up` / `make run`, benchmarks and acceptance checks.
+# Usage: infra/services.sh start|stop|status
+#   start  starts what is not running and returns once each answers /readyz
 #   stop   SIGTERM (graceful: finish the batch, commit, close), SIGKILL after 30 s
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -9,11 +10,14 @@ INGEST_PORT="${ANONMERGE_INGEST_PORT:-3000}"
 MERGER_PORT="${ANONMERGE_MERGER_PORT:-3001}"
 INGEST_HOST="${ANONMERGE_INGEST_HOST:-127.0.0.1}"
 MERGER_HOST="${ANONMERGE_MERGER_HOST:-127.0.0.1}"
+ACTIVITY_PORT="${ANONMERGE_ACTIVITY_PORT:-3002}"
+ACTIVITY_HOST="${ANONMERGE_ACTIVITY_HOST:-127.0.0.1}"
 
 ready_url() {
   case "$1" in
     ingest) echo "http://$INGEST_HOST:$INGEST_PORT/readyz" ;;
     merger) echo "http://$MERGER_HOST:$MERGER_PORT/readyz" ;;
+    activity) echo "http://$ACTIVITY_HOST:$ACTIVITY_PORT/readyz" ;;
   esac
 }
 
@@ -23,6 +27,7 @@ port_of() {
   case "$1" in
     ingest) echo "$INGEST_HOST $INGEST_PORT" ;;
     merger) echo "$MERGER_HOST $MERGER_PORT" ;;
+    activity) echo "$ACTIVITY_HOST $ACTIVITY_PORT" ;;
   esac
 }
 
@@ -54,16 +59,19 @@ case "${1:-}" in
   start)
     start_one merger
     start_one ingest
+    start_one activity
     wait_ready merger
     wait_ready ingest
+    wait_ready activity
     ;;
   stop)
     stop_pid ingest 30
+    stop_pid activity 30
     stop_pid merger 30
     ;;
   status)
     rc=0
-    for name in ingest merger; do
+    for name in ingest merger activity; do
       if is_ready "$name"; then echo "$(printf '%-9s' "$name") up    $(ready_url "$name")  pid $(cat "$RUN_DIR/$name.pid")"
       else echo "$(printf '%-9s' "$name") down  $(ready_url "$name")"; rc=1; fi
     done

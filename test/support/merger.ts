@@ -19,6 +19,9 @@ import { startMerger, type RunningMerger } from '../../services/merger/service';
 import { topicEnv } from '../../services/shared/config/topicSets';
 import { deleteByPrefix } from '../../services/shared/redis/deleteByPrefix';
 import { config, testLogger, uniqueName } from './stack';
+import pino from 'pino';
+import { createLogger } from '../../services/shared/logger';
+import { resultsPath } from './results';
 
 export const DEFAULT_SETTINGS: WorkspaceSettings = { merge_enabled: true, retention_seconds: 30 * 86400, grace_seconds: 300, trigger_window_seconds: 72 * 3600 };
 
@@ -50,7 +53,9 @@ export function mergerConfig(topics: TopicConfig, groupId: string, redisPrefix: 
 export async function startTestMerger(topics: TopicConfig, options: MergerTestOptions = {}): Promise<RunningMerger & { groupId: string; prefix: string }> {
   const groupId = uniqueName('test-merger');
   const prefix = uniqueName('t');
-  const merger = await startMerger(mergerConfig(topics, groupId, prefix, options), testLogger, { listen: false });
+  // Its log goes to a file of its own (test-results/), so that a stalled test can be read after.
+  const logger = createLogger('merger', process.env.TEST_CHILD_LOG_LEVEL ?? 'info', pino.destination({ dest: resultsPath(`merger-${groupId}.log`), sync: false }));
+  const merger = await startMerger(mergerConfig(topics, groupId, prefix, options), logger, { listen: false });
   return Object.assign(merger, { groupId, prefix });
 }
 

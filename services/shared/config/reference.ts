@@ -6,13 +6,14 @@
 import { configGroups } from './index';
 
 const WHO: Record<keyof typeof configGroups, string> = {
-  kafka: 'ingest, merger, CLI',
-  topics: 'ingest, merger, CLI',
-  registry: 'ingest, merger, CLI',
-  redis: 'merger, CLI',
-  log: 'ingest, merger',
-  ingest: 'ingest',
-  merger: 'merger',
+  kafka: 'ingest, merger, activity, CLI',
+  topics: 'ingest, merger, activity, CLI',
+  registry: 'ingest, merger, activity, CLI',
+  redis: 'merger, activity (explain), CLI',
+  log: 'ingest, merger, activity',
+  ingest: 'ingest (the workspaces file: activity too)',
+  merger: 'merger (the Redis prefix: activity and CLI too)',
+  activity: 'activity (the activity log page)',
 };
 
 export function configurationReference(): string {

@@ -1,0 +1,108 @@
+/**
+ * The activity log's HTTP side: the page (/activity), its JSON (/activity/api/...), a live
+ * stream of new rows (Server-Sent Events) and the explain answer for a searched anonymous id or
+ * person. Every API call names a workspace the caller's credentials open.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { baseFastifyOptions } from '../shared/http/fastifyOptions';
+import type { Logger } from '../shared/logger';
+import { projectRoot } from '../shared/projectRoot';
+import type { Explanation } from '../merger/explain';
+import type { WorkspaceRegistry } from '../ingest/workspaces';
+import { accessOf } from './access';
+import type { RecentView, Tab, ViewRow } from './view';
+
+export const PAGE_PATH = path.join(projectRoot(), 'services/activity/public/activity.html');
+
+export interface ActivityAppDependencies {
+  readonly logger: Logger;
+  readonly view: RecentView;
+  /** Emits ('row', workspace, row) for each row added to the view. */
+  readonly rows: EventEmitter;
+  readonly workspaces: WorkspaceRegistry;
+  readonly adminToken: string;
+  readonly explain: (workspace: string, target: { anonymousId?: string; person?: string }) => Promise<Explanation[]>;
+  readonly ready: () => boolean;
+}
+
+type Query = { workspace?: string; q?: string; anonymous_id?: string; person?: string };
+
+export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance {
+  const app = Fastify(baseFastifyOptions(deps.logger));
+  const page = readFileSync(PAGE_PATH, 'utf8');
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => (deps.ready() ? { status: 'ready' } : reply.status(503).send({ status: 'not ready' })));
+  app.get('/', async (_request, reply) => reply.redirect('/activity'));
+  // The page asks for credentials (the browser's login prompt), which the browser then sends with
+  // every call of the page, the live stream (EventSource) included.
+  app.get('/activity', async (request, reply) => {
+    const access = accessOf(request.headers.authorization, deps.workspaces, deps.adminToken);
+    if (!access.ok) return reply.status(401).header('www-authenticate', 'Basic realm="anonmerge activity"').type('text/plain').send('Log in with a workspace\'s site id and API key (or admin and the admin token).');
+    return reply.type('text/html; charset=utf-8').send(page);
+  });
+
+  /** The workspace asked for, if the credentials open it; otherwise the reply is sent. */
+  const workspaceOf = (request: FastifyRequest, reply: FastifyReply): string | null => {
+    const access = accessOf(request.headers.authorization, deps.workspaces, deps.adminToken);
+    if (!access.ok) {
+      void reply.status(401).header('www-authenticate', 'Basic realm="anonmerge activity"').send({ error: `unauthorized: ${access.reason}` });
+      return null;
+    }
+    const asked = (request.query as Query).workspace ?? (access.workspaces.length === 1 ? access.workspaces[0] : undefined);
+    if (!asked) {
+      void reply.status(400).send({ error: 'workspace: name one (?workspace=...)' });
+      return null;
+    }
+    if (!access.workspaces.includes(asked)) {
+      void reply.status(403).send({ error: `forbidden: these credentials do not open workspace ${asked}` });
+      return null;
+    }
+    return asked;
+  };
+
+  app.get('/activity/api/workspaces', async (request, reply) => {
+    const access = accessOf(request.headers.authorization, deps.workspaces, deps.adminToken);
+    if (!access.ok) return reply.status(401).header('www-authenticate', 'Basic realm="anonmerge activity"').send({ error: `unauthorized: ${access.reason}` });
+    return { workspaces: access.workspaces };
+  });
+
+  app.get('/activity/api/rows', async (request, reply) => {
+    const workspace = workspaceOf(request, reply);
+    if (workspace === null) return reply;
+    const q = (request.query as Query).q ?? '';
+    const tabs: Tab[] = ['identified', 'anonymous', 'activity'];
+    return { workspace, ...Object.fromEntries(tabs.map((tab) => [tab, deps.view.list(workspace, tab, q)])) };
+  });
+
+  app.get('/activity/api/explain', async (request, reply) => {
+    const workspace = workspaceOf(request, reply);
+    if (workspace === null) return reply;
+    const { anonymous_id: anonymousId, person } = request.query as Query;
+    if (!anonymousId && !person) return reply.status(400).send({ error: 'anonymous_id or person: name one' });
+    return { workspace, explanations: await deps.explain(workspace, anonymousId ? { anonymousId } : { person }) };
+  });
+
+  // New rows as they arrive: Server-Sent Events, one "row" event each.
+  app.get('/activity/api/stream', async (request, reply) => {
+    const workspace = workspaceOf(request, reply);
+    if (workspace === null) return reply;
+    reply.hijack();
+    const out = reply.raw;
+    out.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    out.write(': connected\n\n');
+    const onRow = (rowWorkspace: string, row: ViewRow) => {
+      if (rowWorkspace === workspace) out.write(`event: row\ndata: ${JSON.stringify(row)}\n\n`);
+    };
+    deps.rows.on('row', onRow);
+    const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), 15000);
+    request.raw.on('close', () => {
+      clearInterval(keepAlive);
+      deps.rows.off('row', onRow);
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,77 @@
+/**
+ * Wires the activity log together: the outbound topics feed a bounded view; an HTTP server shows
+ * it (the page, its API, a live stream) and answers explain from the inbound log and Redis.
+ * main.ts runs it as a process; tests run it in-process against the real stack.
+ */
+import { EventEmitter } from 'node:events';
+import type { FastifyInstance } from 'fastify';
+import { SchemaCatalog } from '../shared/avro/catalog';
+import { createSchemaRegistry } from '../shared/avro/registry';
+import type { Config } from '../shared/config';
+import { createKafka } from '../shared/kafka/client';
+import { ensureTopics } from '../shared/kafka/topics';
+import type { CloseStep } from '../shared/lifecycle/shutdown';
+import type { Logger } from '../shared/logger';
+import { createRedis } from '../shared/redis/client';
+import { explain } from '../cli/commands/explain';
+import { KeySpace } from '../merger/redis/keys';
+import { WorkspaceRegistry } from '../ingest/workspaces';
+import { buildActivityApp } from './app';
+import { consumeOutputs } from './outputsConsumer';
+import { RecentView } from './view';
+
+export type ActivityConfig = Config<'kafka' | 'topics' | 'registry' | 'redis' | 'merger' | 'ingest' | 'activity'>;
+
+export interface RunningActivity {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  readonly view: RecentView;
+  readonly closeSteps: CloseStep[];
+  close(): Promise<void>;
+}
+
+export async function startActivity(config: ActivityConfig, logger: Logger, workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningActivity> {
+  const kafka = createKafka(config.kafka, logger, 'activity');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, config.topics, logger);
+  } finally {
+    await admin.disconnect();
+  }
+  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger);
+  const redis = createRedis(config.redis, logger, 'activity');
+  await redis.connect();
+  const view = new RecentView(config.activity.recentPerWorkspace);
+  const rows = new EventEmitter();
+  rows.setMaxListeners(0); // one per open page
+  const outputs = await consumeOutputs(kafka, catalog, logger, config.activity.backfillPerPartition, (workspace, row) => {
+    if (view.add(workspace, row)) rows.emit('row', workspace, row);
+  });
+  const keys = new KeySpace(config.merger.redisKeyPrefix);
+  const app = buildActivityApp({
+    logger,
+    view,
+    rows,
+    workspaces,
+    adminToken: config.activity.adminToken,
+    explain: (workspace, target) => explain(kafka, catalog, redis, keys, workspace, target),
+    ready: () => outputs.joined() && redis.status === 'ready',
+  });
+  const address = await app.listen({ host: config.activity.host, port: config.activity.port });
+  logger.info({ address }, 'activity log listening');
+  const closeSteps: CloseStep[] = [
+    { name: 'http server', close: () => app.close() },
+    { name: 'outbound consumer', close: () => outputs.consumer.disconnect() },
+    { name: 'redis', close: () => redis.quit() },
+  ];
+  return {
+    app,
+    url: address.replace('[::1]', '127.0.0.1'),
+    view,
+    closeSteps,
+    close: async () => {
+      for (const step of closeSteps) await step.close();
+    },
+  };
+}
