@@ -33,19 +33,41 @@ export function topicDefinitions(topics: TopicConfig): ITopicConfig[] {
   }));
 }
 
+/**
+ * Until every partition of the topics has a leader. kafkajs' own waitForLeaders gives up on the
+ * first UNKNOWN_TOPIC_OR_PARTITION a broker answers while it is still propagating a topic it has
+ * just created (seen on a fresh KRaft broker: a whole test suite failed at its start), so we wait
+ * here instead, retrying that answer and LEADER_NOT_AVAILABLE.
+ */
+async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const transient = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+  for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: names });
+      if (metadata.topics.length === names.length && metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      if (!transient.has((error as { type?: string }).type ?? '') || Date.now() + wait > deadline) throw error;
+    }
+    if (Date.now() + wait > deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
 export async function ensureTopics(admin: Admin, topics: TopicConfig, logger: Logger): Promise<void> {
   const wanted = topicDefinitions(topics);
   const existing = new Set(await admin.listTopics());
   const missing = wanted.filter((t) => !existing.has(t.topic));
   if (missing.length > 0) {
     try {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
+      await admin.createTopics({ topics: missing, waitForLeaders: false });
       logger.info({ topics: missing.map((t) => t.topic), partitions: topics.partitions }, 'topics created');
     } catch (error) {
       // Another service may have created them between our list and create.
       if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
     }
   }
+  await waitForLeaders(admin, wanted.map((t) => t.topic), 30_000);
   const metadata = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
   for (const topic of metadata.topics) {
     if (topic.partitions.length !== topics.partitions) {
