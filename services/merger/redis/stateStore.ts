@@ -55,14 +55,18 @@ function pushAll<T>(target: T[], items: readonly T[]): void {
   for (const item of items) target.push(item);
 }
 
-/** The four keys and the arguments of the given entities, in that order, for one script call. */
-function flatten<A>(indexes: readonly number[], keys: readonly EntityKeys[], args: ReadonlyArray<readonly A[]>): [string[], A[]] {
+/**
+ * The four keys and the arguments of the given entities, in that order, for one script call.
+ * Each entity's arguments are written straight into the call's array (no array per entity: this
+ * runs for every entity of every batch).
+ */
+function flatten<A>(indexes: readonly number[], keys: readonly EntityKeys[], writeArgs: (i: number, into: A[]) => void): [string[], A[]] {
   const flatKeys: string[] = [];
   const flatArgs: A[] = [];
   for (const i of indexes) {
     const k = keys[i] as EntityKeys;
     flatKeys.push(k.state, k.pending, k.seen, k.outbox);
-    pushAll(flatArgs, args[i] as readonly A[]);
+    writeArgs(i, flatArgs);
   }
   return [flatKeys, flatArgs];
 }
@@ -84,16 +88,16 @@ export class StateStore {
   async loadEntities(requests: readonly EntityLoad[]): Promise<LoadedEntity[]> {
     if (requests.length === 0) return [];
     const keys = requests.map((request) => this.keys.entity(request.entity));
-    const args = requests.map((request) => {
-      const own: (string | number)[] = [request.withPending ? 1 : 0, request.ids.length];
-      pushAll(own, request.ids);
-      own.push(request.positions.length);
-      pushAll(own, request.positions);
-      return own;
-    });
+    const writeArgs = (i: number, into: (string | number)[]) => {
+      const request = requests[i] as EntityLoad;
+      into.push(request.withPending ? 1 : 0, request.ids.length);
+      pushAll(into, request.ids);
+      into.push(request.positions.length);
+      pushAll(into, request.positions);
+    };
     const loaded = new Array<LoadedEntity>(requests.length);
     const groups = await callPerSlot<Array<[Buffer[], Buffer[], number[], Buffer[]]>>(this.redis, keys.map((k) => k.state), (target, indexes) => {
-      const [flatKeys, flatArgs] = flatten(indexes, keys, args);
+      const [flatKeys, flatArgs] = flatten(indexes, keys, writeArgs);
       // Arrays, not spread arguments: a large batch has more arguments than a call may take.
       return target.loadEntitiesBuffer(flatKeys.length, flatKeys, flatArgs);
     });
@@ -119,9 +123,9 @@ export class StateStore {
   async commitEntities(commits: ReadonlyArray<{ readonly entity: EntityRef; readonly commit: EntityCommit }>): Promise<boolean[]> {
     if (commits.length === 0) return [];
     const keys = commits.map(({ entity }) => this.keys.entity(entity));
-    const args = commits.map(({ commit }) => {
+    const writeArgs = (i: number, own: (string | Buffer)[]) => {
+      const { commit } = commits[i] as (typeof commits)[number];
       // Numbers travel as text: Lua would print large ones in scientific notation.
-      const own: (string | Buffer)[] = [];
       const text = (...values: Array<string | number>) => {
         for (const value of values) own.push(typeof value === 'number' ? String(value) : value);
       };
@@ -135,11 +139,10 @@ export class StateStore {
       for (const [field, value] of commit.outbox) own.push(field, value);
       if (commit.clean) text(commit.clean.partition, commit.clean.below);
       else text('-');
-      return own;
-    });
+    };
     const applied = new Array<boolean>(commits.length);
     const groups = await callPerSlot<number[]>(this.redis, keys.map((k) => k.state), (target, indexes) => {
-      const [flatKeys, flatArgs] = flatten(indexes, keys, args);
+      const [flatKeys, flatArgs] = flatten(indexes, keys, writeArgs);
       return target.commitEntities(flatKeys.length, flatKeys, [packArgs(flatArgs)]);
     });
     for (const { indexes, reply } of groups) reply.forEach((flag, j) => (applied[indexes[j] as number] = flag === 1));
