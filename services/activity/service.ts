@@ -9,7 +9,7 @@ import { SchemaCatalog } from '../shared/avro/catalog';
 import { createSchemaRegistry } from '../shared/avro/registry';
 import type { Config } from '../shared/config';
 import { createKafka } from '../shared/kafka/client';
-import { ensureTopics } from '../shared/kafka/topics';
+import { ensureTopicsWith } from '../shared/kafka/topics';
 import type { CloseStep } from '../shared/lifecycle/shutdown';
 import type { Logger } from '../shared/logger';
 import { createRedis } from '../shared/redis/client';
@@ -32,13 +32,7 @@ export interface RunningActivity {
 
 export async function startActivity(config: ActivityConfig, logger: Logger, workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningActivity> {
   const kafka = createKafka(config.kafka, logger, 'activity');
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await ensureTopics(admin, config.topics, logger);
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureTopicsWith(kafka, config.topics, logger);
   const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger);
   const redis = createRedis(config.redis, logger, 'activity');
   await redis.connect();

@@ -7,7 +7,7 @@ import { SchemaCatalog } from '../shared/avro/catalog';
 import { createSchemaRegistry } from '../shared/avro/registry';
 import type { Config } from '../shared/config';
 import { createKafka } from '../shared/kafka/client';
-import { ensureTopics } from '../shared/kafka/topics';
+import { ensureTopicsWith } from '../shared/kafka/topics';
 import type { CloseStep } from '../shared/lifecycle/shutdown';
 import type { Logger } from '../shared/logger';
 import { buildIngestApp } from './app';
@@ -30,13 +30,7 @@ export interface RunningIngest {
 
 export async function startIngest(config: IngestConfig, logger: Logger, workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningIngest> {
   const kafka = createKafka(config.kafka, logger, 'ingest');
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await ensureTopics(admin, config.topics, logger);
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureTopicsWith(kafka, config.topics, logger);
   const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger, ['inbound']);
   const producer = new InboundProducer(kafka, { topic: config.topics.inbound, lingerMs: config.ingest.lingerMs, maxBatchMessages: 5000, sendTimeoutMs: config.ingest.sendTimeoutMs, metadataMaxAgeMs: config.kafka.metadataMaxAgeMs }, logger);
   await producer.connect();

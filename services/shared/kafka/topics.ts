@@ -3,7 +3,7 @@
  * that either can start first). Partitions of an existing topic are never changed here: adding
  * partitions moves keys, so it is a deliberate operation, not a side effect of a restart.
  */
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import type { TopicConfig } from '../config';
 import type { Logger } from '../logger';
 import { STREAMS, type StreamName } from '../avro/schemaFiles';
@@ -73,5 +73,16 @@ export async function ensureTopics(admin: Admin, topics: TopicConfig, logger: Lo
     if (topic.partitions.length !== topics.partitions) {
       logger.info({ topic: topic.name, partitions: topic.partitions.length, configured: topics.partitions }, 'topic keeps its existing partition count');
     }
+  }
+}
+
+/** ensureTopics with an admin client of its own, closed afterwards (services that keep none). */
+export async function ensureTopicsWith(kafka: Kafka, topics: TopicConfig, logger: Logger): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topics, logger);
+  } finally {
+    await admin.disconnect();
   }
 }
