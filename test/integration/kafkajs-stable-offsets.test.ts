@@ -10,7 +10,7 @@ import { fetchCommittedOffsets } from '../../services/shared/kafka/committedOffs
 import { ensureTopics } from '../../services/shared/kafka/topics';
 import { deleteTopics, isolatedTopics, testKafka, testLogger, uniqueName, withAdmin } from '../support/stack';
 
-describe('kafkajs OffsetFetch with require_stable', () => {
+describe('kafkajs OffsetFetch with require_stable (R7)', () => {
   const kafka = testKafka();
   const topics = isolatedTopics('stable', 1);
   const groupId = uniqueName('stable-group');

@@ -82,7 +82,7 @@ describe('the browser snippet in Chromium', () => {
     await deleteTopics(kafka, topics);
   });
 
-  it('anonymous views, sign-up, the person browsing on, logout: what reaches Kafka tells that story', async () => {
+  it('R1, R2b, R6 from a real browser: anonymous views, sign-up, the person browsing on, logout — what reaches Kafka and the activity log', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const settle = () => page.waitForFunction(() => typeof (globalThis as unknown as { anonmerge?: { anonymousId?: unknown } }).anonmerge?.anonymousId === 'function');
