@@ -27,8 +27,8 @@ export type { PositionOutcome } from './outcomeCodes';
 export interface EntityOutcome {
   readonly entity: EntityRef;
   readonly outcomes: PositionOutcome[];
-  /** Outbox fields to delete once the batch's Kafka transaction committed. */
-  readonly outboxFields: string[];
+  /** Positions of the outbox entries to delete once the batch's Kafka transaction committed. */
+  readonly outboxPositions: string[];
   readonly tally: Tally;
   /** Replayed positions whose outbox entry was missing although not yet published. */
   readonly missing: string[];
@@ -74,6 +74,20 @@ function encodeResults(catalog: SchemaCatalog, results: ReadonlyArray<OpResult &
     outcome.followUps.push(...result.followUps);
   }
   return byPosition;
+}
+
+/**
+ * Outbox entries the entity still holds whose outputs were published: those of this partition
+ * below the committed offset (the after-commit clean-up of their batch did not happen: a crash,
+ * or it raced this batch), unless the write rewrites them.
+ */
+export function publishedOutbox(positions: readonly string[], partition: number, committedBelow: number, rewritten: ReadonlyMap<string, unknown>): string[] {
+  const published: string[] = [];
+  for (const position of positions) {
+    const colon = position.indexOf(':');
+    if (Number(position.slice(0, colon)) === partition && Number(position.slice(colon + 1)) < committedBelow && !rewritten.has(position)) published.push(position);
+  }
+  return published;
 }
 
 /** What one entity's decision comes to: the write to attempt and its outcomes if it applies. */
@@ -150,7 +164,7 @@ function prepare(work: EntityWork, loaded: LoadedEntity, ctx: ApplyContext): Pre
   const pendingExpireAt = pendingNewest > 0 ? pendingNewest + retentionMs + EXPIRY_MARGIN_MS : 0;
   const seenExpireAt = seenNewest > 0 ? seenNewest + retentionMs + EXPIRY_MARGIN_MS : 0;
   const newestData = Math.max(pendingExpireAt, seenExpireAt);
-  const fields = stateFields({ applied, binding });
+  const fields = stateFields({ applied, binding }, work.entity.kind === 'anonymous' ? (state as AnonymousState).binding : undefined);
   const commit: EntityCommit = {
     expectedVersion: state.version,
     newVersion: version,
@@ -165,7 +179,7 @@ function prepare(work: EntityWork, loaded: LoadedEntity, ctx: ApplyContext): Pre
     seenCutoff: seenNewest > 0 ? seenNewest - retentionMs - EXPIRY_MARGIN_MS : 0,
     seenExpireAt,
     outbox,
-    clean: ctx.committedBelow > 0 ? { partition: ctx.partition, below: ctx.committedBelow } : null,
+    published: publishedOutbox(loaded.outboxPositions, ctx.partition, ctx.committedBelow, outbox),
   };
   return { commit, decided, replayedOutcomes, tally, missing, replayed: replayedOps.length };
 }
@@ -196,7 +210,7 @@ export async function applyEntities(works: readonly EntityWork[], ctx: ApplyCont
         return;
       }
       const merged = new Map([...p.replayedOutcomes, ...p.decided]);
-      outcomes.push({ entity: w.entity, outcomes: [...merged.values()], outboxFields: [...merged.keys()], tally: p.tally, missing: p.missing, replayed: p.replayed });
+      outcomes.push({ entity: w.entity, outcomes: [...merged.values()], outboxPositions: [...merged.keys()], tally: p.tally, missing: p.missing, replayed: p.replayed });
     });
     if (retry.length > 0) {
       conflicts += retry.length;

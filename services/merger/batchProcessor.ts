@@ -134,7 +134,7 @@ export async function processBatch(lease: PartitionLease, messages: readonly Kaf
     lastOffset,
     tally,
     afterCommit: async () => {
-      await Promise.all([store.applyFollowUps(topic, after), store.cleanOutboxes(outcomes.map((o) => ({ entity: o.entity, fields: o.outboxFields })))]);
+      await Promise.all([store.applyFollowUps(topic, after), store.cleanOutboxes(outcomes.map((o) => ({ entity: o.entity, positions: o.outboxPositions })))]);
     },
   };
 }

@@ -3,7 +3,8 @@
  *
  * - A pending event is "<received_at: 13 digits><id>\0<Avro body>": the received_at and id can be
  *   read by Lua without decoding (retention trim, duplicate check), the rest is compact Avro.
- * - The state hash holds the binding and window as short fields, and "o:<partition>" offsets.
+ * - The state hash holds the binding and window as short fields, "o:<partition>" offsets, and
+ *   the outbox entries as "x:<partition>:<offset>" fields.
  * - An outbox entry is Avro: the already-encoded outbound records of an operation (the bytes that
  *   will go to Kafka, schema id included) and its follow-up writes.
  *
@@ -80,19 +81,23 @@ export function parseAnonymousState(hash: Record<string, string>, pending: Pendi
   return { version: Number(hash[F.version] ?? 0), binding, pending, applied: parseApplied(hash) };
 }
 
-/** Fields to set and to delete so that the hash holds `state` (version is set by the script). */
-export function stateFields(state: { applied: Readonly<Record<number, number>>; binding?: Binding | null }): { set: string[]; unset: string[] } {
+/**
+ * Fields to set and to delete so that the hash holds `state` (version is set by the script).
+ * `stored` is the binding the hash holds now, when known: only fields it has are deleted (most
+ * writes are of anonymous ids that were never bound, and have none to delete).
+ */
+export function stateFields(state: { applied: Readonly<Record<number, number>>; binding?: Binding | null }, stored?: Binding | null): { set: string[]; unset: string[] } {
   const set: string[] = [];
   for (const [partition, offset] of Object.entries(state.applied)) set.push(`${APPLIED}${partition}`, String(offset));
   const unset: string[] = [];
   if (state.binding === undefined) return { set, unset };
   const b = state.binding;
   if (b === null) {
-    unset.push(F.person, F.boundAt, F.windowEnd, F.windowOpen, F.windowCount, F.windowOldest);
+    if (stored !== null) unset.push(F.person, F.boundAt, F.windowEnd, F.windowOpen, F.windowCount, F.windowOldest);
   } else {
     set.push(F.person, personKey(b.person), F.boundAt, String(b.boundAt), F.windowEnd, String(b.windowEnd), F.windowOpen, b.windowOpen ? '1' : '0', F.windowCount, String(b.windowCount));
-    if (b.windowOldest === null) unset.push(F.windowOldest);
-    else set.push(F.windowOldest, String(b.windowOldest));
+    if (b.windowOldest !== null) set.push(F.windowOldest, String(b.windowOldest));
+    else if (stored === undefined || (stored !== null && stored.windowOldest !== null)) unset.push(F.windowOldest);
   }
   return { set, unset };
 }
@@ -134,8 +139,14 @@ export type OutboxCode = 'N' | 'P' | 'E' | 'I';
 
 export type StoredOutcome = { readonly code: OutboxCode } | { readonly code: 'B'; readonly entry: OutboxEntry };
 
+/** The state hash field of an operation's outbox entry; `position` is "<partition>:<offset>". */
+export const outboxField = (position: string) => `x:${position}`;
+
+// One shared buffer per code: most operations store one of these (they are only ever copied).
+const CODE_BUFFERS = new Map<string, Buffer>(['N', 'P', 'E', 'I'].map((code) => [code, Buffer.from(code, 'latin1')]));
+
 export function encodeOutbox(outcome: StoredOutcome): Buffer {
-  if (outcome.code !== 'B') return Buffer.from(outcome.code, 'latin1');
+  if (outcome.code !== 'B') return CODE_BUFFERS.get(outcome.code) as Buffer;
   const body = OutboxEntryType.toBuffer({ outputs: outcome.entry.outputs, followUps: JSON.stringify(outcome.entry.followUps) });
   return Buffer.concat([Buffer.from('B', 'latin1'), body]);
 }

@@ -2,13 +2,13 @@
  * Redis key names. Each entity's keys share a hash tag (the part in braces), so they live in one
  * Redis Cluster slot and one script can change them together:
  *
- *   <prefix>:{<ws>|a|<anonymous id>}:s   hash    version, binding, window, applied offsets
+ *   <prefix>:{<ws>|a|<anonymous id>}:s   hash    version, binding, window, applied offsets, and
+ *                                                the outbox: "x:<partition>:<offset>" → outputs
  *   <prefix>:{<ws>|a|<anonymous id>}:q   list    pending events (SPEC R1)
  *   <prefix>:{<ws>|a|<anonymous id>}:d   zset    seen event ids → received_at (SPEC R7)
- *   <prefix>:{<ws>|a|<anonymous id>}:x   hash    outbox: "<partition>:<offset>" → outputs
- *   <prefix>:{<ws>|p|<person key>}:{s,d,x}        a person's own events, same shapes
+ *   <prefix>:{<ws>|p|<person key>}:{s,d}          a person's own events, same shapes
  *   <prefix>:{<ws>|p|<person key>}:a     set     the person's anonymous ids
- *   <prefix>:{<ws>|i}:{s,d,x}                     a workspace's invite events
+ *   <prefix>:{<ws>|i}:{s,d}                       a workspace's invite events
  *   <prefix>:{part|<topic>|<n>}:s        hash    partition: epoch, watermark, event time
  *   <prefix>:{part|<topic>|<n>}:t        zset    grace timers "<ws>/<anonymous id>" → window end
  *
@@ -19,14 +19,12 @@ import { personKey, type PersonRef } from '../../shared/model/person';
 import type { EntityRef } from '../model/entities';
 
 export interface EntityKeys {
-  /** state hash */
+  /** state hash (the outbox entries are fields of it: one HSET writes both) */
   readonly state: string;
   /** pending list (unused but same-slot for people and invites) */
   readonly pending: string;
   /** seen ids */
   readonly seen: string;
-  /** outbox */
-  readonly outbox: string;
 }
 
 export class KeySpace {
@@ -45,7 +43,7 @@ export class KeySpace {
 
   entity(entity: EntityRef): EntityKeys {
     const tag = this.tag(entity);
-    return { state: `${tag}:s`, pending: `${tag}:q`, seen: `${tag}:d`, outbox: `${tag}:x` };
+    return { state: `${tag}:s`, pending: `${tag}:q`, seen: `${tag}:d` };
   }
 
   personIndex(workspace: string, person: PersonRef): string {

@@ -8,7 +8,7 @@ import type { EntityRef } from '../model/entities';
 import type { AnonymousState, SimpleState } from '../model/state';
 import type { PendingWrite } from '../decide/anonymous';
 import type { DueTimer } from '../decide/plan';
-import { decodeOutbox, decodePending, encodePending, parseAnonymousState, parseSimpleState, type StoredOutcome } from './codec';
+import { decodeOutbox, decodePending, encodePending, outboxField, parseAnonymousState, parseSimpleState, type StoredOutcome } from './codec';
 import { KeySpace, type EntityKeys } from './keys';
 import { packArgs } from './packArgs';
 import { callPerSlot } from './slotRouting';
@@ -27,6 +27,8 @@ export interface LoadedEntity {
   readonly state: AnonymousState | SimpleState;
   readonly known: Set<string>;
   readonly outbox: Map<string, StoredOutcome>;
+  /** Positions of every outbox entry the entity holds (replayed or not; cleaned once published). */
+  readonly outboxPositions: string[];
 }
 
 // A batch's commit goes to Redis as one MessagePack argument that the script unpacks
@@ -45,9 +47,10 @@ export interface EntityCommit {
   readonly seen: ReadonlyArray<{ readonly id: string; readonly receivedAt: number }>;
   readonly seenCutoff: number;
   readonly seenExpireAt: number;
+  /** Outbox entries of the operations applied now, by position. */
   readonly outbox: ReadonlyMap<string, Buffer>;
-  /** Outbox entries of this partition below this offset were published and can go. */
-  readonly clean: { readonly partition: number; readonly below: number } | null;
+  /** Positions of outbox entries whose outputs were published: deleted with this write. */
+  readonly published: readonly string[];
 }
 
 /** push(...items) without the argument-count limit of a spread call (a merge can move thousands). */
@@ -56,7 +59,7 @@ function pushAll<T>(target: T[], items: readonly T[]): void {
 }
 
 /**
- * The four keys and the arguments of the given entities, in that order, for one script call.
+ * The three keys and the arguments of the given entities, in that order, for one script call.
  * Each entity's arguments are written straight into the call's array (no array per entity: this
  * runs for every entity of every batch).
  */
@@ -65,7 +68,7 @@ function flatten<A>(indexes: readonly number[], keys: readonly EntityKeys[], wri
   const flatArgs: A[] = [];
   for (const i of indexes) {
     const k = keys[i] as EntityKeys;
-    flatKeys.push(k.state, k.pending, k.seen, k.outbox);
+    flatKeys.push(k.state, k.pending, k.seen);
     writeArgs(i, flatArgs);
   }
   return [flatKeys, flatArgs];
@@ -96,13 +99,13 @@ export class StateStore {
       pushAll(into, request.positions);
     };
     const loaded = new Array<LoadedEntity>(requests.length);
-    const groups = await callPerSlot<Array<[Buffer[], Buffer[], number[], Buffer[]]>>(this.redis, keys.map((k) => k.state), (target, indexes) => {
+    const groups = await callPerSlot<Array<[Buffer[], Buffer[], number[], Buffer[], Buffer[]]>>(this.redis, keys.map((k) => k.state), (target, indexes) => {
       const [flatKeys, flatArgs] = flatten(indexes, keys, writeArgs);
       // Arrays, not spread arguments: a large batch has more arguments than a call may take.
       return target.loadEntitiesBuffer(flatKeys.length, flatKeys, flatArgs);
     });
     for (const { indexes, reply } of groups) {
-      reply.forEach(([stateFlat, pendingEntries, flags, outboxFlat], j) => {
+      reply.forEach(([stateFlat, pendingEntries, flags, outboxFlat, outboxPositions], j) => {
         const i = indexes[j] as number;
         const request = requests[i] as EntityLoad;
         const hash: Record<string, string> = {};
@@ -113,7 +116,7 @@ export class StateStore {
         for (let f = 0; f < outboxFlat.length; f += 2) outbox.set((outboxFlat[f] as Buffer).toString(), decodeOutbox(outboxFlat[f + 1] as Buffer));
         const pending = request.withPending ? pendingEntries.map(decodePending) : null;
         const state: AnonymousState | SimpleState = request.entity.kind === 'anonymous' ? parseAnonymousState(hash, pending) : parseSimpleState(hash);
-        loaded[i] = { state, known, outbox };
+        loaded[i] = { state, known, outbox, outboxPositions: outboxPositions.map((p) => p.toString()) };
       });
     }
     return loaded;
@@ -123,22 +126,25 @@ export class StateStore {
   async commitEntities(commits: ReadonlyArray<{ readonly entity: EntityRef; readonly commit: EntityCommit }>): Promise<boolean[]> {
     if (commits.length === 0) return [];
     const keys = commits.map(({ entity }) => this.keys.entity(entity));
+    // Numbers travel as text: Lua would print large ones in scientific notation.
     const writeArgs = (i: number, own: (string | Buffer)[]) => {
       const { commit } = commits[i] as (typeof commits)[number];
-      // Numbers travel as text: Lua would print large ones in scientific notation.
-      const text = (...values: Array<string | number>) => {
-        for (const value of values) own.push(typeof value === 'number' ? String(value) : value);
-      };
-      text(commit.expectedVersion, commit.newVersion, commit.stateExpireAt, commit.set.length / 2, ...commit.set, commit.unset.length, ...commit.unset);
-      const entries = commit.pending.kind === 'none' ? [] : commit.pending.events.map(encodePending);
-      text(commit.pending.kind, entries.length);
-      pushAll(own, entries);
-      text(commit.pendingTrimCutoff, commit.pendingExpireAt, commit.seen.length);
-      for (const { id, receivedAt } of commit.seen) text(receivedAt, id);
-      text(commit.seenCutoff, commit.seenExpireAt, commit.outbox.size);
-      for (const [field, value] of commit.outbox) own.push(field, value);
-      if (commit.clean) text(commit.clean.partition, commit.clean.below);
-      else text('-');
+      own.push(String(commit.expectedVersion), String(commit.newVersion), String(commit.stateExpireAt));
+      own.push(String(commit.set.length / 2 + commit.outbox.size));
+      pushAll(own, commit.set);
+      for (const [position, value] of commit.outbox) own.push(outboxField(position), value);
+      own.push(String(commit.unset.length + commit.published.length));
+      pushAll(own, commit.unset);
+      for (const position of commit.published) own.push(outboxField(position));
+      own.push(commit.pending.kind);
+      if (commit.pending.kind === 'none') own.push('0');
+      else {
+        own.push(String(commit.pending.events.length));
+        for (const event of commit.pending.events) own.push(encodePending(event));
+      }
+      own.push(String(commit.pendingTrimCutoff), String(commit.pendingExpireAt), String(commit.seen.length));
+      for (const { id, receivedAt } of commit.seen) own.push(String(receivedAt), id);
+      own.push(String(commit.seenCutoff), String(commit.seenExpireAt));
     };
     const applied = new Array<boolean>(commits.length);
     const groups = await callPerSlot<number[]>(this.redis, keys.map((k) => k.state), (target, indexes) => {
@@ -149,14 +155,20 @@ export class StateStore {
     return applied;
   }
 
-  /** Deletes outbox entries whose outputs were committed to Kafka (one script call, or one per slot). */
-  async cleanOutboxes(cleanups: ReadonlyArray<{ readonly entity: EntityRef; readonly fields: readonly string[] }>): Promise<void> {
-    const nonEmpty = cleanups.filter((c) => c.fields.length > 0);
+  /** Deletes outbox entries (by position) whose outputs were committed to Kafka (one script call, or one per slot). */
+  async cleanOutboxes(cleanups: ReadonlyArray<{ readonly entity: EntityRef; readonly positions: readonly string[] }>): Promise<void> {
+    const nonEmpty = cleanups.filter((c) => c.positions.length > 0);
     if (nonEmpty.length === 0) return;
-    const keys = nonEmpty.map((c) => this.keys.entity(c.entity).outbox);
+    const keys = nonEmpty.map((c) => this.keys.entity(c.entity).state);
     await callPerSlot<number>(this.redis, keys, (target, indexes) => {
-      const ownKeys = indexes.map((i) => keys[i] as string);
-      const ownArgs = indexes.flatMap((i) => [(nonEmpty[i] as (typeof nonEmpty)[number]).fields.length, ...(nonEmpty[i] as (typeof nonEmpty)[number]).fields]);
+      const ownKeys: string[] = [];
+      const ownArgs: Array<string | number> = [];
+      for (const i of indexes) {
+        const { positions } = nonEmpty[i] as (typeof nonEmpty)[number];
+        ownKeys.push(keys[i] as string);
+        ownArgs.push(positions.length);
+        for (const position of positions) ownArgs.push(outboxField(position));
+      }
       return target.cleanOutboxes(ownKeys.length, ownKeys, ownArgs);
     });
   }

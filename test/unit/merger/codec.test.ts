@@ -21,6 +21,15 @@ describe('Redis layout', () => {
     expect(stateFields({ applied: {}, binding: null }).unset).toContain('p');
   });
 
+  it('state fields delete only what the stored binding has', () => {
+    const binding = { person: P, boundAt: T0, windowEnd: T0 + 300000, windowOpen: false, windowCount: 0, windowOldest: null };
+    expect(stateFields({ applied: { 0: 1 }, binding: null }, null).unset).toEqual([]);
+    expect(stateFields({ applied: { 0: 1 }, binding: null }, binding).unset).toEqual(['p', 'b', 'w', 'wo', 'wc', 'wt']);
+    expect(stateFields({ applied: { 0: 1 }, binding }, binding).unset).toEqual([]);
+    expect(stateFields({ applied: { 0: 1 }, binding }, { ...binding, windowOldest: T0 }).unset).toEqual(['wt']);
+    expect(stateFields({ applied: { 0: 1 }, binding }).unset).toEqual(['wt']);
+  });
+
   it('outbox entries keep encoded values and tombstones, or a one-letter code', () => {
     const entry = { outputs: [{ stream: 'mergedEvents' as const, key: 'k', value: Buffer.from([0, 0, 0, 0, 1, 2]) }, { stream: 'mergedEvents' as const, key: 'k2', value: null }], followUps: [{ type: 'index-delete' as const, workspace: 'ws', person: P }] };
     expect(decodeOutbox(encodeOutbox({ code: 'B', entry }))).toEqual({ code: 'B', entry });

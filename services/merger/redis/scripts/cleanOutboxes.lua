@@ -1,13 +1,16 @@
 --[[
   After a batch's Kafka transaction committed, its outbox entries are no longer needed.
 
-  KEYS  one outbox (hash) per entity
+  KEYS  one state hash per entity (the outbox entries are its "x:<partition>:<offset>" fields)
   ARGV  per entity, in KEYS order: n, then n fields to delete
 ]]
 local a = 1
 for e = 1, #KEYS do
   local n = tonumber(ARGV[a])
-  if n > 0 then redis.call('HDEL', KEYS[e], unpack(ARGV, a + 1, a + n)) end
+  -- In chunks: Lua's unpack is limited by its stack.
+  for start = a + 1, a + n, 1000 do
+    redis.call('HDEL', KEYS[e], unpack(ARGV, start, math.min(start + 999, a + n)))
+  end
   a = a + 1 + n
 end
 return #KEYS

@@ -2,77 +2,97 @@
   Everything a batch needs to know about its entities, in one call (one per slot in a Redis
   Cluster, where declared keys must share a slot; see slotRouting.ts).
 
-  KEYS  four per entity: state (hash), pending (list), seen ids (zset), outbox (hash)
+  KEYS  three per entity: state (hash), pending (list), seen ids (zset)
   ARGV  per entity, in KEYS order:
           1 when its pending events are needed (an identify among its operations), else 0
           n, then n event ids to check against the seen ids and the pending list (SPEC R7)
           m, then m operation positions "<partition>:<offset>"
-  Returns per entity: { state as field/value pairs, pending entries (or {}), one 0/1 per id,
-  outbox field/value pairs of the positions already applied (at or below the entity's marker
-  for their partition: a replay) }.
+  Returns per entity: { state as field/value pairs (outbox fields left out), pending entries
+  (or {}), one 0/1 per id, outbox position/value pairs of the positions already applied (at or
+  below the entity's marker for their partition: a replay), the positions of every outbox entry
+  the state holds (so that the commit can delete those already published) }.
 
+  The outbox lives in the state hash as "x:<partition>:<offset>" fields: written by the same
+  HSET as the state, and gone with it.
   A pending entry is "<received_at: 13 digits><id>\0<event>"; its id is read without decoding.
 ]]
 local result = {}
 local a = 1
-for e = 0, (#KEYS / 4) - 1 do
-  local stateKey, pendingKey, seenKey, outboxKey = KEYS[e * 4 + 1], KEYS[e * 4 + 2], KEYS[e * 4 + 3], KEYS[e * 4 + 4]
+for e = 0, (#KEYS / 3) - 1 do
+  local stateKey, pendingKey, seenKey = KEYS[e * 3 + 1], KEYS[e * 3 + 2], KEYS[e * 3 + 3]
   local wantPending = ARGV[a] == '1'
   local n = tonumber(ARGV[a + 1])
-  local ids = {}
-  for i = 1, n do ids[i] = ARGV[a + 1 + i] end
+  local firstId = a + 2
   a = a + 2 + n
   local m = tonumber(ARGV[a])
-  local positions = {}
-  for i = 1, m do positions[i] = ARGV[a + i] end
+  local firstPosition = a + 1
   a = a + 1 + m
 
-  local state = redis.call('HGETALL', stateKey)
-  local pending = {}
-  local scanned = nil
-  if wantPending then
-    pending = redis.call('LRANGE', pendingKey, 0, -1)
-    scanned = pending
-  end
-
-  local flags = {}
-  local missing = {}
-  for i = 1, n do
-    if redis.call('ZSCORE', seenKey, ids[i]) then
-      flags[i] = 1
+  local hash = redis.call('HGETALL', stateKey)
+  local state, applied, outboxValues, outboxPositions = {}, {}, {}, {}
+  for i = 1, #hash, 2 do
+    local field = hash[i]
+    local kind = string.sub(field, 1, 2)
+    if kind == 'x:' then
+      local position = string.sub(field, 3)
+      outboxValues[position] = hash[i + 1]
+      outboxPositions[#outboxPositions + 1] = position
     else
-      flags[i] = 0
-      missing[ids[i]] = i
+      state[#state + 1] = field
+      state[#state + 1] = hash[i + 1]
+      if kind == 'o:' then applied[string.sub(field, 3)] = tonumber(hash[i + 1]) end
     end
   end
-  if next(missing) ~= nil then
-    scanned = scanned or redis.call('LRANGE', pendingKey, 0, -1)
-    for _, entry in ipairs(scanned) do
-      local stop = string.find(entry, '\0', 14, true)
-      if stop then
-        local index = missing[string.sub(entry, 14, stop - 1)]
-        if index then flags[index] = 1 end
+
+  local pending = {}
+  local flags = {}
+  if #hash == 0 then
+    -- A new entity: its pending list and seen ids are written with its state and never outlive
+    -- it (their expiries are at most the state's), so there is nothing to look up.
+    for i = 1, n do flags[i] = 0 end
+  else
+    if wantPending then pending = redis.call('LRANGE', pendingKey, 0, -1) end
+    local missing = nil
+    -- In chunks: Lua's unpack is limited by its stack.
+    for start = 1, n, 1000 do
+      local stop = math.min(start + 999, n)
+      local scores = redis.call('ZMSCORE', seenKey, unpack(ARGV, firstId + start - 1, firstId + stop - 1))
+      for i = start, stop do
+        if scores[i - start + 1] then
+          flags[i] = 1
+        else
+          flags[i] = 0
+          missing = missing or {}
+          missing[ARGV[firstId + i - 1]] = i
+        end
+      end
+    end
+    if missing then
+      local scanned = wantPending and pending or redis.call('LRANGE', pendingKey, 0, -1)
+      for _, entry in ipairs(scanned) do
+        local stop = string.find(entry, '\0', 14, true)
+        if stop then
+          local index = missing[string.sub(entry, 14, stop - 1)]
+          if index then flags[index] = 1 end
+        end
       end
     end
   end
 
   -- Replays: positions at or below the entity's applied offset of their partition.
-  local applied = {}
-  for i = 1, #state, 2 do
-    if string.sub(state[i], 1, 2) == 'o:' then applied[string.sub(state[i], 3)] = tonumber(state[i + 1]) end
-  end
   local outbox = {}
-  for i = 1, m do
-    local colon = string.find(positions[i], ':', 1, true)
-    local marker = applied[string.sub(positions[i], 1, colon - 1)]
-    if marker and tonumber(string.sub(positions[i], colon + 1)) <= marker then
-      local value = redis.call('HGET', outboxKey, positions[i])
+  for i = firstPosition, firstPosition + m - 1 do
+    local position = ARGV[i]
+    local colon = string.find(position, ':', 1, true)
+    local marker = applied[string.sub(position, 1, colon - 1)]
+    if marker and tonumber(string.sub(position, colon + 1)) <= marker then
+      local value = outboxValues[position]
       if value then
-        outbox[#outbox + 1] = positions[i]
+        outbox[#outbox + 1] = position
         outbox[#outbox + 1] = value
       end
     end
   end
-  result[e + 1] = { state, pending, flags, outbox }
+  result[e + 1] = { state, pending, flags, outbox, outboxPositions }
 end
 return result
