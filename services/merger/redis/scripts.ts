@@ -15,8 +15,8 @@ export const SCRIPT_DIR = path.join(projectRoot(), 'services/merger/redis/script
 type Arg = string | Buffer | number;
 
 export interface MergerCommands {
-  /** numberOfKeys, the keys, the arguments (see scripts/loadEntities.lua); ioredis flattens the arrays. */
-  loadEntitiesBuffer(numberOfKeys: number, keys: string[], args: Arg[]): Promise<Array<[Buffer[], Buffer[], number[], Buffer[], Buffer[]]>>;
+  /** The arguments as one MessagePack array (see scripts/loadEntities.lua). */
+  loadEntitiesBuffer(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<Array<[Buffer[], Buffer[], number[], Buffer[], Buffer[]]>>;
   /** The arguments as one MessagePack array (see scripts/commitEntities.lua). */
   commitEntities(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number[]>;
   cleanOutboxes(numberOfKeys: number, keys: string[], args: Arg[]): Promise<number>;

@@ -31,7 +31,7 @@ export interface LoadedEntity {
   readonly outboxPositions: string[];
 }
 
-// A batch's commit goes to Redis as one MessagePack argument that the script unpacks
+// A batch's load and commit go to Redis as one MessagePack argument that the script unpacks
 // (cmsgpack): tens of thousands of small arguments cost the client far more than one buffer.
 
 export interface EntityCommit {
@@ -91,18 +91,17 @@ export class StateStore {
   async loadEntities(requests: readonly EntityLoad[]): Promise<LoadedEntity[]> {
     if (requests.length === 0) return [];
     const keys = requests.map((request) => this.keys.entity(request.entity));
-    const writeArgs = (i: number, into: (string | number)[]) => {
+    const writeArgs = (i: number, into: string[]) => {
       const request = requests[i] as EntityLoad;
-      into.push(request.withPending ? 1 : 0, request.ids.length);
+      into.push(request.withPending ? '1' : '0', String(request.ids.length));
       pushAll(into, request.ids);
-      into.push(request.positions.length);
+      into.push(String(request.positions.length));
       pushAll(into, request.positions);
     };
     const loaded = new Array<LoadedEntity>(requests.length);
     const groups = await callPerSlot<Array<[Buffer[], Buffer[], number[], Buffer[], Buffer[]]>>(this.redis, keys.map((k) => k.state), (target, indexes) => {
       const [flatKeys, flatArgs] = flatten(indexes, keys, writeArgs);
-      // Arrays, not spread arguments: a large batch has more arguments than a call may take.
-      return target.loadEntitiesBuffer(flatKeys.length, flatKeys, flatArgs);
+      return target.loadEntitiesBuffer(flatKeys.length, flatKeys, [packArgs(flatArgs)]);
     });
     for (const { indexes, reply } of groups) {
       reply.forEach(([stateFlat, pendingEntries, flags, outboxFlat, outboxPositions], j) => {

@@ -3,7 +3,7 @@
   Cluster, where declared keys must share a slot; see slotRouting.ts).
 
   KEYS  three per entity: state (hash), pending (list), seen ids (zset)
-  ARGV  per entity, in KEYS order:
+  ARGV[1]  one MessagePack array holding, per entity in KEYS order:
           1 when its pending events are needed (an identify among its operations), else 0
           n, then n event ids to check against the seen ids and the pending list (SPEC R7)
           m, then m operation positions "<partition>:<offset>"
@@ -16,15 +16,16 @@
   HSET as the state, and gone with it.
   A pending entry is "<received_at: 13 digits><id>\0<event>"; its id is read without decoding.
 ]]
+local args = cmsgpack.unpack(ARGV[1])
 local result = {}
 local a = 1
 for e = 0, (#KEYS / 3) - 1 do
   local stateKey, pendingKey, seenKey = KEYS[e * 3 + 1], KEYS[e * 3 + 2], KEYS[e * 3 + 3]
-  local wantPending = ARGV[a] == '1'
-  local n = tonumber(ARGV[a + 1])
+  local wantPending = args[a] == '1'
+  local n = tonumber(args[a + 1])
   local firstId = a + 2
   a = a + 2 + n
-  local m = tonumber(ARGV[a])
+  local m = tonumber(args[a])
   local firstPosition = a + 1
   a = a + 1 + m
 
@@ -56,14 +57,14 @@ for e = 0, (#KEYS / 3) - 1 do
     -- In chunks: Lua's unpack is limited by its stack.
     for start = 1, n, 1000 do
       local stop = math.min(start + 999, n)
-      local scores = redis.call('ZMSCORE', seenKey, unpack(ARGV, firstId + start - 1, firstId + stop - 1))
+      local scores = redis.call('ZMSCORE', seenKey, unpack(args, firstId + start - 1, firstId + stop - 1))
       for i = start, stop do
         if scores[i - start + 1] then
           flags[i] = 1
         else
           flags[i] = 0
           missing = missing or {}
-          missing[ARGV[firstId + i - 1]] = i
+          missing[args[firstId + i - 1]] = i
         end
       end
     end
@@ -82,7 +83,7 @@ for e = 0, (#KEYS / 3) - 1 do
   -- Replays: positions at or below the entity's applied offset of their partition.
   local outbox = {}
   for i = firstPosition, firstPosition + m - 1 do
-    local position = ARGV[i]
+    local position = args[i]
     local colon = string.find(position, ':', 1, true)
     local marker = applied[string.sub(position, 1, colon - 1)]
     if marker and tonumber(string.sub(position, colon + 1)) <= marker then
