@@ -1,5 +1,5 @@
 /**
- * What the merger counts: batches (size, duration), the decisions (merged, pending, triggers,
+ * What the merger counts: batches (size, duration), records published per stream, the decisions (merged, pending, triggers,
  * duplicates, refused rebinds, expiries, timers fired), dead letters, the exactly-once machinery
  * (conflicts, zombie refusals, replays, rollbacks), consumer lag and pending timers per partition,
  * and client errors.
@@ -13,6 +13,7 @@ export function mergerMetrics(registry: Registry) {
     batchRecords: new Histogram({ name: 'anonmerge_merger_batch_records', help: 'Records per batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000], registers: [registry] }),
     batchDuration: new Histogram({ name: 'anonmerge_merger_batch_duration_seconds', help: 'From a batch handed over by the consumer to its transaction committed', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     records: counter(registry, 'records', 'Inbound records applied'),
+    outputs: new Counter({ name: 'anonmerge_merger_outputs_total', help: 'Records published in committed transactions, per outbound stream', labelNames: ['stream'], registers: [registry] }),
     merged: counter(registry, 'merged_events', 'Anonymous events merged into a person (R2b, R2c)'),
     pending: counter(registry, 'pending_events', 'Anonymous events that became pending (R1)'),
     triggers: counter(registry, 'triggers', 'Campaign triggers emitted (R4)'),

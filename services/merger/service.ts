@@ -244,6 +244,9 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         metrics.batchRecords.observe(t.records);
         metrics.batchDuration.observe((committedAt - started) / 1000);
         metrics.records.inc(t.records);
+        const perStream = new Map<string, number>();
+        for (const output of done.outputs) perStream.set(output.stream, (perStream.get(output.stream) ?? 0) + 1);
+        for (const [stream, count] of perStream) metrics.outputs.inc({ stream }, count);
         metrics.merged.inc(t.merged);
         metrics.pending.inc(t.pending);
         metrics.triggers.inc(t.triggers);

@@ -25,7 +25,7 @@ describe('metrics', () => {
     await deleteTopics(kafka, topics);
   });
 
-  it('ingest counts requests, latency and records; the merger counts batches and decisions', async () => {
+  it('ingest counts requests, latency and records; the merger counts batches, decisions and outputs per stream', async () => {
     const send = (body: object) => fetch(`${ingest.url}/api/v1/events`, { method: 'POST', headers: { authorization: basic('site-a', 'key-a'), 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await send({ name: 'viewed', anonymous_id: 'm-1', id: 'metrics-1' })).status).toBe(200);
     expect((await send({ name: '', anonymous_id: 'm-1' })).status).toBe(400);
@@ -43,6 +43,7 @@ describe('metrics', () => {
     const mergerMetrics = await (await fetch(`${merger.url}/metrics`)).text();
     expect(mergerMetrics).toMatch(/anonmerge_merger_pending_events_total\{service="merger"\} 1/);
     expect(mergerMetrics).toMatch(/anonmerge_merger_records_total\{service="merger"\} [1-9]/);
+    expect(mergerMetrics).toMatch(/anonmerge_merger_outputs_total\{stream="anonymousEvents",service="merger"\} 1\n/);
     expect(mergerMetrics).toContain('anonmerge_merger_batch_duration_seconds_bucket');
   });
 });
