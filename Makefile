@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-ingest bench-state bench-tenants bench-cluster cluster-up cluster-down browser chaos clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-merger bench-ingest bench-state bench-tenants bench-cluster cluster-up cluster-down browser chaos clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -74,6 +74,9 @@ clean: ## remove build output (not the stack's downloads or data)
 
 bench: infra-up build ## every benchmark: table on the terminal, docs/benchmarks.md, bench/results/all.json, an SVG plot
 	node dist/bench/run.js
+
+bench-merger: infra-up build ## merger throughput alone (BENCH_RECORDS, default 1M) beside the raw pass-through, with CPU per part
+	node dist/bench/merger.js
 
 bench-ingest: infra-up build ## HTTP load on ingest (single events, batches of 100) beside a raw kafkajs producer
 	node dist/bench/ingest.js

@@ -26,7 +26,8 @@ import { projectRoot } from '../services/shared/projectRoot';
 import { deleteByPrefix } from '../services/shared/redis/deleteByPrefix';
 import { createRedis, type AnyRedis } from '../services/shared/redis/client';
 import { startMerger, type BatchEvent } from '../services/merger/service';
-import { benchTopics, round, spawnScript, spawnService, topicEnv, type SpawnedService } from './support';
+import { cpuSnapshot, cpuSpent, pidsMatching, type CpuParts } from './cpuUsage';
+import { benchTopics, round, saveResult, spawnScript, spawnService, table, topicEnv, type SpawnedService } from './support';
 import { BENCH_SETTINGS, websiteTraffic, type MixCounts } from './workload';
 
 const config = loadConfig(['kafka', 'registry', 'redis', 'merger', 'topics']);
@@ -83,13 +84,39 @@ async function drain(admin: Admin, groupId: string, topic: string, ends: Map<num
   }
 }
 
+/** One drain of the pre-loaded records. */
+export interface DrainFigures {
+  readonly seconds: number;
+  readonly recordsPerSecond: number;
+  /** CPU seconds of the run's own process(es), Redis, Kafka and the registry while it ran. */
+  readonly cpu: CpuParts;
+  /** All of that CPU per inbound record, in µs. */
+  readonly cpuMicrosPerRecord: number;
+  /** Records the run published per inbound record. */
+  readonly outputsPerRecord: number;
+}
+
 export interface ThroughputFigures {
   readonly records: number;
   readonly mix: MixCounts;
   readonly preloadSeconds: number;
-  readonly raw: { seconds: number; recordsPerSecond: number };
-  readonly merger1: { seconds: number; recordsPerSecond: number };
-  readonly merger2: { seconds: number; recordsPerSecond: number };
+  readonly raw: DrainFigures;
+  /** The raw pass-through publishing as many records per input as the merger did, over four topics. */
+  readonly rawAtMergerVolume: DrainFigures;
+  readonly merger1: DrainFigures;
+  readonly merger2: DrainFigures;
+}
+
+/** The stack's processes, for the CPU figures (Redis by its own report of its pid). */
+async function stackPids(redis: AnyRedis): Promise<Record<string, number[]>> {
+  const info = await redis.info('server');
+  const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1] ?? 0);
+  return { redis: redisPid ? [redisPid] : [], kafka: pidsMatching('kafka.Kafka'), registry: pidsMatching('apicurio-registry') };
+}
+
+function drainFigures(total: number, seconds: number, cpu: CpuParts, outputs: number): DrainFigures {
+  const cpuTotal = Object.values(cpu).reduce((a, b) => a + b, 0);
+  return { seconds: round(seconds, 2), recordsPerSecond: round(total / seconds), cpu, cpuMicrosPerRecord: round((cpuTotal / total) * 1e6, 1), outputsPerRecord: round(outputs / total, 3) };
 }
 
 export async function throughput(records: number): Promise<ThroughputFigures> {
@@ -99,7 +126,8 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
   await admin.connect();
   await ensureTopics(admin, topics, logger);
   const rawOutput = `${topics.inbound}-raw-out`;
-  await admin.createTopics({ topics: [{ topic: rawOutput, numPartitions: 6, replicationFactor: 1 }] });
+  const rawOutputs = [rawOutput, ...[0, 1, 2, 3].map((i) => `${rawOutput}-${i}`)];
+  await admin.createTopics({ topics: rawOutputs.map((topic) => ({ topic, numPartitions: 6, replicationFactor: 1 })) });
   const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, logger);
   const mix: MixCounts = { anonymous: 0, identifies: 0, identified: 0, late: 0 };
   const preloadStart = Date.now();
@@ -107,24 +135,39 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
   const preloadSeconds = (Date.now() - preloadStart) / 1000;
   const ends = await endOffsets(admin, topics.inbound);
   const redis = createRedis(config.redis, logger, 'bench');
+  const stack = await stackPids(redis);
   const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.join(projectRoot(), '.local/profiles')}`] : [];
 
-  const runRaw = async () => {
+  const runRaw = async (outputsPerRecord: number, label: string): Promise<DrainFigures> => {
     const group = `${topics.inbound}-raw-${Date.now()}`;
-    const child = await spawnScript('dist/bench/rawPassThrough.js', { ...topicEnv(topics), BENCH_TOPIC: topics.inbound, BENCH_OUTPUT_TOPIC: rawOutput, BENCH_GROUP: group }, null, path.join(LOG_DIR, 'bench-raw.log'));
-    const result = await drain(admin, group, topics.inbound, ends, total, 'raw kafkajs pass-through');
+    const before = cpuSnapshot(stack);
+    const started = Date.now();
+    const child = await spawnScript('dist/bench/rawPassThrough.js', { ...topicEnv(topics), BENCH_TOPIC: topics.inbound, BENCH_OUTPUT_TOPIC: rawOutput, BENCH_GROUP: group, BENCH_OUTPUTS_PER_RECORD: String(outputsPerRecord) }, null, path.join(LOG_DIR, 'bench-raw.log'));
+    await drain(admin, group, topics.inbound, ends, total, label);
+    const seconds = (Date.now() - started) / 1000;
+    const cpu = { 'pass-through': cpuSnapshot({ own: [child.child.pid ?? 0] }).own ?? 0, ...cpuSpent(before, cpuSnapshot(stack)) };
     await child.stop();
-    return { seconds: round(result.seconds, 2), recordsPerSecond: round(total / result.seconds) };
+    return drainFigures(total, seconds, { ...cpu, 'pass-through': round(cpu['pass-through'] ?? 0, 1) }, outputsPerRecord * total);
   };
-  const runMerger = (instances: number) => drainWithMergers({ admin, topics, ends, total, instances, redis, profile });
+  const runMerger = (instances: number) => drainWithMergers({ admin, topics, ends, total, instances, redis, profile, stack });
 
-  const raw = await runRaw();
+  const raw = await runRaw(1, 'raw kafkajs pass-through');
   const merger1 = await runMerger(1);
+  const rawAtMergerVolume = await runRaw(merger1.outputsPerRecord, `raw pass-through, ${merger1.outputsPerRecord} outputs per record`);
   const merger2 = await runMerger(2);
   redis.disconnect();
-  await admin.deleteTopics({ topics: [...Object.values(topics).filter((t): t is string => typeof t === 'string'), rawOutput] }).catch(() => undefined);
+  await admin.deleteTopics({ topics: [...Object.values(topics).filter((t): t is string => typeof t === 'string'), ...rawOutputs] }).catch(() => undefined);
   await admin.disconnect();
-  return { records: total, mix, preloadSeconds: round(preloadSeconds, 1), raw, merger1, merger2 };
+  return { records: total, mix, preloadSeconds: round(preloadSeconds, 1), raw, rawAtMergerVolume, merger1, merger2 };
+}
+
+/** The throughput runs as a table: time, rate, outputs per record, and where the CPU went. */
+export function throughputTable(tp: ThroughputFigures): string {
+  const row = (run: string, f: DrainFigures) => [run, f.seconds, f.recordsPerSecond, f.outputsPerRecord, f.cpu['pass-through'] ?? f.cpu.merger ?? 0, f.cpu.redis ?? 0, f.cpu.kafka ?? 0, f.cpuMicrosPerRecord];
+  return table(
+    ['run', 'seconds', 'records/s', 'outputs/record', 'CPU s: node', 'CPU s: Redis', 'CPU s: Kafka', 'CPU µs/record'],
+    [row('raw kafkajs pass-through', tp.raw), row(`raw pass-through, ${tp.rawAtMergerVolume.outputsPerRecord} outputs/record`, tp.rawAtMergerVolume), row('merger × 1', tp.merger1), row('merger × 2', tp.merger2)],
+  );
 }
 
 interface DrainRun {
@@ -139,25 +182,40 @@ interface DrainRun {
   /** Settings of the merger processes beyond the topics, group and prefix (e.g. the Redis mode). */
   readonly env?: Record<string, string>;
   readonly label?: string;
+  /** Processes of the stack whose CPU the run reports (see stackPids). */
+  readonly stack?: Record<string, number[]>;
+}
+
+/** Records the merger processes published, from their /metrics (anonmerge_merger_outputs_total). */
+async function publishedBy(ports: number[]): Promise<number> {
+  let outputs = 0;
+  for (const port of ports) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    for (const match of text.matchAll(/^anonmerge_merger_outputs_total\{[^}]*\} (\d+)/gm)) outputs += Number(match[1]);
+  }
+  return outputs;
 }
 
 /** Drains the pre-loaded inbound topic with `instances` merger processes of a fresh group. */
-async function drainWithMergers(run: DrainRun): Promise<{ seconds: number; recordsPerSecond: number }> {
+export async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
   const group = `${run.topics.inbound}-merger${run.instances}-${Date.now()}`;
   const prefix = `bench-${run.instances}-${Date.now().toString(36)}`;
   const env = { ...topicEnv(run.topics), ...run.env, ANONMERGE_MERGER_GROUP_ID: group, ANONMERGE_MERGER_REDIS_PREFIX: prefix, ANONMERGE_LOG_LEVEL: 'warn' };
+  const before = cpuSnapshot(run.stack ?? {});
   const started = Date.now();
   const children: SpawnedService[] = [];
-  const spawning = Array.from({ length: run.instances }, (_, i) =>
-    spawnService('merger', { ...env, ANONMERGE_MERGER_PORT: String(3201 + i) }, `http://127.0.0.1:${3201 + i}/readyz`, path.join(LOG_DIR, `bench-merger-${i}.log`), run.profile ?? []).then((c) => children.push(c)),
+  const ports = Array.from({ length: run.instances }, (_, i) => 3201 + i);
+  const spawning = ports.map((port, i) =>
+    spawnService('merger', { ...env, ANONMERGE_MERGER_PORT: String(port) }, `http://127.0.0.1:${port}/readyz`, path.join(LOG_DIR, `bench-merger-${i}.log`), run.profile ?? []).then((c) => children.push(c)),
   );
   const result = await drain(run.admin, group, run.topics.inbound, run.ends, run.total, run.label ?? `merger × ${run.instances}`);
   await Promise.all(spawning);
+  const outputs = await publishedBy(ports).catch(() => 0);
+  const cpu = { merger: round(cpuSnapshot({ own: children.map((c) => c.child.pid ?? 0) }).own ?? 0, 1), ...cpuSpent(before, cpuSnapshot(run.stack ?? {})) };
   await Promise.all(children.map((c) => c.stop()));
   process.stderr.write(`  cleaning up ${run.instances}-instance state in Redis…\n`);
   await deleteByPrefix(run.redis, prefix);
-  const seconds = (result.doneAt - started) / 1000;
-  return { seconds: round(seconds, 2), recordsPerSecond: round(run.total / seconds) };
+  return drainFigures(run.total, (result.doneAt - started) / 1000, cpu, outputs);
 }
 
 export interface ClusterFigures {
@@ -278,4 +336,17 @@ export function writeDocFile(name: string, content: string): string {
   const file = path.join(dir, name);
   writeFileSync(file, content);
   return file;
+}
+
+/** make bench-merger: the throughput runs alone (BENCH_RECORDS, default 1,000,000). */
+if (require.main === module) {
+  void (async () => {
+    const records = Number(process.env.BENCH_RECORDS ?? 1_000_000);
+    const figures = await throughput(records);
+    const file = saveResult('merger-throughput', figures);
+    process.stdout.write(`\n${throughputTable(figures)}\n\nmerger / raw: ${round(figures.merger1.recordsPerSecond / figures.raw.recordsPerSecond, 2)}×; raw figures in ${file}\n`);
+  })().catch((error: unknown) => {
+    process.stderr.write(`make bench-merger failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  });
 }

@@ -13,6 +13,8 @@ async function main(): Promise<void> {
   const topic = process.env.BENCH_TOPIC as string;
   const output = process.env.BENCH_OUTPUT_TOPIC as string;
   const groupId = process.env.BENCH_GROUP as string;
+  const outputsPerRecord = Number(process.env.BENCH_OUTPUTS_PER_RECORD ?? 1);
+  const outputTopics = outputsPerRecord === 1 ? [output] : [0, 1, 2, 3].map((i) => `${output}-${i}`);
   const config = loadConfig(['kafka', 'merger']);
   const logger = createLogger('raw-pass-through', 'warn');
   const kafka = createKafka(config.kafka, logger, 'raw');
@@ -36,7 +38,17 @@ async function main(): Promise<void> {
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
       if (batch.messages.length === 0) return;
       const transaction = await (await producerFor(batch.partition)).transaction();
-      await transaction.send({ topic: output, acks: -1, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) });
+      if (outputsPerRecord === 1) await transaction.send({ topic: output, acks: -1, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) });
+      else {
+        // As many outputs as the merger makes per record, spread over four topics as its streams.
+        const byTopic: Array<Array<{ key: Buffer | null; value: Buffer | null }>> = outputTopics.map(() => []);
+        batch.messages.forEach((m, i) => {
+          const offset = Number(m.offset);
+          const count = Math.floor(outputsPerRecord) + (((offset * 7919) % 1000) / 1000 < outputsPerRecord % 1 ? 1 : 0);
+          for (let c = 0; c < count; c += 1) (byTopic[(i + c) % outputTopics.length] as Array<{ key: Buffer | null; value: Buffer | null }>).push({ key: m.key, value: m.value });
+        });
+        await transaction.sendBatch({ acks: -1, topicMessages: outputTopics.map((topic, t) => ({ topic, messages: byTopic[t] ?? [] })).filter((tm) => tm.messages.length > 0) });
+      }
       await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) }] }] });
       await transaction.commit();
       resolveOffset(batch.lastOffset());
