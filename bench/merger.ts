@@ -27,6 +27,7 @@ import { deleteByPrefix } from '../services/shared/redis/deleteByPrefix';
 import { createRedis, type AnyRedis } from '../services/shared/redis/client';
 import { startMerger, type BatchEvent } from '../services/merger/service';
 import { cpuSnapshot, cpuSpent, pidsMatching, type CpuParts } from './cpuUsage';
+import { lineChartSvg } from './svgPlot';
 import { benchTopics, round, saveResult, spawnScript, spawnService, table, topicEnv, type SpawnedService } from './support';
 import { BENCH_SETTINGS, websiteTraffic, type MixCounts } from './workload';
 
@@ -256,6 +257,9 @@ export async function clusterThroughput(records: number, clusterNodes: string[])
   return { records: total, masters, runs };
 }
 
+/** Pending backlog sizes the latency run measures (a plot's x axis: log scale). */
+export const BACKLOGS = [10, 30, 100, 300, 1000, 3000];
+
 export interface LatencyFigures {
   readonly backlogs: Array<{ backlog: number; identifies: number; p50Ms: number; p99Ms: number; maxMs: number }>;
 }
@@ -328,6 +332,21 @@ export async function latency(backlogs: number[], identifiesEach: number): Promi
       return { backlog, identifies: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1] ?? 0 };
     }),
   };
+}
+
+export function latencyTable(lat: LatencyFigures): string {
+  return table(
+    ['pending backlog', 'identifies', 'p50 ms', 'p99 ms', 'max ms'],
+    lat.backlogs.map((b) => [b.backlog, b.identifies, b.p50Ms, b.p99Ms, b.maxMs]),
+  );
+}
+
+/** Latency against backlog size, p50 and p99, as an SVG line chart. */
+export function latencyPlot(lat: LatencyFigures): string {
+  return lineChartSvg('Merge latency vs pending backlog', 'pending events merged by one identify (log scale)', 'ms, identify consumed → merged events committed', [
+    { name: 'p50', color: '#2563eb', points: lat.backlogs.map((b) => [b.backlog, b.p50Ms] as const) },
+    { name: 'p99', color: '#dc2626', points: lat.backlogs.map((b) => [b.backlog, b.p99Ms] as const) },
+  ]);
 }
 
 export function writeDocFile(name: string, content: string): string {

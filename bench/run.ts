@@ -10,14 +10,12 @@ import path from 'node:path';
 import { projectRoot } from '../services/shared/projectRoot';
 import { benchIngest, ingestTable, type IngestFigures } from './ingest';
 import { benchNoisyNeighbour, tenantTable } from './noisyNeighbour';
-import { latency, throughput, throughputTable, writeDocFile, type LatencyFigures, type ThroughputFigures } from './merger';
+import { BACKLOGS, latency, latencyPlot, latencyTable, throughput, throughputTable, writeDocFile, type LatencyFigures, type ThroughputFigures } from './merger';
 import { measureStateCost } from './stateCost';
-import { lineChartSvg } from './svgPlot';
 import { machine, round, saveResult, table } from './support';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const IDENTIFIES = Number(process.env.BENCH_LATENCY_IDENTIFIES ?? 10);
-const BACKLOGS = [10, 30, 100, 300, 1000, 3000];
 
 function versions(): Record<string, string> {
   const root = projectRoot();
@@ -70,17 +68,10 @@ async function main(): Promise<void> {
       ['other workspace p99 beside a 10× flood', `${tenants.calmUnderFloodP99Ms} ms (alone ${tenants.calmAloneP99Ms} ms)`, '< 100 ms, < alone + 50', mark(tenants.withinBound)],
     ],
   );
-  const latencyTable = table(
-    ['pending backlog', 'identifies', 'p50 ms', 'p99 ms', 'max ms'],
-    lat.backlogs.map((b) => [b.backlog, b.identifies, b.p50Ms, b.p99Ms, b.maxMs]),
-  );
+  const latencyRows = latencyTable(lat);
   const throughputRuns = throughputTable(tp);
   const stateTable = table(['figure', 'value'], Object.entries(state).map(([k, v]) => [k, v]));
-  const svg = lineChartSvg('Merge latency vs pending backlog', 'pending events merged by one identify (log scale)', 'ms, identify consumed → merged events committed', [
-    { name: 'p50', color: '#2563eb', points: lat.backlogs.map((b) => [b.backlog, b.p50Ms] as const) },
-    { name: 'p99', color: '#dc2626', points: lat.backlogs.map((b) => [b.backlog, b.p99Ms] as const) },
-  ]);
-  writeDocFile('merge-latency-vs-backlog.svg', svg);
+  writeDocFile('merge-latency-vs-backlog.svg', latencyPlot(lat));
 
   const m = machine();
   const v = versions();
@@ -121,7 +112,7 @@ Backlogs of pending events are pre-loaded and applied; then identifies are sent 
 Measured inside the merger: from the batch holding the identify being handed over by the consumer
 to the commit of the transaction carrying the merged events.
 
-${latencyTable}
+${latencyRows}
 
 ![merge latency vs backlog](merge-latency-vs-backlog.svg)
 
@@ -148,7 +139,7 @@ request every 20 ms; the other's p99 alone and beside the flood.)
 `;
   writeDocFile('benchmarks.md', doc);
   const file = saveResult('all', { at: started.toISOString(), machine: m, versions: v, throughput: tp, latency: lat, state, ingest, tenants });
-  process.stdout.write(`\n${headline}\n\nthroughput\n${throughputRuns}\n\nmerge latency\n${latencyTable}\n\nstate cost\n${stateTable}\n\ningest\n${ingestTable(ingest)}\n\ntenants\n${tenantTable(tenants)}\n\ndocs/benchmarks.md regenerated; raw figures in ${file}\n`);
+  process.stdout.write(`\n${headline}\n\nthroughput\n${throughputRuns}\n\nmerge latency\n${latencyRows}\n\nstate cost\n${stateTable}\n\ningest\n${ingestTable(ingest)}\n\ntenants\n${tenantTable(tenants)}\n\ndocs/benchmarks.md regenerated; raw figures in ${file}\n`);
 }
 
 /**
