@@ -69,7 +69,8 @@ export async function processBatch(lease: PartitionLease, messages: readonly Kaf
     let reason: string | null = null;
     try {
       if (!message.value) throw new Error('the record has no value');
-      const record = fromWire(await catalog.decode<InboundRecordWire>('inbound', message.value));
+      const known = catalog.decodeIfKnown<InboundRecordWire>('inbound', message.value);
+      const record = fromWire(known ? known.value : await catalog.decode<InboundRecordWire>('inbound', message.value));
       reason = contractViolation(record);
       if (!reason) records.push({ position, record });
     } catch (error) {

@@ -80,6 +80,19 @@ export class SchemaCatalog {
     return (resolver ? codec.schema.type.fromBuffer(body, resolver) : codec.schema.type.fromBuffer(body)) as T;
   }
 
+  /**
+   * decode() without waiting, for the usual case of a writer schema already known here (the
+   * current one, or one resolved before); null when the registry has to be asked first. The
+   * merger decodes every inbound record, so a promise per record is worth saving.
+   */
+  decodeIfKnown<T>(stream: StreamName, buffer: Buffer): { readonly value: T } | null {
+    const codec = this.codec(stream);
+    const { schemaId, body } = unframe(buffer);
+    if (schemaId === codec.schemaId) return { value: codec.schema.type.fromBuffer(body) as T };
+    const resolver = codec.resolvers.get(schemaId);
+    return resolver ? { value: codec.schema.type.fromBuffer(body, resolver) as T } : null;
+  }
+
   private async resolverFor(codec: StreamCodec, writerId: number): Promise<avro.Resolver> {
     const cached = codec.resolvers.get(writerId);
     if (cached) return cached;
