@@ -132,6 +132,7 @@ function prepare(work: EntityWork, loaded: LoadedEntity, ctx: ApplyContext): Pre
   let pendingWrite: PendingWrite = { kind: 'none' };
   let binding: AnonymousState['binding'] | undefined;
   let bound = false;
+  let wasBound = false;
   let unbound = false;
   if (work.entity.kind === 'anonymous') {
     const before = state as AnonymousState;
@@ -141,7 +142,8 @@ function prepare(work: EntityWork, loaded: LoadedEntity, ctx: ApplyContext): Pre
     pendingWrite = decision.pendingWrite;
     binding = decision.state.binding;
     bound = binding !== null;
-    unbound = binding === null && before.binding !== null;
+    wasBound = before.binding !== null;
+    unbound = binding === null && wasBound;
   } else if (work.entity.kind === 'person') {
     const decision = decidePerson(state as SimpleState, fresh as PersonOp[], { workspace: work.entity.workspace, person: work.entity.person, knownIds: loaded.known });
     ({ results, seen, tally } = decision);
@@ -168,8 +170,9 @@ function prepare(work: EntityWork, loaded: LoadedEntity, ctx: ApplyContext): Pre
   const commit: EntityCommit = {
     expectedVersion: state.version,
     newVersion: version,
-    // A binding is forever (anonymous ids are not reusable); anything else goes with its data.
-    stateExpireAt: bound ? -1 : newestData || (unbound ? ctx.now() + retentionMs + EXPIRY_MARGIN_MS : 0),
+    // A binding is forever (anonymous ids are not reusable): the write that binds removes the
+    // expiry, and later ones leave it removed. Anything else goes with its data.
+    stateExpireAt: bound ? (wasBound ? 0 : -1) : newestData || (unbound ? ctx.now() + retentionMs + EXPIRY_MARGIN_MS : 0),
     set: fields.set,
     unset: fields.unset,
     pending: pendingWrite,

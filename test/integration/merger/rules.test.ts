@@ -47,6 +47,7 @@ describe('SPEC rules against the real stack', () => {
     const keys = new KeySpace(merger.prefix).entity({ kind: 'anonymous', workspace: ws, anonymousId: 'A' });
     expect(await redis.llen(keys.pending)).toBe(1);
     expect(await redis.pttl(keys.pending)).toBeGreaterThan(0); // dropped for good after the retention
+    expect(await redis.pttl(keys.state)).toBeGreaterThan(0); // an id never bound leaves nothing behind
     const mine = reader.of(ws);
     expect(mine.anonymousEvents[0]).toMatchObject({ anonymous_id: 'A', event_id: 'r1-e1', received_at: T });
     expect(mine.mergedEvents).toEqual([]);
@@ -71,6 +72,8 @@ describe('SPEC rules against the real stack', () => {
     await reader.until(() => reader.of(ws).mergedEvents.length === 1 && reader.of(ws).anonymousEvents.length === 1);
     expect(reader.of(ws).mergedEvents[0]).toMatchObject({ event_id: 'at-end', associated_at: end });
     expect(reader.of(ws).anonymousEvents[0]?.event_id).toBe('after-end');
+    // The binding is kept for good, through the later writes of the id.
+    expect(await redis.pttl(new KeySpace(merger.prefix).entity({ kind: 'anonymous', workspace: ws, anonymousId: 'A' }).state)).toBe(-1);
   });
 
   it('R2c/R2d: the same two events consumed before the identify give the same outcome', async () => {
