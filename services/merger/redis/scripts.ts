@@ -16,7 +16,7 @@ type Arg = string | Buffer | number;
 
 export interface MergerCommands {
   /** The arguments as one MessagePack array (see scripts/loadEntities.lua). */
-  loadEntitiesBuffer(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<Array<[Buffer[], Buffer[], number[], Buffer[], Buffer[]]>>;
+  loadEntitiesBuffer(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<Array<[Buffer[], Buffer[], number[], Buffer[], Buffer[]] | 0>>;
   /** The arguments as one MessagePack array (see scripts/commitEntities.lua). */
   commitEntities(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number[]>;
   cleanOutboxes(numberOfKeys: number, keys: string[], args: Arg[]): Promise<number>;

@@ -99,14 +99,21 @@ export class StateStore {
       pushAll(into, request.positions);
     };
     const loaded = new Array<LoadedEntity>(requests.length);
-    const groups = await callPerSlot<Array<[Buffer[], Buffer[], number[], Buffer[], Buffer[]]>>(this.redis, keys.map((k) => k.state), (target, indexes) => {
+    const groups = await callPerSlot<Array<[Buffer[], Buffer[], number[], Buffer[], Buffer[]] | 0>>(this.redis, keys.map((k) => k.state), (target, indexes) => {
       const [flatKeys, flatArgs] = flatten(indexes, keys, writeArgs);
       return target.loadEntitiesBuffer(flatKeys.length, flatKeys, [packArgs(flatArgs)]);
     });
     for (const { indexes, reply } of groups) {
-      reply.forEach(([stateFlat, pendingEntries, flags, outboxFlat, outboxPositions], j) => {
+      reply.forEach((answer, j) => {
         const i = indexes[j] as number;
         const request = requests[i] as EntityLoad;
+        if (answer === 0) {
+          // No state yet: nothing seen, nothing pending, nothing applied.
+          const empty = request.entity.kind === 'anonymous' ? parseAnonymousState({}, request.withPending ? [] : null) : parseSimpleState({});
+          loaded[i] = { state: empty, known: new Set(), outbox: new Map(), outboxPositions: [] };
+          return;
+        }
+        const [stateFlat, pendingEntries, flags, outboxFlat, outboxPositions] = answer;
         const hash: Record<string, string> = {};
         for (let f = 0; f < stateFlat.length; f += 2) hash[(stateFlat[f] as Buffer).toString()] = (stateFlat[f + 1] as Buffer).toString();
         const known = new Set<string>();

@@ -21,49 +21,57 @@
 local args = cmsgpack.unpack(ARGV[1])
 local a = 1
 
-local function take()
-  local value = args[a]
-  a = a + 1
-  return value
-end
-
--- The next `count` arguments, appended to `list`.
-local function takeInto(list, count)
-  local base = #list
-  for i = 1, count do list[base + i] = args[a + i - 1] end
-  a = a + count
-  return list
-end
-
--- Lua's unpack is limited by its stack, so long lists go in chunks. Returns the last reply.
-local function chunked(command, key, list)
+-- Calls `command key [h1 h2] args[from..to]`, in chunks of 1000 arguments (Lua's unpack is
+-- limited by its stack; 1000 is even, so field/value and score/member pairs stay whole). The
+-- arguments are passed straight from the unpacked array: no list is built per entity.
+-- Returns the last reply.
+local function callRange(command, key, from, to, h1, h2)
+  if to < from then
+    if h1 then return redis.call(command, key, h1, h2) end
+    return nil
+  end
   local reply = nil
-  for start = 1, #list, 1000 do
-    reply = redis.call(command, key, unpack(list, start, math.min(start + 999, #list)))
+  for start = from, to, 1000 do
+    local stop = math.min(start + 999, to)
+    if h1 and start == from then
+      reply = redis.call(command, key, h1, h2, unpack(args, start, stop))
+    else
+      reply = redis.call(command, key, unpack(args, start, stop))
+    end
   end
   return reply
 end
 
 local function applyOne(stateKey, pendingKey, seenKey)
-  local expected = tonumber(take())
-  local fields = { 'v', take() }
-  local stateExpireAt = tonumber(take())
-  takeInto(fields, tonumber(take()) * 2)
-  local gone = takeInto({}, tonumber(take()))
-  local mode = take()
-  local entries = takeInto({}, tonumber(take()))
-  local trimCutoff = tonumber(take())
-  local pendingExpireAt = tonumber(take())
-  local seenPairs = takeInto({}, tonumber(take()) * 2)
-  local seenCutoff = tonumber(take())
-  local seenExpireAt = tonumber(take())
+  -- Where this entity's arguments are; every one is located before deciding, so the next
+  -- entity's start where they should.
+  local expected = tonumber(args[a])
+  local newVersion = args[a + 1]
+  local stateExpireAt = tonumber(args[a + 2])
+  local setFrom = a + 4
+  local setTo = setFrom + tonumber(args[a + 3]) * 2 - 1
+  a = setTo + 1
+  local goneFrom = a + 1
+  local goneTo = goneFrom + tonumber(args[a]) - 1
+  a = goneTo + 1
+  local mode = args[a]
+  local entriesFrom = a + 2
+  local entriesTo = entriesFrom + tonumber(args[a + 1]) - 1
+  a = entriesTo + 1
+  local trimCutoff = tonumber(args[a])
+  local pendingExpireAt = tonumber(args[a + 1])
+  local seenFrom = a + 3
+  local seenTo = seenFrom + tonumber(args[a + 2]) * 2 - 1
+  a = seenTo + 1
+  local seenCutoff = tonumber(args[a])
+  local seenExpireAt = tonumber(args[a + 1])
+  a = a + 2
 
-  -- Every argument is read before deciding, so the next entity's start where they should.
   local current = tonumber(redis.call('HGET', stateKey, 'v') or '0')
   if current ~= expected then return 0 end
 
-  chunked('HSET', stateKey, fields)
-  if #gone > 0 then chunked('HDEL', stateKey, gone) end
+  callRange('HSET', stateKey, setFrom, setTo, 'v', newVersion)
+  callRange('HDEL', stateKey, goneFrom, goneTo)
   -- An anonymous id that never gets bound must not leave its state behind forever.
   if stateExpireAt > 0 then
     redis.call('PEXPIREAT', stateKey, stateExpireAt)
@@ -72,23 +80,24 @@ local function applyOne(stateKey, pendingKey, seenKey)
   end
 
   if mode == 'replace' then redis.call('DEL', pendingKey) end
-  local length = chunked('RPUSH', pendingKey, entries)
+  local entryCount = entriesTo - entriesFrom + 1
+  local length = callRange('RPUSH', pendingKey, entriesFrom, entriesTo)
   -- Entries are in arrival order, so the expired ones are at the front (SPEC R1 retention). A list
   -- that held nothing before this append, and whose first new entry is recent enough, has
   -- nothing to trim: no look at its head.
-  local olderEntries = length and length > #entries
-  if mode == 'append' and trimCutoff > 0 and #entries > 0 and (olderEntries or tonumber(string.sub(entries[1], 1, 13)) < trimCutoff) then
+  local olderEntries = length and length > entryCount
+  if mode == 'append' and trimCutoff > 0 and entryCount > 0 and (olderEntries or tonumber(string.sub(args[entriesFrom], 1, 13)) < trimCutoff) then
     while true do
       local head = redis.call('LINDEX', pendingKey, 0)
       if not head or tonumber(string.sub(head, 1, 13)) >= trimCutoff then break end
       redis.call('LPOP', pendingKey)
     end
   end
-  if pendingExpireAt > 0 and #entries > 0 then redis.call('PEXPIREAT', pendingKey, pendingExpireAt) end
+  if pendingExpireAt > 0 and entryCount > 0 then redis.call('PEXPIREAT', pendingKey, pendingExpireAt) end
 
-  chunked('ZADD', seenKey, seenPairs)
+  callRange('ZADD', seenKey, seenFrom, seenTo)
   if seenCutoff > 0 then redis.call('ZREMRANGEBYSCORE', seenKey, '-inf', '(' .. seenCutoff) end
-  if seenExpireAt > 0 and #seenPairs > 0 then redis.call('PEXPIREAT', seenKey, seenExpireAt) end
+  if seenExpireAt > 0 and seenTo >= seenFrom then redis.call('PEXPIREAT', seenKey, seenExpireAt) end
   return 1
 end
 

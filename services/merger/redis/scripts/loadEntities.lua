@@ -7,7 +7,7 @@
           1 when its pending events are needed (an identify among its operations), else 0
           n, then n event ids to check against the seen ids and the pending list (SPEC R7)
           m, then m operation positions "<partition>:<offset>"
-  Returns per entity: { state as field/value pairs (outbox fields left out), pending entries
+  Returns per entity 0 when it has no state yet, else: { state as field/value pairs (outbox fields left out), pending entries
   (or {}), one 0/1 per id, outbox position/value pairs of the positions already applied (at or
   below the entity's marker for their partition: a replay), the positions of every outbox entry
   the state holds (so that the commit can delete those already published) }.
@@ -17,19 +17,9 @@
   A pending entry is "<received_at: 13 digits><id>\0<event>"; its id is read without decoding.
 ]]
 local args = cmsgpack.unpack(ARGV[1])
-local result = {}
-local a = 1
-for e = 0, (#KEYS / 3) - 1 do
-  local stateKey, pendingKey, seenKey = KEYS[e * 3 + 1], KEYS[e * 3 + 2], KEYS[e * 3 + 3]
-  local wantPending = args[a] == '1'
-  local n = tonumber(args[a + 1])
-  local firstId = a + 2
-  a = a + 2 + n
-  local m = tonumber(args[a])
-  local firstPosition = a + 1
-  a = a + 1 + m
 
-  local hash = redis.call('HGETALL', stateKey)
+-- The answer for an entity that has a state (see the header).
+local function loadKnown(hash, pendingKey, seenKey, wantPending, n, firstId, m, firstPosition)
   local state, applied, outboxValues, outboxPositions = {}, {}, {}, {}
   for i = 1, #hash, 2 do
     local field = hash[i]
@@ -46,36 +36,30 @@ for e = 0, (#KEYS / 3) - 1 do
   end
 
   local pending = {}
+  if wantPending then pending = redis.call('LRANGE', pendingKey, 0, -1) end
   local flags = {}
-  if #hash == 0 then
-    -- A new entity: its pending list and seen ids are written with its state and never outlive
-    -- it (their expiries are at most the state's), so there is nothing to look up.
-    for i = 1, n do flags[i] = 0 end
-  else
-    if wantPending then pending = redis.call('LRANGE', pendingKey, 0, -1) end
-    local missing = nil
-    -- In chunks: Lua's unpack is limited by its stack.
-    for start = 1, n, 1000 do
-      local stop = math.min(start + 999, n)
-      local scores = redis.call('ZMSCORE', seenKey, unpack(args, firstId + start - 1, firstId + stop - 1))
-      for i = start, stop do
-        if scores[i - start + 1] then
-          flags[i] = 1
-        else
-          flags[i] = 0
-          missing = missing or {}
-          missing[args[firstId + i - 1]] = i
-        end
+  local missing = nil
+  -- In chunks: Lua's unpack is limited by its stack.
+  for start = 1, n, 1000 do
+    local stop = math.min(start + 999, n)
+    local scores = redis.call('ZMSCORE', seenKey, unpack(args, firstId + start - 1, firstId + stop - 1))
+    for i = start, stop do
+      if scores[i - start + 1] then
+        flags[i] = 1
+      else
+        flags[i] = 0
+        missing = missing or {}
+        missing[args[firstId + i - 1]] = i
       end
     end
-    if missing then
-      local scanned = wantPending and pending or redis.call('LRANGE', pendingKey, 0, -1)
-      for _, entry in ipairs(scanned) do
-        local stop = string.find(entry, '\0', 14, true)
-        if stop then
-          local index = missing[string.sub(entry, 14, stop - 1)]
-          if index then flags[index] = 1 end
-        end
+  end
+  if missing then
+    local scanned = wantPending and pending or redis.call('LRANGE', pendingKey, 0, -1)
+    for _, entry in ipairs(scanned) do
+      local stop = string.find(entry, '\0', 14, true)
+      if stop then
+        local index = missing[string.sub(entry, 14, stop - 1)]
+        if index then flags[index] = 1 end
       end
     end
   end
@@ -94,6 +78,29 @@ for e = 0, (#KEYS / 3) - 1 do
       end
     end
   end
-  result[e + 1] = { state, pending, flags, outbox, outboxPositions }
+  return { state, pending, flags, outbox, outboxPositions }
+end
+
+local result = {}
+local a = 1
+for e = 0, (#KEYS / 3) - 1 do
+  local stateKey, pendingKey, seenKey = KEYS[e * 3 + 1], KEYS[e * 3 + 2], KEYS[e * 3 + 3]
+  local wantPending = args[a] == '1'
+  local n = tonumber(args[a + 1])
+  local firstId = a + 2
+  a = a + 2 + n
+  local m = tonumber(args[a])
+  local firstPosition = a + 1
+  a = a + 1 + m
+
+  local hash = redis.call('HGETALL', stateKey)
+  if #hash == 0 then
+    -- A new entity: its pending list and seen ids are written with its state and never outlive
+    -- it (their expiries are at most the state's), so there is nothing to look up, and nothing
+    -- to answer but 0 (most entities of a batch are new anonymous ids).
+    result[e + 1] = 0
+  else
+    result[e + 1] = loadKnown(hash, pendingKey, seenKey, wantPending, n, firstId, m, firstPosition)
+  end
 end
 return result
