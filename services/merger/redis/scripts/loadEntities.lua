@@ -7,10 +7,11 @@
           1 when its pending events are needed (an identify among its operations), else 0
           n, then n event ids to check against the seen ids and the pending list (SPEC R7)
           m, then m operation positions "<partition>:<offset>"
-  Returns per entity 0 when it has no state yet, else: { state as field/value pairs (outbox fields left out), pending entries
-  (or {}), one 0/1 per id, outbox position/value pairs of the positions already applied (at or
-  below the entity's marker for their partition: a replay), the positions of every outbox entry
-  the state holds (so that the commit can delete those already published) }.
+  Returns per entity 0 when it has no state yet, else { state as field/value pairs (outbox
+  fields left out), pending entries (or {}), one 0/1 per id, outbox position/value pairs of the
+  positions already applied (at or below the entity's marker for their partition: a replay), the
+  positions of every outbox entry the state holds (so that the commit can delete those already
+  published) }.
 
   The outbox lives in the state hash as "x:<partition>:<offset>" fields: written by the same
   HSET as the state, and gone with it.
