@@ -12,14 +12,14 @@ import { projectRoot } from '../../shared/projectRoot';
 
 export const SCRIPT_DIR = path.join(projectRoot(), 'services/merger/redis/scripts');
 
-type Arg = string | Buffer | number;
 
 export interface MergerCommands {
   /** The arguments as one MessagePack array (see scripts/loadEntities.lua). */
   loadEntitiesBuffer(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<Array<[Buffer[], Buffer[], number[], Buffer[], Buffer[]] | 0>>;
   /** The arguments as one MessagePack array (see scripts/commitEntities.lua). */
   commitEntities(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number[]>;
-  cleanOutboxes(numberOfKeys: number, keys: string[], args: Arg[]): Promise<number>;
+  /** The arguments as one MessagePack array (see scripts/cleanOutboxes.lua). */
+  cleanOutboxes(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number>;
   claimPartition(stateKey: string): Promise<[number, string, string]>;
   commitPartition(stateKey: string, epoch: number, lastWatermark: number, watermark: number, eventTime: number): Promise<number>;
 }

@@ -31,7 +31,7 @@ export interface LoadedEntity {
   readonly outboxPositions: string[];
 }
 
-// A batch's load and commit go to Redis as one MessagePack argument that the script unpacks
+// A batch's load, commit and clean-up go to Redis as one MessagePack argument that the script unpacks
 // (cmsgpack): tens of thousands of small arguments cost the client far more than one buffer.
 
 export interface EntityCommit {
@@ -168,14 +168,14 @@ export class StateStore {
     const keys = nonEmpty.map((c) => this.keys.entity(c.entity).state);
     await callPerSlot<number>(this.redis, keys, (target, indexes) => {
       const ownKeys: string[] = [];
-      const ownArgs: Array<string | number> = [];
+      const ownArgs: string[] = [];
       for (const i of indexes) {
         const { positions } = nonEmpty[i] as (typeof nonEmpty)[number];
         ownKeys.push(keys[i] as string);
-        ownArgs.push(positions.length);
+        ownArgs.push(String(positions.length));
         for (const position of positions) ownArgs.push(outboxField(position));
       }
-      return target.cleanOutboxes(ownKeys.length, ownKeys, ownArgs);
+      return target.cleanOutboxes(ownKeys.length, ownKeys, [packArgs(ownArgs)]);
     });
   }
 
