@@ -8,6 +8,7 @@
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { loadConfig } from '../services/shared/config';
 import { projectRoot } from '../services/shared/projectRoot';
 import { benchIngest, ingestTable, type IngestFigures } from './ingest';
 import { benchNoisyNeighbour, tenantTable } from './noisyNeighbour';
@@ -36,9 +37,17 @@ function versions(): Record<string, string> {
 
 const mark = (ok: boolean) => (ok ? 'met' : '**missed**');
 
+/** The merger settings a run used (from the environment, as the spawned mergers read it). */
+function mergerSettings(): { fetchMaxBytes: number; partitionsConcurrently: number } {
+  const { merger } = loadConfig(['merger']);
+  return { fetchMaxBytes: merger.fetchMaxBytes, partitionsConcurrently: merger.partitionsConcurrently };
+}
+
 interface AllFigures {
   readonly at: string;
   readonly seconds: number;
+  /** Absent from runs before it was recorded: the current settings are shown then. */
+  readonly settings?: ReturnType<typeof mergerSettings>;
   readonly throughput: ThroughputFigures;
   readonly latency: LatencyFigures;
   readonly state: Awaited<ReturnType<typeof measureStateCost>>;
@@ -57,7 +66,7 @@ async function measureAll(): Promise<AllFigures> {
   const ingest = await benchIngest();
   process.stderr.write('noisy neighbour…\n');
   const tenants = await benchNoisyNeighbour();
-  return { at: started.toISOString(), seconds: Math.round((Date.now() - started.getTime()) / 1000), throughput: throughputFigures, latency: latencyFigures, state, ingest, tenants };
+  return { at: started.toISOString(), seconds: Math.round((Date.now() - started.getTime()) / 1000), settings: mergerSettings(), throughput: throughputFigures, latency: latencyFigures, state, ingest, tenants };
 }
 
 async function main(): Promise<void> {
@@ -65,6 +74,7 @@ async function main(): Promise<void> {
   const figures: AllFigures = process.env.BENCH_REPORT_ONLY === '1' ? (JSON.parse(readFileSync(path.join(RESULTS_DIR, 'all.json'), 'utf8')) as AllFigures) : await measureAll();
   const { throughput: tp, latency: lat, state, ingest, tenants } = figures;
   const started = new Date(figures.at);
+  const settings = figures.settings ?? mergerSettings();
 
   const ratio = tp.merger1.recordsPerSecond / tp.raw.recordsPerSecond;
   const scaling = tp.merger2.recordsPerSecond / tp.merger1.recordsPerSecond;
@@ -101,6 +111,7 @@ Raw figures: \`bench/results/all.json\`. Every figure comes from one run on the 
 Kafka, the schema registry and Redis on the same cores as the services and the load generator.
 
 **Machine**: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}.
+**Settings**: ${tp.records.toLocaleString()} records on 6 inbound partitions (replication 1); merger: ${settings.fetchMaxBytes.toLocaleString()} bytes fetched per partition per round (the batch), ${settings.partitionsConcurrently} partitions processed at once, at most 2 transactions in flight per partition; Redis with AOF everysec.
 **Versions**: Node ${v.node}, Kafka ${v.kafka} (KRaft, one node), Apicurio Registry ${v.apicurio}, Redis ${v.redis} (AOF everysec), kafkajs ${v.kafkajs}, ioredis ${v.ioredis}, avsc ${v.avsc}.
 
 ## Headline
