@@ -56,8 +56,17 @@ export type CpuParts = Record<string, number>;
 /** CPU seconds per named group of processes, now. */
 export function cpuSnapshot(groups: Record<string, readonly number[]>): CpuParts {
   const parts: CpuParts = {};
-  for (const [name, pids] of Object.entries(groups)) parts[name] = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  for (const [name, pids] of Object.entries(groups)) parts[name] = totalCpu(pids);
   return parts;
+}
+
+/** CPU seconds of some processes in all, to a tenth (a run's own processes, read before they exit). */
+export function cpuOf(pids: readonly number[]): number {
+  return Math.round(totalCpu(pids) * 10) / 10;
+}
+
+function totalCpu(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 }
 
 /** What each group used between two snapshots. */

@@ -18,7 +18,7 @@ import { SchemaCatalog } from '../services/shared/avro/catalog';
 import { createSchemaRegistry } from '../services/shared/avro/registry';
 import { loadConfig, type TopicConfig } from '../services/shared/config';
 import { createKafka } from '../services/shared/kafka/client';
-import { ensureTopics } from '../services/shared/kafka/topics';
+import { ensureTopics, waitForLeaders } from '../services/shared/kafka/topics';
 import { createLogger } from '../services/shared/logger';
 import { toWire, type InboundRecord } from '../services/shared/model/inbound';
 import { inboundKey } from '../services/shared/model/keys';
@@ -26,7 +26,7 @@ import { projectRoot } from '../services/shared/projectRoot';
 import { deleteByPrefix } from '../services/shared/redis/deleteByPrefix';
 import { createRedis, type AnyRedis } from '../services/shared/redis/client';
 import { startMerger, type BatchEvent } from '../services/merger/service';
-import { cpuSnapshot, cpuSpent, pidsMatching, type CpuParts } from './cpuUsage';
+import { cpuOf, cpuSnapshot, cpuSpent, pidsMatching, type CpuParts } from './cpuUsage';
 import { lineChartSvg } from './svgPlot';
 import { benchTopics, round, saveResult, spawnScript, spawnService, table, topicEnv, type SpawnedService } from './support';
 import { BENCH_SETTINGS, websiteTraffic, type MixCounts } from './workload';
@@ -128,7 +128,8 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
   await ensureTopics(admin, topics, logger);
   const rawOutput = `${topics.inbound}-raw-out`;
   const rawOutputs = [rawOutput, ...[0, 1, 2, 3].map((i) => `${rawOutput}-${i}`)];
-  await admin.createTopics({ topics: rawOutputs.map((topic) => ({ topic, numPartitions: 6, replicationFactor: 1 })) });
+  await admin.createTopics({ topics: rawOutputs.map((topic) => ({ topic, numPartitions: 6, replicationFactor: 1 })), waitForLeaders: false });
+  await waitForLeaders(admin, rawOutputs, 30_000);
   const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, logger);
   const mix: MixCounts = { anonymous: 0, identifies: 0, identified: 0, late: 0 };
   const preloadStart = Date.now();
@@ -146,9 +147,9 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
     const child = await spawnScript('dist/bench/rawPassThrough.js', { ...topicEnv(topics), BENCH_TOPIC: topics.inbound, BENCH_OUTPUT_TOPIC: rawOutput, BENCH_GROUP: group, BENCH_OUTPUTS_PER_RECORD: String(outputsPerRecord) }, null, path.join(LOG_DIR, 'bench-raw.log'));
     await drain(admin, group, topics.inbound, ends, total, label);
     const seconds = (Date.now() - started) / 1000;
-    const cpu = { 'pass-through': cpuSnapshot({ own: [child.child.pid ?? 0] }).own ?? 0, ...cpuSpent(before, cpuSnapshot(stack)) };
+    const cpu = { 'pass-through': cpuOf([child.child.pid ?? 0]), ...cpuSpent(before, cpuSnapshot(stack)) };
     await child.stop();
-    return drainFigures(total, seconds, { ...cpu, 'pass-through': round(cpu['pass-through'] ?? 0, 1) }, outputsPerRecord * total);
+    return drainFigures(total, seconds, cpu, outputsPerRecord * total);
   };
   const runMerger = (instances: number) => drainWithMergers({ admin, topics, ends, total, instances, redis, profile, stack });
 
@@ -198,7 +199,7 @@ async function publishedBy(ports: number[]): Promise<number> {
 }
 
 /** Drains the pre-loaded inbound topic with `instances` merger processes of a fresh group. */
-export async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
+async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
   const group = `${run.topics.inbound}-merger${run.instances}-${Date.now()}`;
   const prefix = `bench-${run.instances}-${Date.now().toString(36)}`;
   const env = { ...topicEnv(run.topics), ...run.env, ANONMERGE_MERGER_GROUP_ID: group, ANONMERGE_MERGER_REDIS_PREFIX: prefix, ANONMERGE_LOG_LEVEL: 'warn' };
@@ -212,7 +213,7 @@ export async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
   const result = await drain(run.admin, group, run.topics.inbound, run.ends, run.total, run.label ?? `merger × ${run.instances}`);
   await Promise.all(spawning);
   const outputs = await publishedBy(ports).catch(() => 0);
-  const cpu = { merger: round(cpuSnapshot({ own: children.map((c) => c.child.pid ?? 0) }).own ?? 0, 1), ...cpuSpent(before, cpuSnapshot(run.stack ?? {})) };
+  const cpu = { merger: cpuOf(children.map((c) => c.child.pid ?? 0)), ...cpuSpent(before, cpuSnapshot(run.stack ?? {})) };
   await Promise.all(children.map((c) => c.stop()));
   process.stderr.write(`  cleaning up ${run.instances}-instance state in Redis…\n`);
   await deleteByPrefix(run.redis, prefix);

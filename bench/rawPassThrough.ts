@@ -4,7 +4,7 @@
  * producer per partition) — but no decoding, no Redis, no decisions. Run as a child process by
  * bench/merger.ts. Env: BENCH_TOPIC, BENCH_OUTPUT_TOPIC, BENCH_GROUP.
  */
-import type { Producer } from 'kafkajs';
+import type { Message, Producer } from 'kafkajs';
 import { loadConfig } from '../services/shared/config';
 import { createKafka } from '../services/shared/kafka/client';
 import { createLogger } from '../services/shared/logger';
@@ -38,17 +38,14 @@ async function main(): Promise<void> {
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
       if (batch.messages.length === 0) return;
       const transaction = await (await producerFor(batch.partition)).transaction();
-      if (outputsPerRecord === 1) await transaction.send({ topic: output, acks: -1, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) });
-      else {
-        // As many outputs as the merger makes per record, spread over four topics as its streams.
-        const byTopic: Array<Array<{ key: Buffer | null; value: Buffer | null }>> = outputTopics.map(() => []);
-        batch.messages.forEach((m, i) => {
-          const offset = Number(m.offset);
-          const count = Math.floor(outputsPerRecord) + (((offset * 7919) % 1000) / 1000 < outputsPerRecord % 1 ? 1 : 0);
-          for (let c = 0; c < count; c += 1) (byTopic[(i + c) % outputTopics.length] as Array<{ key: Buffer | null; value: Buffer | null }>).push({ key: m.key, value: m.value });
-        });
-        await transaction.sendBatch({ acks: -1, topicMessages: outputTopics.map((topic, t) => ({ topic, messages: byTopic[t] ?? [] })).filter((tm) => tm.messages.length > 0) });
-      }
+      // As many outputs per record as asked (the merger's own volume, spread over four topics as
+      // its streams), or one each to one topic.
+      const byTopic: Message[][] = outputTopics.map(() => []);
+      batch.messages.forEach((m, i) => {
+        const count = Math.floor(outputsPerRecord) + (((Number(m.offset) * 7919) % 1000) / 1000 < outputsPerRecord % 1 ? 1 : 0);
+        for (let c = 0; c < count; c += 1) (byTopic[(i + c) % outputTopics.length] as Message[]).push({ key: m.key, value: m.value });
+      });
+      await transaction.sendBatch({ acks: -1, topicMessages: outputTopics.map((topic, t) => ({ topic, messages: byTopic[t] ?? [] })).filter((tm) => tm.messages.length > 0) });
       await transaction.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: batch.partition, offset: String(Number(batch.lastOffset()) + 1) }] }] });
       await transaction.commit();
       resolveOffset(batch.lastOffset());

@@ -39,7 +39,7 @@ export function topicDefinitions(topics: TopicConfig): ITopicConfig[] {
  * just created (seen on a fresh KRaft broker: a whole test suite failed at its start), so we wait
  * here instead, retrying that answer and LEADER_NOT_AVAILABLE.
  */
-async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number): Promise<void> {
+export async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const transient = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
   for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {

@@ -4,7 +4,7 @@
  */
 import { publishedOutbox } from '../../../services/merger/applyEntity';
 
-describe('published outbox entries', () => {
+describe('R7: outbox entries of published outputs', () => {
   it('are those of this partition below the committed offset, unless rewritten now', () => {
     const held = ['2:10', '2:11', '2:12', '3:5', '2:9'];
     expect(publishedOutbox(held, 2, 12, new Map())).toEqual(['2:10', '2:11', '2:9']);
