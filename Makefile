@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status run test test-unit bench bench-merger bench-latency bench-ingest bench-state bench-tenants bench-cluster cluster-up cluster-down browser chaos clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status logs run test test-unit bench bench-merger bench-latency bench-ingest bench-state bench-tenants bench-cluster cluster-up cluster-down browser chaos clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -47,11 +47,16 @@ infra-status: ## one line per part of the stack
 up: infra-up build ## stack + both services in the background, returns once healthy
 	@bash infra/services.sh start
 
-down: ## stop the services (graceful)
+down: ## stop everything of ours: the services (graceful), then the stack (data stays under .local/)
 	@bash infra/services.sh stop
+	@bash infra/redis-cluster.sh stop
+	@bash infra/stack.sh down
 
-status: ## stack and services
-	@bash infra/stack.sh status; bash infra/services.sh status
+status: ## the stack and each service's pid, uptime and readiness
+	@rc=0; bash infra/stack.sh status || rc=1; echo; bash infra/services.sh status || rc=1; exit $$rc
+
+logs: ## follow the services' logs, pretty-printed (Ctrl-C stops)
+	@bash infra/services.sh logs
 
 run: infra-up build ## the stack, both services, sample traffic and a live feed (Ctrl-C stops)
 	@bash infra/run.sh

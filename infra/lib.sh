@@ -34,15 +34,20 @@ die() { printf '[infra] error: %s\n' "$*" >&2; exit 1; }
 now_ms() { date +%s%3N; }
 elapsed_since() { local start=$1; awk -v d=$(( $(now_ms) - start )) 'BEGIN { printf "%.1fs", d / 1000 }'; }
 
-# pid_alive NAME: true when the pid file of NAME names a live process. A killed daemon may stay
-# a zombie where nothing reaps it (containers without an init), so a zombie counts as dead.
-pid_alive() {
-  local file="$RUN_DIR/$1.pid" pid state
-  [[ -f "$file" ]] || return 1
-  pid=$(cat "$file")
+# process_running PID: true while PID is a live process. A killed daemon may stay a zombie where
+# nothing reaps it (containers without an init), so a zombie counts as gone.
+process_running() {
+  local pid=$1 state
   kill -0 "$pid" 2>/dev/null || return 1
   state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null || echo "?")
   [[ "$state" != "Z" ]]
+}
+
+# pid_alive NAME: true when the pid file of NAME names a live process.
+pid_alive() {
+  local file="$RUN_DIR/$1.pid"
+  [[ -f "$file" ]] || return 1
+  process_running "$(cat "$file")"
 }
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
@@ -64,7 +69,7 @@ stop_pid() {
   local pid; pid=$(cat "$file")
   kill -TERM "$pid" 2>/dev/null || true
   local deadline=$(( $(now_ms) + grace * 1000 ))
-  while kill -0 "$pid" 2>/dev/null; do
+  while process_running "$pid"; do
     if (( $(now_ms) > deadline )); then
       log "$name did not stop within ${grace}s; killing it"
       kill -KILL "$pid" 2>/dev/null || true

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # `make run`: the services in the background, then the live feed and sample traffic in the
-# foreground. Ctrl-C stops the traffic and the services cleanly; the stack keeps running (stop it
-# with `make infra-down`).
+# foreground. Ctrl-C (or closing the terminal) stops the traffic and the services cleanly; the
+# stack keeps running so the next `make run` starts in seconds (`make down` stops it too).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 stop_services() {
-  trap - INT TERM EXIT
+  trap - INT TERM HUP EXIT
   echo
-  log "stopping the services (the stack keeps running; 'make infra-down' stops it)"
+  log "stopping the services (the stack keeps running for a quick restart; 'make down' stops everything)"
   bash "$INFRA_DIR/services.sh" stop
 }
 
+# Armed before the start, so a service that fails to start does not leave the others running.
+trap stop_services INT TERM HUP EXIT
 bash "$INFRA_DIR/services.sh" start
-trap stop_services INT TERM EXIT
 cat <<INFO
 
   anonmerge is running

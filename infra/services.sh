@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # The anonmerge services (compiled under dist/) in the background — ingest, merger and the
 # activity log page — for `make up` / `make run`, benchmarks and acceptance checks.
-# Usage: infra/services.sh start|stop|status
-#   start  starts what is not running and returns once each answers /readyz
-#   stop   SIGTERM (graceful: finish the batch, commit, close), SIGKILL after 30 s
+# Usage: infra/services.sh start|stop|status|logs
+#   start   starts what is not running and returns once each answers /readyz; the services are
+#           detached (own session, stdio on their log files), so a pipe or terminal that ran
+#           `make up` is not held open by them
+#   stop    SIGTERM (graceful: finish the batch, commit, close), SIGKILL after 30 s
+#   status  pid, uptime and readiness of each service; exit status 0 only when all are ready
+#   logs    follows the three logs, pretty-printed (pino-pretty)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SERVICES=(merger ingest activity)
+# Stopped in this order: the front door first, the merger last so it can finish what ingest wrote.
+STOP_ORDER=(ingest activity merger)
+STOP_GRACE_S="${ANONMERGE_STOP_GRACE_S:-30}"
 
 INGEST_PORT="${ANONMERGE_INGEST_PORT:-3000}"
 MERGER_PORT="${ANONMERGE_MERGER_PORT:-3001}"
@@ -31,16 +40,42 @@ port_of() {
   esac
 }
 
+entry_of() { echo "$ROOT_DIR/dist/services/$1/main.js"; }
+
+# listener_of NAME: the pid listening on NAME's port when it runs this checkout's NAME service —
+# one left running by an older version of this script, whose pid file named a subshell. Empty
+# when nothing (or something else) listens, or when `ss` is not installed.
+listener_of() {
+  command -v ss >/dev/null || return 0
+  local port pid
+  port=$(port_of "$1" | awk '{ print $2 }')
+  pid=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+  [[ -n "$pid" ]] || return 0
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$(entry_of "$1")" && echo "$pid"
+  return 0
+}
+
 start_one() {
-  local name=$1 entry="$ROOT_DIR/dist/services/$1/main.js"
+  local name=$1 entry; entry=$(entry_of "$1")
   if pid_alive "$name"; then log "$name already running (pid $(cat "$RUN_DIR/$name.pid"))"; return 0; fi
   [[ -f "$entry" ]] || die "$entry is missing; run 'make build' first"
+  local orphan; orphan=$(listener_of "$name")
+  if [[ -n "$orphan" ]]; then
+    log "$name is already running without a pid file (pid $orphan); adopting it"
+    echo "$orphan" > "$RUN_DIR/$name.pid"
+    return 0
+  fi
   # shellcheck disable=SC2046
   if port_open $(port_of "$name"); then
     die "$name's port ($(port_of "$name")) is taken by a process this checkout did not start; stop it or set ANONMERGE_${name^^}_PORT"
   fi
   log "starting $name (log: $LOG_DIR/$name.log)"
-  (cd "$ROOT_DIR" && setsid node --enable-source-maps "$entry" >> "$LOG_DIR/$name.log" 2>&1 < /dev/null & echo $! > "$RUN_DIR/$name.pid")
+  # The subshell execs setsid, which (not a process-group leader in a script) execs node: so $!
+  # is node's own pid, and node runs in a session of its own, out of reach of the terminal's
+  # Ctrl-C (make run stops it with SIGTERM, in order). Every stream is redirected on the subshell
+  # itself, so nothing here keeps the caller's stdout open.
+  (cd "$ROOT_DIR" && exec setsid node --enable-source-maps "$entry") >> "$LOG_DIR/$name.log" 2>&1 < /dev/null &
+  echo $! > "$RUN_DIR/$name.pid"
 }
 
 wait_ready() {
@@ -48,6 +83,7 @@ wait_ready() {
   if ! wait_until 90 "$name" is_ready_or_dead "$name"; then die "$name did not become ready; see $LOG_DIR/$name.log"; fi
   if ! pid_alive "$name"; then
     tail -n 20 "$LOG_DIR/$name.log" >&2
+    rm -f "$RUN_DIR/$name.pid"
     die "$name exited during start; see $LOG_DIR/$name.log"
   fi
   log "$name ready (+$(elapsed_since "$t"))"
@@ -55,27 +91,59 @@ wait_ready() {
 
 is_ready_or_dead() { is_ready "$1" || ! pid_alive "$1"; }
 
+stop_one() {
+  local name=$1
+  if ! pid_alive "$name"; then
+    local orphan; orphan=$(listener_of "$name")
+    [[ -n "$orphan" ]] || { rm -f "$RUN_DIR/$name.pid"; return 0; }
+    log "$name is running without a pid file (pid $orphan); stopping it"
+    echo "$orphan" > "$RUN_DIR/$name.pid"
+  fi
+  log "stopping $name (pid $(cat "$RUN_DIR/$name.pid"))"
+  stop_pid "$name" "$STOP_GRACE_S"
+}
+
+# uptime_of PID: how long the process has run, as 1h02m03s.
+uptime_of() {
+  local s; s=$(ps -o etimes= -p "$1" 2>/dev/null | tr -d ' ')
+  [[ -n "$s" ]] || { echo "-"; return; }
+  if (( s >= 3600 )); then printf '%dh%02dm%02ds' $((s / 3600)) $((s % 3600 / 60)) $((s % 60))
+  elif (( s >= 60 )); then printf '%dm%02ds' $((s / 60)) $((s % 60))
+  else printf '%ds' "$s"; fi
+}
+
+status() {
+  local rc=0 name pid
+  printf '%-9s %-9s %-8s %-10s %s\n' service state pid uptime readiness
+  for name in "${SERVICES[@]}"; do
+    if pid_alive "$name"; then
+      pid=$(cat "$RUN_DIR/$name.pid")
+      if is_ready "$name"; then printf '%-9s %-9s %-8s %-10s %s\n' "$name" ready "$pid" "$(uptime_of "$pid")" "$(ready_url "$name")"
+      else printf '%-9s %-9s %-8s %-10s %s\n' "$name" starting "$pid" "$(uptime_of "$pid")" "$(ready_url "$name") does not answer yet"; rc=1; fi
+    else
+      printf '%-9s %-9s %-8s %-10s %s\n' "$name" stopped - - "log: $LOG_DIR/$name.log"; rc=1
+    fi
+  done
+  return $rc
+}
+
+logs() {
+  local files=()
+  for name in "${SERVICES[@]}"; do touch "$LOG_DIR/$name.log"; files+=("$LOG_DIR/$name.log"); done
+  local pretty="$ROOT_DIR/node_modules/.bin/pino-pretty"
+  [[ -x "$pretty" ]] || die "pino-pretty is not installed; run 'make install' first"
+  log "following ${files[*]} (Ctrl-C stops)"
+  # -q: no file headers between lines; -F: keeps following across a service's restart.
+  tail -q -n 20 -F "${files[@]}" 2>/dev/null | "$pretty" --colorize --translateTime 'SYS:HH:MM:ss.l' --ignore hostname
+}
+
 case "${1:-}" in
   start)
-    start_one merger
-    start_one ingest
-    start_one activity
-    wait_ready merger
-    wait_ready ingest
-    wait_ready activity
+    for name in "${SERVICES[@]}"; do start_one "$name"; done
+    for name in "${SERVICES[@]}"; do wait_ready "$name"; done
     ;;
-  stop)
-    stop_pid ingest 30
-    stop_pid activity 30
-    stop_pid merger 30
-    ;;
-  status)
-    rc=0
-    for name in ingest merger activity; do
-      if is_ready "$name"; then echo "$(printf '%-9s' "$name") up    $(ready_url "$name")  pid $(cat "$RUN_DIR/$name.pid")"
-      else echo "$(printf '%-9s' "$name") down  $(ready_url "$name")"; rc=1; fi
-    done
-    exit $rc
-    ;;
-  *) die "usage: $0 start|stop|status" ;;
+  stop) for name in "${STOP_ORDER[@]}"; do stop_one "$name"; done ;;
+  status) status ;;
+  logs) logs ;;
+  *) die "usage: $0 start|stop|status|logs" ;;
 esac

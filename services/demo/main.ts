@@ -3,14 +3,16 @@
  * through the real ingest API. Ctrl-C stops it (the Makefile then stops the services).
  */
 import { SchemaCatalog } from '../shared/avro/catalog';
-import { createSchemaRegistry } from '../shared/avro/registry';
 import { loadConfig } from '../shared/config';
 import { createKafka } from '../shared/kafka/client';
 import { createLogger } from '../shared/logger';
 import { dim, startFeed } from './feed';
 import { visitorJourney, type TrackCall } from './visitors';
 
-const ingestUrl = process.env.ANONMERGE_DEMO_INGEST_URL ?? 'http://127.0.0.1:3000';
+const config = loadConfig(['kafka', 'topics', 'registry', 'ingest']);
+// The traffic goes to the ingest that `make run` started: wherever ANONMERGE_INGEST_HOST/PORT put it.
+const ingestHost = config.ingest.host === '0.0.0.0' || config.ingest.host === '::' ? '127.0.0.1' : config.ingest.host;
+const ingestUrl = process.env.ANONMERGE_DEMO_INGEST_URL ?? `http://${ingestHost.includes(':') ? `[${ingestHost}]` : ingestHost}:${config.ingest.port}`;
 const siteId = process.env.ANONMERGE_DEMO_SITE_ID ?? 'demo-site';
 const apiKey = process.env.ANONMERGE_DEMO_API_KEY ?? 'demo-key';
 const publishableKey = process.env.ANONMERGE_DEMO_PUBLISHABLE_KEY ?? 'pk_demo';
@@ -44,10 +46,9 @@ async function visitor(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig(['kafka', 'topics', 'registry']);
   const logger = createLogger('demo', 'warn');
   const kafka = createKafka(config.kafka, logger, 'demo');
-  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger);
+  const catalog = await SchemaCatalog.open(config.registry, config.topics, logger);
   const consumer = await startFeed(kafka, catalog, (line) => console.log(line));
   console.log(`live feed of ${config.topics.mergedEvents}, ${config.topics.anonymousEvents}, ${config.topics.campaignTriggers}, ${config.topics.activity}, ${config.topics.deadLetters}`);
   console.log(`sending website-visitor traffic to ${ingestUrl} as ${siteId}; Ctrl-C stops\n`);
