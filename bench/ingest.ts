@@ -9,7 +9,6 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { ulid } from 'ulid';
 import { SchemaCatalog } from '../services/shared/avro/catalog';
-import { createSchemaRegistry } from '../services/shared/avro/registry';
 import { loadConfig } from '../services/shared/config';
 import { createKafka } from '../services/shared/kafka/client';
 import { ensureTopics } from '../services/shared/kafka/topics';
@@ -58,7 +57,7 @@ async function rawProducer(topic: string, seconds: number): Promise<{ eventsPerS
   const config = loadConfig(['kafka', 'registry', 'topics']);
   const logger = createLogger('bench', 'warn');
   const kafka = createKafka(config.kafka, logger, 'bench-raw');
-  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger, ['inbound']);
+  const catalog = await SchemaCatalog.open(config.registry, config.topics, logger, ['inbound']);
   const settings = { merge_enabled: true, retention_seconds: 2_592_000, grace_seconds: 300, trigger_window_seconds: 259_200 };
   const template = (i: number) => {
     const translation = translateAnonymousEvent({ name: 'https://example.com/pricing', type: 'page', anonymous_id: `anon-${i % 5000}`, data: { plan: 'pro', ref: 'bench' } }, { workspaceId: 'demo', settings, receivedAt: Date.now(), newId: ulid });

@@ -15,7 +15,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { SchemaCatalog } from '../services/shared/avro/catalog';
-import { createSchemaRegistry } from '../services/shared/avro/registry';
 import { loadConfig, type TopicConfig } from '../services/shared/config';
 import { createKafka } from '../services/shared/kafka/client';
 import { ensureTopics, waitForLeaders } from '../services/shared/kafka/topics';
@@ -130,7 +129,7 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
   const rawOutputs = [rawOutput, ...[0, 1, 2, 3].map((i) => `${rawOutput}-${i}`)];
   await admin.createTopics({ topics: rawOutputs.map((topic) => ({ topic, numPartitions: 6, replicationFactor: 1 })), waitForLeaders: false });
   await waitForLeaders(admin, rawOutputs, 30_000);
-  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, logger);
+  const catalog = await SchemaCatalog.open(config.registry, topics, logger);
   const mix: MixCounts = { anonymous: 0, identifies: 0, identified: 0, late: 0 };
   const preloadStart = Date.now();
   const total = await produceAll(kafka, catalog, topics.inbound, websiteTraffic(records, 11, undefined, mix), 'pre-loading the inbound topic', records);
@@ -237,7 +236,7 @@ export async function clusterThroughput(records: number, clusterNodes: string[])
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topics, logger);
-  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, logger);
+  const catalog = await SchemaCatalog.open(config.registry, topics, logger);
   const total = await produceAll(kafka, catalog, topics.inbound, websiteTraffic(records, 11, undefined, { anonymous: 0, identifies: 0, identified: 0, late: 0 }), 'pre-loading the inbound topic', records);
   const ends = await endOffsets(admin, topics.inbound);
   const clusterSettings = { ...config.redis, mode: 'cluster' as const, clusterNodes };
@@ -273,7 +272,7 @@ export async function latency(backlogs: number[], identifiesEach: number): Promi
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topics, logger);
-  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, logger);
+  const catalog = await SchemaCatalog.open(config.registry, topics, logger);
   const prefix = `bench-latency-${Date.now().toString(36)}`;
   const base = Date.now() - 3_600_000;
   const ids: Array<{ anonymousId: string; backlog: number }> = [];

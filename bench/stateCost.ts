@@ -7,7 +7,6 @@
 import Redis from 'ioredis';
 import { ulid } from 'ulid';
 import { SchemaCatalog } from '../services/shared/avro/catalog';
-import { createSchemaRegistry } from '../services/shared/avro/registry';
 import { loadConfig } from '../services/shared/config';
 import { createKafka } from '../services/shared/kafka/client';
 import { ensureTopics } from '../services/shared/kafka/topics';
@@ -35,7 +34,7 @@ export async function measureStateCost(): Promise<Record<string, number>> {
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topics, logger);
-  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, logger);
+  const catalog = await SchemaCatalog.open(config.registry, topics, logger);
   const redis = new Redis(config.redis.url);
   const settings = { merge_enabled: true, retention_seconds: 30 * 86400, grace_seconds: 300, trigger_window_seconds: 72 * 3600 };
   const pages = ['/', '/pricing', '/features/segments', '/blog/anonymous-events', '/docs/quickstart'];

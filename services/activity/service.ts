@@ -6,7 +6,6 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { SchemaCatalog } from '../shared/avro/catalog';
-import { createSchemaRegistry } from '../shared/avro/registry';
 import type { Config } from '../shared/config';
 import { createKafka } from '../shared/kafka/client';
 import { ensureTopicsWith } from '../shared/kafka/topics';
@@ -33,7 +32,7 @@ export interface RunningActivity {
 export async function startActivity(config: ActivityConfig, logger: Logger, workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningActivity> {
   const kafka = createKafka(config.kafka, logger, 'activity');
   await ensureTopicsWith(kafka, config.topics, logger);
-  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger);
+  const catalog = await SchemaCatalog.open(config.registry, config.topics, logger);
   const redis = createRedis(config.redis, logger, 'activity');
   await redis.connect();
   const view = new RecentView(config.activity.recentPerWorkspace);

@@ -12,7 +12,6 @@
  */
 import { parseArgs } from 'node:util';
 import { SchemaCatalog } from '../shared/avro/catalog';
-import { createSchemaRegistry } from '../shared/avro/registry';
 import { STREAMS, type StreamName } from '../shared/avro/schemaFiles';
 import { createKafka } from '../shared/kafka/client';
 import { configOrExit } from '../shared/lifecycle/startup';
@@ -75,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger);
+  const catalog = await SchemaCatalog.open(config.registry, config.topics, logger);
   if (command === 'dlq' && sub === 'replay') {
     const summary = await replayDeadLetters(kafka, catalog, { fromOffset: Number(values['from-offset']), dryRun: values['dry-run'] ?? false, groupId: `anonmerge-dlq-${Date.now()}` });
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

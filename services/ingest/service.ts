@@ -4,7 +4,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { SchemaCatalog } from '../shared/avro/catalog';
-import { createSchemaRegistry } from '../shared/avro/registry';
 import type { Config } from '../shared/config';
 import { createKafka } from '../shared/kafka/client';
 import { ensureTopicsWith } from '../shared/kafka/topics';
@@ -31,7 +30,7 @@ export interface RunningIngest {
 export async function startIngest(config: IngestConfig, logger: Logger, workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningIngest> {
   const kafka = createKafka(config.kafka, logger, 'ingest');
   await ensureTopicsWith(kafka, config.topics, logger);
-  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger, ['inbound']);
+  const catalog = await SchemaCatalog.open(config.registry, config.topics, logger, ['inbound']);
   const producer = new InboundProducer(kafka, { topic: config.topics.inbound, lingerMs: config.ingest.lingerMs, maxBatchMessages: 5000, sendTimeoutMs: config.ingest.sendTimeoutMs, metadataMaxAgeMs: config.kafka.metadataMaxAgeMs }, logger);
   await producer.connect();
   const publisher = new InboundPublisher(catalog, producer);

@@ -11,7 +11,6 @@ import { fetchCommittedOffsets } from '../shared/kafka/committedOffsets';
 import { EventEmitter } from 'node:events';
 import type { EachBatchPayload } from 'kafkajs';
 import { SchemaCatalog } from '../shared/avro/catalog';
-import { createSchemaRegistry } from '../shared/avro/registry';
 import type { Config } from '../shared/config';
 import { buildHealthServer } from '../shared/http/healthServer';
 import { createKafka } from '../shared/kafka/client';
@@ -78,7 +77,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, config.topics, logger);
-  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), config.topics, logger);
+  const catalog = await SchemaCatalog.open(config.registry, config.topics, logger);
   const redis = defineMergerCommands(createRedis(config.redis, logger, 'merger'));
   await redis.connect();
   const store = new StateStore(redis, new KeySpace(config.merger.redisKeyPrefix));

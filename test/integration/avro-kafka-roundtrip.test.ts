@@ -5,7 +5,6 @@
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { SchemaCatalog } from '../../services/shared/avro/catalog';
-import { createSchemaRegistry } from '../../services/shared/avro/registry';
 import { ensureTopics } from '../../services/shared/kafka/topics';
 import { fromWire, toWire, type InboundRecord, type InboundRecordWire } from '../../services/shared/model/inbound';
 import { config, isolatedTopics, readMessages, testKafka, testLogger, withAdmin } from '../support/stack';
@@ -16,7 +15,7 @@ describe('Avro through the registry and Kafka', () => {
 
   it('registers the schemas, produces an Avro record and decodes what it consumes', async () => {
     await withAdmin(kafka, (admin) => ensureTopics(admin, topics, testLogger));
-    const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, testLogger);
+    const catalog = await SchemaCatalog.open(config.registry, topics, testLogger);
 
     // The subject exists in the registry under <topic>-value with the id the catalog holds.
     const subjects = (await (await fetch(`${config.registry.url}/subjects`)).json()) as string[];

@@ -5,7 +5,6 @@
  */
 import Redis from 'ioredis';
 import { SchemaCatalog } from '../../services/shared/avro/catalog';
-import { createSchemaRegistry } from '../../services/shared/avro/registry';
 import { deleteByPrefix } from '../../services/shared/redis/deleteByPrefix';
 import { KeySpace } from '../../services/merger/redis/keys';
 import { compareStates, rebuildState } from '../../services/cli/commands/rebuild';
@@ -85,7 +84,7 @@ describe('anonmerge commands', () => {
   });
 
   it('explain: each event of an anonymous id, what became of it, and by which rule', async () => {
-    const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, testLogger);
+    const catalog = await SchemaCatalog.open(config.registry, topics, testLogger);
     const [explanation] = await explain(kafka, catalog, redis, new KeySpace(merger.prefix), ws, { anonymousId: 'A' });
     expect(explanation?.binding).toMatchObject({ person: 'id:p1', windowEnd: T + MINUTE + 300_000 });
     const fate = Object.fromEntries((explanation?.events ?? []).map((e) => [e.id.split('#')[0] + (e.status === 'duplicate' ? '#dup' : ''), `${e.status} ${e.rule}`]));
@@ -100,7 +99,7 @@ describe('anonmerge commands', () => {
     const running = await startTestMerger(dlqTopics);
     prefixes.push(running.prefix);
     const dlqWriter = await new InboundWriter(kafka, dlqTopics).open();
-    const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), dlqTopics, testLogger);
+    const catalog = await SchemaCatalog.open(config.registry, dlqTopics, testLogger);
     // A valid record dead-lettered by a bug since fixed, and garbage that is still garbage.
     const good = anonymousEvent(ws, 'D', Date.now(), 'dlq-good');
     const letter = (value: Buffer): DeadLetter => ({ reason: 'a bug since fixed', source_topic: dlqTopics.inbound, source_partition: 0, source_offset: 0, key: Buffer.from(`${ws}/a/D`), value, failed_at: Date.now() });

@@ -5,7 +5,6 @@
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { SchemaCatalog } from '../../services/shared/avro/catalog';
-import { createSchemaRegistry } from '../../services/shared/avro/registry';
 import { loadConfig, type TopicConfig } from '../../services/shared/config';
 import { fromWire, type InboundRecord, type InboundRecordWire } from '../../services/shared/model/inbound';
 import { startIngest, type RunningIngest } from '../../services/ingest/service';
@@ -44,7 +43,7 @@ export const basic = (user: string, password: string) => `Basic ${Buffer.from(`$
  * count, every record the topic holds now.
  */
 export async function readInbound(kafka: Kafka, topics: TopicConfig, count?: number, timeoutMs = 20000): Promise<Array<InboundRecord & { key: string }>> {
-  const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), topics, testLogger, ['inbound']);
+  const catalog = await SchemaCatalog.open(config.registry, topics, testLogger, ['inbound']);
   const messages = count === undefined ? await readToEnd(kafka, topics.inbound, timeoutMs) : await readMessages(kafka, topics.inbound, count, timeoutMs);
   return Promise.all(
     messages.map(async (m) => ({ ...fromWire(await catalog.decode<InboundRecordWire>('inbound', m.value as Buffer)), key: m.key?.toString() ?? '' })),

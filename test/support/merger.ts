@@ -9,7 +9,6 @@ import path from 'node:path';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import Redis from 'ioredis';
 import { SchemaCatalog } from '../../services/shared/avro/catalog';
-import { createSchemaRegistry } from '../../services/shared/avro/registry';
 import type { StreamName } from '../../services/shared/avro/schemaFiles';
 import { loadConfig, type TopicConfig } from '../../services/shared/config';
 import { toWire, type InboundRecord, type WorkspaceSettings } from '../../services/shared/model/inbound';
@@ -92,7 +91,7 @@ export class InboundWriter {
   ) {}
 
   async open(): Promise<this> {
-    this.catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), this.topics, testLogger, ['inbound']);
+    this.catalog = await SchemaCatalog.open(config.registry, this.topics, testLogger, ['inbound']);
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
     return this;
@@ -162,7 +161,7 @@ export class OutputReader {
   ) {}
 
   async open(): Promise<this> {
-    const catalog = await SchemaCatalog.open(createSchemaRegistry(config.registry), this.topics, testLogger);
+    const catalog = await SchemaCatalog.open(config.registry, this.topics, testLogger);
     const streams: StreamName[] = ['mergedEvents', 'campaignTriggers', 'activity', 'anonymousEvents', 'deadLetters'];
     const streamOf = new Map(streams.map((s) => [this.topics[s], s]));
     this.consumer = this.kafka.consumer({ groupId: uniqueName('test-output'), readUncommitted: false, maxWaitTimeInMs: 100 });

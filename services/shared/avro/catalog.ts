@@ -7,9 +7,11 @@
  * reader schema, so records written with an older or newer compatible schema still decode.
  */
 import avro from 'avsc';
-import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { TopicConfig } from '../config';
+import { COMPATIBILITY, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { RegistryConfig, TopicConfig } from '../config';
 import type { Logger } from '../logger';
+import { createSchemaRegistry } from './registry';
+import { registerSubject } from './subjectRegistration';
 import { STREAMS, loadSchema, type LoadedSchema, type StreamName } from './schemaFiles';
 import { frame, HEADER_LENGTH, MAGIC_BYTE, unframe } from './wireFormat';
 
@@ -29,12 +31,17 @@ export class SchemaCatalog {
     private readonly codecs: Map<StreamName, StreamCodec>,
   ) {}
 
-  /** Registers every schema under schemas/ (subject `<topic>-value`) and remembers its id. */
-  static async open(registry: SchemaRegistry, topics: TopicConfig, logger: Logger, streams: readonly StreamName[] = STREAMS): Promise<SchemaCatalog> {
+  /**
+   * Registers every schema under schemas/ (subject `<topic>-value`, held to BACKWARD
+   * compatibility: a new version must read every record the previous one wrote) and remembers
+   * its id. Safe when several processes open the same subjects at once.
+   */
+  static async open(config: RegistryConfig, topics: TopicConfig, logger: Logger, streams: readonly StreamName[] = STREAMS): Promise<SchemaCatalog> {
+    const registry = createSchemaRegistry(config);
     const codecs = new Map<StreamName, StreamCodec>();
     for (const stream of streams) {
       const schema = loadSchema(stream, topics);
-      const { id } = await registry.register({ type: SchemaType.AVRO, schema: schema.text }, { subject: schema.subject });
+      const id = await registerSubject(registry, config, schema, COMPATIBILITY.BACKWARD, logger);
       codecs.set(stream, { schema, schemaId: id, resolvers: new Map() });
       logger.debug({ subject: schema.subject, schemaId: id }, 'schema registered');
     }
