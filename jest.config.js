@@ -17,6 +17,7 @@ module.exports = {
       transform,
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/globalSetup.ts',
+      globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
       slowTestThreshold: 30,
     },
     {
@@ -26,6 +27,7 @@ module.exports = {
       transform,
       testMatch: ['<rootDir>/test/chaos/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/globalSetup.ts',
+      globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
     },
   ],
   testTimeout: 120000,

@@ -8,13 +8,15 @@ import { loadConfig, type TopicConfig } from '../../services/shared/config';
 import { prefixedTopics } from '../../services/shared/config/topicSets';
 import { createKafka } from '../../services/shared/kafka/client';
 import { createLogger, type Logger } from '../../services/shared/logger';
+import { runMarker } from './testRun';
 
 export const config = loadConfig(['kafka', 'registry', 'redis', 'topics']);
 
 export const testLogger: Logger = createLogger('test', process.env.TEST_LOG_LEVEL ?? 'silent');
 
+/** A name of this test run's own (see testRun.ts: the run's teardown removes what carries it). */
 export function uniqueName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  return `${prefix}${runMarker()}${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 export function testKafka(suffix = 'test'): Kafka {

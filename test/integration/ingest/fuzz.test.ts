@@ -14,6 +14,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { countRecords, deleteTopics, isolatedTopics, testKafka, withAdmin, testLogger } from '../../support/stack';
 import { ensureTopics } from '../../../services/shared/kafka/topics';
+import { topicEnv } from '../../../services/shared/config/topicSets';
 import { resultsPath } from '../../support/results';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
@@ -40,7 +41,8 @@ describe('fuzzing every ingest endpoint', () => {
     const log = openSync(resultsPath(`fuzz-ingest-${port}.log`), 'a');
     child = spawn('node', [path.join(root, 'dist/services/ingest/main.js')], {
       cwd: root,
-      env: { ...process.env, ANONMERGE_WORKSPACES_FILE: file, ANONMERGE_INGEST_PORT: String(port), ANONMERGE_TOPIC_INBOUND: topics.inbound, ANONMERGE_TOPIC_PARTITIONS: '2', ANONMERGE_LOG_LEVEL: 'warn' },
+      // Every topic name of its own, not only the inbound: ingest creates the whole set at start.
+      env: { ...process.env, ...topicEnv(topics), ANONMERGE_WORKSPACES_FILE: file, ANONMERGE_INGEST_PORT: String(port), ANONMERGE_LOG_LEVEL: 'warn' },
       stdio: ['ignore', log, log],
     });
     for (let i = 0; i < 200; i += 1) {
