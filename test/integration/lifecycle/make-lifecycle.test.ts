@@ -1,0 +1,250 @@
+/**
+ * The README's commands as a person runs them, on a stack of this test's own (its own ports, data
+ * folder and so a fresh registry and fresh topics; the downloads come from the shared cache):
+ *
+ *   make up → all three services ready → make up again (nothing restarted) → make down → no
+ *   process of ours left, every port free → make run in a terminal, Ctrl-C after the first merged
+ *   event → no service left (the stack stays, for a quick restart) → `make up | cat` returns →
+ *   make down → nothing left.
+ *
+ * "Ours" is found by the environment, not by pid files: every process these commands start
+ * inherits ANONMERGE_HOME, which is unique to this test, so a service a pid file forgot (the old
+ * start script recorded a subshell's pid) is still found.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '../../..');
+const home = mkdtempSync(path.join(tmpdir(), 'anonmerge-lifecycle-'));
+
+// Ports below the ephemeral range and apart from the other tests' (they draw 17000-30000).
+const PORTS = {
+  KAFKA_PORT: 15092,
+  KAFKA_CONTROLLER_PORT: 15093,
+  REGISTRY_PORT: 15081,
+  REGISTRY_MANAGEMENT_PORT: 15082,
+  REDIS_PORT: 15380,
+  ANONMERGE_INGEST_PORT: 15300,
+  ANONMERGE_MERGER_PORT: 15301,
+  ANONMERGE_ACTIVITY_PORT: 15302,
+} as const;
+const SERVICE_PORTS = [PORTS.ANONMERGE_INGEST_PORT, PORTS.ANONMERGE_MERGER_PORT, PORTS.ANONMERGE_ACTIVITY_PORT];
+const SERVICES = ['merger', 'ingest', 'activity'] as const;
+
+/**
+ * The environment of a person's shell: none of the test run's own settings (the Makefile would
+ * keep an inherited ANONMERGE_KAFKA_BROKERS and point the services at the shared stack), no
+ * enclosing make's flags, and the ports and data folder of this test's stack.
+ */
+const env: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(ANONMERGE_|KAFKA_|REGISTRY_|REDIS_|MAKE|MFLAGS)/.test(name))),
+  ...Object.fromEntries(Object.entries(PORTS).map(([name, port]) => [name, String(port)])),
+  ANONMERGE_HOME: home,
+  ANONMERGE_CACHE: process.env.ANONMERGE_CACHE ?? path.join(root, '.local', 'cache'),
+  KAFKA_HEAP: '384m',
+};
+
+interface Finished {
+  readonly code: number | null;
+  readonly output: string;
+}
+
+/** Runs a shell command line to its end; fails when it has not returned within the deadline. */
+function shell(command: string, timeoutMs: number): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', command], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => {
+      killGroup(child);
+      reject(new Error(`'${command}' had not returned after ${timeoutMs} ms; its output:\n${output}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+interface OurProcess {
+  readonly pid: number;
+  readonly command: string;
+}
+
+/** Every live process (zombies are gone) started with this test's ANONMERGE_HOME. */
+function ourProcesses(): OurProcess[] {
+  const marker = `ANONMERGE_HOME=${home}\0`;
+  const found: OurProcess[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker)) continue;
+      const state = readFileSync(`/proc/${entry}/stat`, 'latin1').replace(/^.*\) /, '').charAt(0);
+      if (state === 'Z') continue;
+      found.push({ pid: Number(entry), command: readFileSync(`/proc/${entry}/cmdline`, 'latin1').replace(/\0/g, ' ').trim() });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found.filter((p) => p.pid !== process.pid);
+}
+
+const serviceProcesses = () => ourProcesses().filter((p) => /dist\/services\/(merger|ingest|activity)\/main\.js/.test(p.command));
+const isStackProcess = (p: OurProcess) => /kafka\.Kafka|quarkus-run\.jar|redis-server/.test(p.command);
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function portsInUse(ports: readonly number[]): Promise<number[]> {
+  const used = await Promise.all(ports.map(async (port) => ((await portInUse(port)) ? port : null)));
+  return used.filter((port): port is number => port !== null);
+}
+
+function pidFileOf(name: string): number {
+  return Number(readFileSync(path.join(home, 'run', `${name}.pid`), 'utf8'));
+}
+
+/** The pid file names the service's own node process, not a shell around it. */
+function expectPidFilesNameTheServices(): Map<string, number> {
+  const pids = new Map<string, number>();
+  for (const name of SERVICES) {
+    const pid = pidFileOf(name);
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
+    expect(command).toContain(`dist/services/${name}/main.js`);
+    expect(command.startsWith('node ')).toBe(true);
+    pids.set(name, pid);
+  }
+  return pids;
+}
+
+async function readyz(port: number): Promise<boolean> {
+  return fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) })
+    .then((response) => response.ok)
+    .catch(() => false);
+}
+
+const stripColours = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
+
+describe('make up, make down and make run as a person runs them', () => {
+  afterAll(async () => {
+    // Whatever a failed step left: the scripts first, then anything still carrying our home.
+    await shell('make down', 180_000).catch(() => undefined);
+    for (const p of ourProcesses()) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('make up starts all three, make up again changes nothing, make down leaves no process and no port', async () => {
+    const up = await shell('make up', 300_000);
+    expect(up.code).toBe(0);
+    for (const port of SERVICE_PORTS) expect(await readyz(port)).toBe(true);
+    const pids = expectPidFilesNameTheServices();
+
+    const status = await shell('make status', 60_000);
+    expect(status.code).toBe(0);
+    for (const name of SERVICES) expect(status.output).toMatch(new RegExp(`${name}\\s+ready\\s+${pids.get(name)}\\s+\\d+s`));
+
+    const again = await shell('make up', 120_000);
+    expect(again.code).toBe(0);
+    for (const name of SERVICES) {
+      expect(again.output).toContain(`${name} already running (pid ${pids.get(name)})`);
+      expect(pidFileOf(name)).toBe(pids.get(name));
+    }
+
+    const down = await shell('make down', 180_000);
+    expect(down.code).toBe(0);
+    expect(ourProcesses()).toEqual([]);
+    expect(await portsInUse(Object.values(PORTS))).toEqual([]);
+  }, 600_000);
+
+  it('Ctrl-C on make run stops the services it started; the stack stays for the next run', async () => {
+    // `script` gives make run a pseudo-terminal, as a person's shell does; ^C written to it is
+    // turned into SIGINT for the foreground process group by the terminal, like a key press.
+    const run = spawn('script', ['-qfec', 'make run', '/dev/null'], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let output = '';
+    const exited = new Promise<number | null>((resolve) => run.on('close', (code) => resolve(code)));
+    try {
+      const firstMerge = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no merged event within 240 s; output:\n${stripColours(output)}`)), 240_000);
+        const look = (chunk: Buffer) => {
+          output += chunk.toString();
+          // A merged event in the live feed: "PERSON  <person>  page /x ← merged from anon-…".
+          if (/PERSON\s+\S+.*merged from/.test(stripColours(output))) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        run.stdout.on('data', look);
+        run.stderr.on('data', look);
+        void exited.then(() => {
+          clearTimeout(timer);
+          reject(new Error(`make run ended before a merged event; output:\n${stripColours(output)}`));
+        });
+      });
+      await firstMerge;
+      expect(serviceProcesses().map((p) => p.command)).toHaveLength(3);
+
+      run.stdin.write('\u0003');
+      const deadline = setTimeout(() => killGroup(run), 90_000);
+      await exited;
+      clearTimeout(deadline);
+      expect(stripColours(output)).toContain('stopping the services');
+      // Nothing but the stack: no service, no traffic generator, no make.
+      expect(ourProcesses().filter((p) => !isStackProcess(p))).toEqual([]);
+      expect(await portsInUse(SERVICE_PORTS)).toEqual([]);
+      // The stack keeps running (documented): the next make run starts in seconds.
+      expect(await portsInUse([PORTS.KAFKA_PORT, PORTS.REGISTRY_PORT, PORTS.REDIS_PORT])).toHaveLength(3);
+    } finally {
+      // `script` gives make a session of its own, out of reach of killGroup: after a failure,
+      // end whatever make run left so the next step starts clean.
+      killGroup(run);
+      for (const p of ourProcesses().filter((p) => /make run|infra\/run\.sh|services\/demo/.test(p.command))) {
+        try {
+          process.kill(p.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    }
+  }, 600_000);
+
+  it('make up | cat returns once the services are ready, and make down then leaves nothing', async () => {
+    // With the old script a subshell holding the pipe lived as long as the services: `cat` never
+    // saw the end of its input.
+    const piped = await shell('make up 2>&1 | cat', 300_000);
+    expect(piped.code).toBe(0);
+    expect(piped.output).toContain('activity ready');
+    for (const port of SERVICE_PORTS) expect(await readyz(port)).toBe(true);
+    expectPidFilesNameTheServices();
+
+    const down = await shell('make down', 180_000);
+    expect(down.code).toBe(0);
+    expect(ourProcesses()).toEqual([]);
+    expect(await portsInUse(Object.values(PORTS))).toEqual([]);
+  }, 600_000);
+});
