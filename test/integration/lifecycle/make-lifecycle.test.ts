@@ -12,10 +12,11 @@
  * start script recorded a subshell's pid) is still found.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { resultsPath } from '../../support/results';
 
 const root = path.resolve(__dirname, '../../..');
 const home = mkdtempSync(path.join(tmpdir(), 'anonmerge-lifecycle-'));
@@ -156,11 +157,14 @@ describe('make up, make down and make run as a person runs them', () => {
         // gone
       }
     }
+    // The stack's and services' logs outlive the test, for whoever reads a failure.
+    cpSync(path.join(home, 'logs'), resultsPath('lifecycle-logs'), { recursive: true, force: true });
     rmSync(home, { recursive: true, force: true });
   });
 
   it('make up starts all three, make up again changes nothing, make down leaves no process and no port', async () => {
     const up = await shell('make up', 300_000);
+    if (up.code !== 0) process.stderr.write(up.output);
     expect(up.code).toBe(0);
     for (const port of SERVICE_PORTS) expect(await readyz(port)).toBe(true);
     const pids = expectPidFilesNameTheServices();
