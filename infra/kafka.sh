@@ -68,7 +68,7 @@ PROPS
 
 start() {
   if pid_alive kafka; then log "Kafka already running (pid $(cat "$RUN_DIR/kafka.pid"))"; return 0; fi
-  port_open "$KAFKA_HOST" "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process; set KAFKA_PORT"
+  port_open "$KAFKA_HOST" "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process ($(port_owner "$KAFKA_PORT")); set KAFKA_PORT"
   fetch
   write_config
   local java_home cp

@@ -52,6 +52,14 @@ pid_alive() {
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
+# port_owner PORT: who listens there (pid and command line), for an error message.
+port_owner() {
+  command -v ss >/dev/null || { echo "unknown (ss is not installed)"; return 0; }
+  local pid; pid=$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true)
+  [[ -n "$pid" ]] || { echo "unknown"; return 0; }
+  echo "pid $pid: $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-200)"
+}
+
 # wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.25 s.
 wait_until() {
   local timeout=$1 what=$2; shift 2

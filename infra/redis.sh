@@ -10,7 +10,7 @@ PID_FILE="$RUN_DIR/redis.pid"
 
 start() {
   if pid_alive redis; then log "Redis already running (pid $(cat "$PID_FILE"))"; return 0; fi
-  port_open "$REDIS_HOST" "$REDIS_PORT" && die "port $REDIS_PORT is taken by another process; set REDIS_PORT"
+  port_open "$REDIS_HOST" "$REDIS_PORT" && die "port $REDIS_PORT is taken by another process ($(port_owner "$REDIS_PORT")); set REDIS_PORT"
   command -v redis-server >/dev/null || die "redis-server is not installed"
   mkdir -p "$DATA_DIR"
   log "starting Redis on $REDIS_HOST:$REDIS_PORT (AOF everysec, data: $DATA_DIR)"

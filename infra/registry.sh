@@ -27,7 +27,7 @@ fetch() {
 
 start() {
   if pid_alive registry; then log "registry already running (pid $(cat "$RUN_DIR/registry.pid"))"; return 0; fi
-  port_open "$REGISTRY_HOST" "$REGISTRY_PORT" && die "port $REGISTRY_PORT is taken by another process; set REGISTRY_PORT"
+  port_open "$REGISTRY_HOST" "$REGISTRY_PORT" && die "port $REGISTRY_PORT is taken by another process ($(port_owner "$REGISTRY_PORT")); set REGISTRY_PORT"
   fetch
   local java_home
   # Apicurio 3.3 is compiled for Java 21 (class file 65); the default JDK here is 17.

@@ -49,7 +49,7 @@ listener_of() {
   command -v ss >/dev/null || return 0
   local port pid
   port=$(port_of "$1" | awk '{ print $2 }')
-  pid=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
+  pid=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true)
   [[ -n "$pid" ]] || return 0
   tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$(entry_of "$1")" && echo "$pid"
   return 0
