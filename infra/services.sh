@@ -134,7 +134,7 @@ logs() {
   [[ -x "$pretty" ]] || die "pino-pretty is not installed; run 'make install' first"
   log "following ${files[*]} (Ctrl-C stops)"
   # -q: no file headers between lines; -F: keeps following across a service's restart.
-  tail -q -n 20 -F "${files[@]}" 2>/dev/null | "$pretty" --colorize --translateTime 'SYS:HH:MM:ss.l' --ignore hostname
+  tail -q -n 20 -F "${files[@]}" 2>/dev/null | "$pretty" --colorize --singleLine --translateTime 'SYS:HH:MM:ss.l' --ignore hostname
 }
 
 case "${1:-}" in
