@@ -10,7 +10,7 @@
  * Written to be read, not to be fast: every rule is a few lines under its id. Where SPEC is
  * silent the choice made here is the project's, and docs/correctness.md says why.
  */
-import { anonymousKey, personRecordKey } from '../../shared/model/keys';
+import { anonymousKey, inboundKey, personRecordKey } from '../../shared/model/keys';
 import type { EventType, InboundRecord, WorkspaceSettings } from '../../shared/model/inbound';
 import type { Activity, ActivityKind, AnonymousEvent, CampaignTrigger, MergedEvent } from '../../shared/model/outbound';
 import { personFromIdentifier, personKey, type PersonRef } from '../../shared/model/person';
@@ -49,7 +49,7 @@ interface AnonymousId {
 
 interface Workspace {
   readonly anonymousIds: Map<string, AnonymousId>;
-  /** Event id → received_at of the copy that counted (SPEC R7). */
+  /** Inbound key + event id → received_at of the copy that counted (SPEC R7). */
   readonly seenEvents: Map<string, number>;
   /** Person key → the person it was merged into (SPEC R9): every later record naming it means that one. */
   readonly mergedInto: Map<string, PersonRef>;
@@ -104,10 +104,12 @@ export class ReferenceModel {
       case 'track': {
         const body = command.body;
         const event: Event = { id: record.id, receivedAt: record.received_at, name: body.name, type: body.type, timestamp: body.timestamp, dataJson: body.data_json };
-        // SPEC R7: an id already counted within the retention is the same event again.
-        const firstSeen = ws.seenEvents.get(record.id);
+        // SPEC R7: an id already counted under the same key (the anonymous id, or the person as
+        // named, or the workspace's invites) within the retention is the same event again.
+        const seenKey = `${inboundKey(record)}\u0000${record.id}`;
+        const firstSeen = ws.seenEvents.get(seenKey);
         if (firstSeen !== undefined && record.received_at <= firstSeen + settings.retention_seconds * 1000) return;
-        ws.seenEvents.set(record.id, record.received_at);
+        ws.seenEvents.set(seenKey, record.received_at);
         if (body.anonymous_id !== null) this.anonymousEvent(record.workspace_id, body.anonymous_id, event, settings);
         else if (body.person !== null) this.personEvent(record.workspace_id, this.resolve(ws, body.person), event, null, record.received_at, settings);
         else this.invite(record.workspace_id, event, (JSON.parse(body.data_json) as { recipient: string }).recipient);

@@ -163,20 +163,25 @@ describe('reference model', () => {
     expect(triggers(out)).toEqual([e.id]);
   });
 
-  it('R7: an id counts once in a workspace — anonymous or for a person — within the retention, and again after it', () => {
+  it('R7: an id counts once under the key it was sent with, within the retention, and again after it', () => {
     const first = anonEvent(T0, 'A', { id: 'evt-1', settings: { retention_seconds: 3600 } });
     const retry = anonEvent(T0 + MIN, 'A', { id: 'evt-1', settings: { retention_seconds: 3600 } });
-    const asPerson = personEvent(T0 + 2 * MIN, P, { id: 'evt-1' });
+    const underAnotherId = anonEvent(T0 + 2 * MIN, 'B', { id: 'evt-1', settings: { retention_seconds: 3600 } });
     const otherWorkspace = record(T0 + 3 * MIN, { ...anonEvent(0, 'A').command }, { id: 'evt-1', workspace: 'other' });
     const muchLater = anonEvent(T0 + 2 * 3600_000, 'A', { id: 'evt-1', settings: { retention_seconds: 3600 } });
-    const out = ReferenceModel.run([first, retry, asPerson, otherWorkspace, muchLater]);
-    expect(anonymous(out)).toEqual(['evt-1', 'evt-1', 'evt-1']);
-    expect(out.filter((o) => o.stream === 'anonymousEvents').map((o) => [o.value.workspace_id, o.value.received_at])).toEqual([
-      ['ws', T0],
-      ['other', T0 + 3 * MIN],
-      ['ws', T0 + 2 * 3600_000],
+    const out = ReferenceModel.run([first, retry, underAnotherId, otherWorkspace, muchLater]);
+    expect(out.filter((o) => o.stream === 'anonymousEvents').map((o) => [o.value.workspace_id, o.value.anonymous_id, o.value.received_at])).toEqual([
+      ['ws', 'A', T0],
+      ['ws', 'B', T0 + 2 * MIN],
+      ['other', 'A', T0 + 3 * MIN],
+      ['ws', 'A', T0 + 2 * 3600_000],
     ]);
-    expect(merged(out)).toEqual([]);
+  });
+
+  it('R7: a person event resent with the same id is one event downstream', () => {
+    const once = personEvent(T0, P, { id: 'order-1' });
+    const again = personEvent(T0 + MIN, P, { id: 'order-1' });
+    expect(who(merged(ReferenceModel.run([once, again])))).toEqual(['order-1→p@example.com']);
   });
 
   it('R9: merge_customers moves the secondary\'s ids and open window; events and identifies of the secondary go to the primary', () => {
