@@ -14,6 +14,7 @@ import { anonymousKey, inboundKey, personRecordKey } from '../../shared/model/ke
 import type { EventType, InboundRecord, WorkspaceSettings } from '../../shared/model/inbound';
 import type { Activity, ActivityKind, AnonymousEvent, CampaignTrigger, MergedEvent } from '../../shared/model/outbound';
 import { personFromIdentifier, personKey, type PersonRef } from '../../shared/model/person';
+import { compareRecords } from '../../shared/model/recordOrder';
 
 export type ReferenceOutput =
   | { readonly stream: 'mergedEvents'; readonly key: string; readonly value: MergedEvent | null }
@@ -55,16 +56,12 @@ interface Workspace {
   readonly mergedInto: Map<string, PersonRef>;
 }
 
-/** The order of the criterion: received_at, then id (a plain string comparison). */
-export function compareRecords(a: InboundRecord, b: InboundRecord): number {
-  return a.received_at - b.received_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
 export class ReferenceModel {
   private readonly workspaces = new Map<string, Workspace>();
   private readonly outputs: ReferenceOutput[] = [];
   /** The latest received_at applied: records must come in order. */
   private clock = 0;
+  private last: InboundRecord | null = null;
 
   /** Applies records in `(received_at, id)` order, firing the windows that end on the way. */
   static run(records: readonly InboundRecord[], horizon?: number): ReferenceOutput[] {
@@ -96,7 +93,10 @@ export class ReferenceModel {
   }
 
   apply(record: InboundRecord): void {
-    if (record.received_at < this.clock) throw new Error(`record ${record.id} at ${record.received_at} is before ${this.clock}: apply in (received_at, id) order`);
+    if (record.received_at < this.clock || (this.last && compareRecords(record, this.last) < 0)) {
+      throw new Error(`record ${record.id} at ${record.received_at} is before ${this.clock}: apply in (received_at, id) order`);
+    }
+    this.last = record;
     this.advanceTo(record.received_at);
     const ws = this.workspace(record.workspace_id);
     const { command, settings } = record;
