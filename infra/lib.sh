@@ -28,7 +28,8 @@ REGISTRY_HEAP="${REGISTRY_HEAP:-256m}"
 REDIS_HOST="${REDIS_HOST:-127.0.0.1}"
 REDIS_PORT="${REDIS_PORT:-6380}"
 
-log() { printf '[infra] %s\n' "$*" >&2; }
+# Writes never fail the script: a closed terminal must not stop a stop.
+log() { printf '[infra] %s\n' "$*" >&2 2>/dev/null || true; }
 die() { printf '[infra] error: %s\n' "$*" >&2; exit 1; }
 
 now_ms() { date +%s%3N; }
@@ -43,11 +44,24 @@ process_running() {
   [[ "$state" != "Z" ]]
 }
 
-# pid_alive NAME: true when the pid file of NAME names a live process.
+# command_of NAME: a piece of the command line that NAME's process has, so that a pid file left
+# by a reboot or a container restart, whose pid now belongs to something else, is not taken for it.
+command_of() {
+  case "$1" in
+    kafka) echo "kafka.Kafka" ;;
+    registry) echo "quarkus-run.jar" ;;
+    redis | redis-cluster-*) echo "redis-server" ;;
+    *) echo "dist/services/$1/main.js" ;;
+  esac
+}
+
+# pid_alive NAME: true when the pid file of NAME names a live process that is NAME's.
 pid_alive() {
-  local file="$RUN_DIR/$1.pid"
+  local file="$RUN_DIR/$1.pid" pid
   [[ -f "$file" ]] || return 1
-  process_running "$(cat "$file")"
+  pid=$(cat "$file")
+  process_running "$pid" || return 1
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$(command_of "$1")"
 }
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }

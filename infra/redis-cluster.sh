@@ -59,7 +59,8 @@ start() {
 stop() {
   local port
   for port in $(ports); do
-    node_up "$port" && cli "$port" shutdown >/dev/null 2>&1 || true
+    # Only a node this checkout started: another Redis on the port is not ours to shut down.
+    pid_alive "redis-cluster-$port" && node_up "$port" && cli "$port" shutdown >/dev/null 2>&1 || true
     stop_pid "redis-cluster-$port" 20
   done
 }

@@ -4,15 +4,24 @@
 # stack keeps running so the next `make run` starts in seconds (`make down` stops it too).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+DEMO_PID=""
+
 stop_services() {
-  trap - INT TERM HUP EXIT
-  echo
+  # Ignore further signals (a second Ctrl-C must not cut the graceful stop short; the stop script
+  # inherits that) and carry on through write errors: after the terminal is closed every write to
+  # it fails, and the services must be stopped all the same.
+  trap '' INT TERM HUP PIPE
+  trap - EXIT
+  set +e
+  [[ -n "$DEMO_PID" ]] && kill -TERM "$DEMO_PID" 2>/dev/null && wait "$DEMO_PID" 2>/dev/null
+  echo 2>/dev/null
   log "stopping the services (the stack keeps running for a quick restart; 'make down' stops everything)"
   bash "$INFRA_DIR/services.sh" stop
+  exit 0
 }
 
 # Armed before the start, so a service that fails to start does not leave the others running.
-trap stop_services INT TERM HUP EXIT
+trap stop_services INT TERM HUP PIPE EXIT
 bash "$INFRA_DIR/services.sh" start
 cat <<INFO
 
@@ -24,5 +33,8 @@ cat <<INFO
     logs                $LOG_DIR/{ingest,merger,activity,kafka,registry,redis}.log
 
 INFO
-# Not exec: the trap above must run when the feed ends.
-(cd "$ROOT_DIR" && node --enable-source-maps dist/services/demo/main.js) || true
+# In the background and waited for, so that a signal to this script (make forwards SIGTERM to it
+# alone) runs the trap at once instead of after the feed ends; the trap stops the feed itself.
+(cd "$ROOT_DIR" && exec node --enable-source-maps dist/services/demo/main.js) &
+DEMO_PID=$!
+wait "$DEMO_PID" || true

@@ -5,7 +5,7 @@
 #   start   starts what is not running and returns once each answers /readyz; the services are
 #           detached (own session, stdio on their log files), so a pipe or terminal that ran
 #           `make up` is not held open by them
-#   stop    SIGTERM (graceful: finish the batch, commit, close), SIGKILL after 30 s
+#   stop    SIGTERM (graceful: finish the batch, commit, close), SIGKILL after 30 s (merger: 60 s)
 #   status  pid, uptime and readiness of each service; exit status 0 only when all are ready
 #   logs    follows the three logs, pretty-printed (pino-pretty)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -14,6 +14,7 @@ SERVICES=(merger ingest activity)
 # Stopped in this order: the front door first, the merger last so it can finish what ingest wrote.
 STOP_ORDER=(ingest activity merger)
 STOP_GRACE_S="${ANONMERGE_STOP_GRACE_S:-30}"
+MERGER_STOP_GRACE_S="${ANONMERGE_MERGER_STOP_GRACE_S:-60}"
 
 INGEST_PORT="${ANONMERGE_INGEST_PORT:-3000}"
 MERGER_PORT="${ANONMERGE_MERGER_PORT:-3001}"
@@ -70,10 +71,11 @@ start_one() {
     die "$name's port ($(port_of "$name")) is taken by a process this checkout did not start; stop it or set ANONMERGE_${name^^}_PORT"
   fi
   log "starting $name (log: $LOG_DIR/$name.log)"
-  # The subshell execs setsid, which (not a process-group leader in a script) execs node: so $!
-  # is node's own pid, and node runs in a session of its own, out of reach of the terminal's
-  # Ctrl-C (make run stops it with SIGTERM, in order). Every stream is redirected on the subshell
-  # itself, so nothing here keeps the caller's stdout open.
+  # The subshell execs setsid, which execs node: so $! is node's own pid (setsid forks only when
+  # it is a process-group leader, which a background child of a script without job control — how
+  # make and the scripts run it — never is), and node runs in a session of its own, out of reach
+  # of the terminal's Ctrl-C (make run stops it with SIGTERM, in order). Every stream is redirected
+  # on the subshell itself, so nothing here keeps the caller's stdout open.
   (cd "$ROOT_DIR" && exec setsid node --enable-source-maps "$entry") >> "$LOG_DIR/$name.log" 2>&1 < /dev/null &
   echo $! > "$RUN_DIR/$name.pid"
 }
@@ -100,7 +102,8 @@ stop_one() {
     echo "$orphan" > "$RUN_DIR/$name.pid"
   fi
   log "stopping $name (pid $(cat "$RUN_DIR/$name.pid"))"
-  stop_pid "$name" "$STOP_GRACE_S"
+  # The merger finishes its batch, commits and closes nine clients, each step bounded by 15 s.
+  if [[ "$name" == merger ]]; then stop_pid "$name" "$MERGER_STOP_GRACE_S"; else stop_pid "$name" "$STOP_GRACE_S"; fi
 }
 
 # uptime_of PID: how long the process has run, as 1h02m03s.

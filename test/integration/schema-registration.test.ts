@@ -39,4 +39,24 @@ describe('schema registration at start', () => {
     expect(again.schemaId('mergedEvents')).toBe(first.schemaId('mergedEvents'));
     expect(await compatibilityOf(subject)).toBe('BACKWARD');
   });
+
+  it('a schema the subject cannot take (incompatible with its versions) fails at once with the registry\'s reason, not after retries', async () => {
+    const topics = isolatedTopics('registration-incompatible');
+    const subject = loadSchema('mergedEvents', topics).subject;
+    const earlier = await fetch(`${config.registry.url}/subjects/${encodeURIComponent(subject)}/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ schema: JSON.stringify({ type: 'string' }) }),
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(earlier.ok).toBe(true);
+    await setSubjectCompatibility(config.registry, subject, COMPATIBILITY.BACKWARD);
+    const failure = await SchemaCatalog.open(config.registry, topics, testLogger, ['mergedEvents']).then(
+      () => null,
+      (error: Error) => error,
+    );
+    expect(failure?.name).toBe('SubjectRegistrationError');
+    expect(failure?.message).toContain(`registering ${subject} failed:`);
+    expect(failure?.message).not.toContain('attempts');
+  });
 });

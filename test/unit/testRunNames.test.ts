@@ -10,26 +10,43 @@ describe('test run names', () => {
   const run = newRunId(now);
 
   it("removes the run's own names, whatever they start with", () => {
-    expect(isRemovableTestName(`test-fuzz-tr${run}-abc-0f0f0f.inbound`, run, now)).toBe(true);
-    expect(isRemovableTestName(`secured-tr${run}-abc-0f0f0f`, run, now)).toBe(true);
-    expect(isRemovableTestName(`test-merger-tr${run}-abc-0f0f0f:{demo|a|x}:s`, run, now)).toBe(true);
+    expect(isRemovableTestName(`test-fuzz-amt${run}-abc-0f0f0f.inbound`, run, now)).toBe(true);
+    expect(isRemovableTestName(`secured-amt${run}-abc-0f0f0f`, run, now)).toBe(true);
+    expect(isRemovableTestName(`test-merger-amt${run}-abc-0f0f0f:{demo|a|x}:s`, run, now)).toBe(true);
   });
 
   it('leaves a run in progress alone, and removes what a run long over left', () => {
     const other = newRunId(now - 60_000);
-    expect(isRemovableTestName(`test-fuzz-tr${other}-abc-0f0f0f.inbound`, run, now)).toBe(false);
+    expect(isRemovableTestName(`test-fuzz-amt${other}-abc-0f0f0f.inbound`, run, now)).toBe(false);
     const old = newRunId(now - STALE_RUN_MS - 1);
-    expect(isRemovableTestName(`test-fuzz-tr${old}-abc-0f0f0f.inbound-value`, run, now)).toBe(true);
+    expect(isRemovableTestName(`test-fuzz-amt${old}-abc-0f0f0f.inbound-value`, run, now)).toBe(true);
   });
 
   it("never removes the names make run uses, nor a person's own", () => {
-    for (const name of ['anonmerge.inbound', 'anonmerge.merged-events-value', 'anonmerge-merger', 'am:{demo|a|anon-1}:s', 'anonmerge-feed-12-34', 'contest-results']) {
+    const names = [
+      'anonmerge.inbound',
+      'anonmerge.merged-events-value',
+      'anonmerge-merger',
+      'am:{demo|a|anon-1}:s',
+      'anonmerge-feed-12-34',
+      'contest-results',
+      'web-tracking-events',
+      'orders-transfers-v2',
+      'test-orders',
+      'test-orders-2024-archive',
+      'x-amtzzzzzzzz-y', // reads as a time far in the future
+      'x-amt00000001-y', // reads as 1970
+    ];
+    for (const name of names) {
       expect(isRemovableTestName(name, run, now)).toBe(false);
     }
   });
 
-  it('removes test- names from before run ids existed', () => {
-    expect(isRemovableTestName('test-fuzz-mx1abc-0f0f0f.inbound', run, now)).toBe(true);
+  it('removes names of the shape tests used before run ids, once their time is long past', () => {
+    expect(isRemovableTestName(`test-fuzz-${newRunId(now - STALE_RUN_MS - 1)}-0f0f0f.inbound`, run, now)).toBe(true);
+    expect(isRemovableTestName(`test-merger-${newRunId(now - STALE_RUN_MS - 1)}-0f0f0f:{w|a|x}:s`, run, now)).toBe(true);
+    // An older checkout's run in progress keeps its names.
+    expect(isRemovableTestName(`test-fuzz-${newRunId(now - 60_000)}-0f0f0f.inbound`, run, now)).toBe(false);
   });
 
   it("points every default topic, the merger's group and its Redis prefix at the run's own names", () => {

@@ -8,8 +8,9 @@
  * second reads the level the registry gives a subject with no rule yet (NONE) and refuses, or its
  * write of the rule collides with the first one's ("A rule named 'COMPATIBILITY' already exists").
  * Here the level is set explicitly before every registration (PUT /config/{subject} is idempotent
- * and works before the subject exists), and a failed attempt is retried with backoff, since a
- * collision is over by the next attempt.
+ * and works before the subject exists), and an attempt that lost such a race is retried with
+ * backoff, since a collision is over by the next attempt. The level is the project's policy for
+ * its own subjects: a start puts it back if someone changed it.
  */
 import { COMPATIBILITY, SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { RegistryConfig } from '../config';
@@ -58,6 +59,7 @@ export async function registerSubject(
       return id;
     } catch (error) {
       const message = (error as Error).message;
+      if (!isRaceOrTransient(error)) throw new SubjectRegistrationError(`registering ${schema.subject} failed: ${message}`);
       if (attempt >= retry.attempts) {
         throw new SubjectRegistrationError(`registering ${schema.subject} failed after ${attempt} attempts: ${message}`);
       }
@@ -66,6 +68,19 @@ export async function registerSubject(
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
+}
+
+/**
+ * What another start racing us, or a registry briefly away, looks like — worth another attempt.
+ * A schema the registry refuses (invalid, 422; incompatible with the subject's versions, 409 other
+ * than a rule created meanwhile) will be refused again: fail at once with the registry's reason.
+ */
+function isRaceOrTransient(error: unknown): boolean {
+  const status = (error as { status?: unknown }).status;
+  const message = (error as Error).message ?? '';
+  if (status === 422) return false;
+  if (status === 409) return /already exists/i.test(message);
+  return true;
 }
 
 // fetch() refuses URLs that carry credentials; the registry URL may (https://user:pass@host/...).
