@@ -78,6 +78,8 @@ function appendSkewed(records: readonly InboundRecord[], options: SimulationOpti
 
 interface ControlConsumer {
   readonly log: LogEntry[];
+  /** How far it has read (in memory: a crash goes back to the committed position). */
+  readTo: number;
   /** Committed: the first log index not applied; indices applied past it; the clock; the state. */
   committed: { next: number; applied: Set<number>; clock: number; states: Map<string, ControlState> };
 }
@@ -85,6 +87,8 @@ interface ControlConsumer {
 interface DataConsumer {
   readonly partition: number;
   readonly log: LogEntry[];
+  /** How far it has read (in memory: a crash goes back to the committed position). */
+  readTo: number;
   committed: {
     next: number;
     applied: Set<number>;
@@ -104,8 +108,8 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
   const commandLogs: DataCommand[][] = Array.from({ length: options.dataPartitions }, () => []);
   const outputs: Output[] = [];
 
-  const controls: ControlConsumer[] = controlLogs.map((log) => ({ log, committed: { next: 0, applied: new Set(), clock: Number.NEGATIVE_INFINITY, states: new Map() } }));
-  const datas: DataConsumer[] = dataLogs.map((log, partition) => ({ partition, log, committed: { next: 0, applied: new Set(), commandsNext: 0, appliedCommands: new Set(), states: new Map(), clock: Number.NEGATIVE_INFINITY } }));
+  const controls: ControlConsumer[] = controlLogs.map((log) => ({ log, readTo: 0, committed: { next: 0, applied: new Set(), clock: Number.NEGATIVE_INFINITY, states: new Map() } }));
+  const datas: DataConsumer[] = dataLogs.map((log, partition) => ({ partition, log, readTo: 0, committed: { next: 0, applied: new Set(), commandsNext: 0, appliedCommands: new Set(), states: new Map(), clock: Number.NEGATIVE_INFINITY } }));
 
   const clone = <T>(value: T): T => structuredClone(value);
   let steps = 0;
@@ -114,7 +118,9 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
   /** Reads up to `batch` entries past the committed position; applies what the reorder bound allows. */
   const stepControl = (consumer: ControlConsumer, batch: number): boolean => {
     const work = clone(consumer.committed);
-    const readUpTo = Math.min(consumer.log.length, work.next + batch + work.applied.size);
+    // A consumer reads on whatever it could apply: what waits is held in memory.
+    const readUpTo = Math.min(consumer.log.length, Math.max(consumer.readTo, work.next) + batch);
+    consumer.readTo = readUpTo;
     let highWater = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < readUpTo; i += 1) highWater = Math.max(highWater, timeOf(consumer.log[i] as LogEntry));
     // Unread entries were appended after the read ones, so they are received after highWater − L.
@@ -144,6 +150,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     work.clock = Math.max(work.clock, clock);
     if (options.random() < options.crashRate) {
       crashes += 1;
+      consumer.readTo = consumer.committed.next;
       return false;
     }
     consumer.committed = work;
@@ -158,7 +165,8 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     const clocks = controls.map((c) => c.committed.clock);
     const commandLog = commandLogs[consumer.partition] as DataCommand[];
     const commandsEnd = commandLog.length;
-    const readUpTo = Math.min(consumer.log.length, work.next + batch + work.applied.size);
+    const readUpTo = Math.min(consumer.log.length, Math.max(consumer.readTo, work.next) + batch);
+    consumer.readTo = readUpTo;
     let highWater = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < readUpTo; i += 1) highWater = Math.max(highWater, timeOf(consumer.log[i] as LogEntry));
     const ownFrontier = readUpTo === consumer.log.length ? options.horizon + options.reorderMs : highWater - options.reorderMs;
@@ -193,6 +201,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     for (const { entity, state } of work.states.values()) produced.push(...passTime(entity, state, work.clock));
     if (options.random() < options.crashRate) {
       crashes += 1;
+      consumer.readTo = consumer.committed.next;
       return false;
     }
     consumer.committed = work;
@@ -207,7 +216,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     controls.every((c) => c.committed.next >= c.log.length) &&
     datas.every((d) => d.committed.next >= d.log.length && d.committed.commandsNext >= (commandLogs[d.partition]?.length ?? 0) && d.committed.clock >= end);
   for (let guard = 0; !done(); guard += 1) {
-    if (guard > 100_000) throw new Error('the simulation made no progress');
+    if (guard > 100_000) throw new Error(`the simulation made no progress: ${JSON.stringify({ controls: controls.map((c) => ({ len: c.log.length, next: c.committed.next, clock: c.committed.clock, applied: [...c.committed.applied] })), datas: datas.map((d) => ({ len: d.log.length, next: d.committed.next, clock: d.committed.clock, commandsNext: d.committed.commandsNext, commands: commandLogs[d.partition]?.length })), end })}`);
     steps += 1;
     const batch = 1 + Math.floor(options.random() * 8);
     const pick = Math.floor(options.random() * (controls.length + datas.length));

@@ -6,23 +6,15 @@
  *
  * Pure: the caller loads an entity's state, applies its items in order, stores the state.
  */
-import { anonymousKey, personRecordKey } from '../../shared/model/keys';
-import type { EventType, InboundRecord, WorkspaceSettings } from '../../shared/model/inbound';
-import type { Activity, AnonymousEvent, CampaignTrigger, MergedEvent } from '../../shared/model/outbound';
+import { personRecordKey } from '../../shared/model/keys';
+import type { InboundRecord, WorkspaceSettings } from '../../shared/model/inbound';
+import type { Activity } from '../../shared/model/outbound';
 import type { PersonRef } from '../../shared/model/person';
 import { compareStamps, stampOf, type RecordStamp } from '../../shared/model/recordOrder';
 import type { Output } from '../model/outputs';
+import type { PendingEvent } from '../model/state';
+import { anonymousEventOutput, inviteTrigger, personEventOutputs } from '../decide/records';
 import type { DataCommand } from './commands';
-
-export interface DataEvent {
-  readonly id: string;
-  readonly receivedAt: number;
-  readonly name: string;
-  readonly type: EventType;
-  /** Unix seconds. */
-  readonly timestamp: number;
-  readonly dataJson: string;
-}
 
 export interface DataWindow {
   /** The identify that opened it: names the activity that reports it. */
@@ -41,7 +33,7 @@ export interface DataEntityState {
   person: PersonRef | null;
   window: DataWindow | null;
   /** Pending events in received_at order (anonymous ids only, SPEC R1). */
-  pending: DataEvent[];
+  pending: PendingEvent[];
 }
 
 export type DataEntity =
@@ -93,7 +85,7 @@ function applyEvent(entity: DataEntity, state: DataEntityState, record: InboundR
   const firstSeen = state.seen.get(record.id);
   if (firstSeen !== undefined && record.received_at <= firstSeen + settings.retention_seconds * 1000) return;
   state.seen.set(record.id, record.received_at);
-  const event: DataEvent = { id: record.id, receivedAt: record.received_at, name: body.name, type: body.type, timestamp: body.timestamp, dataJson: body.data_json };
+  const event: PendingEvent = { id: record.id, receivedAt: record.received_at, name: body.name, type: body.type, timestamp: body.timestamp, dataJson: body.data_json };
 
   switch (entity.kind) {
     case 'anonymous': {
@@ -106,17 +98,7 @@ function applyEvent(entity: DataEntity, state: DataEntityState, record: InboundR
       }
       // SPEC R1 / R2d: pending, visible on the anonymous stream.
       state.pending.push(event);
-      const value: AnonymousEvent = {
-        workspace_id: entity.workspace,
-        anonymous_id: entity.anonymousId,
-        event_id: event.id,
-        name: event.name,
-        type: event.type,
-        timestamp: event.timestamp,
-        data_json: event.dataJson,
-        received_at: event.receivedAt,
-      };
-      outputs.push({ stream: 'anonymousEvents', key: anonymousKey(entity.workspace, entity.anonymousId), value });
+      outputs.push(anonymousEventOutput(entity.workspace, entity.anonymousId, event.id, event.receivedAt, event));
       return;
     }
     case 'person':
@@ -126,20 +108,7 @@ function applyEvent(entity: DataEntity, state: DataEntityState, record: InboundR
     case 'invites': {
       // SPEC R4: a trigger addressed to its recipient, never pending.
       const recipient = (JSON.parse(event.dataJson) as { recipient: string }).recipient;
-      const value: CampaignTrigger = {
-        workspace_id: entity.workspace,
-        event_id: event.id,
-        person: null,
-        recipient,
-        name: event.name,
-        type: event.type,
-        timestamp: event.timestamp,
-        data_json: event.dataJson,
-        previously_anonymous: false,
-        anonymous_id: null,
-        associated_at: event.receivedAt,
-      };
-      outputs.push({ stream: 'campaignTriggers', key: `${entity.workspace}/i/${recipient.toLowerCase()}`, value });
+      outputs.push(inviteTrigger(entity.workspace, event.id, event.receivedAt, recipient, event));
       return;
     }
   }
@@ -206,24 +175,7 @@ function mergedActivity(entity: DataEntity & { kind: 'anonymous' }, person: Pers
 }
 
 /** SPEC R4, R5: the person's event, and its trigger when recent enough at association. */
-function personEvent(workspace: string, person: PersonRef, event: DataEvent, anonymousId: string | null, associatedAt: number, settings: WorkspaceSettings, outputs: Output[]): void {
-  const key = personRecordKey(workspace, person);
-  const common = {
-    workspace_id: workspace,
-    person,
-    event_id: event.id,
-    name: event.name,
-    type: event.type,
-    timestamp: event.timestamp,
-    data_json: event.dataJson,
-    previously_anonymous: anonymousId !== null,
-    anonymous_id: anonymousId,
-    associated_at: associatedAt,
-  };
-  const merged: MergedEvent = { ...common, received_at: event.receivedAt };
-  outputs.push({ stream: 'mergedEvents', key, value: merged });
-  if (event.timestamp * 1000 >= associatedAt - settings.trigger_window_seconds * 1000) {
-    const trigger: CampaignTrigger = { ...common, recipient: null };
-    outputs.push({ stream: 'campaignTriggers', key, value: trigger });
-  }
+function personEvent(workspace: string, person: PersonRef, event: PendingEvent, anonymousId: string | null, associatedAt: number, settings: WorkspaceSettings, outputs: Output[]): void {
+  const { id, receivedAt, ...body } = event;
+  outputs.push(...personEventOutputs({ workspace, person, id, receivedAt, associatedAt, event: body, anonymousId, triggerWindowSeconds: settings.trigger_window_seconds }));
 }

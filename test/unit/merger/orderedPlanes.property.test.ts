@@ -125,10 +125,14 @@ describe('the two-plane merger against the reference model', () => {
           const records = toRecords(steps);
           const horizon = (records[records.length - 1]?.received_at ?? T0) + GRACE_S * 1000 + 1000;
           const expected = ReferenceModel.run(records, horizon);
-          let state = seed;
+          // mulberry32: successive draws (which consumer, batch size, crash) must not be correlated,
+          // as a plain LCG's are — one seed made every turn of one consumer crash.
+          let state = seed | 0;
           const random = () => {
-            state = (Math.imul(state, 1103515245) + 12345) | 0;
-            return ((state >>> 8) & 0xffffff) / 0x1000000;
+            state = (state + 0x6d2b79f5) | 0;
+            let t = Math.imul(state ^ (state >>> 15), 1 | state);
+            t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+            return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
           };
           const got = simulateOrderedMerger(records, { controlPartitions, dataPartitions, reorderMs, horizon, random, crashRate });
           crashes += got.crashes;
