@@ -115,6 +115,14 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
   let steps = 0;
   let crashes = 0;
 
+  /** A crash before the commit loses the step: the consumer reads again from its committed position. */
+  const crashedBeforeCommit = (consumer: { readTo: number; committed: { next: number } }): boolean => {
+    if (options.random() >= options.crashRate) return false;
+    crashes += 1;
+    consumer.readTo = consumer.committed.next;
+    return true;
+  };
+
   /** Reads up to `batch` entries past the committed position; applies what the reorder bound allows. */
   const stepControl = (consumer: ControlConsumer, batch: number): boolean => {
     const work = clone(consumer.committed);
@@ -148,11 +156,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     // The clock: every person operation received at or before it has been decided.
     const clock = frontier === Number.POSITIVE_INFINITY ? options.horizon + options.reorderMs : frontier;
     work.clock = Math.max(work.clock, clock);
-    if (options.random() < options.crashRate) {
-      crashes += 1;
-      consumer.readTo = consumer.committed.next;
-      return false;
-    }
+    if (crashedBeforeCommit(consumer)) return false;
     consumer.committed = work;
     outputs.push(...produced);
     for (const command of commands) commandLogs[dataOf(entityKey(commandEntity(command)))]?.push(command);
@@ -199,11 +203,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     // Windows end when the partition's clock passes them: every item before it is applied.
     work.clock = Math.max(work.clock, Math.min(ownFrontier, ...clocks));
     for (const { entity, state } of work.states.values()) produced.push(...passTime(entity, state, work.clock));
-    if (options.random() < options.crashRate) {
-      crashes += 1;
-      consumer.readTo = consumer.committed.next;
-      return false;
-    }
+    if (crashedBeforeCommit(consumer)) return false;
     consumer.committed = work;
     outputs.push(...produced);
     return true;

@@ -147,6 +147,15 @@ async function readyz(port: number): Promise<boolean> {
     .catch(() => false);
 }
 
+/** make down stops everything gracefully (nothing SIGKILLed): no process of ours, no port taken. */
+async function expectMakeDownLeavesNothing(): Promise<void> {
+  const down = await shell('make down', 180_000);
+  expect(down.code).toBe(0);
+  expect(down.output).not.toContain('killing it');
+  expect(ourProcesses()).toEqual([]);
+  expect(await portsInUse([...STACK_PORTS, ...SERVICE_PORTS])).toEqual([]);
+}
+
 const stripColours = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
 
 describe('make up, make down and make run as a person runs them', () => {
@@ -183,12 +192,7 @@ describe('make up, make down and make run as a person runs them', () => {
       expect(pidFileOf(name)).toBe(pids.get(name));
     }
 
-    const down = await shell('make down', 180_000);
-    expect(down.code).toBe(0);
-    // Graceful: every service stopped on SIGTERM within its grace time.
-    expect(down.output).not.toContain('killing it');
-    expect(ourProcesses()).toEqual([]);
-    expect(await portsInUse([...STACK_PORTS, ...SERVICE_PORTS])).toEqual([]);
+    await expectMakeDownLeavesNothing();
   }, 600_000);
 
   it('Ctrl-C on make run stops the services it started; the stack stays for the next run', async () => {
@@ -251,11 +255,6 @@ describe('make up, make down and make run as a person runs them', () => {
     for (const port of SERVICE_PORTS) expect(await readyz(port)).toBe(true);
     expectPidFilesNameTheServices();
 
-    const down = await shell('make down', 180_000);
-    expect(down.code).toBe(0);
-    // Graceful: every service stopped on SIGTERM within its grace time.
-    expect(down.output).not.toContain('killing it');
-    expect(ourProcesses()).toEqual([]);
-    expect(await portsInUse([...STACK_PORTS, ...SERVICE_PORTS])).toEqual([]);
+    await expectMakeDownLeavesNothing();
   }, 600_000);
 });
