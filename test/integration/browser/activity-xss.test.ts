@@ -80,13 +80,13 @@ describe('the activity page in Chromium', () => {
     });
     await page.goto(`${activity.url}/activity`);
     // Every identified event (merged and own) and every merge activity of every payload.
-    await page.waitForFunction((n) => document.querySelectorAll('#rows tr[data-event]').length >= n, PAYLOADS.length * 2, { timeout: 30000 });
+    await page.waitForFunction((n) => (globalThis as unknown as { document: { querySelectorAll(selector: string): { length: number } } }).document.querySelectorAll('#rows tr[data-event]').length >= n, PAYLOADS.length * 2, { timeout: 30000 });
     await page.locator('#rows tr[data-kind="ANONYMOUS_DATA_MERGED"]').nth(PAYLOADS.length - 1).waitFor({ timeout: 30000 });
     // Focus and hover every cell, as a person using the page would, to give handlers their chance.
     for (const cell of await page.locator('#rows td').all()) await cell.hover();
     await page.keyboard.press('Tab');
     const identified = await page.locator('#rows').innerText();
-    const eventIds = await page.locator('#rows tr[data-event]').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.event));
+    const eventIds = await page.locator('#rows tr[data-event]').evaluateAll((rows) => rows.map((row) => (row as unknown as { dataset: Record<string, string> }).dataset.event));
     await page.click('#tab-anonymous');
     await page.locator('#rows tr[data-event]').nth(PAYLOADS.length * 2 - 1).waitFor({ timeout: 30000 });
     for (const cell of await page.locator('#rows td').all()) await cell.hover();
