@@ -89,17 +89,39 @@ export const CHAOS_WORKSPACES = new WorkspaceRegistry(
 export interface Merger {
   readonly id: number;
   readonly child: ChildProcess;
-  readonly port: number;
+  /** Where its log goes (one file per merger, so a failed start shows its own lines). */
+  readonly logFile: string;
+  /** The port the merger's system-chosen health server listens on, once its log names it. */
+  port: number | null;
   exited: boolean;
+  exitStatus: string | null;
   /** We asked it to stop (SIGTERM): a clean exit is expected. */
   stopping: boolean;
+}
+
+/** A log file's text; empty while the process has not written it yet. */
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function logTail(file: string, lines: number): string {
+  return readLog(file).trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** The port of the merger's health server, from its "merger consuming" log line (url field). */
+function listeningPort(file: string): number | null {
+  const match = /"url":"http:\/\/[^"]*:(\d+)"/.exec(readLog(file));
+  return match ? Number(match[1]) : null;
 }
 
 export class ChaosRun {
   readonly topics: TopicConfig;
   readonly groupId = uniqueName('chaos-group');
   readonly prefix = uniqueName('chaos');
-  readonly logFile: string;
   readonly mergers: Merger[] = [];
   ingest: RunningIngest | null = null;
   private nextId = 0;
@@ -111,7 +133,6 @@ export class ChaosRun {
     partitions = 4,
   ) {
     this.topics = isolatedTopics(`chaos-${name}`, partitions);
-    this.logFile = resultsPath(`chaos-${name}-${this.prefix}.log`);
   }
 
   async start(): Promise<void> {
@@ -133,13 +154,19 @@ export class ChaosRun {
     };
   }
 
-  /** Starts a merger process; one that exits on its own is recorded as a failure. */
+  /**
+   * Starts a merger process; one that exits on its own is recorded as a failure. Its health server
+   * takes a port the system picks (0): a port chosen here at random could collide with the test's
+   * own Kafka, Redis or proxies, and a merger that cannot listen exits at start.
+   */
   spawnMerger(): Merger {
-    const port = 22000 + Math.floor(Math.random() * 8000);
-    const child = spawnMerger({ ...this.env(), ANONMERGE_MERGER_PORT: String(port) }, this.logFile);
-    const merger: Merger = { id: (this.nextId += 1), child, port, exited: false, stopping: false };
+    const id = (this.nextId += 1);
+    const logFile = resultsPath(`chaos-${this.name}-${this.prefix}-merger${id}.log`);
+    const child = spawnMerger({ ...this.env(), ANONMERGE_MERGER_PORT: '0' }, logFile);
+    const merger: Merger = { id, child, logFile, port: null, exited: false, exitStatus: null, stopping: false };
     child.once('exit', (code, signal) => {
       merger.exited = true;
+      merger.exitStatus = String(code ?? signal);
       const expected = signal === 'SIGKILL' || (merger.stopping && code === 0);
       if (!expected) this.unexpected.push(`merger ${merger.id} exited with ${code ?? signal}`);
     });
@@ -150,11 +177,12 @@ export class ChaosRun {
   async ready(merger: Merger, timeoutMs = 30000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (merger.exited) throw new Error(`merger ${merger.id} exited during start`);
-      if (await fetch(`http://127.0.0.1:${merger.port}/readyz`).then((r) => r.ok).catch(() => false)) return;
+      if (merger.exited) throw new Error(`merger ${merger.id} exited during start (${merger.exitStatus}); its log ends with:\n${logTail(merger.logFile, 20)}`);
+      merger.port ??= listeningPort(merger.logFile);
+      if (merger.port !== null && (await fetch(`http://127.0.0.1:${merger.port}/readyz`).then((r) => r.ok).catch(() => false))) return;
       await sleep(100);
     }
-    throw new Error(`merger ${merger.id} not ready`);
+    throw new Error(`merger ${merger.id} not ready after ${timeoutMs} ms; its log ends with:\n${logTail(merger.logFile, 20)}`);
   }
 
   async kill(merger: Merger): Promise<void> {
@@ -190,11 +218,7 @@ export class ChaosRun {
 
   /** Lines of the mergers' logs with this message. */
   logCount(message: string): number {
-    try {
-      return readFileSync(this.logFile, 'utf8').split('\n').filter((line) => line.includes(message)).length;
-    } catch {
-      return 0;
-    }
+    return this.mergers.reduce((sum, merger) => sum + readLog(merger.logFile).split('\n').filter((line) => line.includes(message)).length, 0);
   }
 
   async close(): Promise<void> {
