@@ -1,12 +1,18 @@
 /**
  * The two-plane design (docs/design-person-operations.md) run in memory, with the decision cores
- * the merger uses and everything else simulated: partitioned logs appended slightly out of
- * received_at order (less than the reorder bound L), consumers that read random batch sizes and
- * take turns in a random order, crashes that lose everything not committed, and re-reads that
- * skip what was applied. What it emits must equal the reference model's outputs.
+ * the merger uses and everything else simulated: a wall clock that appends records to partitioned
+ * logs slightly out of received_at order (less than the reorder bound L), quiet control partitions
+ * ticked, consumers that read random batch sizes and take turns in a random order, crashes that
+ * lose everything not committed, and re-reads that skip what was applied. What it emits must equal
+ * the reference model's outputs.
  *
- * A step of a consumer is atomic (its state, outputs, commands and progress commit together), as
- * a Kafka transaction with the Redis step that records progress is in the real merger.
+ * As in the merger, the control plane's commands and its clock travel in the inbound log itself:
+ * each control step appends its commands to the partition of the id they concern, then its clock
+ * to every inbound partition, so a data consumer learns from its own log that every command (and,
+ * by the bound, every event) received at or before the clock is in front of it.
+ *
+ * A step of a consumer is atomic (its state, outputs, appended records and progress commit
+ * together), as a Kafka transaction with the Redis step that records progress is in the merger.
  */
 import type { InboundRecord } from '../../services/shared/model/inbound';
 import { inboundKey } from '../../services/shared/model/keys';
@@ -20,9 +26,11 @@ import { anonymousKey, personRecordKey } from '../../services/shared/model/keys'
 export interface SimulationOptions {
   readonly controlPartitions: number;
   readonly dataPartitions: number;
-  /** The reorder bound: a partition's log runs less than this behind received_at order. */
+  /** The reorder bound: a record is appended less than this after its received_at. */
   readonly reorderMs: number;
-  /** Every partition ends with a tick at this received_at (past every window end). */
+  /** How often a control partition gets a tick (its clock moves on when no person operation comes). */
+  readonly tickMs: number;
+  /** Ticks go on until this received_at (past every window end). */
   readonly horizon: number;
   readonly random: () => number;
   /** Chance that a step crashes its consumer before committing. */
@@ -33,11 +41,12 @@ export interface SimulationResult {
   readonly outputs: Output[];
   readonly steps: number;
   readonly crashes: number;
+  /** Control clock records the data consumers read. */
+  readonly clockRecords: number;
 }
 
-type LogEntry = { readonly record: InboundRecord } | { readonly tick: number };
-
-const timeOf = (entry: LogEntry) => ('tick' in entry ? entry.tick : entry.record.received_at);
+type ControlEntry = { readonly record: InboundRecord } | { readonly tick: number };
+type DataEntry = { readonly record: InboundRecord } | { readonly command: DataCommand } | { readonly clock: number; readonly control: number };
 
 function hash(text: string): number {
   let h = 2166136261;
@@ -69,15 +78,17 @@ function commandEntity(command: DataCommand): DataEntity {
   return target.kind === 'anonymous' ? { kind: 'anonymous', workspace: command.workspace, anonymousId: target.anonymousId } : { kind: 'person', workspace: command.workspace, person: target.person };
 }
 
-/** A log appended in received_at order, each record delayed by less than the bound. */
-function appendSkewed(records: readonly InboundRecord[], options: SimulationOptions): LogEntry[] {
-  const delayed = records.map((record) => ({ record, appendAt: record.received_at + Math.floor(options.random() * options.reorderMs) }));
-  delayed.sort((a, b) => a.appendAt - b.appendAt);
-  return [...delayed.map(({ record }) => ({ record })), { tick: options.horizon + options.reorderMs }];
+/** Something ingest (or the ticker) will append to a log at a wall-clock time. */
+interface Arrival<E> {
+  readonly appendAt: number;
+  readonly entry: E;
 }
 
 interface ControlConsumer {
-  readonly log: LogEntry[];
+  readonly partition: number;
+  readonly log: ControlEntry[];
+  /** The highest received_at among log[0..i], per index (the log only grows). */
+  readonly highWater: number[];
   /** How far it has read (in memory: a crash goes back to the committed position). */
   readTo: number;
   /** Committed: the first log index not applied; indices applied past it; the clock; the state. */
@@ -85,35 +96,60 @@ interface ControlConsumer {
 }
 
 interface DataConsumer {
-  readonly partition: number;
-  readonly log: LogEntry[];
-  /** How far it has read (in memory: a crash goes back to the committed position). */
+  readonly log: DataEntry[];
   readTo: number;
   committed: {
     next: number;
     applied: Set<number>;
-    commandsNext: number;
-    appliedCommands: Set<number>;
+    /** Per control partition, the highest clock read in this log. */
+    clocks: number[];
     states: Map<string, { readonly entity: DataEntity; readonly state: DataEntityState }>;
-    clock: number;
   };
 }
 
 export function simulateOrderedMerger(records: readonly InboundRecord[], options: SimulationOptions): SimulationResult {
   const controlOf = (workspace: string) => hash(workspace) % options.controlPartitions;
   const dataOf = (key: string) => hash(key) % options.dataPartitions;
+  const delay = () => Math.floor(options.random() * options.reorderMs);
 
-  const controlLogs = Array.from({ length: options.controlPartitions }, (_, c) => appendSkewed(records.filter((r) => isPersonOperation(r) && controlOf(r.workspace_id) === c), options));
-  const dataLogs = Array.from({ length: options.dataPartitions }, (_, d) => appendSkewed(records.filter((r) => r.command.kind === 'track' && dataOf(inboundKey(r as never)) === d), options));
-  const commandLogs: DataCommand[][] = Array.from({ length: options.dataPartitions }, () => []);
+  // What ingest appends, when: each record less than L after its received_at; ticks on time.
+  const controlArrivals: Array<Array<Arrival<ControlEntry>>> = Array.from({ length: options.controlPartitions }, () => []);
+  const dataArrivals: Array<Array<Arrival<DataEntry>>> = Array.from({ length: options.dataPartitions }, () => []);
+  for (const record of records) {
+    if (isPersonOperation(record)) controlArrivals[controlOf(record.workspace_id)]?.push({ appendAt: record.received_at + delay(), entry: { record } });
+    else if (record.command.kind === 'track') dataArrivals[dataOf(inboundKey(record as never))]?.push({ appendAt: record.received_at + delay(), entry: { record } });
+  }
+  const first = records.reduce((min, r) => Math.min(min, r.received_at), options.horizon);
+  const end = options.horizon + 2 * options.reorderMs + options.tickMs;
+  for (const arrivals of controlArrivals) {
+    for (let t = first + Math.floor(options.random() * options.tickMs); t <= end; t += options.tickMs) arrivals.push({ appendAt: t, entry: { tick: t } });
+    arrivals.push({ appendAt: end, entry: { tick: end } });
+  }
+  for (const arrivals of [...controlArrivals, ...dataArrivals]) arrivals.sort((a, b) => a.appendAt - b.appendAt);
+
+  const controls: ControlConsumer[] = controlArrivals.map((_, partition) => ({ partition, log: [], highWater: [], readTo: 0, committed: { next: 0, applied: new Set(), clock: Number.NEGATIVE_INFINITY, states: new Map() } }));
+  const datas: DataConsumer[] = dataArrivals.map(() => ({ log: [], readTo: 0, committed: { next: 0, applied: new Set(), clocks: controls.map(() => Number.NEGATIVE_INFINITY), states: new Map() } }));
   const outputs: Output[] = [];
 
-  const controls: ControlConsumer[] = controlLogs.map((log) => ({ log, readTo: 0, committed: { next: 0, applied: new Set(), clock: Number.NEGATIVE_INFINITY, states: new Map() } }));
-  const datas: DataConsumer[] = dataLogs.map((log, partition) => ({ partition, log, readTo: 0, committed: { next: 0, applied: new Set(), commandsNext: 0, appliedCommands: new Set(), states: new Map(), clock: Number.NEGATIVE_INFINITY } }));
+  let wall = first;
+  const appendUpTo = (time: number) => {
+    controlArrivals.forEach((arrivals, c) => {
+      const consumer = controls[c] as ControlConsumer;
+      while (arrivals.length > 0 && (arrivals[0] as Arrival<ControlEntry>).appendAt <= time) {
+        const entry = (arrivals.shift() as Arrival<ControlEntry>).entry;
+        consumer.highWater.push(Math.max(consumer.highWater[consumer.highWater.length - 1] ?? Number.NEGATIVE_INFINITY, 'tick' in entry ? entry.tick : entry.record.received_at));
+        consumer.log.push(entry);
+      }
+    });
+    dataArrivals.forEach((arrivals, d) => {
+      while (arrivals.length > 0 && (arrivals[0] as Arrival<DataEntry>).appendAt <= time) (datas[d] as DataConsumer).log.push((arrivals.shift() as Arrival<DataEntry>).entry);
+    });
+  };
 
   const clone = <T>(value: T): T => structuredClone(value);
   let steps = 0;
   let crashes = 0;
+  let clockRecords = 0;
 
   /** A crash before the commit loses the step: the consumer reads again from its committed position. */
   const crashedBeforeCommit = (consumer: { readTo: number; committed: { next: number } }): boolean => {
@@ -123,19 +159,17 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     return true;
   };
 
-  /** Reads up to `batch` entries past the committed position; applies what the reorder bound allows. */
-  const stepControl = (consumer: ControlConsumer, batch: number): boolean => {
+  /** Reads up to `batch` entries past what it read; applies what the reorder bound allows. */
+  const stepControl = (consumer: ControlConsumer, batch: number): void => {
     const work = clone(consumer.committed);
-    // A consumer reads on whatever it could apply: what waits is held in memory.
     const readUpTo = Math.min(consumer.log.length, Math.max(consumer.readTo, work.next) + batch);
     consumer.readTo = readUpTo;
-    let highWater = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < readUpTo; i += 1) highWater = Math.max(highWater, timeOf(consumer.log[i] as LogEntry));
-    // Unread entries were appended after the read ones, so they are received after highWater − L.
-    const frontier = readUpTo === consumer.log.length ? Number.POSITIVE_INFINITY : highWater - options.reorderMs;
+    const highWater = consumer.highWater[readUpTo - 1] ?? Number.NEGATIVE_INFINITY;
+    // Whatever is appended later was received after highWater − L: everything up to it is here.
+    const frontier = highWater - options.reorderMs;
     const ready: Array<{ index: number; record: InboundRecord }> = [];
     for (let i = work.next; i < readUpTo; i += 1) {
-      const entry = consumer.log[i] as LogEntry;
+      const entry = consumer.log[i] as ControlEntry;
       if (work.applied.has(i)) continue;
       if ('tick' in entry) {
         if (entry.tick <= frontier) work.applied.add(i);
@@ -143,85 +177,84 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     }
     ready.sort((a, b) => compareRecords(a.record, b.record));
     const produced: Output[] = [];
-    const commands: DataCommand[] = [];
+    const appended: Array<{ partition: number; entry: DataEntry }> = [];
     for (const { index, record } of ready) {
       let state = work.states.get(record.workspace_id);
       if (!state) work.states.set(record.workspace_id, (state = emptyControlState()));
       const decision = decidePersonOperation(state, record);
       produced.push(...decision.outputs);
-      commands.push(...decision.commands);
+      for (const command of decision.commands) appended.push({ partition: dataOf(entityKey(commandEntity(command))), entry: { command } });
       work.applied.add(index);
     }
     while (work.applied.has(work.next)) work.applied.delete(work.next++);
-    // The clock: every person operation received at or before it has been decided.
-    const clock = frontier === Number.POSITIVE_INFINITY ? options.horizon + options.reorderMs : frontier;
-    work.clock = Math.max(work.clock, clock);
-    if (crashedBeforeCommit(consumer)) return false;
+    if (frontier > work.clock) {
+      work.clock = frontier;
+      // After the commands of this step, in the same transaction: the clock covers them.
+      for (let d = 0; d < datas.length; d += 1) appended.push({ partition: d, entry: { clock: frontier, control: consumer.partition } });
+    }
+    if (crashedBeforeCommit(consumer)) return;
     consumer.committed = work;
     outputs.push(...produced);
-    for (const command of commands) commandLogs[dataOf(entityKey(commandEntity(command)))]?.push(command);
-    return true;
+    for (const { partition, entry } of appended) (datas[partition] as DataConsumer).log.push(entry);
   };
 
-  const stepData = (consumer: DataConsumer, batch: number): boolean => {
+  /** Applies, in (received_at, id) order, every event and command its control clocks have passed. */
+  const stepData = (consumer: DataConsumer, batch: number): void => {
     const work = clone(consumer.committed);
-    // The control clocks first, then the commands: every command below a clock is in the log.
-    const clocks = controls.map((c) => c.committed.clock);
-    const commandLog = commandLogs[consumer.partition] as DataCommand[];
-    const commandsEnd = commandLog.length;
     const readUpTo = Math.min(consumer.log.length, Math.max(consumer.readTo, work.next) + batch);
     consumer.readTo = readUpTo;
-    let highWater = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < readUpTo; i += 1) highWater = Math.max(highWater, timeOf(consumer.log[i] as LogEntry));
-    const ownFrontier = readUpTo === consumer.log.length ? options.horizon + options.reorderMs : highWater - options.reorderMs;
-    const frontierOf = (workspace: string) => Math.min(ownFrontier, clocks[controlOf(workspace)] as number);
-
-    const ready: Array<{ item: DataItem; index: number; command: boolean }> = [];
     for (let i = work.next; i < readUpTo; i += 1) {
-      const entry = consumer.log[i] as LogEntry;
-      if (work.applied.has(i)) continue;
-      if ('tick' in entry) {
-        if (entry.tick <= ownFrontier) work.applied.add(i);
-      } else if (entry.record.received_at <= frontierOf(entry.record.workspace_id)) ready.push({ item: { kind: 'event', record: entry.record }, index: i, command: false });
+      const entry = consumer.log[i] as DataEntry;
+      if ('clock' in entry) {
+        work.clocks[entry.control] = Math.max(work.clocks[entry.control] as number, entry.clock);
+        work.applied.add(i);
+      }
     }
-    for (let i = work.commandsNext; i < commandsEnd; i += 1) {
-      const command = commandLog[i] as DataCommand;
-      if (!work.appliedCommands.has(i) && command.at <= frontierOf(command.workspace)) ready.push({ item: { kind: 'command', command }, index: i, command: true });
+    const clockOf = (workspace: string) => work.clocks[controlOf(workspace)] as number;
+    const ready: Array<{ item: DataItem; index: number }> = [];
+    for (let i = work.next; i < readUpTo; i += 1) {
+      const entry = consumer.log[i] as DataEntry;
+      if (work.applied.has(i) || 'clock' in entry) continue;
+      const item: DataItem = 'record' in entry ? { kind: 'event', record: entry.record } : { kind: 'command', command: entry.command };
+      const workspace = 'record' in entry ? entry.record.workspace_id : entry.command.workspace;
+      const at = 'record' in entry ? entry.record.received_at : entry.command.at;
+      if (at <= clockOf(workspace)) ready.push({ item, index: i });
     }
     ready.sort((a, b) => compareItems(a.item, b.item));
     const produced: Output[] = [];
-    for (const { item, index, command } of ready) {
+    for (const { item, index } of ready) {
       const entity = item.kind === 'event' ? entityOf(item.record) : commandEntity(item.command);
       const key = entityKey(entity);
       let entry = work.states.get(key);
       if (!entry) work.states.set(key, (entry = { entity, state: emptyDataState() }));
       produced.push(...applyItem(entity, entry.state, item));
-      (command ? work.appliedCommands : work.applied).add(index);
+      work.applied.add(index);
     }
     while (work.applied.has(work.next)) work.applied.delete(work.next++);
-    while (work.appliedCommands.has(work.commandsNext)) work.appliedCommands.delete(work.commandsNext++);
-    // Windows end when the partition's clock passes them: every item before it is applied.
-    work.clock = Math.max(work.clock, Math.min(ownFrontier, ...clocks));
-    for (const { entity, state } of work.states.values()) produced.push(...passTime(entity, state, work.clock));
-    if (crashedBeforeCommit(consumer)) return false;
+    // Windows end when the workspace's clock passes them: every item before it is applied.
+    for (const { entity, state } of work.states.values()) produced.push(...passTime(entity, state, clockOf(entity.workspace)));
+    if (crashedBeforeCommit(consumer)) return;
     consumer.committed = work;
     outputs.push(...produced);
-    return true;
   };
 
-  // Done when every log is consumed and every partition's clock has passed the horizon (in a real
-  // deployment ticks keep the clocks moving; here the final ticks do).
-  const end = options.horizon + options.reorderMs;
+  // Done when everything is appended, the control clocks passed the last record (so every person
+  // operation is decided), and every data partition applied its log and read those clocks.
   const done = () =>
-    controls.every((c) => c.committed.next >= c.log.length) &&
-    datas.every((d) => d.committed.next >= d.log.length && d.committed.commandsNext >= (commandLogs[d.partition]?.length ?? 0) && d.committed.clock >= end);
+    controlArrivals.every((a) => a.length === 0) &&
+    dataArrivals.every((a) => a.length === 0) &&
+    controls.every((c) => c.committed.clock >= end - options.reorderMs) &&
+    datas.every((d) => d.committed.next >= d.log.length && d.committed.clocks.every((clock) => clock >= end - options.reorderMs));
   for (let guard = 0; !done(); guard += 1) {
-    if (guard > 100_000) throw new Error(`the simulation made no progress: ${JSON.stringify({ controls: controls.map((c) => ({ len: c.log.length, next: c.committed.next, clock: c.committed.clock, applied: [...c.committed.applied] })), datas: datas.map((d) => ({ len: d.log.length, next: d.committed.next, clock: d.committed.clock, commandsNext: d.committed.commandsNext, commands: commandLogs[d.partition]?.length })), end })}`);
+    if (guard > 200_000) throw new Error(`the simulation made no progress: ${JSON.stringify({ wall, controls: controls.map((c) => ({ len: c.log.length, next: c.committed.next, clock: c.committed.clock })), datas: datas.map((d) => ({ len: d.log.length, next: d.committed.next, clocks: d.committed.clocks })), end })}`);
     steps += 1;
-    const batch = 1 + Math.floor(options.random() * 8);
-    const pick = Math.floor(options.random() * (controls.length + datas.length));
-    if (pick < controls.length) stepControl(controls[pick] as ControlConsumer, batch);
-    else stepData(datas[pick - controls.length] as DataConsumer, batch);
+    const pick = Math.floor(options.random() * (controls.length + datas.length + 1));
+    if (pick === 0) {
+      wall += Math.floor(options.random() * options.tickMs) + 1;
+      appendUpTo(wall);
+    } else if (pick <= controls.length) stepControl(controls[pick - 1] as ControlConsumer, 1 + Math.floor(options.random() * 8));
+    else stepData(datas[pick - 1 - controls.length] as DataConsumer, 1 + Math.floor(options.random() * 8));
   }
-  return { outputs, steps, crashes };
+  clockRecords = datas.reduce((sum, d) => sum + d.log.filter((e) => 'clock' in e).length, 0);
+  return { outputs, steps, crashes, clockRecords };
 }

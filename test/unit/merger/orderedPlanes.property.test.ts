@@ -119,9 +119,10 @@ describe('the two-plane merger against the reference model', () => {
         fc.integer({ min: 1, max: 3 }),
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 1, max: 500 }),
+        fc.integer({ min: 50, max: 1000 }),
         fc.double({ min: 0, max: 0.3, noNaN: true }),
         fc.integer(),
-        (steps, controlPartitions, dataPartitions, reorderMs, crashRate, seed) => {
+        (steps, controlPartitions, dataPartitions, reorderMs, tickMs, crashRate, seed) => {
           const records = toRecords(steps);
           const horizon = (records[records.length - 1]?.received_at ?? T0) + GRACE_S * 1000 + 1000;
           const expected = ReferenceModel.run(records, horizon);
@@ -134,7 +135,7 @@ describe('the two-plane merger against the reference model', () => {
             t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
             return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
           };
-          const got = simulateOrderedMerger(records, { controlPartitions, dataPartitions, reorderMs, horizon, random, crashRate });
+          const got = simulateOrderedMerger(records, { controlPartitions, dataPartitions, reorderMs, tickMs, horizon, random, crashRate });
           crashes += got.crashes;
           expect(got.outputs.map(canonical).sort()).toEqual(expected.map(canonical).sort());
           expect(mergedBySource(got.outputs as Output[], records)).toEqual(mergedBySource(expected, records));
