@@ -22,11 +22,19 @@ export interface ControlState {
   readonly idsOf: Map<string, Set<string>>;
   /** person key → the person it was merged into (kept flat: always the last primary). */
   readonly mergedInto: Map<string, PersonRef>;
+  /**
+   * person key → the keys merged into it: mergedInto read backwards. Decisions read this, never
+   * iterate mergedInto, so a state loaded for the people a batch names is enough to decide it
+   * (controlReads.ts).
+   */
+  readonly mergedFrom: Map<string, Set<string>>;
 }
 
 export function emptyControlState(): ControlState {
-  return { bindings: new Map(), idsOf: new Map(), mergedInto: new Map() };
+  return { bindings: new Map(), idsOf: new Map(), mergedInto: new Map(), mergedFrom: new Map() };
 }
+
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface ControlDecision {
   readonly commands: DataCommand[];
@@ -90,13 +98,11 @@ export function decidePersonOperation(state: ControlState, record: InboundRecord
     }
     state.idsOf.delete(personKey(secondary));
     // Every identifier that meant the secondary now means the primary.
-    for (const [key, into] of state.mergedInto) {
-      if (samePerson(into, secondary)) {
-        state.mergedInto.set(key, primary);
-        decision.commands.push({ ...stamp, kind: 'resolve', person: personFromKey(key), to: primary });
-      }
+    for (const key of takeMergedFrom(secondary)) {
+      setMergedInto(key, primary);
+      decision.commands.push({ ...stamp, kind: 'resolve', person: personFromKey(key), to: primary });
     }
-    state.mergedInto.set(personKey(secondary), primary);
+    setMergedInto(personKey(secondary), primary);
     decision.commands.push({ ...stamp, kind: 'resolve', person: secondary, to: primary });
     activity(primary, 'PEOPLE_MERGED', personKey(primary), { other_person: secondary });
   };
@@ -119,9 +125,11 @@ export function decidePersonOperation(state: ControlState, record: InboundRecord
       break;
     case 'delete': {
       const named = command.body.person;
-      if (state.mergedInto.has(personKey(named))) {
+      const into = state.mergedInto.get(personKey(named));
+      if (into) {
         // An identifier merged away: only it goes; the primary stays.
         state.mergedInto.delete(personKey(named));
+        state.mergedFrom.get(personKey(into))?.delete(personKey(named));
         decision.commands.push({ ...stamp, kind: 'resolve', person: named, to: null });
       } else {
         // SPEC R10: the person's ids become free.
@@ -131,11 +139,9 @@ export function decidePersonOperation(state: ControlState, record: InboundRecord
         }
         state.idsOf.delete(personKey(named));
         // Identifiers merged into it go with it: a later record naming one starts a new person.
-        for (const [key, into] of [...state.mergedInto]) {
-          if (samePerson(into, named)) {
-            state.mergedInto.delete(key);
-            decision.commands.push({ ...stamp, kind: 'resolve', person: personFromKey(key), to: null });
-          }
+        for (const key of takeMergedFrom(named)) {
+          state.mergedInto.delete(key);
+          decision.commands.push({ ...stamp, kind: 'resolve', person: personFromKey(key), to: null });
         }
       }
       decision.outputs.push({ stream: 'mergedEvents', key: personRecordKey(record.workspace_id, named), value: null });
@@ -155,6 +161,20 @@ export function decidePersonOperation(state: ControlState, record: InboundRecord
   }
 
   function sortedIds(person: PersonRef): string[] {
-    return [...(state.idsOf.get(personKey(person)) ?? [])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...(state.idsOf.get(personKey(person)) ?? [])].sort(byCodeUnit);
+  }
+
+  /** The keys merged into `person`, in a stable order; they stop being merged into it. */
+  function takeMergedFrom(person: PersonRef): string[] {
+    const keys = [...(state.mergedFrom.get(personKey(person)) ?? [])].sort(byCodeUnit);
+    state.mergedFrom.delete(personKey(person));
+    return keys;
+  }
+
+  function setMergedInto(key: string, primary: PersonRef): void {
+    state.mergedInto.set(key, primary);
+    const from = state.mergedFrom.get(personKey(primary));
+    if (from) from.add(key);
+    else state.mergedFrom.set(personKey(primary), new Set([key]));
   }
 }
