@@ -9,6 +9,11 @@
  *   <prefix>:{<ws>|p|<person key>}:{s,d}          a person's own events, same shapes
  *   <prefix>:{<ws>|p|<person key>}:a     set     the person's anonymous ids
  *   <prefix>:{<ws>|i}:{s,d}                       a workspace's invite events
+ *   <prefix>:{<ws>|c}:s                  hash    control state: version, applied person-ops offsets
+ *   <prefix>:{<ws>|c}:b                  hash    anonymous id → person key it is bound to
+ *   <prefix>:{<ws>|c}:m                  hash    person key → primary it was merged into
+ *   <prefix>:{<ws>|c}:i:<person key>     set     the person's anonymous ids
+ *   <prefix>:{<ws>|c}:f:<person key>     set     the person keys merged into the person
  *   <prefix>:{part|<topic>|<n>}:s        hash    partition: epoch, watermark, event time
  *   <prefix>:{part|<topic>|<n>}:t        zset    grace timers "<ws>/<anonymous id>" → window end
  *
@@ -25,6 +30,15 @@ export interface EntityKeys {
   readonly pending: string;
   /** seen ids */
   readonly seen: string;
+}
+
+export interface ControlKeys {
+  readonly state: string;
+  readonly bindings: string;
+  readonly mergedInto: string;
+  /** By person key. */
+  readonly idsOf: (person: string) => string;
+  readonly mergedFrom: (person: string) => string;
 }
 
 export class KeySpace {
@@ -48,6 +62,16 @@ export class KeySpace {
 
   personIndex(workspace: string, person: PersonRef): string {
     return `${this.tag({ kind: 'person', workspace, person })}:a`;
+  }
+
+  /**
+   * A workspace's control state (docs/design-person-operations.md): one tag per workspace, so a
+   * batch's changes are stored by one script. The cost: a workspace's bindings live on one
+   * Redis Cluster shard (about 100 B per identified anonymous id).
+   */
+  control(workspace: string): ControlKeys {
+    const tag = `${this.prefix}:{${workspace}|c}`;
+    return { state: `${tag}:s`, bindings: `${tag}:b`, mergedInto: `${tag}:m`, idsOf: (person) => `${tag}:i:${person}`, mergedFrom: (person) => `${tag}:f:${person}` };
   }
 
   partition(topic: string, partition: number): { readonly state: string; readonly timers: string } {

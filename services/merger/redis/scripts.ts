@@ -20,6 +20,8 @@ export interface MergerCommands {
   commitEntities(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number[]>;
   /** The arguments as one MessagePack array (see scripts/cleanOutboxes.lua). */
   cleanOutboxes(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number>;
+  /** See scripts/commitControl.lua. */
+  commitControl(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number>;
   claimPartition(stateKey: string): Promise<[number, string, string]>;
   commitPartition(stateKey: string, epoch: number, lastWatermark: number, watermark: number, eventTime: number): Promise<number>;
 }
