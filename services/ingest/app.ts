@@ -9,6 +9,7 @@ import { baseFastifyOptions } from '../shared/http/fastifyOptions';
 import { ulid } from 'ulid';
 import type { Logger } from '../shared/logger';
 import type { InboundRecord } from '../shared/model/inbound';
+import { printable } from '../shared/printable';
 import { projectRoot } from '../shared/projectRoot';
 import { authenticateTrack, authenticateWriteKey, type AuthResult } from './auth';
 import { registerBrowserRoutes } from './browserRoutes';
@@ -81,8 +82,10 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) request.log.error({ err: error, method: request.method, url: request.url }, 'request failed');
-    else request.log.debug({ err: error, status, url: request.url }, 'request refused');
+    if (status === 500) request.log.error({ err: error, method: request.method, url: printable(request.url) }, 'request failed');
+    // A refusal is the sender's mistake, not ours: no stack trace, and the message (which may quote
+    // the body) made printable.
+    else request.log.debug({ status, code: error.code, reason: printable(error.message), url: printable(request.url) }, 'request refused');
     void reply.status(status).send(singleError(status === 500 ? 'internal error' : bodyErrorMessage(error, request.routeOptions.bodyLimit)));
   });
   app.setNotFoundHandler((request, reply) => {

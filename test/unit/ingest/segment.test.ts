@@ -63,4 +63,14 @@ describe('Segment spec', () => {
   it('refuses a message over 32 KB', () => {
     expect(problems(translateSegmentMessage('track', { userId: 'u', event: 'x', properties: { b: 'x'.repeat(33 * 1024) } }, ctx))[0]).toMatch(/^: a message must be at most 32768 bytes/);
   });
+  it('R8: refuses properties nested 5,000 deep with a problem, alone or in a batch, before serialising them', () => {
+    const properties: unknown = JSON.parse(`${'{"d":'.repeat(4999)}{}${'}'.repeat(4999)}`);
+    expect(problems(translateSegmentMessage('track', { userId: 'u', event: 'e', properties }, ctx))).toEqual([': a message must not be nested deeper than 33 levels (its properties, traits and context: 32)']);
+    expect(problems(translateSegmentBatch({ batch: [{ type: 'track', userId: 'u', event: 'e', properties }] }, ctx))).toEqual(['batch[0]: a message must not be nested deeper than 33 levels (its properties, traits and context: 32)']);
+  });
+
+  it('accepts properties nested exactly 32 levels deep', () => {
+    const properties: unknown = JSON.parse(`${'{"d":'.repeat(31)}{}${'}'.repeat(31)}`);
+    expect(commands(translateSegmentMessage('track', { userId: 'u', event: 'e', properties }, ctx))).toHaveLength(1);
+  });
 });
