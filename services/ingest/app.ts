@@ -13,7 +13,7 @@ import { printable } from '../shared/printable';
 import { projectRoot } from '../shared/projectRoot';
 import { authenticateTrack, authenticateWriteKey, type AuthResult } from './auth';
 import { registerBrowserRoutes } from './browserRoutes';
-import { registerBodyParsing } from './body';
+import { bodyBytesOf, registerBodyParsing } from './body';
 import { KafkaUnavailableError } from './inboundProducer';
 import { LIMITS } from './limits';
 import { RateLimiter } from './rateLimit';
@@ -21,7 +21,7 @@ import type { Registry } from 'prom-client';
 import { serveMetrics } from '../shared/metrics/registry';
 import { ingestMetrics } from './metrics';
 import { errorBody, singleError } from './problems';
-import { translateSegmentBatch, translateSegmentMessage } from './segment';
+import { batchItemCount, translateSegmentBatch, translateSegmentMessage } from './segment';
 import { translateAnonymousEvent, translateDelete, translateIdentify, translateMergeCustomers, translatePersonEvent, type RequestContext, type Translation } from './trackV1';
 import type { Workspace, WorkspaceRegistry } from './workspaces';
 
@@ -46,7 +46,8 @@ export const OPENAPI_PATH = path.join(projectRoot(), 'services/ingest/openapi.js
 
 export type Authenticate = (request: FastifyRequest) => AuthResult;
 export type Translate = (request: FastifyRequest, ctx: RequestContext) => Translation;
-export type Handler = (authenticate: Authenticate, translate: Translate, success: () => unknown) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+/** `records`: how many records the request asks for, read before its content is checked (default 1). */
+export type Handler = (authenticate: Authenticate, translate: Translate, success: () => unknown, records?: (request: FastifyRequest) => number) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
   const clock = deps.clock ?? Date.now;
@@ -101,23 +102,26 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
   app.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(openapi));
 
   /** Auth → translate → publish → answer, the same for every write route. */
-  const handle = (authenticate: Authenticate, translate: Translate, success: () => unknown) => async (request: FastifyRequest, reply: FastifyReply) => {
+  const handle = (authenticate: Authenticate, translate: Translate, success: () => unknown, records: (request: FastifyRequest) => number = () => 1) => async (request: FastifyRequest, reply: FastifyReply) => {
     const auth = authenticate(request);
     if (!auth.ok) {
       if (auth.status === 403) return reply.status(403).send(singleError(`forbidden: ${auth.reason}`));
       return reply.status(401).header('www-authenticate', 'Basic realm="anonmerge"').send(singleError(`unauthorized: ${auth.reason}`));
     }
     const workspace: Workspace = auth.workspace;
-    const translation = translate(request, { workspaceId: workspace.id, settings: workspace.settings, receivedAt: clock(), newId });
-    if (!translation.ok) return reply.status(400).send(errorBody(translation.problems.list));
-    const allowed = limiter.take(workspace.id, workspace.rateLimit, Math.max(1, translation.records.length));
+    // Charged before the content is looked at, and whatever the outcome: a request of bad items
+    // costs its sender as much as a good one, and the workspace's budget bounds our work.
+    const allowed = limiter.take(workspace.id, workspace.rateLimit, { records: Math.max(1, records(request)), bytes: bodyBytesOf(request) });
     if (!allowed.ok) {
       counters?.rateLimited.inc({ workspace: workspace.id });
+      const budget = allowed.exceeded === 'bytes' ? `${workspace.rateLimit.bytesPerSecond} bytes` : `${workspace.rateLimit.recordsPerSecond} records`;
       return reply
         .status(429)
         .header('retry-after', allowed.retryAfterSeconds)
-        .send(singleError(`rate limit: this workspace may send ${workspace.rateLimit.recordsPerSecond} records per second; retry after ${allowed.retryAfterSeconds} s`));
+        .send(singleError(`rate limit: this workspace may send ${budget} per second; retry after ${allowed.retryAfterSeconds} s`));
     }
+    const translation = translate(request, { workspaceId: workspace.id, settings: workspace.settings, receivedAt: clock(), newId });
+    if (!translation.ok) return reply.status(400).send(errorBody(translation.problems.list, translation.problems.omitted));
     try {
       await deps.publish(translation.records);
     } catch (error) {
@@ -153,7 +157,7 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
   for (const type of ['identify', 'track', 'page', 'screen', 'alias', 'group'] as const) {
     app.post(`/v1/${type}`, { bodyLimit: LIMITS.segmentMessageBytes }, handle(writeKey, (r, ctx) => translateSegmentMessage(type, r.body, ctx), success));
   }
-  app.post('/v1/batch', { bodyLimit: LIMITS.segmentBatchBytes }, handle(writeKey, (r, ctx) => translateSegmentBatch(r.body, ctx), success));
+  app.post('/v1/batch', { bodyLimit: LIMITS.segmentBatchBytes }, handle(writeKey, (r, ctx) => translateSegmentBatch(r.body, ctx), success, (r) => batchItemCount(r.body)));
 
   registerBrowserRoutes(app, deps.workspaces, handle, empty);
 

@@ -12,7 +12,7 @@
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
 import { MAX_JSON_DEPTH } from './checks';
 import { nestsDeeperThan } from './jsonDepth';
@@ -78,6 +78,13 @@ export function parseJsonBody(raw: Buffer): unknown {
   return parsed;
 }
 
+const bodyBytes = new WeakMap<FastifyRequest, number>();
+
+/** The bytes of a request's body once decompressed (0 without a body): what the request costs. */
+export function bodyBytesOf(request: FastifyRequest): number {
+  return bodyBytes.get(request) ?? 0;
+}
+
 export function registerBodyParsing(app: FastifyInstance): void {
   app.addHook('preParsing', async (request, _reply, payload) => {
     const encoding = String(request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
@@ -102,7 +109,8 @@ export function registerBodyParsing(app: FastifyInstance): void {
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (_request, raw, done) => {
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (request, raw, done) => {
+    bodyBytes.set(request, (raw as Buffer).length);
     try {
       done(null, parseJsonBody(raw as Buffer));
     } catch (error) {

@@ -137,6 +137,11 @@ export function translateSegmentBatch(body: unknown, ctx: RequestContext): Trans
     problems.add('batch', 'must not be empty');
     return { ok: false, problems };
   }
+  // Before any item is looked at: the count is the work the request asks for.
+  if (body.batch.length > LIMITS.segmentBatchItems) {
+    problems.add('batch', `must have at most ${LIMITS.segmentBatchItems} messages (got ${body.batch.length}); send them in several batches`);
+    return { ok: false, problems };
+  }
   const records: InboundRecord[] = [];
   body.batch.forEach((item: unknown, index: number) => {
     const result = translateSegmentMessage(isPlainObject(item) ? item.type : undefined, item, ctx);
@@ -144,4 +149,9 @@ export function translateSegmentBatch(body: unknown, ctx: RequestContext): Trans
     else problems.addAll(`batch[${index}]`, result.problems);
   });
   return problems.ok ? { ok: true, records } : { ok: false, problems };
+}
+
+/** The records a /v1/batch body asks for, before any of its items is checked (rate limiting). */
+export function batchItemCount(body: unknown): number {
+  return isPlainObject(body) && Array.isArray(body.batch) ? body.batch.length : 1;
 }
