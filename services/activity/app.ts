@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { baseFastifyOptions } from '../shared/http/fastifyOptions';
+import { clientErrorHandler, timeoutOptions, type HttpTimeouts } from '../shared/http/timeouts';
 import type { Logger } from '../shared/logger';
 import { projectRoot } from '../shared/projectRoot';
 import type { Explanation } from '../merger/explain';
@@ -26,12 +27,19 @@ export interface ActivityAppDependencies {
   readonly adminToken: string;
   readonly explain: (workspace: string, target: { anonymousId?: string; person?: string }) => Promise<Explanation[]>;
   readonly ready: () => boolean;
+  /** Idle timeout and whole-request deadline (ANONMERGE_ACTIVITY_IDLE_TIMEOUT_MS, _REQUEST_TIMEOUT_MS). */
+  readonly timeouts: HttpTimeouts;
 }
 
 type Query = { workspace?: string; q?: string; anonymous_id?: string; person?: string };
 
 export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance {
-  const app = Fastify(baseFastifyOptions(deps.logger));
+  const app = Fastify({
+    ...baseFastifyOptions(deps.logger),
+    // Slow or silent clients are cut off (timeouts.ts); 408 and 431 as JSON.
+    ...timeoutOptions(deps.timeouts),
+    clientErrorHandler: clientErrorHandler(deps.timeouts, (message) => ({ error: message })),
+  });
   const page = readFileSync(PAGE_PATH, 'utf8');
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => (deps.ready() ? { status: 'ready' } : reply.status(503).send({ status: 'not ready' })));
@@ -97,7 +105,8 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
       if (rowWorkspace === workspace) out.write(`event: row\ndata: ${JSON.stringify(row)}\n\n`);
     };
     deps.rows.on('row', onRow);
-    const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), 15000);
+    // Often enough that the idle timeout never closes an open page's stream.
+    const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), Math.min(15000, deps.timeouts.idleTimeoutMs / 2));
     request.raw.on('close', () => {
       clearInterval(keepAlive);
       deps.rows.off('row', onRow);

@@ -50,6 +50,7 @@ export async function startActivity(config: ActivityConfig, logger: Logger, work
     adminToken: config.activity.adminToken,
     explain: (workspace, target) => explain(kafka, catalog, redis, keys, workspace, target),
     ready: () => outputs.joined() && redis.status === 'ready',
+    timeouts: config.activity,
   });
   const address = await app.listen({ host: config.activity.host, port: config.activity.port });
   logger.info({ address }, 'activity log listening');

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { baseFastifyOptions } from '../shared/http/fastifyOptions';
+import { clientErrorHandler, timeoutOptions, type HttpTimeouts } from '../shared/http/timeouts';
 import { ulid } from 'ulid';
 import type { Logger } from '../shared/logger';
 import type { InboundRecord } from '../shared/model/inbound';
@@ -37,6 +38,8 @@ export interface IngestDependencies {
   readonly rateLimiter?: RateLimiter;
   /** Prometheus registry: /metrics is served when given. */
   readonly metrics?: Registry;
+  /** Idle timeout and whole-request deadline (ANONMERGE_INGEST_IDLE_TIMEOUT_MS, _REQUEST_TIMEOUT_MS). */
+  readonly timeouts: HttpTimeouts;
 }
 
 /** Seconds a client should wait before retrying a 503. */
@@ -59,8 +62,9 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
     // Refuse, rather than strip, bodies that try prototype pollution (body.ts parses with the same).
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    // Long enough for the slowest acknowledged send; shorter than a client's own timeout.
-    requestTimeout: 30000,
+    // Slow or silent clients are cut off (timeouts.ts); 408 and 431 in our error shape.
+    ...timeoutOptions(deps.timeouts),
+    clientErrorHandler: clientErrorHandler(deps.timeouts, (message) => singleError(message)),
     // Identifiers are up to 150 bytes, which URL-encoded can take three times as many characters.
     routerOptions: { maxParamLength: 1024 },
   });
