@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { WorkspaceSettings } from '../shared/model/inbound';
 import type { RateLimit } from './rateLimit';
+import { weakSecrets } from './secretStrength';
 
 export interface Workspace {
   readonly id: string;
@@ -166,7 +167,10 @@ export class WorkspaceRegistry {
     } catch (error) {
       throw new WorkspaceFileError(`${file}: ${(error as Error).message}`);
     }
-    return new WorkspaceRegistry(parseWorkspaces(document, file));
+    const workspaces = parseWorkspaces(document, file);
+    const weak = weakSecrets(workspaces);
+    if (weak.length > 0) throw new WorkspaceFileError(`${file}: ${weak.join('; ')}`);
+    return new WorkspaceRegistry(workspaces);
   }
 
   bySiteId(siteId: string): Workspace | undefined {

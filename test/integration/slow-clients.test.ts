@@ -38,6 +38,7 @@ describe('slow clients', () => {
       explain: async () => [],
       ready: () => true,
       timeouts: TIMEOUTS,
+      loginFailures: { maxFailures: 10, windowMs: 60_000 },
     });
     activityUrl = (await activity.listen({ host: '127.0.0.1', port: 0 })).replace('[::1]', '127.0.0.1');
   });

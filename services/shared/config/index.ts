@@ -72,6 +72,12 @@ export const ingestSettings = {
     min: 1000,
     description: 'Deadline for a whole request, headers and body, to arrive from its first byte; a slower one is answered 408 and its connection closed',
   }),
+  authFailureLimit: integer('ANONMERGE_INGEST_AUTH_FAILURE_LIMIT', {
+    default: '20',
+    min: 0,
+    description: 'Failed authentications one client address may make per window before it is answered 429 until the window ends (0: no limit)',
+  }),
+  authFailureWindowMs: integer('ANONMERGE_INGEST_AUTH_FAILURE_WINDOW_MS', { default: '60000', min: 1000, description: 'The window of ANONMERGE_INGEST_AUTH_FAILURE_LIMIT, from its first failure' }),
 } satisfies SettingsSpec;
 
 export const mergerSettings = {
@@ -102,7 +108,17 @@ export const activitySettings = {
     min: 1000,
     description: 'Deadline for a whole request, headers and body, to arrive from its first byte; a slower one is answered 408 and its connection closed',
   }),
-  adminToken: secret('ANONMERGE_ACTIVITY_ADMIN_TOKEN', { default: '', description: 'Bearer token that opens every workspace on the activity page (empty: only workspace credentials); or ANONMERGE_ACTIVITY_ADMIN_TOKEN_FILE' }),
+  loginFailureLimit: integer('ANONMERGE_ACTIVITY_LOGIN_FAILURE_LIMIT', {
+    default: '10',
+    min: 0,
+    description: 'Failed logins one client address may make per window before it is answered 429 until the window ends (0: no limit)',
+  }),
+  loginFailureWindowMs: integer('ANONMERGE_ACTIVITY_LOGIN_FAILURE_WINDOW_MS', { default: '60000', min: 1000, description: 'The window of ANONMERGE_ACTIVITY_LOGIN_FAILURE_LIMIT, from its first failure' }),
+  adminToken: secret('ANONMERGE_ACTIVITY_ADMIN_TOKEN', {
+    default: '',
+    minLength: 16,
+    description: 'Bearer token that opens every workspace on the activity page (empty: only workspace credentials; otherwise at least 16 characters); or ANONMERGE_ACTIVITY_ADMIN_TOKEN_FILE',
+  }),
 } satisfies SettingsSpec;
 
 export const configGroups = {
