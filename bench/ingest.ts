@@ -119,11 +119,11 @@ export async function benchIngest(): Promise<IngestFigures> {
   const results: HttpFigures[] = [];
   try {
     // Warm up the JIT and the producer before measuring.
-    await autocannon({ url: `${url}/api/v1/events`, method: 'POST', headers: { authorization: auth('demo-site', 'demo-key'), 'content-type': 'application/json' }, body: single, connections: 16, duration: 3 });
+    await autocannon({ url: `${url}/api/v1/events`, method: 'POST', headers: { authorization: auth('demo-site', 'demo-key-not-secret'), 'content-type': 'application/json' }, body: single, connections: 16, duration: 3 });
     results.push(
-      await load('single events (POST /api/v1/events)', { url: `${url}/api/v1/events`, method: 'POST', headers: { authorization: auth('demo-site', 'demo-key'), 'content-type': 'application/json' }, body: single, connections: 64, duration: DURATION_S }, 1),
+      await load('single events (POST /api/v1/events)', { url: `${url}/api/v1/events`, method: 'POST', headers: { authorization: auth('demo-site', 'demo-key-not-secret'), 'content-type': 'application/json' }, body: single, connections: 64, duration: DURATION_S }, 1),
     );
-    results.push(await load('batches of 100 (POST /v1/batch)', { url: `${url}/v1/batch`, method: 'POST', headers: { authorization: auth('demo-write-key', ''), 'content-type': 'application/json' }, body: batch, connections: 16, duration: DURATION_S }, 100));
+    results.push(await load('batches of 100 (POST /v1/batch)', { url: `${url}/v1/batch`, method: 'POST', headers: { authorization: auth('demo-write-key-not-secret', ''), 'content-type': 'application/json' }, body: batch, connections: 16, duration: DURATION_S }, 100));
   } finally {
     await ingest.stop();
   }

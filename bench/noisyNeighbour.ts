@@ -50,8 +50,8 @@ export async function benchNoisyNeighbour(): Promise<TenantFigures> {
     file,
     JSON.stringify({
       workspaces: [
-        { id: 'flood', site_id: 'flood-site', api_key: 'flood-key', rate_limit: { records_per_second: FLOOD_LIMIT } },
-        { id: 'calm', site_id: 'calm-site', api_key: 'calm-key' },
+        { id: 'flood', site_id: 'flood-site', api_key: 'flood-api-key-0123456789', rate_limit: { records_per_second: FLOOD_LIMIT } },
+        { id: 'calm', site_id: 'calm-site', api_key: 'calm-api-key-0123456789' },
       ],
     }),
   );
@@ -75,7 +75,7 @@ export async function benchNoisyNeighbour(): Promise<TenantFigures> {
     let i = 0;
     while (Date.now() < end) {
       const started = performance.now();
-      const response = await post('calm-site', 'calm-key', (i += 1));
+      const response = await post('calm-site', 'calm-api-key-0123456789', (i += 1));
       await response.arrayBuffer();
       if (response.status !== 200) throw new Error(`calm workspace got ${response.status}`);
       latencies.push(performance.now() - started);
@@ -97,7 +97,7 @@ export async function benchNoisyNeighbour(): Promise<TenantFigures> {
       let i = 0;
       const started = Date.now();
       while (flooding) {
-        const response = await post('flood-site', 'flood-key', worker * 1_000_000 + (i += 1));
+        const response = await post('flood-site', 'flood-api-key-0123456789', worker * 1_000_000 + (i += 1));
         await response.arrayBuffer();
         answers[response.status] = (answers[response.status] ?? 0) + 1;
         // 10 workers × 100 requests/s each.

@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { baseFastifyOptions } from '../shared/http/fastifyOptions';
+import { FailedAuthThrottle, type FailedAuthLimit } from '../shared/http/failedAuthThrottle';
+import { clientErrorHandler, timeoutOptions, type HttpTimeouts } from '../shared/http/timeouts';
 import type { Logger } from '../shared/logger';
 import { projectRoot } from '../shared/projectRoot';
 import type { Explanation } from '../merger/explain';
@@ -26,27 +28,52 @@ export interface ActivityAppDependencies {
   readonly adminToken: string;
   readonly explain: (workspace: string, target: { anonymousId?: string; person?: string }) => Promise<Explanation[]>;
   readonly ready: () => boolean;
+  /** Idle timeout and whole-request deadline (ANONMERGE_ACTIVITY_IDLE_TIMEOUT_MS, _REQUEST_TIMEOUT_MS). */
+  readonly timeouts: HttpTimeouts;
+  /** Failed logins per client address (ANONMERGE_ACTIVITY_LOGIN_FAILURE_LIMIT, _WINDOW_MS). */
+  readonly loginFailures: FailedAuthLimit;
 }
 
 type Query = { workspace?: string; q?: string; anonymous_id?: string; person?: string };
 
 export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance {
-  const app = Fastify(baseFastifyOptions(deps.logger));
+  const app = Fastify({
+    ...baseFastifyOptions(deps.logger),
+    // Slow or silent clients are cut off (timeouts.ts); 408 and 431 as JSON.
+    ...timeoutOptions(deps.timeouts),
+    clientErrorHandler: clientErrorHandler(deps.timeouts, (message) => ({ error: message })),
+  });
   const page = readFileSync(PAGE_PATH, 'utf8');
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => (deps.ready() ? { status: 'ready' } : reply.status(503).send({ status: 'not ready' })));
   app.get('/', async (_request, reply) => reply.redirect('/activity'));
+
+  // A brake on guessing logins (failedAuthThrottle.ts): an address past its failures is refused
+  // before its credentials are looked at. A request without credentials (the page's first, which
+  // gets the login prompt) is no guess and is not counted.
+  const loginThrottle = new FailedAuthThrottle(deps.loginFailures);
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/activity')) return undefined;
+    const wait = loginThrottle.retryAfterSeconds(request.ip);
+    if (wait === 0) return undefined;
+    return reply.status(429).header('retry-after', wait).header('connection', 'close').send({ error: `too many failed logins from this address; retry after ${wait} s` });
+  });
+  const accessFor = (request: FastifyRequest) => {
+    const access = accessOf(request.headers.authorization, deps.workspaces, deps.adminToken);
+    if (!access.ok && request.headers.authorization !== undefined) loginThrottle.fail(request.ip);
+    return access;
+  };
   // The page asks for credentials (the browser's login prompt), which the browser then sends with
   // every call of the page, the live stream (EventSource) included.
   app.get('/activity', async (request, reply) => {
-    const access = accessOf(request.headers.authorization, deps.workspaces, deps.adminToken);
+    const access = accessFor(request);
     if (!access.ok) return reply.status(401).header('www-authenticate', 'Basic realm="anonmerge activity"').type('text/plain').send('Log in with a workspace\'s site id and API key (or admin and the admin token).');
     return reply.type('text/html; charset=utf-8').send(page);
   });
 
   /** The workspace asked for, if the credentials open it; otherwise the reply is sent. */
   const workspaceOf = (request: FastifyRequest, reply: FastifyReply): string | null => {
-    const access = accessOf(request.headers.authorization, deps.workspaces, deps.adminToken);
+    const access = accessFor(request);
     if (!access.ok) {
       void reply.status(401).header('www-authenticate', 'Basic realm="anonmerge activity"').send({ error: `unauthorized: ${access.reason}` });
       return null;
@@ -64,7 +91,7 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
   };
 
   app.get('/activity/api/workspaces', async (request, reply) => {
-    const access = accessOf(request.headers.authorization, deps.workspaces, deps.adminToken);
+    const access = accessFor(request);
     if (!access.ok) return reply.status(401).header('www-authenticate', 'Basic realm="anonmerge activity"').send({ error: `unauthorized: ${access.reason}` });
     return { workspaces: access.workspaces };
   });
@@ -97,7 +124,8 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
       if (rowWorkspace === workspace) out.write(`event: row\ndata: ${JSON.stringify(row)}\n\n`);
     };
     deps.rows.on('row', onRow);
-    const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), 15000);
+    // Often enough that the idle timeout never closes an open page's stream.
+    const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), Math.min(15000, deps.timeouts.idleTimeoutMs / 2));
     request.raw.on('close', () => {
       clearInterval(keepAlive);
       deps.rows.off('row', onRow);

@@ -50,6 +50,8 @@ export async function startActivity(config: ActivityConfig, logger: Logger, work
     adminToken: config.activity.adminToken,
     explain: (workspace, target) => explain(kafka, catalog, redis, keys, workspace, target),
     ready: () => outputs.joined() && redis.status === 'ready',
+    timeouts: config.activity,
+    loginFailures: { maxFailures: config.activity.loginFailureLimit, windowMs: config.activity.loginFailureWindowMs },
   });
   const address = await app.listen({ host: config.activity.host, port: config.activity.port });
   logger.info({ address }, 'activity log listening');

@@ -14,7 +14,7 @@ const config = loadConfig(['kafka', 'topics', 'registry', 'ingest']);
 const ingestHost = config.ingest.host === '0.0.0.0' || config.ingest.host === '::' ? '127.0.0.1' : config.ingest.host;
 const ingestUrl = process.env.ANONMERGE_DEMO_INGEST_URL ?? `http://${ingestHost.includes(':') ? `[${ingestHost}]` : ingestHost}:${config.ingest.port}`;
 const siteId = process.env.ANONMERGE_DEMO_SITE_ID ?? 'demo-site';
-const apiKey = process.env.ANONMERGE_DEMO_API_KEY ?? 'demo-key';
+const apiKey = process.env.ANONMERGE_DEMO_API_KEY ?? 'demo-key-not-secret';
 const publishableKey = process.env.ANONMERGE_DEMO_PUBLISHABLE_KEY ?? 'pk_demo';
 /** The visitors' browsers are on this site (one of the demo workspace's allowed origins). */
 const siteOrigin = 'https://shop.example.com';

@@ -6,13 +6,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { baseFastifyOptions } from '../shared/http/fastifyOptions';
+import { FailedAuthThrottle, type FailedAuthLimit } from '../shared/http/failedAuthThrottle';
+import { clientErrorHandler, timeoutOptions, type HttpTimeouts } from '../shared/http/timeouts';
 import { ulid } from 'ulid';
 import type { Logger } from '../shared/logger';
 import type { InboundRecord } from '../shared/model/inbound';
+import { printable } from '../shared/printable';
 import { projectRoot } from '../shared/projectRoot';
 import { authenticateTrack, authenticateWriteKey, type AuthResult } from './auth';
 import { registerBrowserRoutes } from './browserRoutes';
-import { registerBodyParsing } from './body';
+import { bodyBytesOf, registerBodyParsing } from './body';
 import { KafkaUnavailableError } from './inboundProducer';
 import { LIMITS } from './limits';
 import { RateLimiter } from './rateLimit';
@@ -20,7 +23,7 @@ import type { Registry } from 'prom-client';
 import { serveMetrics } from '../shared/metrics/registry';
 import { ingestMetrics } from './metrics';
 import { errorBody, singleError } from './problems';
-import { translateSegmentBatch, translateSegmentMessage } from './segment';
+import { batchItemCount, translateSegmentBatch, translateSegmentMessage } from './segment';
 import { translateAnonymousEvent, translateDelete, translateIdentify, translateMergeCustomers, translatePersonEvent, type RequestContext, type Translation } from './trackV1';
 import type { Workspace, WorkspaceRegistry } from './workspaces';
 
@@ -36,6 +39,10 @@ export interface IngestDependencies {
   readonly rateLimiter?: RateLimiter;
   /** Prometheus registry: /metrics is served when given. */
   readonly metrics?: Registry;
+  /** Idle timeout and whole-request deadline (ANONMERGE_INGEST_IDLE_TIMEOUT_MS, _REQUEST_TIMEOUT_MS). */
+  readonly timeouts: HttpTimeouts;
+  /** Failed authentications per client address (ANONMERGE_INGEST_AUTH_FAILURE_LIMIT, _WINDOW_MS). */
+  readonly authFailures: FailedAuthLimit;
 }
 
 /** Seconds a client should wait before retrying a 503. */
@@ -43,22 +50,33 @@ export const RETRY_AFTER_SECONDS = 5;
 
 export const OPENAPI_PATH = path.join(projectRoot(), 'services/ingest/openapi.json');
 
-export type Authenticate = (request: FastifyRequest) => AuthResult;
+/** A Segment write key that may be in the body: asked again once the body is parsed. */
+export const IN_BODY = Symbol('credentials in the body');
+export type Authenticate = (request: FastifyRequest) => AuthResult | typeof IN_BODY;
 export type Translate = (request: FastifyRequest, ctx: RequestContext) => Translation;
-export type Handler = (authenticate: Authenticate, translate: Translate, success: () => unknown) => (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+type RouteStep = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+/** A write route's hooks: credentials checked on request (before the body), the work in the handler. */
+export interface WriteRoute {
+  readonly onRequest: RouteStep;
+  readonly handler: RouteStep;
+}
+/** `records`: how many records the request asks for, read before its content is checked (default 1). */
+export type Handler = (authenticate: Authenticate, translate: Translate, success: () => unknown, records?: (request: FastifyRequest) => number) => WriteRoute;
 
 export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
   const clock = deps.clock ?? Date.now;
   const newId = deps.newId ?? ulid;
   const limiter = deps.rateLimiter ?? new RateLimiter(clock);
+  const authThrottle = new FailedAuthThrottle(deps.authFailures, clock);
   const app = Fastify({
     ...baseFastifyOptions(deps.logger),
     bodyLimit: LIMITS.trackBodyBytes,
     // Refuse, rather than strip, bodies that try prototype pollution (body.ts parses with the same).
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    // Long enough for the slowest acknowledged send; shorter than a client's own timeout.
-    requestTimeout: 30000,
+    // Slow or silent clients are cut off (timeouts.ts); 408 and 431 in our error shape.
+    ...timeoutOptions(deps.timeouts),
+    clientErrorHandler: clientErrorHandler(deps.timeouts, (message) => singleError(message)),
     // Identifiers are up to 150 bytes, which URL-encoded can take three times as many characters.
     routerOptions: { maxParamLength: 1024 },
   });
@@ -81,8 +99,10 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) request.log.error({ err: error, method: request.method, url: request.url }, 'request failed');
-    else request.log.debug({ err: error, status, url: request.url }, 'request refused');
+    if (status === 500) request.log.error({ err: error, method: request.method, url: printable(request.url) }, 'request failed');
+    // A refusal is the sender's mistake, not ours: no stack trace, and the message (which may quote
+    // the body) made printable.
+    else request.log.debug({ status, code: error.code, reason: printable(error.message), url: printable(request.url) }, 'request refused');
     void reply.status(status).send(singleError(status === 500 ? 'internal error' : bodyErrorMessage(error, request.routeOptions.bodyLimit)));
   });
   app.setNotFoundHandler((request, reply) => {
@@ -97,37 +117,73 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
   const openapi = readFileSync(OPENAPI_PATH, 'utf8');
   app.get('/openapi.json', async (_request, reply) => reply.type('application/json').send(openapi));
 
-  /** Auth → translate → publish → answer, the same for every write route. */
-  const handle = (authenticate: Authenticate, translate: Translate, success: () => unknown) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const auth = authenticate(request);
-    if (!auth.ok) {
-      if (auth.status === 403) return reply.status(403).send(singleError(`forbidden: ${auth.reason}`));
-      return reply.status(401).header('www-authenticate', 'Basic realm="anonmerge"').send(singleError(`unauthorized: ${auth.reason}`));
-    }
-    const workspace: Workspace = auth.workspace;
-    const translation = translate(request, { workspaceId: workspace.id, settings: workspace.settings, receivedAt: clock(), newId });
-    if (!translation.ok) return reply.status(400).send(errorBody(translation.problems.list));
-    const allowed = limiter.take(workspace.id, workspace.rateLimit, Math.max(1, translation.records.length));
-    if (!allowed.ok) {
-      counters?.rateLimited.inc({ workspace: workspace.id });
+  /**
+   * The credentials of a request are checked from its headers (and query string) before its body
+   * is read: a wrong key costs us no reading and no inflating, and the connection is closed
+   * rather than drained. Failures count against the client's address (failedAuthThrottle.ts).
+   * Only a Segment request without an Authorization header, whose write key may be in the body
+   * (browsers), is checked once the body is parsed.
+   */
+  const refuseAuth = (request: FastifyRequest, reply: FastifyReply, auth: { reason: string; status?: 401 | 403 }) => {
+    void reply.header('connection', 'close');
+    if (auth.status === 403) return reply.status(403).send(singleError(`forbidden: ${auth.reason}`));
+    authThrottle.fail(request.ip);
+    return reply.status(401).header('www-authenticate', 'Basic realm="anonmerge"').send(singleError(`unauthorized: ${auth.reason}`));
+  };
+  const authenticated = new WeakMap<FastifyRequest, Workspace>();
+  const checkCredentials = (authenticate: Authenticate) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const wait = authThrottle.retryAfterSeconds(request.ip);
+    if (wait > 0) {
       return reply
         .status(429)
-        .header('retry-after', allowed.retryAfterSeconds)
-        .send(singleError(`rate limit: this workspace may send ${workspace.rateLimit.recordsPerSecond} records per second; retry after ${allowed.retryAfterSeconds} s`));
+        .header('retry-after', wait)
+        .header('connection', 'close')
+        .send(singleError(`too many failed authentications from this address; retry after ${wait} s`));
     }
-    try {
-      await deps.publish(translation.records);
-    } catch (error) {
-      if (error instanceof KafkaUnavailableError) {
-        counters?.produceErrors.inc();
-        return reply.status(503).header('retry-after', RETRY_AFTER_SECONDS).send(singleError('temporarily unable to store the request; retry later'));
-      }
-      request.log.error({ err: error, workspace: workspace.id, url: request.url }, 'publishing failed');
-      throw error;
-    }
-    counters?.records.inc({ workspace: workspace.id }, translation.records.length);
-    return reply.status(200).send(success());
+    const auth = authenticate(request);
+    if (auth === IN_BODY) return undefined;
+    if (!auth.ok) return refuseAuth(request, reply, auth);
+    authenticated.set(request, auth.workspace);
+    return undefined;
   };
+
+  /** Auth → charge → translate → publish → answer, the same for every write route. */
+  const handle: Handler = (authenticate, translate, success, records = () => 1) => ({
+    onRequest: checkCredentials(authenticate),
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      let workspace = authenticated.get(request);
+      if (!workspace) {
+        const auth = authenticate(request);
+        if (auth === IN_BODY || !auth.ok) return refuseAuth(request, reply, auth === IN_BODY ? { reason: 'missing or malformed Basic auth (expected write_key as user)' } : auth);
+        workspace = auth.workspace;
+      }
+      // Charged before the content is looked at, and whatever the outcome: a request of bad items
+      // costs its sender as much as a good one, and the workspace's budget bounds our work.
+      const allowed = limiter.take(workspace.id, workspace.rateLimit, { records: Math.max(1, records(request)), bytes: bodyBytesOf(request) });
+      if (!allowed.ok) {
+        counters?.rateLimited.inc({ workspace: workspace.id });
+        const budget = allowed.exceeded === 'bytes' ? `${workspace.rateLimit.bytesPerSecond} bytes` : `${workspace.rateLimit.recordsPerSecond} records`;
+        return reply
+          .status(429)
+          .header('retry-after', allowed.retryAfterSeconds)
+          .send(singleError(`rate limit: this workspace may send ${budget} per second; retry after ${allowed.retryAfterSeconds} s`));
+      }
+      const translation = translate(request, { workspaceId: workspace.id, settings: workspace.settings, receivedAt: clock(), newId });
+      if (!translation.ok) return reply.status(400).send(errorBody(translation.problems.list, translation.problems.omitted));
+      try {
+        await deps.publish(translation.records);
+      } catch (error) {
+        if (error instanceof KafkaUnavailableError) {
+          counters?.produceErrors.inc();
+          return reply.status(503).header('retry-after', RETRY_AFTER_SECONDS).send(singleError('temporarily unable to store the request; retry later'));
+        }
+        request.log.error({ err: error, workspace: workspace.id, url: request.url }, 'publishing failed');
+        throw error;
+      }
+      counters?.records.inc({ workspace: workspace.id }, translation.records.length);
+      return reply.status(200).send(success());
+    },
+  });
 
   // Track API v1 (Basic auth site_id:api_key). Customer.io answers these with an empty object.
   const track: Authenticate = (request) => authenticateTrack(request.headers.authorization, deps.workspaces);
@@ -142,15 +198,17 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
   // Segment spec (Basic auth write_key with an empty password; browsers may send it in the body).
   const writeKey: Authenticate = (request) => {
     const header = request.headers.authorization;
-    const fromBody = (request.body as { writeKey?: unknown } | undefined)?.writeKey;
-    if (!header && typeof fromBody === 'string') return authenticateWriteKey(`Basic ${Buffer.from(`${fromBody}:`).toString('base64')}`, deps.workspaces);
-    return authenticateWriteKey(header, deps.workspaces);
+    if (header) return authenticateWriteKey(header, deps.workspaces);
+    // Not read yet (onRequest): ask again once it is.
+    if (request.body === undefined) return IN_BODY;
+    const fromBody = (request.body as { writeKey?: unknown } | null)?.writeKey;
+    return authenticateWriteKey(typeof fromBody === 'string' ? `Basic ${Buffer.from(`${fromBody}:`).toString('base64')}` : undefined, deps.workspaces);
   };
   const success = () => ({ success: true });
   for (const type of ['identify', 'track', 'page', 'screen', 'alias', 'group'] as const) {
-    app.post(`/v1/${type}`, { bodyLimit: LIMITS.segmentMessageBytes }, handle(writeKey, (r, ctx) => translateSegmentMessage(type, r.body, ctx), success));
+    app.post(`/v1/${type}`, { bodyLimit: LIMITS.segmentMessageBytes, ...handle(writeKey, (r, ctx) => translateSegmentMessage(type, r.body, ctx), success) });
   }
-  app.post('/v1/batch', { bodyLimit: LIMITS.segmentBatchBytes }, handle(writeKey, (r, ctx) => translateSegmentBatch(r.body, ctx), success));
+  app.post('/v1/batch', { bodyLimit: LIMITS.segmentBatchBytes, ...handle(writeKey, (r, ctx) => translateSegmentBatch(r.body, ctx), success, (r) => batchItemCount(r.body)) });
 
   registerBrowserRoutes(app, deps.workspaces, handle, empty);
 

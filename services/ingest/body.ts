@@ -5,13 +5,24 @@
  *    gzip bomb costs us the limit, not its full size);
  *  - the bytes must be UTF-8 (no silent replacement characters) and JSON;
  *  - `__proto__` and `constructor.prototype` keys are refused, not stripped;
+ *  - a body nested deeper than MAX_BODY_LEVELS is refused here, before any route's checks (some
+ *    of which serialise or recurse) can overflow the stack on it;
  *  - `application/json` and `text/plain` (what `navigator.sendBeacon` sends) are both JSON;
  *  - an empty body is no body (DELETE from the official SDK sends a JSON content type and none).
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import secureJson from 'secure-json-parse';
+import { MAX_JSON_DEPTH } from './checks';
+import { nestsDeeperThan } from './jsonDepth';
+
+/**
+ * The deepest body any route accepts: a field's own MAX_JSON_DEPTH levels under the deepest
+ * envelope, a /v1/batch item's properties (body → batch → item → properties). Deeper bodies
+ * would be refused by the field checks anyway; this refuses them before those checks run.
+ */
+export const MAX_BODY_LEVELS = MAX_JSON_DEPTH + 3;
 
 export class BodyError extends Error {
   constructor(
@@ -55,13 +66,23 @@ export function parseJsonBody(raw: Buffer): unknown {
     throw new BodyError(400, 'the body is not valid UTF-8');
   }
   if (text.trim() === '') return undefined;
+  let parsed: unknown;
   try {
-    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    parsed = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
     const message = (error as Error).message;
     if (/prototype/i.test(message)) throw new BodyError(400, 'the body has a forbidden key (__proto__ or constructor.prototype)');
     throw new BodyError(400, `the body is not valid JSON: ${message}`);
   }
+  if (nestsDeeperThan(parsed, MAX_BODY_LEVELS)) throw new BodyError(400, `the body is nested deeper than ${MAX_BODY_LEVELS} levels (fields such as data, properties and traits: ${MAX_JSON_DEPTH})`);
+  return parsed;
+}
+
+const bodyBytes = new WeakMap<FastifyRequest, number>();
+
+/** The bytes of a request's body once decompressed (0 without a body): what the request costs. */
+export function bodyBytesOf(request: FastifyRequest): number {
+  return bodyBytes.get(request) ?? 0;
 }
 
 export function registerBodyParsing(app: FastifyInstance): void {
@@ -88,7 +109,8 @@ export function registerBodyParsing(app: FastifyInstance): void {
   });
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (_request, raw, done) => {
+  app.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'buffer' }, (request, raw, done) => {
+    bodyBytes.set(request, (raw as Buffer).length);
     try {
       done(null, parseJsonBody(raw as Buffer));
     } catch (error) {

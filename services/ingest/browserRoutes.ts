@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { projectRoot } from '../shared/projectRoot';
-import type { Authenticate, Handler } from './app';
+import type { Authenticate, Handler, WriteRoute } from './app';
 import { authenticatePublishable, corsHeaders } from './browserAuth';
 import { Problems, singleError } from './problems';
 import { translateAnonymousEvent, translateIdentify, translatePersonEvent } from './trackV1';
@@ -40,19 +40,22 @@ export function registerBrowserRoutes(app: FastifyInstance, workspaces: Workspac
     return result.ok ? result : { ok: false, status: result.status, reason: result.reason };
   };
 
-  /** CORS headers when the origin is allowed for the site id asked for; nothing otherwise. */
-  const withCors = (route: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => async (request: FastifyRequest, reply: FastifyReply) => {
+  /**
+   * CORS headers when the origin is allowed for the site id asked for; nothing otherwise. Set
+   * first, so that the refusals of the credential check carry them too (a page can read why).
+   */
+  const cors = async (request: FastifyRequest, reply: FastifyReply) => {
     const origin = request.headers.origin;
     const workspace = workspaces.bySiteId(String((request.query as Query).site_id ?? ''));
     if (origin && workspace?.allowedOrigins.includes(origin)) void reply.headers(corsHeaders(origin));
-    return route(request, reply);
   };
+  const withCors = (route: WriteRoute) => ({ onRequest: [cors, route.onRequest], handler: route.handler });
 
-  app.options('/js/v1/*', withCors(async (request, reply) => {
+  app.options('/js/v1/*', { onRequest: cors }, async (request, reply) => {
     const origin = request.headers.origin;
     if (!reply.getHeader('access-control-allow-origin')) return reply.status(403).send(singleError(`forbidden: origin ${origin ?? '(none)'} is not allowed for this site_id`));
     return reply.status(204).send();
-  }));
+  });
 
   app.post('/js/v1/events', withCors(handle(publishable, (request, ctx) => {
     // The publishable key sends anonymous events only; invites (no anonymous_id) need the API key.

@@ -15,6 +15,11 @@ export const LIMITS = {
   trackBodyBytes: 256 * 1024,
   segmentMessageBytes: 32 * 1024,
   segmentBatchBytes: 500 * 1024,
+  /**
+   * Messages per /v1/batch: ours, not Segment's (which has none). The SDKs send 15 to 100 at a
+   * time; 2,000 keeps the per-item work and the problems of one request bounded.
+   */
+  segmentBatchItems: 2000,
   /** A timestamp more than this far ahead of received time is refused as a unit or clock error. */
   maxFutureSeconds: 24 * 60 * 60,
   /** Timestamps before 2000-01-01 are refused: almost always milliseconds/seconds confusion or a zero. */

@@ -1,15 +1,26 @@
 /**
- * Per-workspace rate limit: a token bucket per workspace, refilled at its records-per-second
- * rate up to its burst. A request costs one token per record it would write. Refused requests
- * get 429 with Retry-After (the seconds until its tokens would be there). Per ingest process:
- * N instances behind a balancer allow N × the rate. Pure apart from the clock it is given.
+ * Per-workspace rate limit: two token buckets per workspace, one of records and one of bytes,
+ * each refilled at its per-second rate up to its burst. A request is charged, before any of its
+ * content is checked, the records it asks for (a batch: its item count) and the bytes of its
+ * body once decompressed — whether it is then accepted or refused — so that a sender cannot make
+ * ingest do unbounded work by sending requests that fail. Refused requests get 429 with
+ * Retry-After (the seconds until both buckets hold enough). Per ingest process: N instances
+ * behind a balancer allow N × the rate. Pure apart from the clock it is given.
  */
 export interface RateLimit {
   readonly recordsPerSecond: number;
   readonly burst: number;
+  /** 0: bytes are not limited. */
+  readonly bytesPerSecond: number;
+  readonly bytesBurst: number;
 }
 
-export type RateDecision = { readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number };
+export interface Cost {
+  readonly records: number;
+  readonly bytes: number;
+}
+
+export type RateDecision = { readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number; readonly exceeded: 'records' | 'bytes' };
 
 interface Bucket {
   tokens: number;
@@ -21,19 +32,36 @@ export class RateLimiter {
 
   constructor(private readonly clock: () => number = Date.now) {}
 
-  take(workspaceId: string, limit: RateLimit, cost: number): RateDecision {
-    if (limit.recordsPerSecond <= 0) return { ok: true };
+  /** Takes the cost from both buckets, or from neither when one of them lacks it. */
+  take(workspaceId: string, limit: RateLimit, cost: Cost): RateDecision {
     const now = this.clock();
-    const bucket = this.buckets.get(workspaceId) ?? { tokens: limit.burst, at: now };
-    bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.recordsPerSecond);
-    bucket.at = now;
-    this.buckets.set(workspaceId, bucket);
-    // A request bigger than the burst could never pass: it is let through when the bucket is full.
-    const needed = Math.min(cost, limit.burst);
-    if (bucket.tokens >= needed) {
-      bucket.tokens -= needed;
+    const records = this.refill(`${workspaceId}\u0000records`, limit.recordsPerSecond, limit.burst, now);
+    const bytes = this.refill(`${workspaceId}\u0000bytes`, limit.bytesPerSecond, limit.bytesBurst, now);
+    // A request bigger than a burst could never pass: it is let through when that bucket is full.
+    const needRecords = Math.min(cost.records, limit.burst);
+    const needBytes = Math.min(cost.bytes, limit.bytesBurst);
+    const waitRecords = records ? wait(records.tokens, needRecords, limit.recordsPerSecond) : 0;
+    const waitBytes = bytes ? wait(bytes.tokens, needBytes, limit.bytesPerSecond) : 0;
+    if (waitRecords === 0 && waitBytes === 0) {
+      if (records) records.tokens -= needRecords;
+      if (bytes) bytes.tokens -= needBytes;
       return { ok: true };
     }
-    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((needed - bucket.tokens) / limit.recordsPerSecond)) };
+    return { ok: false, retryAfterSeconds: Math.max(waitRecords, waitBytes), exceeded: waitRecords >= waitBytes ? 'records' : 'bytes' };
   }
+
+  /** The bucket brought up to now; null when the rate is 0 (no limit). */
+  private refill(key: string, perSecond: number, burst: number, now: number): Bucket | null {
+    if (perSecond <= 0) return null;
+    const bucket = this.buckets.get(key) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+    bucket.at = now;
+    this.buckets.set(key, bucket);
+    return bucket;
+  }
+}
+
+/** Whole seconds until `tokens` reach `needed` at `perSecond` (0: there already). */
+function wait(tokens: number, needed: number, perSecond: number): number {
+  return tokens >= needed ? 0 : Math.max(1, Math.ceil((needed - tokens) / perSecond));
 }

@@ -15,7 +15,8 @@
  */
 import { personFromIdentifier, type PersonRef } from '../shared/model/person';
 import type { EventType, InboundRecord } from '../shared/model/inbound';
-import { checkJsonValue, checkObject, checkText, checkTimestamp, describe, isPlainObject } from './checks';
+import { MAX_JSON_DEPTH, checkJsonValue, checkObject, checkText, checkTimestamp, describe, isPlainObject } from './checks';
+import { nestsDeeperThan } from './jsonDepth';
 import { LIMITS, byteLength } from './limits';
 import { Problems } from './problems';
 import type { RequestContext, Translation } from './trackV1';
@@ -57,6 +58,12 @@ export function translateSegmentMessage(type: unknown, message: unknown, ctx: Re
   }
   if (typeof type !== 'string' || !(SEGMENT_TYPES as readonly string[]).includes(type)) {
     problems.add('type', `must be one of ${SEGMENT_TYPES.join(', ')}`);
+    return { ok: false, problems };
+  }
+  // Before the serialisation below, which overflows the stack on a message nested thousands deep.
+  // One level more than a field's limit: the fields (properties, traits, context) sit in it.
+  if (nestsDeeperThan(message, MAX_JSON_DEPTH + 1)) {
+    problems.add('', `a message must not be nested deeper than ${MAX_JSON_DEPTH + 1} levels (its properties, traits and context: ${MAX_JSON_DEPTH})`);
     return { ok: false, problems };
   }
   const size = byteLength(JSON.stringify(message));
@@ -130,6 +137,11 @@ export function translateSegmentBatch(body: unknown, ctx: RequestContext): Trans
     problems.add('batch', 'must not be empty');
     return { ok: false, problems };
   }
+  // Before any item is looked at: the count is the work the request asks for.
+  if (body.batch.length > LIMITS.segmentBatchItems) {
+    problems.add('batch', `must have at most ${LIMITS.segmentBatchItems} messages (got ${body.batch.length}); send them in several batches`);
+    return { ok: false, problems };
+  }
   const records: InboundRecord[] = [];
   body.batch.forEach((item: unknown, index: number) => {
     const result = translateSegmentMessage(isPlainObject(item) ? item.type : undefined, item, ctx);
@@ -137,4 +149,9 @@ export function translateSegmentBatch(body: unknown, ctx: RequestContext): Trans
     else problems.addAll(`batch[${index}]`, result.problems);
   });
   return problems.ok ? { ok: true, records } : { ok: false, problems };
+}
+
+/** The records a /v1/batch body asks for, before any of its items is checked (rate limiting). */
+export function batchItemCount(body: unknown): number {
+  return isPlainObject(body) && Array.isArray(body.batch) ? body.batch.length : 1;
 }

@@ -34,7 +34,10 @@ export async function startIngest(config: IngestConfig, logger: Logger, workspac
   const producer = new InboundProducer(kafka, { topic: config.topics.inbound, lingerMs: config.ingest.lingerMs, maxBatchMessages: 5000, sendTimeoutMs: config.ingest.sendTimeoutMs, metadataMaxAgeMs: config.kafka.metadataMaxAgeMs }, logger);
   await producer.connect();
   const publisher = new InboundPublisher(catalog, producer);
-  const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready: () => producer.ready, metrics: createRegistry('ingest') });
+  const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready: () => producer.ready, metrics: createRegistry('ingest'),
+    timeouts: config.ingest,
+    authFailures: { maxFailures: config.ingest.authFailureLimit, windowMs: config.ingest.authFailureWindowMs },
+  });
   const address = await app.listen({ host: config.ingest.host, port: config.ingest.port });
   logger.info({ address, workspaces: workspaces.workspaces.length }, 'ingest listening');
   const closeSteps: CloseStep[] = [

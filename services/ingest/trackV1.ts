@@ -54,11 +54,15 @@ export function translateIdentify(identifier: string, body: unknown, ctx: Reques
   if (object.created_at !== undefined && object.created_at !== null && (typeof object.created_at !== 'number' || !Number.isSafeInteger(object.created_at))) {
     problems.add('created_at', 'must be an integer number of unix seconds');
   }
+  // Counted before any attribute is checked: 12,000 bad attributes are one problem, not 12,000.
+  const count = Object.keys(object).filter((name) => !IDENTIFY_CONTROL_FIELDS.has(name)).length;
+  if (count > LIMITS.attributesPerCall) {
+    problems.add('', `at most ${LIMITS.attributesPerCall} attributes per call (got ${count})`);
+    return { ok: false, problems };
+  }
   const attributes: Record<string, unknown> = {};
-  let count = 0;
   for (const [name, value] of Object.entries(object)) {
     if (IDENTIFY_CONTROL_FIELDS.has(name)) continue;
-    count += 1;
     if (byteLength(name) > LIMITS.attributeNameBytes) {
       problems.add(name.slice(0, 40), `attribute name must be at most ${LIMITS.attributeNameBytes} bytes`);
       continue;
@@ -71,7 +75,6 @@ export function translateIdentify(identifier: string, body: unknown, ctx: Reques
     }
     attributes[name] = value;
   }
-  if (count > LIMITS.attributesPerCall) problems.add('', `at most ${LIMITS.attributesPerCall} attributes per call (got ${count})`);
   if (!problems.ok || !person) return { ok: false, problems };
   // The attribute update is stamped with the sender's _timestamp when given (the docs' ordering
   // guarantee for late updates); the merge itself always uses received_at.

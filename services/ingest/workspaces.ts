@@ -6,6 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { WorkspaceSettings } from '../shared/model/inbound';
+import type { RateLimit } from './rateLimit';
+import { weakSecrets } from './secretStrength';
 
 export interface Workspace {
   readonly id: string;
@@ -24,8 +26,8 @@ export interface Workspace {
   /** Origins (scheme://host[:port]) whose pages may use the publishable key. */
   readonly allowedOrigins: readonly string[];
   readonly settings: WorkspaceSettings;
-  /** Records per second this workspace may send (per ingest process), and its burst. */
-  readonly rateLimit: { readonly recordsPerSecond: number; readonly burst: number };
+  /** Records and bytes per second this workspace may send (per ingest process), and their bursts. */
+  readonly rateLimit: RateLimit;
 }
 
 export class WorkspaceFileError extends Error {
@@ -33,8 +35,12 @@ export class WorkspaceFileError extends Error {
 }
 
 export const DEFAULT_SETTINGS = { merge_enabled: true, retention_days: 30, grace_seconds: 300, trigger_window_hours: 72 } as const;
-/** Above what one ingest process sustains here, so that it only stops a runaway sender. */
-export const DEFAULT_RATE_LIMIT = { records_per_second: 10_000 } as const;
+/**
+ * Above what one ingest process sustains here, so that it only stops a runaway sender. Bytes
+ * (request bodies once decompressed) too, about 1 KB a record: failed requests are charged as
+ * well, and a body of bad items costs its bytes whatever its record count.
+ */
+export const DEFAULT_RATE_LIMIT = { records_per_second: 10_000, bytes_per_second: 10 * 1024 * 1024 } as const;
 
 const WORKSPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -78,7 +84,9 @@ function parseRateLimit(raw: unknown, where: string, problems: string[]): Worksp
   const recordsPerSecond = positiveInteger(limit.records_per_second, DEFAULT_RATE_LIMIT.records_per_second, `${where}.records_per_second`, problems);
   // Two seconds' worth by default: room for a client's batch, not for a flood.
   const burst = positiveInteger(limit.burst, 2 * recordsPerSecond, `${where}.burst`, problems);
-  return { recordsPerSecond, burst: Math.max(1, burst) };
+  const bytesPerSecond = positiveInteger(limit.bytes_per_second, DEFAULT_RATE_LIMIT.bytes_per_second, `${where}.bytes_per_second`, problems);
+  const bytesBurst = positiveInteger(limit.bytes_burst, 2 * bytesPerSecond, `${where}.bytes_burst`, problems);
+  return { recordsPerSecond, burst: Math.max(1, burst), bytesPerSecond, bytesBurst: Math.max(1, bytesBurst) };
 }
 
 function parseOrigins(raw: unknown, where: string, problems: string[]): string[] {
@@ -159,7 +167,10 @@ export class WorkspaceRegistry {
     } catch (error) {
       throw new WorkspaceFileError(`${file}: ${(error as Error).message}`);
     }
-    return new WorkspaceRegistry(parseWorkspaces(document, file));
+    const workspaces = parseWorkspaces(document, file);
+    const weak = weakSecrets(workspaces);
+    if (weak.length > 0) throw new WorkspaceFileError(`${file}: ${weak.join('; ')}`);
+    return new WorkspaceRegistry(workspaces);
   }
 
   bySiteId(siteId: string): Workspace | undefined {

@@ -3,6 +3,8 @@
  * it touches Kafka or Redis. Runs the compiled services as `make up` does.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
@@ -28,5 +30,22 @@ describe('configuration at start', () => {
     const result = start('ingest', { ANONMERGE_LOG_LEVEL: 'loud' });
     expect(result.status).toBe(78);
     expect(result.stderr).toContain('ANONMERGE_LOG_LEVEL="loud" is malformed: expected one of fatal, error, warn, info, debug, trace, silent');
+  });
+  it('ingest and the activity service exit with a message naming a workspaces key that is too short, not its value', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'anonmerge-weak-')), 'workspaces.json');
+    writeFileSync(file, JSON.stringify({ workspaces: [{ id: 'w', site_id: 'w-site', api_key: 'hunter2' }] }));
+    for (const service of ['ingest', 'activity']) {
+      const result = start(service, { ANONMERGE_WORKSPACES_FILE: file });
+      expect(result.status).toBe(78);
+      expect(result.stderr).toContain('workspaces[0].api_key must be at least 16 characters');
+      expect(result.stderr).not.toContain('hunter2');
+    }
+  });
+
+  it('the activity service exits with a message naming an admin token that is too short, not its value', () => {
+    const result = start('activity', { ANONMERGE_ACTIVITY_ADMIN_TOKEN: 'hunter2' });
+    expect(result.status).toBe(78);
+    expect(result.stderr).toContain('ANONMERGE_ACTIVITY_ADMIN_TOKEN=(secret) is malformed: expected at least 16 characters');
+    expect(result.stderr).not.toContain('hunter2');
   });
 });

@@ -9,6 +9,7 @@ import { loadConfig, type TopicConfig } from '../../services/shared/config';
 import { fromWire, type InboundRecord, type InboundRecordWire } from '../../services/shared/model/inbound';
 import { startIngest, type RunningIngest } from '../../services/ingest/service';
 import { WorkspaceRegistry, parseWorkspaces } from '../../services/ingest/workspaces';
+import { createLogger, type Logger } from '../../services/shared/logger';
 import { config, readMessages, readToEnd, testLogger } from './stack';
 
 export const DEMO_WORKSPACES = path.resolve(__dirname, '../../config/workspaces.json');
@@ -27,11 +28,14 @@ export function testWorkspaces(): WorkspaceRegistry {
   );
 }
 
-export async function startTestIngest(topics: TopicConfig, options: { brokers?: string[]; workspaces?: WorkspaceRegistry; sendTimeoutMs?: number } = {}): Promise<RunningIngest> {
+export async function startTestIngest(
+  topics: TopicConfig,
+  options: { brokers?: string[]; workspaces?: WorkspaceRegistry; sendTimeoutMs?: number; logger?: Logger; timeouts?: { idleTimeoutMs: number; requestTimeoutMs: number } } = {},
+): Promise<RunningIngest> {
   const base = loadConfig(['kafka', 'registry', 'ingest'], { ...process.env, ANONMERGE_INGEST_PORT: '1' });
   return startIngest(
-    { kafka: { ...base.kafka, brokers: options.brokers ?? config.kafka.brokers, requestTimeoutMs: 5000 }, registry: base.registry, topics, ingest: { ...base.ingest, port: 0, sendTimeoutMs: options.sendTimeoutMs ?? base.ingest.sendTimeoutMs } },
-    testLogger,
+    { kafka: { ...base.kafka, brokers: options.brokers ?? config.kafka.brokers, requestTimeoutMs: 5000 }, registry: base.registry, topics, ingest: { ...base.ingest, port: 0, sendTimeoutMs: options.sendTimeoutMs ?? base.ingest.sendTimeoutMs, ...options.timeouts } },
+    options.logger ?? testLogger,
     options.workspaces ?? testWorkspaces(),
   );
 }
@@ -48,4 +52,11 @@ export async function readInbound(kafka: Kafka, topics: TopicConfig, count?: num
   return Promise.all(
     messages.map(async (m) => ({ ...fromWire(await catalog.decode<InboundRecordWire>('inbound', m.value as Buffer)), key: m.key?.toString() ?? '' })),
   );
+}
+
+/** A logger that keeps its lines, to check what a request did (not) log. */
+export function capturingLogger(): { logger: Logger; lines: Array<{ level: string; msg?: string; err?: { stack?: string } }> } {
+  const lines: Array<{ level: string; msg?: string; err?: { stack?: string } }> = [];
+  const logger = createLogger('test', 'debug', { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
+  return { logger, lines };
 }

@@ -40,4 +40,11 @@ describe('settings', () => {
     expect(() => readSettings({ b: hostPorts('B', { description: 'b' }) }, { B: ' , ' })).toThrow('expected at least one host:port');
     expect(() => readSettings({ u: url('U', { description: 'u', protocols: ['http:'] }) }, { U: 'not a url' })).toThrow('expected a URL');
   });
+  it('refuses an activity admin token shorter than 16 characters without showing it; empty means none', () => {
+    expect(() => loadConfig(['activity'], { ANONMERGE_ACTIVITY_ADMIN_TOKEN: 'admin123' })).toThrow(
+      new ConfigError(['ANONMERGE_ACTIVITY_ADMIN_TOKEN=(secret) is malformed: expected at least 16 characters (e.g. openssl rand -hex 24)']),
+    );
+    expect(loadConfig(['activity'], { ANONMERGE_ACTIVITY_ADMIN_TOKEN: 'a'.repeat(16) }).activity.adminToken).toBe('a'.repeat(16));
+    expect(loadConfig(['activity'], {}).activity.adminToken).toBe('');
+  });
 });

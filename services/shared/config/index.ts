@@ -62,6 +62,22 @@ export const ingestSettings = {
   sendTimeoutMs: integer('ANONMERGE_INGEST_SEND_TIMEOUT_MS', { default: '10000', min: 100, description: 'Deadline for Kafka to acknowledge a request\'s records before it is answered 503' }),
   lingerMs: integer('ANONMERGE_INGEST_LINGER_MS', { default: '2', min: 0, max: 1000, description: 'How long a batch of records waits for more before it is sent' }),
   shutdownGraceMs: integer('ANONMERGE_INGEST_SHUTDOWN_GRACE_MS', { default: '10000', min: 0, description: 'How long shutdown waits for in-flight requests' }),
+  idleTimeoutMs: integer('ANONMERGE_INGEST_IDLE_TIMEOUT_MS', {
+    default: '30000',
+    min: 1000,
+    description: 'A connection on which nothing moves for this long is closed (before, between and during requests; keep it above the send timeout, and behind a load balancer above its idle timeout)',
+  }),
+  requestTimeoutMs: integer('ANONMERGE_INGEST_REQUEST_TIMEOUT_MS', {
+    default: '30000',
+    min: 1000,
+    description: 'Deadline for a whole request, headers and body, to arrive from its first byte; a slower one is answered 408 and its connection closed',
+  }),
+  authFailureLimit: integer('ANONMERGE_INGEST_AUTH_FAILURE_LIMIT', {
+    default: '20',
+    min: 0,
+    description: 'Failed authentications one client address may make per window before it is answered 429 until the window ends (0: no limit)',
+  }),
+  authFailureWindowMs: integer('ANONMERGE_INGEST_AUTH_FAILURE_WINDOW_MS', { default: '60000', min: 1000, description: 'The window of ANONMERGE_INGEST_AUTH_FAILURE_LIMIT, from its first failure' }),
 } satisfies SettingsSpec;
 
 export const mergerSettings = {
@@ -82,7 +98,27 @@ export const activitySettings = {
   port: port('ANONMERGE_ACTIVITY_PORT', { default: '3002', description: 'Port of the activity log page (/activity)' }),
   backfillPerPartition: integer('ANONMERGE_ACTIVITY_BACKFILL', { default: '2000', min: 0, description: 'At start, the activity view reads this many of the latest records of each outbound partition' }),
   recentPerWorkspace: integer('ANONMERGE_ACTIVITY_RECENT', { default: '500', min: 10, max: 100000, description: 'Events (and activities) the view keeps per workspace and tab' }),
-  adminToken: secret('ANONMERGE_ACTIVITY_ADMIN_TOKEN', { default: '', description: 'Bearer token that opens every workspace on the activity page (empty: only workspace credentials); or ANONMERGE_ACTIVITY_ADMIN_TOKEN_FILE' }),
+  idleTimeoutMs: integer('ANONMERGE_ACTIVITY_IDLE_TIMEOUT_MS', {
+    default: '30000',
+    min: 1000,
+    description: 'A connection on which nothing moves for this long is closed (the live stream sends a keep-alive at half of it)',
+  }),
+  requestTimeoutMs: integer('ANONMERGE_ACTIVITY_REQUEST_TIMEOUT_MS', {
+    default: '30000',
+    min: 1000,
+    description: 'Deadline for a whole request, headers and body, to arrive from its first byte; a slower one is answered 408 and its connection closed',
+  }),
+  loginFailureLimit: integer('ANONMERGE_ACTIVITY_LOGIN_FAILURE_LIMIT', {
+    default: '10',
+    min: 0,
+    description: 'Failed logins one client address may make per window before it is answered 429 until the window ends (0: no limit)',
+  }),
+  loginFailureWindowMs: integer('ANONMERGE_ACTIVITY_LOGIN_FAILURE_WINDOW_MS', { default: '60000', min: 1000, description: 'The window of ANONMERGE_ACTIVITY_LOGIN_FAILURE_LIMIT, from its first failure' }),
+  adminToken: secret('ANONMERGE_ACTIVITY_ADMIN_TOKEN', {
+    default: '',
+    minLength: 16,
+    description: 'Bearer token that opens every workspace on the activity page (empty: only workspace credentials; otherwise at least 16 characters); or ANONMERGE_ACTIVITY_ADMIN_TOKEN_FILE',
+  }),
 } satisfies SettingsSpec;
 
 export const configGroups = {

@@ -128,7 +128,17 @@ export function oneOf<T extends string>(env: string, options: Options & { values
   });
 }
 
-/** A secret string (password, key): from the variable or from the file named by `<env>_FILE`. */
-export function secret(env: string, options: Options): Setting<string> {
-  return { ...define(env, options, (raw) => raw), secret: true };
+/**
+ * A secret string (password, key): from the variable or from the file named by `<env>_FILE`.
+ * With `minLength`, a non-empty one shorter than that is refused (a guessable token); the
+ * message gives the length asked for, never the value.
+ */
+export function secret(env: string, options: Options & { minLength?: number }): Setting<string> {
+  return {
+    ...define(env, options, (raw) => {
+      if (options.minLength !== undefined && raw !== '' && raw.length < options.minLength) throw new Error(`expected at least ${options.minLength} characters (e.g. openssl rand -hex 24)`);
+      return raw;
+    }),
+    secret: true,
+  };
 }

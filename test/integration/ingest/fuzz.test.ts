@@ -20,8 +20,8 @@ import { resultsPath } from '../../support/results';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const root = path.resolve(__dirname, '../../..');
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-const TRACK = basic('fuzz-site', 'fuzz-key');
-const WRITE = basic('fuzz-write', '');
+const TRACK = basic('fuzz-site', 'fuzz-api-key-0123456789');
+const WRITE = basic('fuzz-write-key-0123456789', '');
 const DOCUMENTED = new Set([200, 400, 401, 404, 413, 415]);
 
 describe('fuzzing every ingest endpoint', () => {
@@ -37,7 +37,7 @@ describe('fuzzing every ingest endpoint', () => {
     await withAdmin(kafka, (admin) => ensureTopics(admin, topics, testLogger));
     const dir = mkdtempSync(path.join(tmpdir(), 'anonmerge-fuzz-'));
     const file = path.join(dir, 'workspaces.json');
-    writeFileSync(file, JSON.stringify({ workspaces: [{ id: 'fuzz', site_id: 'fuzz-site', api_key: 'fuzz-key', write_key: 'fuzz-write' }] }));
+    writeFileSync(file, JSON.stringify({ workspaces: [{ id: 'fuzz', site_id: 'fuzz-site', api_key: 'fuzz-api-key-0123456789', write_key: 'fuzz-write-key-0123456789' }] }));
     const log = openSync(resultsPath(`fuzz-ingest-${port}.log`), 'a');
     child = spawn('node', [path.join(root, 'dist/services/ingest/main.js')], {
       cwd: root,

@@ -1,4 +1,4 @@
-import { BodyError, parseJsonBody } from '../../../services/ingest/body';
+import { BodyError, MAX_BODY_LEVELS, parseJsonBody } from '../../../services/ingest/body';
 
 describe('request body parsing', () => {
   it('parses UTF-8 JSON, and treats an empty body as none', () => {
@@ -15,5 +15,17 @@ describe('request body parsing', () => {
     expect(() => parseJsonBody(Buffer.from('{"__proto__":{"polluted":1}}'))).toThrow('forbidden key');
     expect(() => parseJsonBody(Buffer.from('{"constructor":{"prototype":{"polluted":1}}}'))).toThrow('forbidden key');
     expect(({} as { polluted?: unknown }).polluted).toBeUndefined();
+  });
+});
+
+describe('request body nesting', () => {
+  const nestedText = (levels: number) => `${'{"d":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`;
+
+  it(`accepts a body nested ${MAX_BODY_LEVELS} levels deep (a batch item's properties at their limit)`, () => {
+    expect(parseJsonBody(Buffer.from(nestedText(MAX_BODY_LEVELS)))).toBeDefined();
+  });
+
+  it('refuses a body nested 5,000 deep with a 400 that names the limit, instead of overflowing later', () => {
+    expect(() => parseJsonBody(Buffer.from(nestedText(5000)))).toThrow(new BodyError(400, `the body is nested deeper than ${MAX_BODY_LEVELS} levels (fields such as data, properties and traits: 32)`));
   });
 });

@@ -1,4 +1,4 @@
-import { translateSegmentBatch, translateSegmentMessage } from '../../../services/ingest/segment';
+import { batchItemCount, translateSegmentBatch, translateSegmentMessage } from '../../../services/ingest/segment';
 import type { RequestContext, Translation } from '../../../services/ingest/trackV1';
 
 const settings = { merge_enabled: true, retention_seconds: 2_592_000, grace_seconds: 300, trigger_window_seconds: 259_200 };
@@ -62,5 +62,32 @@ describe('Segment spec', () => {
 
   it('refuses a message over 32 KB', () => {
     expect(problems(translateSegmentMessage('track', { userId: 'u', event: 'x', properties: { b: 'x'.repeat(33 * 1024) } }, ctx))[0]).toMatch(/^: a message must be at most 32768 bytes/);
+  });
+  it('R8: refuses properties nested 5,000 deep with a problem, alone or in a batch, before serialising them', () => {
+    const properties: unknown = JSON.parse(`${'{"d":'.repeat(4999)}{}${'}'.repeat(4999)}`);
+    expect(problems(translateSegmentMessage('track', { userId: 'u', event: 'e', properties }, ctx))).toEqual([': a message must not be nested deeper than 33 levels (its properties, traits and context: 32)']);
+    expect(problems(translateSegmentBatch({ batch: [{ type: 'track', userId: 'u', event: 'e', properties }] }, ctx))).toEqual(['batch[0]: a message must not be nested deeper than 33 levels (its properties, traits and context: 32)']);
+  });
+
+  it('accepts properties nested exactly 32 levels deep', () => {
+    const properties: unknown = JSON.parse(`${'{"d":'.repeat(31)}{}${'}'.repeat(31)}`);
+    expect(commands(translateSegmentMessage('track', { userId: 'u', event: 'e', properties }, ctx))).toHaveLength(1);
+  });
+  it('R8: refuses a batch of more than 2,000 messages with one problem naming the limit, before looking at any item', () => {
+    const junk = Array.from({ length: 160_000 }, () => ({}));
+    expect(problems(translateSegmentBatch({ batch: junk }, ctx))).toEqual(['batch: must have at most 2000 messages (got 160000); send them in several batches']);
+    expect(commands(translateSegmentBatch({ batch: Array.from({ length: 2000 }, (_, i) => ({ type: 'track', userId: 'u', event: `e${i}` })) }, ctx))).toHaveLength(2000);
+  });
+
+  it('a batch of bad items reports the first 20 problems and counts the rest', () => {
+    const t = translateSegmentBatch({ batch: Array.from({ length: 1500 }, () => 'junk') }, ctx);
+    expect(t.ok).toBe(false);
+    if (!t.ok) expect([t.problems.list.length, t.problems.omitted]).toEqual([20, 1480]);
+  });
+
+  it('counts the records a batch asks for before checking them (what the rate limit charges)', () => {
+    expect(batchItemCount({ batch: [{}, {}, 'junk'] })).toBe(3);
+    expect(batchItemCount({ batch: 'nope' })).toBe(1);
+    expect(batchItemCount(undefined)).toBe(1);
   });
 });

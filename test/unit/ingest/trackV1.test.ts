@@ -34,6 +34,9 @@ describe('Track API v1 identify', () => {
     const attrs = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`a${i}`, i]));
     expect(translateIdentify('p', attrs(300), ctx).ok).toBe(true);
     expect(problems(translateIdentify('p', attrs(301), ctx))).toEqual([': at most 300 attributes per call (got 301)']);
+    // Counted first: 12,000 bad attributes are one problem, not one each.
+    const bad = Object.fromEntries(Array.from({ length: 12_000 }, (_, i) => [`a${i}`, 'x'.repeat(1001)]));
+    expect(problems(translateIdentify('p', bad, ctx))).toEqual([': at most 300 attributes per call (got 12000)']);
   });
 
   it('allows a 1,000-byte value and a 150-byte name, and no more', () => {

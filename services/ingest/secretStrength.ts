@@ -1,0 +1,27 @@
+/**
+ * The minimum strength of the secrets in a workspaces file, checked when it is loaded at start:
+ * with the failed-auth brake at 20 guesses a minute per address, a 16-character key is out of
+ * reach of guessing, an 8-character word is not. Only secrets are checked — the publishable key
+ * is public by design. Registries built in code (tests) are not loaded from a file and are not
+ * checked.
+ */
+import type { Workspace } from './workspaces';
+
+export const MIN_SECRET_LENGTH = 16;
+
+/** One problem per secret that is too short, naming where it is and never its value. */
+export function weakSecrets(workspaces: readonly Workspace[]): string[] {
+  const problems: string[] = [];
+  workspaces.forEach((workspace, index) => {
+    const secrets: Array<[string, string | null]> = [
+      ['api_key', workspace.apiKey],
+      ['write_key', workspace.writeKey],
+    ];
+    for (const [field, value] of secrets) {
+      if (value !== null && value.length < MIN_SECRET_LENGTH) {
+        problems.push(`workspaces[${index}].${field} must be at least ${MIN_SECRET_LENGTH} characters (e.g. openssl rand -hex 16)`);
+      }
+    }
+  });
+  return problems;
+}

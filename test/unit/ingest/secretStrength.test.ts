@@ -1,0 +1,33 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MIN_SECRET_LENGTH, weakSecrets } from '../../../services/ingest/secretStrength';
+import { parseWorkspaces, WorkspaceFileError, WorkspaceRegistry } from '../../../services/ingest/workspaces';
+
+const STRONG = 'k'.repeat(MIN_SECRET_LENGTH);
+
+describe('secret strength of the workspaces file', () => {
+  it('names each api_key and write_key shorter than 16 characters, never its value', () => {
+    const workspaces = parseWorkspaces(
+      { workspaces: [{ id: 'a', site_id: 'sa', api_key: 'short-key', write_key: STRONG }, { id: 'b', site_id: 'sb', api_key: STRONG, write_key: 'wk', publishable_key: 'pk' }] },
+      'test',
+    );
+    const problems = weakSecrets(workspaces);
+    expect(problems).toEqual(['workspaces[0].api_key must be at least 16 characters (e.g. openssl rand -hex 16)', 'workspaces[1].write_key must be at least 16 characters (e.g. openssl rand -hex 16)']);
+    expect(problems.join(' ')).not.toContain('short-key');
+  });
+
+  it('leaves the publishable key alone: it is public by design', () => {
+    expect(weakSecrets(parseWorkspaces({ workspaces: [{ id: 'a', site_id: 'sa', api_key: STRONG, publishable_key: 'pk' }] }, 'test'))).toEqual([]);
+  });
+
+  it('refuses to load a file with a weak key, with a clear error', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'anonmerge-secrets-')), 'workspaces.json');
+    writeFileSync(file, JSON.stringify({ workspaces: [{ id: 'a', site_id: 'sa', api_key: 'demo-key' }] }));
+    expect(() => WorkspaceRegistry.fromFile(file)).toThrow(new WorkspaceFileError(`${file}: workspaces[0].api_key must be at least 16 characters (e.g. openssl rand -hex 16)`));
+  });
+
+  it('loads the shipped demo workspaces file', () => {
+    expect(WorkspaceRegistry.fromFile(path.resolve(__dirname, '../../../config/workspaces.json')).workspaces.map((w) => w.id)).toEqual(['demo']);
+  });
+});
