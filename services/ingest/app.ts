@@ -130,16 +130,16 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
     authThrottle.fail(request.ip);
     return reply.status(401).header('www-authenticate', 'Basic realm="anonmerge"').send(singleError(`unauthorized: ${auth.reason}`));
   };
+  const tooManyFailures = (reply: FastifyReply, wait: number) =>
+    reply
+      .status(429)
+      .header('retry-after', wait)
+      .header('connection', 'close')
+      .send(singleError(`too many failed authentications from this address; retry after ${wait} s`));
   const authenticated = new WeakMap<FastifyRequest, Workspace>();
   const checkCredentials = (authenticate: Authenticate) => async (request: FastifyRequest, reply: FastifyReply) => {
     const wait = authThrottle.retryAfterSeconds(request.ip);
-    if (wait > 0) {
-      return reply
-        .status(429)
-        .header('retry-after', wait)
-        .header('connection', 'close')
-        .send(singleError(`too many failed authentications from this address; retry after ${wait} s`));
-    }
+    if (wait > 0) return tooManyFailures(reply, wait);
     const auth = authenticate(request);
     if (auth === IN_BODY) return undefined;
     if (!auth.ok) return refuseAuth(request, reply, auth);
@@ -153,6 +153,10 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       let workspace = authenticated.get(request);
       if (!workspace) {
+        // Checked again for a key read from the body: requests sent in parallel all passed the
+        // onRequest check before any of them failed, and must not each get a guess.
+        const wait = authThrottle.retryAfterSeconds(request.ip);
+        if (wait > 0) return tooManyFailures(reply, wait);
         const auth = authenticate(request);
         if (auth === IN_BODY || !auth.ok) return refuseAuth(request, reply, auth === IN_BODY ? { reason: 'missing or malformed Basic auth (expected write_key as user)' } : auth);
         workspace = auth.workspace;

@@ -7,6 +7,7 @@
  * other addresses go on. Each test acts from an address of its own on loopback.
  */
 import { EventEmitter } from 'node:events';
+import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildActivityApp } from '../../services/activity/app';
 import { RecentView } from '../../services/activity/view';
@@ -70,6 +71,32 @@ describe('failed authentication', () => {
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(JSON.parse(blocked.body)).toMatchObject({ meta: { errors: [expect.stringMatching(/^too many failed authentications from this address; retry after \d+ s$/)] } });
     expect((await post('127.0.0.3', basic('site-a', 'key-a'))).status).toBe(200);
+  });
+
+  it(`ingest gives parallel requests with a write key in the body no more than ${defaults.ingest.authFailureLimit} guesses between them`, async () => {
+    // Every request's headers arrive (and pass the header check, no failure counted yet) before
+    // any body does; the key in the body is checked once it is read, where the brake must be
+    // asked again.
+    const limit = defaults.ingest.authFailureLimit;
+    const { port } = new URL(ingest.url);
+    const sockets = Array.from({ length: limit + 10 }, () => connect({ host: '127.0.0.1', port: Number(port), localAddress: '127.0.0.6' }));
+    const bodies = sockets.map((_, i) => JSON.stringify({ writeKey: `guess-${i}`, userId: 'u', event: 'e' }));
+    const answers = sockets.map(
+      (socket) =>
+        new Promise<string>((resolve) => {
+          let text = '';
+          socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          socket.on('close', () => resolve(text));
+          socket.on('error', () => resolve(text));
+        }),
+    );
+    await Promise.all(sockets.map((socket) => new Promise((resolve) => socket.once('connect', resolve))));
+    sockets.forEach((socket, i) => socket.write(`POST /v1/track HTTP/1.1\r\nHost: ingest\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(bodies[i] as string)}\r\n\r\n`));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    sockets.forEach((socket, i) => socket.write(bodies[i] as string));
+    const statuses = (await Promise.all(answers)).map((text) => Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0));
+    expect(statuses.filter((s) => s === 401)).toHaveLength(limit);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(10);
   });
 
   it(`the activity page answers an address 429 with Retry-After after ${defaults.activity.loginFailureLimit} failed logins; visits without credentials do not count`, async () => {

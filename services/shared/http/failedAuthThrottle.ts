@@ -56,10 +56,19 @@ export class FailedAuthThrottle {
     return window;
   }
 
-  /** Ended windows first; if none has ended, the one opened first (Map keeps insertion order). */
+  /**
+   * Ended windows first; if none has ended, the one opened first. A window is only ever added at
+   * the end, with the current time, so the Map's insertion order is the order of `since`: the
+   * ended ones are at the front, and the walk stops at the first open one — constant time per
+   * new address on average, whatever the number held (a scan of the whole map per request would
+   * let many cheap addresses cost us more than them).
+   */
   private forgetOldest(): void {
     const now = this.clock();
-    for (const [address, window] of this.windows) if (now - window.since >= this.limit.windowMs) this.windows.delete(address);
+    for (const [address, window] of this.windows) {
+      if (now - window.since < this.limit.windowMs) break;
+      this.windows.delete(address);
+    }
     if (this.windows.size >= this.maxAddresses) {
       const first = this.windows.keys().next();
       if (!first.done) this.windows.delete(first.value);
