@@ -109,7 +109,15 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
     if (workspace === null) return reply;
     const { anonymous_id: anonymousId, person } = request.query as Query;
     if (!anonymousId && !person) return reply.status(400).send({ error: 'anonymous_id or person: name one' });
-    return { workspace, explanations: await deps.explain(workspace, anonymousId ? { anonymousId } : { person }) };
+    // Explaining reads a partition of the inbound log and sends nothing until it is done, which
+    // can take longer than the idle timeout: the connection waits for it, then gets its timeout back.
+    const socket = request.raw.socket;
+    socket.setTimeout(0);
+    try {
+      return { workspace, explanations: await deps.explain(workspace, anonymousId ? { anonymousId } : { person }) };
+    } finally {
+      socket.setTimeout(deps.timeouts.idleTimeoutMs);
+    }
   });
 
   // New rows as they arrive: Server-Sent Events, one "row" event each.

@@ -35,7 +35,8 @@ describe('slow clients', () => {
       rows: new EventEmitter(),
       workspaces: testWorkspaces(),
       adminToken: '',
-      explain: async () => [],
+      // Slower than the idle timeout, as explaining a long partition is.
+      explain: () => new Promise((resolve) => setTimeout(() => resolve([]), TIMEOUTS.idleTimeoutMs + 1500)),
       ready: () => true,
       timeouts: TIMEOUTS,
       loginFailures: { maxFailures: 10, windowMs: 60_000 },
@@ -73,5 +74,11 @@ describe('slow clients', () => {
   it('the activity service closes a connection that sends nothing, at its idle timeout', async () => {
     const outcome = await trickleRequest(activityUrl, '', '', 3000, GIVE_UP_MS);
     expect(outcome.closedAfterMs).toBeLessThan(IDLE_BOUND_MS);
+  });
+
+  it('the activity page answers an explain that takes longer than its idle timeout', async () => {
+    const response = await fetch(`${activityUrl}/activity/api/explain?anonymous_id=a1`, { headers: { authorization: basic('site-a', 'key-a') } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ explanations: [] });
   });
 });

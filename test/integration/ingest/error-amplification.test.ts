@@ -24,8 +24,8 @@ describe('error amplification (R8)', () => {
           // One each: the first request's 160,000 records empty its workspace's whole burst.
           { id: 'bomb', site_id: 'bomb-site', api_key: 'bomb-key', write_key: 'bomb-write' },
           { id: 'open', site_id: 'open-site', api_key: 'open-key', write_key: 'open-write' },
-          { id: 'slow', site_id: 'slow-site', api_key: 'slow-key', write_key: 'slow-write', rate_limit: { records_per_second: 10, burst: 20 } },
-          { id: 'thin', site_id: 'thin-site', api_key: 'thin-key', write_key: 'thin-write', rate_limit: { bytes_per_second: 1000, bytes_burst: 2000 } },
+          { id: 'slow', site_id: 'slow-site', api_key: 'slow-key', write_key: 'slow-write', rate_limit: { records_per_second: 1, burst: 20 } },
+          { id: 'thin', site_id: 'thin-site', api_key: 'thin-key', write_key: 'thin-write', rate_limit: { bytes_per_second: 1, bytes_burst: 2000 } },
         ],
       },
       'test',
@@ -70,10 +70,11 @@ describe('error amplification (R8)', () => {
 
   it('charges refused requests by their records: a bad batch of 30 uses up the burst, the next good request waits', async () => {
     expect((await batch('slow-write', items(30, '{}'))).status).toBe(400);
-    const next = await batch('slow-write', items(1, '{"type":"track","userId":"u","event":"e"}'));
+    // 15 records refill in 15 s at 1 a second: however slow the machine, the next request is refused.
+    const next = await batch('slow-write', items(15, '{"type":"track","userId":"u","event":"e"}'));
     expect(next.status).toBe(429);
     expect(Number(next.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(((await next.json()) as ErrorAnswer).meta.errors[0]).toMatch(/^rate limit: this workspace may send 10 records per second/);
+    expect(((await next.json()) as ErrorAnswer).meta.errors[0]).toMatch(/^rate limit: this workspace may send 1 records per second/);
   });
 
   it('charges refused requests by their bytes: a 2 KB bad batch uses up a 2,000-byte burst', async () => {
@@ -81,7 +82,8 @@ describe('error amplification (R8)', () => {
     expect((await batch('thin-write', big)).status).toBe(400);
     const next = await batch('thin-write', items(1, '{"type":"track","userId":"u","event":"e"}'));
     expect(next.status).toBe(429);
-    expect(((await next.json()) as ErrorAnswer).meta.errors[0]).toMatch(/^rate limit: this workspace may send 1000 bytes per second/);
+    // Its ~50 bytes refill in ~50 s at 1 byte a second: refused however slow the machine.
+    expect(((await next.json()) as ErrorAnswer).meta.errors[0]).toMatch(/^rate limit: this workspace may send 1 bytes per second/);
     expect(await countRecords(kafka, topics.inbound)).toBe(0);
   });
 });
