@@ -8,7 +8,8 @@ const WORKSPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function contractViolation(record: InboundRecord): string | null {
   const { command } = record;
-  if (command.kind === 'tick') return null;
+  // Time passing, for a partition: no workspace's data.
+  if (command.kind === 'tick' || command.kind === 'clock') return null;
   if (!WORKSPACE_ID.test(record.workspace_id)) return `workspace_id "${record.workspace_id.slice(0, 80)}" is not a workspace id`;
   if (record.id.length === 0) return 'id is empty';
   if (!Number.isSafeInteger(record.received_at) || record.received_at <= 0) return `received_at ${record.received_at} is not a time`;
@@ -43,5 +44,13 @@ export function contractViolation(record: InboundRecord): string | null {
       return command.body.primary.id_type === command.body.secondary.id_type && command.body.primary.value === command.body.secondary.value ? 'merge of a person into itself' : null;
     case 'alias':
       return command.body.previous_id.length === 0 || command.body.user.value.length === 0 ? 'alias without both ids' : null;
+    case 'binding': {
+      const change = command.body;
+      if (change.person.value.length === 0) return 'binding change names no person';
+      if (change.change === 'RESOLVE' ? change.anonymous_id !== null : !change.anonymous_id) return `${change.change} ${change.change === 'RESOLVE' ? 'names' : 'lacks'} an anonymous_id`;
+      if (change.change === 'BIND' && change.window_end === null) return 'BIND without a window_end';
+      if (change.change === 'MOVE' && change.to === null) return 'MOVE without a primary';
+      return null;
+    }
   }
 }

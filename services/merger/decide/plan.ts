@@ -131,6 +131,11 @@ export function planBatch(records: readonly PositionedRecord[], anonymousIdsOf: 
       }
       case 'tick':
         break;
+      case 'binding':
+      case 'clock':
+        // The control plane's records (docs/design-person-operations.md): applied by the
+        // ordered data plane, which this planner is being replaced by; nothing writes them yet.
+        break;
     }
   }
 

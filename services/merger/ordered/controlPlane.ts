@@ -150,6 +150,8 @@ export function decidePersonOperation(state: ControlState, record: InboundRecord
     }
     case 'track':
     case 'tick':
+    case 'binding':
+    case 'clock':
       break;
   }
   return decision;

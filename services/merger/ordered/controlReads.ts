@@ -65,6 +65,8 @@ export function firstReads(records: readonly InboundRecord[]): FirstReads {
         break;
       case 'track':
       case 'tick':
+      case 'binding':
+      case 'clock':
         break;
     }
   }

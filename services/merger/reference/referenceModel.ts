@@ -135,6 +135,9 @@ export class ReferenceModel {
         return;
       }
       case 'tick':
+      case 'binding':
+      case 'clock':
+        // Not records of the rules: time passing, and the merger's own decisions.
         return;
     }
   }

@@ -45,13 +45,30 @@ export interface Alias {
   readonly previous_id: string;
 }
 
+/** SPEC R2a, R2e, R9, R10, as the merger's control plane decided them (schemas: BindingChange). */
+export interface BindingChange {
+  readonly change: 'BIND' | 'UNBIND' | 'MOVE' | 'RESOLVE';
+  readonly anonymous_id: string | null;
+  readonly person: PersonRef;
+  readonly to: PersonRef | null;
+  readonly window_end: number | null;
+  readonly record_content: string;
+}
+
+export interface ControlClock {
+  readonly control_partition: number;
+}
+
 export type Command =
   | { readonly kind: 'track'; readonly body: TrackEvent }
   | { readonly kind: 'identify'; readonly body: Identify }
   | { readonly kind: 'delete'; readonly body: DeletePerson }
   | { readonly kind: 'merge'; readonly body: MergePeople }
   | { readonly kind: 'alias'; readonly body: Alias }
-  | { readonly kind: 'tick'; readonly body: Record<string, never> };
+  | { readonly kind: 'tick'; readonly body: Record<string, never> }
+  /** Written by the merger's control plane (docs/design-person-operations.md), never by ingest. */
+  | { readonly kind: 'binding'; readonly body: BindingChange }
+  | { readonly kind: 'clock'; readonly body: ControlClock };
 
 const BRANCH_OF = {
   track: 'dev.anonmerge.inbound.TrackEvent',
@@ -60,6 +77,8 @@ const BRANCH_OF = {
   merge: 'dev.anonmerge.inbound.MergePeople',
   alias: 'dev.anonmerge.inbound.Alias',
   tick: 'dev.anonmerge.inbound.Tick',
+  binding: 'dev.anonmerge.inbound.BindingChange',
+  clock: 'dev.anonmerge.inbound.ControlClock',
 } as const;
 
 const KIND_OF: Record<string, Command['kind']> = Object.fromEntries(Object.entries(BRANCH_OF).map(([kind, branch]) => [branch, kind as Command['kind']]));

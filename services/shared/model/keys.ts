@@ -22,7 +22,9 @@ export function inboundKey(record: {
     | { readonly kind: 'delete'; readonly body: { readonly person: PersonRef } }
     | { readonly kind: 'merge'; readonly body: { readonly secondary: PersonRef } }
     | { readonly kind: 'alias'; readonly body: { readonly previous_id: string } }
-    | { readonly kind: 'tick'; readonly body: unknown };
+    | { readonly kind: 'tick'; readonly body: unknown }
+    | { readonly kind: 'binding'; readonly body: { readonly anonymous_id: string | null; readonly person: PersonRef } }
+    | { readonly kind: 'clock'; readonly body: unknown };
 }): string {
   const { workspace_id: workspace, command } = record;
   switch (command.kind) {
@@ -43,5 +45,11 @@ export function inboundKey(record: {
     case 'tick':
       // Ticks are written to an explicit partition; the key only names them.
       return 'tick';
+    case 'binding':
+      // With the events of the id (or person) it concerns, so it lands on their partition.
+      return command.body.anonymous_id !== null ? anonymousKey(workspace, command.body.anonymous_id) : personRecordKey(workspace, command.body.person);
+    case 'clock':
+      // Written to every partition explicitly; the key only names them.
+      return 'clock';
   }
 }
