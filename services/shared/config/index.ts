@@ -24,6 +24,7 @@ export const topicSettings = {
   activity: string('ANONMERGE_TOPIC_ACTIVITY', { default: 'anonmerge.activity', description: 'Activity records (Anonymous Data Merged, refused rebinds, deletions)' }),
   anonymousEvents: string('ANONMERGE_TOPIC_ANONYMOUS_EVENTS', { default: 'anonmerge.anonymous-events', description: 'Anonymous events as they arrive, for observers' }),
   deadLetters: string('ANONMERGE_TOPIC_DEAD_LETTERS', { default: 'anonmerge.dead-letters', description: 'Records that could not be decoded or broke the contract' }),
+  personOps: string('ANONMERGE_TOPIC_PERSON_OPS', { default: 'anonmerge.person-ops', description: "Person operations (identify, alias, delete, merge) keyed by workspace, for the merger's control plane" }),
   partitions: integer('ANONMERGE_TOPIC_PARTITIONS', { default: '6', min: 1, max: 10000, description: 'Partitions of topics the services create' }),
   replicationFactor: integer('ANONMERGE_TOPIC_REPLICATION_FACTOR', { default: '1', min: 1, max: 10, description: 'Replication factor of topics the services create' }),
 } satisfies SettingsSpec;

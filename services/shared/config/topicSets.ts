@@ -12,6 +12,7 @@ export function prefixedTopics(prefix: string, partitions: number, replicationFa
     activity: `${prefix}.activity`,
     anonymousEvents: `${prefix}.anonymous-events`,
     deadLetters: `${prefix}.dead-letters`,
+    personOps: `${prefix}.person-ops`,
     partitions,
     replicationFactor,
   };
@@ -26,6 +27,7 @@ export function topicEnv(topics: TopicConfig): Record<string, string> {
     ANONMERGE_TOPIC_ACTIVITY: topics.activity,
     ANONMERGE_TOPIC_ANONYMOUS_EVENTS: topics.anonymousEvents,
     ANONMERGE_TOPIC_DEAD_LETTERS: topics.deadLetters,
+    ANONMERGE_TOPIC_PERSON_OPS: topics.personOps,
     ANONMERGE_TOPIC_PARTITIONS: String(topics.partitions),
   };
 }

@@ -19,6 +19,8 @@ const RETENTION_MS: Record<StreamName, number> = {
   activity: 30 * DAY_MS,
   anonymousEvents: 7 * DAY_MS,
   deadLetters: 30 * DAY_MS,
+  // Like inbound: the control plane's state is rebuilt from it.
+  personOps: 35 * DAY_MS,
 };
 
 export function topicDefinitions(topics: TopicConfig): ITopicConfig[] {
