@@ -8,15 +8,27 @@
  * person operation received at or before it has been read, so the data plane may apply what it
  * holds up to it.
  *
+ * A record appended more than `L` after a later-stamped one is *late*: the frontier may have
+ * passed it already. It is applied as if received just after the frontier it could have been
+ * released under — `highWaterBefore − L + 1`, where highWaterBefore is the highest received_at
+ * in the log before it. That depends on the log alone (not on where batches start), so a replay
+ * treats it the same; and it is after every record released before it was read.
+ *
  * Pure: the consumer keeps the buffer between batches; a restart rebuilds it by reading again
- * from the committed offset (`committableOffset`), which is before every record still held.
+ * from the committed offset (`committableOffset`), with the high water of the log before that
+ * offset (`highWaterBefore` of the first record held), which the commit stores.
  */
 import { compareRecords } from '../../shared/model/recordOrder';
 import type { InboundRecord } from '../../shared/model/inbound';
 
 export interface BufferedRecord {
   readonly offset: number;
+  /** As read; for a late record, with received_at moved to where it is applied. */
   readonly record: InboundRecord;
+  /** The highest received_at in the log before this record. */
+  readonly highWaterBefore: number;
+  /** received_at as sent, when the record was late (else null). */
+  readonly lateFrom: number | null;
 }
 
 export interface ReorderBuffer {
@@ -26,7 +38,9 @@ export interface ReorderBuffer {
   readonly highWater: number;
 }
 
-export const emptyReorderBuffer: ReorderBuffer = { held: [], highWater: Number.NEGATIVE_INFINITY };
+export function emptyReorderBuffer(highWater = Number.NEGATIVE_INFINITY): ReorderBuffer {
+  return { held: [], highWater };
+}
 
 export interface Released {
   readonly buffer: ReorderBuffer;
@@ -40,12 +54,16 @@ export interface Released {
  * Adds what was read (records and ticks, in log order; ticks only move the high water) and
  * releases what the frontier has passed.
  */
-export function release(buffer: ReorderBuffer, read: readonly BufferedRecord[], reorderMs: number): Released {
+export function release(buffer: ReorderBuffer, read: ReadonlyArray<{ readonly offset: number; readonly record: InboundRecord }>, reorderMs: number): Released {
   let highWater = buffer.highWater;
   const held: BufferedRecord[] = [...buffer.held];
-  for (const entry of read) {
-    highWater = Math.max(highWater, entry.record.received_at);
-    if (entry.record.command.kind !== 'tick') held.push(entry);
+  for (const { offset, record } of read) {
+    const highWaterBefore = highWater;
+    highWater = Math.max(highWater, record.received_at);
+    if (record.command.kind === 'tick') continue;
+    const passed = highWaterBefore - reorderMs;
+    if (record.received_at <= passed) held.push({ offset, record: { ...record, received_at: passed + 1 }, highWaterBefore, lateFrom: record.received_at });
+    else held.push({ offset, record, highWaterBefore, lateFrom: null });
   }
   const frontier = highWater - reorderMs;
   const ready = held.filter((entry) => entry.record.received_at <= frontier).sort((a, b) => compareRecords(a.record, b.record));
@@ -53,9 +71,12 @@ export function release(buffer: ReorderBuffer, read: readonly BufferedRecord[], 
 }
 
 /**
- * The offset to commit once the released records are stored: the first one still held (a
- * restart must read it again), or the one after the last read.
+ * Where a restart must read again from once the released records are stored: the first record
+ * still held, with the high water of the log before it; or, when none is held, the next offset
+ * with the whole high water.
  */
-export function committableOffset(buffer: ReorderBuffer, nextToRead: number): number {
-  return buffer.held.reduce((min, entry) => Math.min(min, entry.offset), nextToRead);
+export function committablePosition(buffer: ReorderBuffer, nextToRead: number): { readonly offset: number; readonly highWater: number } {
+  let first: BufferedRecord | null = null;
+  for (const entry of buffer.held) if (!first || entry.offset < first.offset) first = entry;
+  return first ? { offset: first.offset, highWater: first.highWaterBefore } : { offset: nextToRead, highWater: buffer.highWater };
 }
