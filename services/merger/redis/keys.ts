@@ -9,7 +9,8 @@
  *   <prefix>:{<ws>|p|<person key>}:{s,d}          a person's own events, same shapes
  *   <prefix>:{<ws>|p|<person key>}:a     set     the person's anonymous ids
  *   <prefix>:{<ws>|i}:{s,d}                       a workspace's invite events
- *   <prefix>:{<ws>|c}:s                  hash    control state: version, applied person-ops offsets
+ *   <prefix>:{<ws>|c}:s                  hash    control state: version, last operation applied
+ *   <prefix>:{<ws>|c}:x                  hash    control outbox: operation stamp → outputs
  *   <prefix>:{<ws>|c}:b                  hash    anonymous id → person key it is bound to
  *   <prefix>:{<ws>|c}:m                  hash    person key → primary it was merged into
  *   <prefix>:{<ws>|c}:i:<person key>     set     the person's anonymous ids
@@ -36,6 +37,7 @@ export interface ControlKeys {
   readonly state: string;
   readonly bindings: string;
   readonly mergedInto: string;
+  readonly outbox: string;
   /** By person key. */
   readonly idsOf: (person: string) => string;
   readonly mergedFrom: (person: string) => string;
@@ -71,7 +73,7 @@ export class KeySpace {
    */
   control(workspace: string): ControlKeys {
     const tag = `${this.prefix}:{${workspace}|c}`;
-    return { state: `${tag}:s`, bindings: `${tag}:b`, mergedInto: `${tag}:m`, idsOf: (person) => `${tag}:i:${person}`, mergedFrom: (person) => `${tag}:f:${person}` };
+    return { state: `${tag}:s`, bindings: `${tag}:b`, mergedInto: `${tag}:m`, outbox: `${tag}:x`, idsOf: (person) => `${tag}:i:${person}`, mergedFrom: (person) => `${tag}:f:${person}` };
   }
 
   partition(topic: string, partition: number): { readonly state: string; readonly timers: string } {

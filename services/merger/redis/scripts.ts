@@ -21,7 +21,7 @@ export interface MergerCommands {
   /** The arguments as one MessagePack array (see scripts/cleanOutboxes.lua). */
   cleanOutboxes(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number>;
   /** See scripts/commitControl.lua. */
-  commitControl(numberOfKeys: number, ...keysThenArgs: string[]): Promise<number>;
+  commitControl(numberOfKeys: number, ...keysThenArgs: Array<string | Buffer>): Promise<number>;
   claimPartition(stateKey: string): Promise<[number, string, string]>;
   commitPartition(stateKey: string, epoch: number, lastWatermark: number, watermark: number, eventTime: number): Promise<number>;
 }

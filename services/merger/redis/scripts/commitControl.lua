@@ -4,13 +4,15 @@
   the batch was decided on: a zombie consumer, or a call that ioredis re-sent after a reconnect,
   finds another version and changes nothing; the caller loads again and decides again.
 
-  KEYS[1]  state hash: "v" version, "o:<partition>" last applied offset of a person-ops partition
+  KEYS[1]  state hash: "v" version, "a" the (received_at, id) of the last operation applied
   KEYS[2]  bindings hash: anonymous id → person key
   KEYS[3]  merged-into hash: person key → primary's person key
-  KEYS[4…] the sets written whole: a person's anonymous ids, or the keys merged into a person
-  ARGV     expected version, new version, applied field, applied offset,
+  KEYS[4]  outbox hash: operation stamp → its encoded outputs, until they are published
+  KEYS[5…] the sets written whole: a person's anonymous ids, or the keys merged into a person
+  ARGV     expected version, new version, applied stamp, outbox expiry (ms),
            nb, then nb pairs (anonymous id, person key or "" to unbind),
            nm, then nm pairs (person key, primary's key or "" to remove),
+           no, then no pairs (operation stamp, encoded outputs),
            then per set in KEYS order: count, then its members (count 0 removes the set)
   Returns 1 (stored) or 0 (the version had moved).
 ]]
@@ -24,11 +26,15 @@ local function pairsInto(key)
     local field, value = ARGV[a], ARGV[a + 1]; a = a + 2
     if value == '' then redis.call('HDEL', key, field) else redis.call('HSET', key, field, value) end
   end
+  return n
 end
 pairsInto(KEYS[2])
 pairsInto(KEYS[3])
+-- The outbox outlives a crash between this write and the Kafka transaction, not much longer:
+-- entries are deleted once published; the expiry only bounds what a crash after that leaves.
+if pairsInto(KEYS[4]) > 0 then redis.call('PEXPIRE', KEYS[4], ARGV[4]) end
 
-for k = 4, #KEYS do
+for k = 5, #KEYS do
   local n = tonumber(ARGV[a]); a = a + 1
   redis.call('DEL', KEYS[k])
   -- SADD in chunks: Lua's unpack is limited by its stack, and a person may hold many ids.
@@ -38,5 +44,5 @@ for k = 4, #KEYS do
   a = a + n
 end
 
-redis.call('HSET', KEYS[1], 'v', ARGV[2], ARGV[3], ARGV[4])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'a', ARGV[3])
 return 1
