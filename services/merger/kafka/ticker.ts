@@ -23,6 +23,8 @@ export class Ticker {
     private readonly intervalMs: number,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    /** The stream whose schema the ticks are written with (inbound, or person-ops). */
+    private readonly stream: 'inbound' | 'personOps' = 'inbound',
   ) {}
 
   async start(): Promise<void> {
@@ -47,7 +49,7 @@ export class Ticker {
     const quiet = this.partitions.filter((p) => now - (this.lastSeen.get(p) ?? 0) >= this.intervalMs);
     if (quiet.length === 0) return;
     const value = (receivedAt: number) =>
-      this.catalog.encode('inbound', toWire({ workspace_id: '', id: `tick-${ulid()}`, received_at: receivedAt, settings: { merge_enabled: false, retention_seconds: 0, grace_seconds: 0, trigger_window_seconds: 0 }, command: { kind: 'tick', body: {} } }));
+      this.catalog.encode(this.stream, toWire({ workspace_id: '', id: `tick-${ulid()}`, received_at: receivedAt, settings: { merge_enabled: false, retention_seconds: 0, grace_seconds: 0, trigger_window_seconds: 0 }, command: { kind: 'tick', body: {} } }));
     try {
       await this.producer.send({ topic: this.topic, acks: -1, messages: quiet.map((partition) => ({ partition, key: 'tick', value: value(now) })) });
       for (const p of quiet) this.lastSeen.set(p, now);

@@ -69,7 +69,8 @@ export class TransactionalPublisher {
     if (existing) await existing.then((p) => p.disconnect()).catch(() => undefined);
   }
 
-  async publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number): Promise<void> {
+  /** `metadata` is committed with the offset (the control consumer keeps its restart position there). */
+  async publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata?: string): Promise<void> {
     // Only a claim acquires a producer. Acquiring one here, for a partition that was revoked
     // meanwhile, would fence the new owner's producer and commit this stale transaction beside
     // the new owner's replay of the same operations: duplicates.
@@ -84,11 +85,13 @@ export class TransactionalPublisher {
           const topic = this.topicOf(output.stream);
           let list = byTopic.get(topic);
           if (!list) byTopic.set(topic, (list = []));
-          list.push({ key: output.key, value: output.value });
+          list.push(output.partition === undefined ? { key: output.key, value: output.value } : { key: output.key, value: output.value, partition: output.partition });
         }
         await transaction.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
       }
-      await transaction.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic: this.inboundTopic, partitions: [{ partition, offset: String(nextOffset) }] }] });
+      // kafkajs passes each partition's metadata through to TxnOffsetCommit; its typings omit it.
+      const committed = metadata === undefined ? { partition, offset: String(nextOffset) } : ({ partition, offset: String(nextOffset), metadata } as { partition: number; offset: string });
+      await transaction.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic: this.inboundTopic, partitions: [committed] }] });
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);

@@ -107,6 +107,8 @@ export interface EncodedOutput {
   readonly key: string;
   /** The Kafka value as it will be sent (Confluent-framed Avro), or null for a tombstone. */
   readonly value: Buffer | null;
+  /** An explicit partition (the control plane's clock goes to each); else the key decides. */
+  readonly partition?: number;
 }
 
 export interface OutboxEntry {

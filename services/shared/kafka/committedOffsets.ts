@@ -24,6 +24,12 @@ export interface CommittedOffsetOptions {
 
 /** partition → the next offset to consume (-1: the group has committed nothing there). */
 export async function fetchCommittedOffsets(admin: Admin, groupId: string, topic: string, options: CommittedOffsetOptions = {}): Promise<Map<number, number>> {
+  const positions = await fetchCommittedPositions(admin, groupId, topic, options);
+  return new Map([...positions].map(([partition, position]) => [partition, position.offset]));
+}
+
+/** partition → the next offset to consume and the metadata committed with it (null: none). */
+export async function fetchCommittedPositions(admin: Admin, groupId: string, topic: string, options: CommittedOffsetOptions = {}): Promise<Map<number, { offset: number; metadata: string | null }>> {
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   // The patched admin takes { topic, partitions } and requireStable; its typings do not know.
   const topics = (options.partitions ? [{ topic, partitions: options.partitions }] : [topic]) as unknown as string[];
@@ -31,7 +37,7 @@ export async function fetchCommittedOffsets(admin: Admin, groupId: string, topic
   for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
     try {
       const [offsets] = await admin.fetchOffsets(request);
-      return new Map((offsets?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      return new Map((offsets?.partitions ?? []).map((p) => [p.partition, { offset: Number(p.offset), metadata: p.metadata ?? null }]));
     } catch (error) {
       if ((error as { type?: string }).type !== UNSTABLE || Date.now() + wait > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, wait));

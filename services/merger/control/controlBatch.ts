@@ -1,0 +1,219 @@
+/**
+ * One batch of one person-ops partition, from Kafka messages to what the control consumer
+ * publishes (docs/design-person-operations.md):
+ *
+ *   decode + validate (dead letters for what fails) → reorder buffer: release what the frontier
+ *   passed, in (received_at, id) order → per workspace: load what the records reach, tell
+ *   replays from fresh ones by the applied stamp, decide the fresh ones, store the changes and
+ *   their outputs (outbox) with a compare-and-set → outputs in release order: each operation's
+ *   commands (into the inbound topic, keyed like their events), activity and tombstones; then the
+ *   clock, to every inbound partition, when it moved.
+ *
+ * The caller publishes the outputs and the commit position in one Kafka transaction, and after
+ * the commit runs `afterCommit` (outbox clean-up). The position's metadata says where a restart
+ * reads from and up to which stamp everything released was published.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import type { SchemaCatalog } from '../../shared/avro/catalog';
+import type { Logger } from '../../shared/logger';
+import { fromWire, toWire, type InboundRecord, type InboundRecordWire } from '../../shared/model/inbound';
+import type { DeadLetter } from '../../shared/model/outbound';
+import { clockRecord, commandKey, commandRecord } from '../ordered/commandRecords';
+import { decidePersonOperation, isPersonOperation } from '../ordered/controlPlane';
+import { cloneControlState, controlWrites } from '../ordered/controlReads';
+import { committablePosition, release, type BufferedRecord, type ReorderBuffer } from '../ordered/reorderBuffer';
+import { decodeOutbox, encodeOutbox, type EncodedOutput } from '../redis/codec';
+import { appliedAlready, outboxField, storedStamp, type ControlStore } from '../redis/controlStore';
+import { contractViolation } from '../validate';
+
+/** What a control consumer keeps about a partition it owns, between batches. */
+export interface ControlLease {
+  readonly partition: number;
+  buffer: ReorderBuffer;
+  /** Every operation released at or before this received_at was published in a committed transaction. */
+  published: number;
+  /** The last clock this partition's transactions carried. */
+  clock: number;
+}
+
+/** Committed with the offset: where and how a restart picks up (see reorderBuffer.ts). */
+export interface ControlPosition {
+  /** High water of the log before the committed offset. */
+  readonly highWater: number;
+  /** As ControlLease.published. */
+  readonly published: number;
+}
+
+export function parsePosition(metadata: string | null): ControlPosition {
+  const none = { highWater: Number.NEGATIVE_INFINITY, published: Number.NEGATIVE_INFINITY };
+  if (!metadata) return none;
+  try {
+    const parsed = JSON.parse(metadata) as { h?: unknown; p?: unknown };
+    return { highWater: typeof parsed.h === 'number' ? parsed.h : none.highWater, published: typeof parsed.p === 'number' ? parsed.p : none.published };
+  } catch {
+    return none;
+  }
+}
+
+export const formatPosition = (position: ControlPosition): string =>
+  JSON.stringify({ h: Number.isFinite(position.highWater) ? position.highWater : null, p: Number.isFinite(position.published) ? position.published : null });
+
+export interface ControlContext {
+  readonly store: ControlStore;
+  readonly catalog: SchemaCatalog;
+  readonly logger: Logger;
+  readonly reorderMs: number;
+  /** The inbound topic's partition count now: the clock goes to each. */
+  readonly inboundPartitions: () => number;
+}
+
+export interface ControlTally {
+  records: number;
+  released: number;
+  late: number;
+  commands: number;
+  replayed: number;
+  missingOutbox: number;
+  deadLetters: number;
+  conflicts: number;
+}
+
+export interface ControlOutcome {
+  readonly outputs: EncodedOutput[];
+  /** The offset to commit and its metadata. */
+  readonly nextOffset: number;
+  readonly metadata: string;
+  /** The lease as it is once the transaction committed. */
+  readonly buffer: ReorderBuffer;
+  readonly published: number;
+  readonly clock: number;
+  readonly tally: ControlTally;
+  readonly afterCommit: () => Promise<void>;
+}
+
+const MAX_ATTEMPTS = 8;
+
+/** The outputs of one operation, encoded: its commands (as inbound records), then the rest. */
+function encodeDecision(catalog: SchemaCatalog, record: InboundRecord, decision: ReturnType<typeof decidePersonOperation>): EncodedOutput[] {
+  const encoded: EncodedOutput[] = [];
+  for (const command of decision.commands) {
+    const written = commandRecord(command, record.settings) as InboundRecord & { command: { kind: 'binding' } };
+    encoded.push({ stream: 'inbound', key: commandKey(written), value: catalog.encode('inbound', toWire(written)) });
+  }
+  for (const output of decision.outputs) encoded.push({ stream: output.stream, key: output.key, value: output.value === null ? null : catalog.encode(output.stream, output.value) });
+  return encoded;
+}
+
+export async function processControlBatch(lease: ControlLease, topic: string, messages: readonly KafkaMessage[], ctx: ControlContext): Promise<ControlOutcome> {
+  const { catalog, store, logger } = ctx;
+  const tally: ControlTally = { records: messages.length, released: 0, late: 0, commands: 0, replayed: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0 };
+  const read: Array<{ offset: number; record: InboundRecord }> = [];
+  const deadLetters: EncodedOutput[] = [];
+  for (const message of messages) {
+    const offset = Number(message.offset);
+    let reason: string | null = null;
+    try {
+      if (!message.value) throw new Error('the record has no value');
+      const known = catalog.decodeIfKnown<InboundRecordWire>('personOps', message.value);
+      const record = fromWire(known ? known.value : await catalog.decode<InboundRecordWire>('personOps', message.value));
+      reason = contractViolation(record) ?? (isPersonOperation(record) || record.command.kind === 'tick' ? null : `a ${record.command.kind} record is not a person operation`);
+      if (!reason) read.push({ offset, record });
+    } catch (error) {
+      reason = `undecodable: ${(error as Error).message}`;
+    }
+    if (reason) {
+      const letter: DeadLetter = { reason, source_topic: topic, source_partition: lease.partition, source_offset: offset, key: message.key, value: message.value, failed_at: Number(message.timestamp) };
+      logger.warn({ partition: lease.partition, offset, reason }, 'dead-lettering a person operation');
+      deadLetters.push({ stream: 'deadLetters', key: message.key?.toString() ?? '', value: catalog.encode('deadLetters', letter) });
+    }
+  }
+  tally.deadLetters = deadLetters.length;
+  const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
+
+  const released = release(lease.buffer, read, ctx.reorderMs);
+  tally.released = released.ready.length;
+  tally.late = released.ready.filter((entry) => entry.lateFrom !== null).length;
+  for (const entry of released.ready) if (entry.lateFrom !== null) logger.warn({ partition: lease.partition, offset: entry.offset, receivedAt: entry.lateFrom, appliedAt: entry.record.received_at }, 'a person operation arrived later than the reorder bound; applied after the frontier');
+
+  // Each workspace's released operations, in release order; workspaces are independent.
+  const byWorkspace = new Map<string, BufferedRecord[]>();
+  for (const entry of released.ready) {
+    const list = byWorkspace.get(entry.record.workspace_id);
+    if (list) list.push(entry);
+    else byWorkspace.set(entry.record.workspace_id, [entry]);
+  }
+  const outputsOf = new Map<BufferedRecord, EncodedOutput[]>();
+  const cleanUp: Array<{ workspace: string; fields: string[] }> = [];
+  await Promise.all(
+    [...byWorkspace].map(async ([workspace, entries]) => {
+      const records = entries.map((entry) => entry.record);
+      for (let attempt = 1; ; attempt += 1) {
+        if (attempt > MAX_ATTEMPTS) throw new Error(`workspace ${workspace}'s control state kept changing under ${MAX_ATTEMPTS} attempts`);
+        const loaded = await store.load(workspace, records);
+        const state = cloneControlState(loaded.state);
+        const outbox = new Map<string, Buffer>();
+        const decided = new Map<BufferedRecord, EncodedOutput[]>();
+        let lastFresh: InboundRecord | null = null;
+        for (const entry of entries) {
+          if (appliedAlready(entry.record, loaded.applied)) {
+            tally.replayed += 1;
+            // Published already, or to be sent again from the outbox.
+            if (entry.record.received_at <= lease.published) continue;
+            const stored = loaded.outbox.get(outboxField(entry.record));
+            if (!stored) {
+              tally.missingOutbox += 1;
+              logger.error({ partition: lease.partition, offset: entry.offset, workspace }, 'a replayed person operation has no outbox entry; its outputs cannot be re-sent');
+              continue;
+            }
+            const outcome = decodeOutbox(stored);
+            decided.set(entry, outcome.code === 'B' ? outcome.entry.outputs : []);
+            continue;
+          }
+          const outputs = encodeDecision(catalog, entry.record, decidePersonOperation(state, entry.record));
+          decided.set(entry, outputs);
+          outbox.set(outboxField(entry.record), encodeOutbox({ code: 'B', entry: { outputs, followUps: [] } }));
+          lastFresh = entry.record;
+        }
+        if (lastFresh && !(await store.commit(workspace, loaded.version, controlWrites(loaded.state, state), storedStamp(lastFresh), outbox))) {
+          tally.conflicts += 1;
+          continue;
+        }
+        for (const [entry, outputs] of decided) outputsOf.set(entry, outputs);
+        cleanUp.push({ workspace, fields: entries.map((entry) => outboxField(entry.record)) });
+        return;
+      }
+    }),
+  );
+
+  const outputs: EncodedOutput[] = [];
+  for (const entry of released.ready) {
+    const produced = outputsOf.get(entry) ?? [];
+    tally.commands += produced.filter((output) => output.stream === 'inbound').length;
+    outputs.push(...produced);
+  }
+  // After the commands, in the same transaction: a data partition that reads the clock has every
+  // command at or before it in front of it (design-person-operations.md).
+  let clock = lease.clock;
+  if (Number.isFinite(released.frontier) && released.frontier > lease.clock) {
+    clock = released.frontier;
+    for (let partition = 0; partition < ctx.inboundPartitions(); partition += 1) {
+      outputs.push({ stream: 'inbound', key: 'clock', value: catalog.encode('inbound', toWire(clockRecord(lease.partition, clock))), partition });
+    }
+  }
+  outputs.push(...deadLetters);
+
+  const position = committablePosition(released.buffer, lastOffset + 1);
+  const published = Math.max(lease.published, released.frontier);
+  return {
+    outputs,
+    nextOffset: position.offset,
+    metadata: formatPosition({ highWater: position.highWater, published }),
+    buffer: released.buffer,
+    published,
+    clock,
+    tally,
+    afterCommit: async () => {
+      await Promise.all(cleanUp.map(({ workspace, fields }) => store.cleanOutbox(workspace, fields)));
+    },
+  };
+}
