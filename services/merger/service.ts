@@ -28,6 +28,8 @@ import { defineMergerCommands } from './redis/scripts';
 import { createRegistry, serveMetrics } from '../shared/metrics/registry';
 import { mergerMetrics } from './metrics';
 import { StateStore } from './redis/stateStore';
+import { ControlStore } from './redis/controlStore';
+import { startControlConsumer } from './control/controlConsumer';
 
 export type MergerConfig = Config<'kafka' | 'topics' | 'registry' | 'redis' | 'merger'>;
 
@@ -277,6 +279,25 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   let url = '';
   if (options.listen !== false) url = (await health.listen({ host: config.merger.host, port: config.merger.port })).replace('[::1]', '127.0.0.1');
 
+  // The person-operations control plane (docs/design-person-operations.md), while it is built.
+  const control =
+    config.merger.controlPlane && !options.rebuild
+      ? await startControlConsumer({
+          kafka,
+          admin,
+          catalog,
+          store: new ControlStore(redis, new KeySpace(config.merger.redisKeyPrefix)),
+          logger: logger.child({ plane: 'control' }),
+          groupId: config.merger.groupId,
+          personOpsTopic: config.topics.personOps,
+          inboundTopic: topic,
+          reorderMs: config.merger.reorderMs,
+          tickIntervalMs: config.merger.controlTickIntervalMs,
+          sessionTimeoutMs: config.merger.sessionTimeoutMs,
+          metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
+        })
+      : null;
+
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: config.merger.fromBeginning });
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: config.merger.partitionsConcurrently, eachBatch });
@@ -305,6 +326,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   const closeSteps: CloseStep[] = [
     // Stops fetching and waits for the batches in progress, then for their transactions.
     { name: 'consumer', close: () => consumer.disconnect() },
+    { name: 'control plane', close: async () => control?.close() },
     { name: 'queued transactions', close: () => queue.drain() },
     { name: 'ticker', close: () => ticker.stop() },
     { name: 'transactional producers', close: () => publisher.close() },

@@ -73,6 +73,8 @@ export interface ControlTally {
   late: number;
   commands: number;
   replayed: number;
+  /** Replays whose outputs were not published yet: sent from the outbox. */
+  resent: number;
   missingOutbox: number;
   deadLetters: number;
   conflicts: number;
@@ -106,7 +108,7 @@ function encodeDecision(catalog: SchemaCatalog, record: InboundRecord, decision:
 
 export async function processControlBatch(lease: ControlLease, topic: string, messages: readonly KafkaMessage[], ctx: ControlContext): Promise<ControlOutcome> {
   const { catalog, store, logger } = ctx;
-  const tally: ControlTally = { records: messages.length, released: 0, late: 0, commands: 0, replayed: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0 };
+  const tally: ControlTally = { records: messages.length, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0 };
   const read: Array<{ offset: number; record: InboundRecord }> = [];
   const deadLetters: EncodedOutput[] = [];
   for (const message of messages) {
@@ -165,6 +167,7 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
               logger.error({ partition: lease.partition, offset: entry.offset, workspace }, 'a replayed person operation has no outbox entry; its outputs cannot be re-sent');
               continue;
             }
+            tally.resent += 1;
             const outcome = decodeOutbox(stored);
             decided.set(entry, outcome.code === 'B' ? outcome.entry.outputs : []);
             continue;

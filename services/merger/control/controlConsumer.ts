@@ -62,7 +62,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
   }, options.metadataMaxAgeMs);
   partitionsRefresh.unref();
 
-  const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, batches: 0, zombieRefusals: 0 };
+  const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, batches: 0, zombieRefusals: 0 };
   const leases = new Map<number, Lease>();
   let generation = 0;
   let joined = false;
@@ -141,6 +141,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     resolveOffset(batch.lastOffset());
     totals.batches += 1;
     for (const [key, value] of Object.entries(outcome.tally)) (totals as Record<string, number>)[key] = ((totals as Record<string, number>)[key] ?? 0) + value;
+    if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'person operations decided before a restart were re-sent from the outbox');
     await outcome.afterCommit().catch((error: unknown) => logger.warn({ err: error, partition }, 'control outbox clean-up failed; its entries expire'));
     ticker.noteActivity(partition);
     await heartbeat();

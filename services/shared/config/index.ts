@@ -92,6 +92,12 @@ export const mergerSettings = {
   timerLatenessMs: integer('ANONMERGE_MERGER_TIMER_LATENESS_MS', { default: '10000', min: 1000, description: 'A grace timer fires at the first record received this long after the window end (covers clock skew between ingest instances)' }),
   fetchMaxBytes: integer('ANONMERGE_MERGER_FETCH_MAX_BYTES', { default: '262144', min: 1024, description: 'Bytes fetched per partition per round: the batch size (smaller batches measured faster here: less waiting on the slowest partition of a round)' }),
   redisKeyPrefix: string('ANONMERGE_MERGER_REDIS_PREFIX', { default: 'am', description: 'Prefix of every Redis key of the merger' }),
+  controlPlane: boolean('ANONMERGE_MERGER_CONTROL_PLANE', {
+    default: 'false',
+    description: 'In construction (docs/design-person-operations.md): also run the control plane that decides person operations from the person-ops topic. Off until the data plane that applies its records is built',
+  }),
+  reorderMs: integer('ANONMERGE_MERGER_REORDER_MS', { default: '100', min: 1, max: 60000, description: 'Control plane: a person operation is decided once its partition shows one received this long after it (two ingest replicas may append slightly out of order)' }),
+  controlTickIntervalMs: integer('ANONMERGE_MERGER_CONTROL_TICK_INTERVAL_MS', { default: '50', min: 10, description: "Control plane: a quiet person-ops partition gets a tick this often, so its clock moves on" }),
 } satisfies SettingsSpec;
 
 export const activitySettings = {
