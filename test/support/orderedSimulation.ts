@@ -16,10 +16,12 @@
  */
 import type { InboundRecord } from '../../services/shared/model/inbound';
 import { inboundKey } from '../../services/shared/model/keys';
-import { compareRecords } from '../../services/shared/model/recordOrder';
+import { compareRecords, compareStamps } from '../../services/shared/model/recordOrder';
 import { commandTarget, type DataCommand } from '../../services/merger/ordered/commands';
 import { decidePersonOperation, emptyControlState, isPersonOperation, type ControlState } from '../../services/merger/ordered/controlPlane';
-import { applyItem, compareItems, emptyDataState, passTime, type DataEntity, type DataEntityState, type DataItem } from '../../services/merger/ordered/dataPlane';
+import { applyItem, emptyDataState, itemStamp, passTime, type DataEntity, type DataEntityState } from '../../services/merger/ordered/dataPlane';
+import { clockRecord, commandRecord } from '../../services/merger/ordered/commandRecords';
+import { committableDataPosition, emptyDataBuffer, releaseData, type Clocks, type DataBuffer } from '../../services/merger/ordered/dataBuffer';
 import type { Output } from '../../services/merger/model/outputs';
 import { anonymousKey, personRecordKey } from '../../services/shared/model/keys';
 
@@ -97,14 +99,28 @@ interface ControlConsumer {
 
 interface DataConsumer {
   readonly log: DataEntry[];
+  /** How far it has read, and what it holds (in memory: a crash goes back to the committed position). */
   readTo: number;
+  buffer: DataBuffer;
+  /** What the simulation knows and the merger does not: every committed application, every release's stamp. */
+  readonly ghost: { readonly applied: Set<number>; readonly stampAt: Map<number, string> };
   committed: {
+    /** The first record not applied, and the clocks read before it (kept with the offset). */
     next: number;
-    applied: Set<number>;
-    /** Per control partition, the highest clock read in this log. */
-    clocks: number[];
-    states: Map<string, { readonly entity: DataEntity; readonly state: DataEntityState }>;
+    clocks: Clocks;
+    /** Per entity, its state and the stamp of the last item it applied (replays are at or before it). */
+    states: Map<string, { readonly entity: DataEntity; readonly state: DataEntityState; applied: { at: number; id: string; content: string } | null }>;
   };
+}
+
+/** Settings of command records that are not binds (the data plane reads them from binds only). */
+const COMMAND_SETTINGS = { merge_enabled: true, retention_seconds: 0, grace_seconds: 0, trigger_window_seconds: 0 };
+
+/** A data log entry as the inbound record the merger writes for it. */
+function asRecord(entry: DataEntry): InboundRecord {
+  if ('record' in entry) return entry.record;
+  if ('command' in entry) return commandRecord(entry.command, COMMAND_SETTINGS);
+  return clockRecord(entry.control, entry.clock);
 }
 
 export function simulateOrderedMerger(records: readonly InboundRecord[], options: SimulationOptions): SimulationResult {
@@ -128,7 +144,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
   for (const arrivals of [...controlArrivals, ...dataArrivals]) arrivals.sort((a, b) => a.appendAt - b.appendAt);
 
   const controls: ControlConsumer[] = controlArrivals.map((_, partition) => ({ partition, log: [], highWater: [], readTo: 0, committed: { next: 0, applied: new Set(), clock: Number.NEGATIVE_INFINITY, states: new Map() } }));
-  const datas: DataConsumer[] = dataArrivals.map(() => ({ log: [], readTo: 0, committed: { next: 0, applied: new Set(), clocks: controls.map(() => Number.NEGATIVE_INFINITY), states: new Map() } }));
+  const datas: DataConsumer[] = dataArrivals.map(() => ({ log: [], readTo: 0, buffer: emptyDataBuffer(), ghost: { applied: new Set(), stampAt: new Map() }, committed: { next: 0, clocks: new Map(), states: new Map() } }));
   const outputs: Output[] = [];
 
   let wall = first;
@@ -198,43 +214,52 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     for (const { partition, entry } of appended) (datas[partition] as DataConsumer).log.push(entry);
   };
 
-  /** Applies, in (received_at, id) order, every event and command its control clocks have passed. */
+  /**
+   * Applies, in (received_at, id) order, every event and command its control clocks have passed,
+   * with the merger's own hold (ordered/dataBuffer.ts) and its replay rule: an entity skips an
+   * item at or before the last one it applied.
+   */
   const stepData = (consumer: DataConsumer, batch: number): void => {
-    const work = clone(consumer.committed);
-    const readUpTo = Math.min(consumer.log.length, Math.max(consumer.readTo, work.next) + batch);
-    consumer.readTo = readUpTo;
-    for (let i = work.next; i < readUpTo; i += 1) {
-      const entry = consumer.log[i] as DataEntry;
-      if ('clock' in entry) {
-        work.clocks[entry.control] = Math.max(work.clocks[entry.control] as number, entry.clock);
-        work.applied.add(i);
-      }
-    }
-    const clockOf = (workspace: string) => work.clocks[controlOf(workspace)] as number;
-    const ready: Array<{ item: DataItem; index: number }> = [];
-    for (let i = work.next; i < readUpTo; i += 1) {
-      const entry = consumer.log[i] as DataEntry;
-      if (work.applied.has(i) || 'clock' in entry) continue;
-      const item: DataItem = 'record' in entry ? { kind: 'event', record: entry.record } : { kind: 'command', command: entry.command };
-      const workspace = 'record' in entry ? entry.record.workspace_id : entry.command.workspace;
-      const at = 'record' in entry ? entry.record.received_at : entry.command.at;
-      if (at <= clockOf(workspace)) ready.push({ item, index: i });
-    }
-    ready.sort((a, b) => compareItems(a.item, b.item));
+    const states = clone(consumer.committed.states);
+    const readUpTo = Math.min(consumer.log.length, consumer.readTo + batch);
+    const read = consumer.log.slice(consumer.readTo, readUpTo).map((entry, i) => ({ offset: consumer.readTo + i, record: asRecord(entry) }));
+    const released = releaseData(consumer.buffer, read, controlOf);
+    const clockOf = (workspace: string) => released.buffer.clocks.get(controlOf(workspace)) ?? Number.NEGATIVE_INFINITY;
     const produced: Output[] = [];
-    for (const { item, index } of ready) {
+    const appliedNow: number[] = [];
+    for (const { offset, item } of released.ready) {
+      // The merger's own invariants, checked beside the outputs (which the per-key duplicate check
+      // of R7 would often hide): a record is released at the same stamp on every reading, and
+      // applied once.
+      const stampKey = `${itemStamp(item).at}/${itemStamp(item).id}`;
+      const before = consumer.ghost.stampAt.get(offset);
+      if (before !== undefined && before !== stampKey) throw new Error(`offset ${offset} released at ${stampKey}, before at ${before}`);
+      consumer.ghost.stampAt.set(offset, stampKey);
       const entity = item.kind === 'event' ? entityOf(item.record) : commandEntity(item.command);
       const key = entityKey(entity);
-      let entry = work.states.get(key);
-      if (!entry) work.states.set(key, (entry = { entity, state: emptyDataState() }));
+      let entry = states.get(key);
+      if (!entry) states.set(key, (entry = { entity, state: emptyDataState(), applied: null }));
+      const stamp = itemStamp(item);
+      const applied = entry.applied;
+      if (applied && compareStamps(stamp, { at: applied.at, id: applied.id, content: () => applied.content }) <= 0) continue;
+      if (consumer.ghost.applied.has(offset)) throw new Error(`offset ${offset} applied twice`);
+      appliedNow.push(offset);
       produced.push(...applyItem(entity, entry.state, item));
-      work.applied.add(index);
+      entry.applied = { at: stamp.at, id: stamp.id, content: stamp.content() };
     }
-    while (work.applied.has(work.next)) work.applied.delete(work.next++);
     // Windows end when the workspace's clock passes them: every item before it is applied.
-    for (const { entity, state } of work.states.values()) produced.push(...passTime(entity, state, clockOf(entity.workspace)));
-    if (crashedBeforeCommit(consumer)) return;
-    consumer.committed = work;
+    for (const { entity, state } of states.values()) produced.push(...passTime(entity, state, clockOf(entity.workspace)));
+    const position = committableDataPosition(released.buffer, readUpTo);
+    if (options.random() < options.crashRate) {
+      crashes += 1;
+      consumer.readTo = consumer.committed.next;
+      consumer.buffer = emptyDataBuffer(consumer.committed.clocks);
+      return;
+    }
+    consumer.readTo = readUpTo;
+    consumer.buffer = released.buffer;
+    consumer.committed = { next: position.offset, clocks: position.clocks, states };
+    for (const offset of appliedNow) consumer.ghost.applied.add(offset);
     outputs.push(...produced);
   };
 
@@ -244,9 +269,9 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     controlArrivals.every((a) => a.length === 0) &&
     dataArrivals.every((a) => a.length === 0) &&
     controls.every((c) => c.committed.clock >= end - options.reorderMs) &&
-    datas.every((d) => d.committed.next >= d.log.length && d.committed.clocks.every((clock) => clock >= end - options.reorderMs));
+    datas.every((d) => d.committed.next >= d.log.length && controls.every((_, c) => (d.buffer.clocks.get(c) ?? Number.NEGATIVE_INFINITY) >= end - options.reorderMs));
   for (let guard = 0; !done(); guard += 1) {
-    if (guard > 200_000) throw new Error(`the simulation made no progress: ${JSON.stringify({ wall, controls: controls.map((c) => ({ len: c.log.length, next: c.committed.next, clock: c.committed.clock })), datas: datas.map((d) => ({ len: d.log.length, next: d.committed.next, clocks: d.committed.clocks })), end })}`);
+    if (guard > 200_000) throw new Error(`the simulation made no progress: ${JSON.stringify({ wall, controls: controls.map((c) => ({ len: c.log.length, next: c.committed.next, clock: c.committed.clock })), datas: datas.map((d) => ({ len: d.log.length, next: d.committed.next, clocks: [...d.buffer.clocks] })), end })}`);
     steps += 1;
     const pick = Math.floor(options.random() * (controls.length + datas.length + 1));
     if (pick === 0) {
