@@ -32,6 +32,8 @@ export interface ActivityAppDependencies {
   readonly timeouts: HttpTimeouts;
   /** Failed logins per client address (ANONMERGE_ACTIVITY_LOGIN_FAILURE_LIMIT, _WINDOW_MS). */
   readonly loginFailures: FailedAuthLimit;
+  /** Proxies whose X-Forwarded-For names the client (addresses or CIDR ranges); none by default. */
+  readonly trustedProxies?: readonly string[];
 }
 
 type Query = { workspace?: string; q?: string; anonymous_id?: string; person?: string };
@@ -42,6 +44,8 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
     // Slow or silent clients are cut off (timeouts.ts); 408 and 431 as JSON.
     ...timeoutOptions(deps.timeouts),
     clientErrorHandler: clientErrorHandler(deps.timeouts, (message) => ({ error: message })),
+    // Behind proxies we trust, X-Forwarded-For names the client whose failed logins are counted.
+    trustProxy: deps.trustedProxies && deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false,
   });
   const page = readFileSync(PAGE_PATH, 'utf8');
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -52,6 +52,7 @@ export async function startActivity(config: ActivityConfig, logger: Logger, work
     ready: () => outputs.joined() && redis.status === 'ready',
     timeouts: config.activity,
     loginFailures: { maxFailures: config.activity.loginFailureLimit, windowMs: config.activity.loginFailureWindowMs },
+    trustedProxies: config.activity.trustedProxies,
   });
   const address = await app.listen({ host: config.activity.host, port: config.activity.port });
   logger.info({ address }, 'activity log listening');

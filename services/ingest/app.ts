@@ -43,6 +43,8 @@ export interface IngestDependencies {
   readonly timeouts: HttpTimeouts;
   /** Failed authentications per client address (ANONMERGE_INGEST_AUTH_FAILURE_LIMIT, _WINDOW_MS). */
   readonly authFailures: FailedAuthLimit;
+  /** Proxies whose X-Forwarded-For names the client (addresses or CIDR ranges); none by default. */
+  readonly trustedProxies?: readonly string[];
 }
 
 /** Seconds a client should wait before retrying a 503. */
@@ -79,6 +81,9 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
     clientErrorHandler: clientErrorHandler(deps.timeouts, (message) => singleError(message)),
     // Identifiers are up to 150 bytes, which URL-encoded can take three times as many characters.
     routerOptions: { maxParamLength: 1024 },
+    // Behind proxies we trust, X-Forwarded-For names the client (request.ip): per-address brakes
+    // then apply to clients, not to the proxy that all of them share. Anyone else's header is ignored.
+    trustProxy: deps.trustedProxies && deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false,
   });
   registerBodyParsing(app);
   // Every route, as "METHOD /path", for the OpenAPI check and metrics labels.
@@ -102,7 +107,10 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
     if (status === 500) request.log.error({ err: error, method: request.method, url: printable(request.url) }, 'request failed');
     // A refusal is the sender's mistake, not ours: no stack trace, and the message (which may quote
     // the body) made printable.
-    else request.log.debug({ status, code: error.code, reason: printable(error.message), url: printable(request.url) }, 'request refused');
+    else {
+      request.log.debug({ status, code: error.code, reason: printable(error.message), url: printable(request.url) }, 'request refused');
+      chargeRefusedBody(request);
+    }
     void reply.status(status).send(singleError(status === 500 ? 'internal error' : bodyErrorMessage(error, request.routeOptions.bodyLimit)));
   });
   app.setNotFoundHandler((request, reply) => {
@@ -137,7 +145,26 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
       .header('connection', 'close')
       .send(singleError(`too many failed authentications from this address; retry after ${wait} s`));
   const authenticated = new WeakMap<FastifyRequest, Workspace>();
+  /** Requests of the write routes: their credentials were looked at before the body. */
+  const guarded = new WeakSet<FastifyRequest>();
+  /**
+   * A write request whose body was refused before the handler ran (invalid JSON, too deep, too
+   * large, wrong type) still costs its sender: charged to its workspace when the headers named
+   * it, else — its key would have been in that body — counted as a failed authentication of
+   * its address. Without this, broken bodies could be sent for free, as often as wanted.
+   */
+  const chargeRefusedBody = (request: FastifyRequest) => {
+    if (!guarded.has(request)) return;
+    const workspace = authenticated.get(request);
+    if (!workspace) {
+      authThrottle.fail(request.ip);
+      return;
+    }
+    const declared = Number(request.headers['content-length'] ?? 0);
+    limiter.take(workspace.id, workspace.rateLimit, { records: 1, bytes: Number.isFinite(declared) && declared > 0 ? declared : 1 });
+  };
   const checkCredentials = (authenticate: Authenticate) => async (request: FastifyRequest, reply: FastifyReply) => {
+    guarded.add(request);
     const wait = authThrottle.retryAfterSeconds(request.ip);
     if (wait > 0) return tooManyFailures(reply, wait);
     const auth = authenticate(request);

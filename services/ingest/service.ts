@@ -37,6 +37,7 @@ export async function startIngest(config: IngestConfig, logger: Logger, workspac
   const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready: () => producer.ready, metrics: createRegistry('ingest'),
     timeouts: config.ingest,
     authFailures: { maxFailures: config.ingest.authFailureLimit, windowMs: config.ingest.authFailureWindowMs },
+    trustedProxies: config.ingest.trustedProxies,
   });
   const address = await app.listen({ host: config.ingest.host, port: config.ingest.port });
   logger.info({ address, workspaces: workspaces.workspaces.length }, 'ingest listening');

@@ -111,4 +111,22 @@ describe('failed authentication', () => {
     expect(JSON.parse(blocked.body)).toEqual({ error: expect.stringMatching(/^too many failed logins from this address; retry after \d+ s$/) });
     expect((await get('127.0.0.5', basic('site-a', 'key-a'))).status).toBe(200);
   });
+
+  it('behind a trusted proxy, counts failures per client named by X-Forwarded-For; from anyone else the header changes nothing', async () => {
+    const behindProxy = await startTestIngest(topics, { trustedProxies: ['127.0.0.10'] });
+    try {
+      const post = (url: string, from: string, client: string, key: string) =>
+        httpFrom(from, `${url}/api/v1/events`, { method: 'POST', headers: { authorization: basic('site-a', key), 'content-type': 'application/json', 'x-forwarded-for': client }, body: JSON.stringify({ name: 'x', anonymous_id: 'a' }) });
+      const limit = defaults.ingest.authFailureLimit;
+      for (let i = 0; i < limit; i += 1) expect((await post(behindProxy.url, '127.0.0.10', '203.0.113.1', `guess-${i}`)).status).toBe(401);
+      expect((await post(behindProxy.url, '127.0.0.10', '203.0.113.1', 'key-a')).status).toBe(429);
+      // Another client behind the same proxy is not held back.
+      expect((await post(behindProxy.url, '127.0.0.10', '203.0.113.2', 'key-a')).status).toBe(200);
+      // Not from the proxy: a forged header does not make a new client.
+      for (let i = 0; i < limit; i += 1) expect((await post(behindProxy.url, '127.0.0.11', `198.51.100.${i}`, `guess-${i}`)).status).toBe(401);
+      expect((await post(behindProxy.url, '127.0.0.11', '198.51.100.200', 'key-a')).status).toBe(429);
+    } finally {
+      await behindProxy.close();
+    }
+  });
 });

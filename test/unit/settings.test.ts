@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '../../services/shared/config';
-import { hostPorts, integer, readSettings, url } from '../../services/shared/config/settings';
+import { addressList, hostPorts, integer, readSettings, url } from '../../services/shared/config/settings';
 
 describe('settings', () => {
   it('uses defaults when nothing is set', () => {
@@ -46,5 +46,18 @@ describe('settings', () => {
     );
     expect(loadConfig(['activity'], { ANONMERGE_ACTIVITY_ADMIN_TOKEN: 'a'.repeat(16) }).activity.adminToken).toBe('a'.repeat(16));
     expect(loadConfig(['activity'], {}).activity.adminToken).toBe('');
+  });
+});
+
+describe('address lists (trusted proxies)', () => {
+  const spec = { proxies: addressList('TEST_PROXIES', { default: '', description: 'test' }) };
+  it('reads addresses and CIDR ranges, IPv4 and IPv6; empty is none', () => {
+    expect(readSettings(spec, {}).proxies).toEqual([]);
+    expect(readSettings(spec, { TEST_PROXIES: '10.0.0.1, 10.1.0.0/16,fd00::/8 ,::1' }).proxies).toEqual(['10.0.0.1', '10.1.0.0/16', 'fd00::/8', '::1']);
+  });
+  it('refuses a typo rather than trusting nobody, or everybody', () => {
+    for (const bad of ['10.0.0', '10.0.0.1/33', 'fd00::/129', 'proxy.internal', '10.0.0.1/8/2', '*']) {
+      expect(() => readSettings(spec, { TEST_PROXIES: bad })).toThrow(/is not an IP address or CIDR range/);
+    }
   });
 });

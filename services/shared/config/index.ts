@@ -2,7 +2,7 @@
  * Every setting anonmerge reads, grouped by the part that uses it. A service reads the groups
  * it needs with `loadConfig`; docs/configuration.md is generated from these specs.
  */
-import { boolean, hostPorts, integer, oneOf, port, readSettings, secret, string, url, type SettingsOf, type SettingsSpec } from './settings';
+import { addressList, boolean, hostPorts, integer, oneOf, port, readSettings, secret, string, url, type SettingsOf, type SettingsSpec } from './settings';
 
 export const kafkaSettings = {
   brokers: hostPorts('ANONMERGE_KAFKA_BROKERS', { default: '127.0.0.1:9092', description: 'Kafka bootstrap servers, comma-separated host:port' }),
@@ -79,6 +79,10 @@ export const ingestSettings = {
     description: 'Failed authentications one client address may make per window before it is answered 429 until the window ends (0: no limit)',
   }),
   authFailureWindowMs: integer('ANONMERGE_INGEST_AUTH_FAILURE_WINDOW_MS', { default: '60000', min: 1000, description: 'The window of ANONMERGE_INGEST_AUTH_FAILURE_LIMIT, from its first failure' }),
+  trustedProxies: addressList('ANONMERGE_INGEST_TRUSTED_PROXIES', {
+    default: '',
+    description: "IP addresses or CIDR ranges of the proxies and load balancers in front of ingest, comma-separated: their X-Forwarded-For names the client whose failed authentications are counted. Empty: the connection's own address",
+  }),
 } satisfies SettingsSpec;
 
 export const mergerSettings = {
@@ -121,6 +125,10 @@ export const activitySettings = {
     description: 'Failed logins one client address may make per window before it is answered 429 until the window ends (0: no limit)',
   }),
   loginFailureWindowMs: integer('ANONMERGE_ACTIVITY_LOGIN_FAILURE_WINDOW_MS', { default: '60000', min: 1000, description: 'The window of ANONMERGE_ACTIVITY_LOGIN_FAILURE_LIMIT, from its first failure' }),
+  trustedProxies: addressList('ANONMERGE_ACTIVITY_TRUSTED_PROXIES', {
+    default: '',
+    description: "IP addresses or CIDR ranges of the proxies in front of the activity page, comma-separated: their X-Forwarded-For names the client whose failed logins are counted. Empty: the connection's own address",
+  }),
   adminToken: secret('ANONMERGE_ACTIVITY_ADMIN_TOKEN', {
     default: '',
     minLength: 16,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 /**
  * A small declarative reader for settings that come from environment variables.
@@ -105,6 +106,27 @@ export function url(env: string, options: Options & { protocols: readonly string
       throw new Error(`expected a URL starting with ${options.protocols.map((p) => `${p}//`).join(' or ')}`);
     }
     return raw.replace(/\/+$/, '');
+  });
+}
+
+/**
+ * A comma-separated list of IP addresses or CIDR ranges (e.g. the proxies in front of a
+ * service); empty for none. Each is checked: a typo must not silently trust nobody, or everybody.
+ */
+export function addressList(env: string, options: Options): Setting<string[]> {
+  return define(env, options, (raw) => {
+    const entries = raw
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0);
+    for (const entry of entries) {
+      const [address, bits, ...rest] = entry.split('/');
+      const family = isIP(address ?? '');
+      const maxBits = family === 6 ? 128 : 32;
+      const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+      if (family === 0 || !validBits || rest.length > 0) throw new Error(`${JSON.stringify(entry)} is not an IP address or CIDR range`);
+    }
+    return entries;
   });
 }
 

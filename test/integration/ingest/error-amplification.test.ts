@@ -8,7 +8,9 @@
 import { gzipSync } from 'node:zlib';
 import type { RunningIngest } from '../../../services/ingest/service';
 import { parseWorkspaces, WorkspaceRegistry } from '../../../services/ingest/workspaces';
+import { loadConfig } from '../../../services/shared/config';
 import { basic, startTestIngest } from '../../support/ingest';
+import { httpFrom } from '../../support/httpFrom';
 import { countRecords, deleteTopics, isolatedTopics, testKafka } from '../../support/stack';
 
 type ErrorAnswer = { meta: { errors: string[] }; errors: Array<{ field: string; message: string }> };
@@ -26,6 +28,7 @@ describe('error amplification (R8)', () => {
           { id: 'open', site_id: 'open-site', api_key: 'open-key', write_key: 'open-write' },
           { id: 'slow', site_id: 'slow-site', api_key: 'slow-key', write_key: 'slow-write', rate_limit: { records_per_second: 1, burst: 20 } },
           { id: 'thin', site_id: 'thin-site', api_key: 'thin-key', write_key: 'thin-write', rate_limit: { bytes_per_second: 1, bytes_burst: 2000 } },
+          { id: 'broken', site_id: 'broken-site', api_key: 'broken-key', write_key: 'broken-write', rate_limit: { records_per_second: 1, burst: 5 } },
         ],
       },
       'test',
@@ -85,5 +88,20 @@ describe('error amplification (R8)', () => {
     // Its ~50 bytes refill in ~50 s at 1 byte a second: refused however slow the machine.
     expect(((await next.json()) as ErrorAnswer).meta.errors[0]).toMatch(/^rate limit: this workspace may send 1 bytes per second/);
     expect(await countRecords(kafka, topics.inbound)).toBe(0);
+  });
+
+  it('charges bodies refused before they are read as JSON: 5 of invalid JSON use up a burst of 5', async () => {
+    for (let i = 0; i < 5; i += 1) expect((await batch('broken-write', '{"batch": [')).status).toBe(400);
+    // 4 records refill in 4 s at 1 a second: refused however slow the machine.
+    const next = await batch('broken-write', items(4, '{"type":"track","userId":"u","event":"e"}'));
+    expect(next.status).toBe(429);
+  });
+
+  it('counts a broken body without credentials in its headers as a failed authentication of its address', async () => {
+    const limit = loadConfig(['ingest'], {}).ingest.authFailureLimit;
+    const post = () => httpFrom('127.0.0.9', `${ingest.url}/v1/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"writeKey": "broken-write", "batch": [' });
+    const statuses: number[] = [];
+    for (let i = 0; i < limit + 2; i += 1) statuses.push((await post()).status);
+    expect(statuses).toEqual([...Array(limit).fill(400), 429, 429]);
   });
 });
