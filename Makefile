@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status logs run test test-unit bench bench-merger bench-latency bench-ingest bench-state bench-tenants bench-cluster cluster-up cluster-down browser chaos clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status logs run test test-unit bench bench-merger bench-latency bench-ingest bench-state bench-sequences bench-tenants bench-cluster cluster-up cluster-down browser chaos clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -88,6 +88,9 @@ bench-latency: infra-up build ## merge latency against pending backlog (10 … 3
 
 bench-ingest: infra-up build ## HTTP load on ingest (single events, batches of 100) beside a raw kafkajs producer
 	node dist/bench/ingest.js
+
+bench-sequences: infra-up build ## back-to-back identify/delete, merge, alias sequences through the API, each against the reference model (BENCH_SEQUENCES, default 100)
+	node dist/bench/sequences.js
 
 bench-state: infra-up build ## Redis bytes per pending event beside its Avro size
 	node dist/bench/stateCost.js
