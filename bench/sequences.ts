@@ -33,6 +33,8 @@ import { benchTopics, saveResult, spawnService, table, topicEnv } from './suppor
 const config = loadConfig(['kafka', 'registry', 'topics']);
 const logger = createLogger('bench', 'warn');
 const SEQUENCES = Number(process.env.BENCH_SEQUENCES ?? 100);
+/** BENCH_TWO_PLANES=1: ingest and merger in the two-plane mode (docs/design-person-operations.md). */
+const TWO_PLANES = process.env.BENCH_TWO_PLANES === '1';
 const INGEST_PORT = 3190;
 const MERGER_PORT = 3191;
 const KINDS = ['delete', 'merge', 'alias', 'reverse'] as const;
@@ -87,7 +89,9 @@ async function waitForMerger(kafka: Kafka, topics: TopicConfig, groupId: string)
     const deadline = Date.now() + 120_000;
     for (;;) {
       const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topics.inbound), fetchCommittedOffsets(admin, groupId, topics.inbound)]);
-      if (ends.every((e) => (committed.get(e.partition) ?? -1) >= Number(e.high))) return;
+      // Two planes: the control plane's clocks keep arriving, so "caught up" is within a few of them.
+      const slack = TWO_PLANES ? 50 : 0;
+      if (ends.every((e) => (committed.get(e.partition) ?? -1) >= Number(e.high) - slack)) return;
       if (Date.now() > deadline) throw new Error('the merger did not catch up within 120 s');
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
@@ -96,22 +100,35 @@ async function waitForMerger(kafka: Kafka, topics: TopicConfig, groupId: string)
   }
 }
 
-/** Every record of the given streams (read_committed), until nothing new for a second. */
+/**
+ * Every record of the given streams (read_committed) up to their ends as they are now (two planes
+ * keep writing clocks to inbound, so "until nothing new" would never come), or until nothing new
+ * for 1.5 s.
+ */
 async function readAll(kafka: Kafka, catalog: SchemaCatalog, topics: TopicConfig, streams: StreamName[]): Promise<Array<{ stream: StreamName; key: string; value: unknown }>> {
   const got: Array<{ stream: StreamName; key: string; value: unknown }> = [];
   const streamOf = new Map(streams.map((stream) => [topics[stream], stream]));
+  const admin = kafka.admin();
+  await admin.connect();
+  // The last offset that can hold a record: a transaction's last offset is its commit marker.
+  const ends = new Map<string, number>();
+  for (const topic of streamOf.keys()) for (const end of await admin.fetchTopicOffsets(topic)) if (Number(end.high) > 0) ends.set(`${topic}/${end.partition}`, Number(end.high) - 2);
+  await admin.disconnect();
+  const reached = new Map<string, number>();
   const consumer = kafka.consumer({ groupId: `bench-sequences-reader-${Date.now().toString(36)}`, readUncommitted: false, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topics: [...streamOf.keys()], fromBeginning: true });
   let last = Date.now();
   await consumer.run({
-    eachMessage: async ({ topic, message }) => {
+    eachMessage: async ({ topic, partition, message }) => {
       last = Date.now();
+      reached.set(`${topic}/${partition}`, Number(message.offset));
       const stream = streamOf.get(topic) as StreamName;
       got.push({ stream, key: message.key?.toString() ?? '', value: message.value === null ? null : await catalog.decode(stream, message.value) });
     },
   });
-  while (Date.now() - last < 1500) await new Promise((resolve) => setTimeout(resolve, 200));
+  const atEnds = () => [...ends].every(([key, end]) => (reached.get(key) ?? -1) >= end);
+  while (!atEnds() && Date.now() - last < 1500) await new Promise((resolve) => setTimeout(resolve, 200));
   await consumer.disconnect();
   return got;
 }
@@ -132,7 +149,7 @@ async function main(): Promise<void> {
   writeFileSync(workspacesFile, JSON.stringify({ workspaces: registry.workspaces.map((w) => ({ ...w, settings: { ...w.settings, grace_seconds: 600 }, rate_limit: { records_per_second: 100_000 } })) }));
   const groupId = `bench-sequences-${run}`;
   const logDir = path.join(projectRoot(), '.local/logs');
-  const env = { ...topicEnv(topics), ANONMERGE_LOG_LEVEL: 'warn' };
+  const env = { ...topicEnv(topics), ANONMERGE_LOG_LEVEL: 'warn', ...(TWO_PLANES ? { ANONMERGE_INGEST_PERSON_OPS: 'true', ANONMERGE_MERGER_CONTROL_PLANE: 'true' } : {}) };
   const ingest = await spawnService('ingest', { ...env, ANONMERGE_WORKSPACES_FILE: workspacesFile, ANONMERGE_INGEST_PORT: String(INGEST_PORT) }, `http://127.0.0.1:${INGEST_PORT}/readyz`, path.join(logDir, 'bench-sequences-ingest.log'));
   const merger = await spawnService('merger', { ...env, ANONMERGE_MERGER_GROUP_ID: groupId, ANONMERGE_MERGER_REDIS_PREFIX: `bench-seq-${run}`, ANONMERGE_MERGER_PORT: String(MERGER_PORT) }, `http://127.0.0.1:${MERGER_PORT}/readyz`, path.join(logDir, 'bench-sequences-merger.log'));
   try {
@@ -148,7 +165,9 @@ async function main(): Promise<void> {
     process.stderr.write('\r\u001b[2Kwaiting for the merger to catch up\n');
     await waitForMerger(kafka, topics, groupId);
 
-    const inbound = (await readAll(kafka, catalog, topics, ['inbound'])).map((r) => fromWire(r.value as InboundRecordWire)).filter((r) => r.command.kind !== 'tick');
+    // What ingest accepted: events in inbound, person operations in person-ops (two planes), not
+    // the control plane's own records.
+    const inbound = (await readAll(kafka, catalog, topics, ['inbound', 'personOps'])).map((r) => fromWire(r.value as InboundRecordWire)).filter((r) => r.command.kind !== 'tick' && r.command.kind !== 'binding' && r.command.kind !== 'clock');
     const actual = await readAll(kafka, catalog, topics, ['mergedEvents', 'campaignTriggers', 'activity', 'anonymousEvents']);
     const expected = ReferenceModel.run(inbound, Math.max(...inbound.map((r) => r.received_at)));
     const canonical = (o: { stream: string; key: string; value: unknown }) => `${o.stream} ${o.key} ${o.value === null ? 'null' : recordContentKey(o.value as never)}`;

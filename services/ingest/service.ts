@@ -30,11 +30,15 @@ export interface RunningIngest {
 export async function startIngest(config: IngestConfig, logger: Logger, workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningIngest> {
   const kafka = createKafka(config.kafka, logger, 'ingest');
   await ensureTopicsWith(kafka, config.topics, logger);
-  const catalog = await SchemaCatalog.open(config.registry, config.topics, logger, ['inbound']);
-  const producer = new InboundProducer(kafka, { topic: config.topics.inbound, lingerMs: config.ingest.lingerMs, maxBatchMessages: 5000, sendTimeoutMs: config.ingest.sendTimeoutMs, metadataMaxAgeMs: config.kafka.metadataMaxAgeMs }, logger);
+  const catalog = await SchemaCatalog.open(config.registry, config.topics, logger, config.ingest.personOps ? ['inbound', 'personOps'] : ['inbound']);
+  const producerOptions = { lingerMs: config.ingest.lingerMs, maxBatchMessages: 5000, sendTimeoutMs: config.ingest.sendTimeoutMs, metadataMaxAgeMs: config.kafka.metadataMaxAgeMs };
+  const producer = new InboundProducer(kafka, { ...producerOptions, topic: config.topics.inbound }, logger);
   await producer.connect();
-  const publisher = new InboundPublisher(catalog, producer);
-  const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready: () => producer.ready, metrics: createRegistry('ingest'),
+  // The two-plane merger decides person operations from a topic of their own.
+  const personOps = config.ingest.personOps ? new InboundProducer(kafka, { ...producerOptions, topic: config.topics.personOps }, logger) : null;
+  await personOps?.connect();
+  const publisher = new InboundPublisher(catalog, producer, personOps);
+  const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready: () => producer.ready && (personOps?.ready ?? true), metrics: createRegistry('ingest'),
     timeouts: config.ingest,
     authFailures: { maxFailures: config.ingest.authFailureLimit, windowMs: config.ingest.authFailureWindowMs },
     trustedProxies: config.ingest.trustedProxies,
@@ -44,6 +48,7 @@ export async function startIngest(config: IngestConfig, logger: Logger, workspac
   const closeSteps: CloseStep[] = [
     { name: 'http server', close: () => app.close() },
     { name: 'kafka producer', close: () => producer.close() },
+    { name: 'person-ops producer', close: async () => personOps?.close() },
   ];
   return {
     app,

@@ -30,6 +30,8 @@ import { mergerMetrics } from './metrics';
 import { StateStore } from './redis/stateStore';
 import { ControlStore } from './redis/controlStore';
 import { startControlConsumer } from './control/controlConsumer';
+import { dataPlaneHandler } from './dataPlaneConsumer';
+import { OrderedEntityStore } from './redis/orderedEntityStore';
 
 export type MergerConfig = Config<'kafka' | 'topics' | 'registry' | 'redis' | 'merger'>;
 
@@ -84,8 +86,11 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   await redis.connect();
   const store = new StateStore(redis, new KeySpace(config.merger.redisKeyPrefix));
   const publisher = new TransactionalPublisher(kafka, config.merger.groupId, topic, (stream) => catalog.topic(stream), logger);
+  // Two planes (docs/design-person-operations.md): the control plane's clocks move the inbound
+  // partitions' time; no ticks there.
+  const ordered = config.merger.controlPlane && !options.rebuild;
   const ticker = new Ticker(kafka, catalog, topic, config.merger.tickIntervalMs, logger);
-  if (!options.rebuild) await ticker.start();
+  if (!options.rebuild && !ordered) await ticker.start();
 
   const totals = emptyTotals();
   const events = new EventEmitter();
@@ -96,6 +101,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   const queue = new PublishQueue(2, logger);
   const leases = new Map<number, Lease>();
   let generation = 0;
+  let dataPlane: Awaited<ReturnType<typeof dataPlaneHandler>> | null = null;
   let joined = false;
   const consumer = kafka.consumer({
     groupId: config.merger.groupId,
@@ -117,6 +123,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         void publisher.release(partition);
       }
     }
+    for (const partition of dataPlane?.keepOnly(assigned) ?? []) void publisher.release(partition);
     ticker.setPartitions([...assigned]);
     logger.info({ generation, partitions: [...assigned].sort((a, b) => a - b) }, 'joined the consumer group');
   });
@@ -279,9 +286,24 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   let url = '';
   if (options.listen !== false) url = (await health.listen({ host: config.merger.host, port: config.merger.port })).replace('[::1]', '127.0.0.1');
 
-  // The person-operations control plane (docs/design-person-operations.md), while it is built.
+  dataPlane = ordered
+    ? await dataPlaneHandler({
+        consumer: () => consumer,
+        admin,
+        publisher,
+        logger,
+        groupId: config.merger.groupId,
+        topic,
+        personOpsTopic: config.topics.personOps,
+        context: { store, entities: new OrderedEntityStore(store), catalog, logger, now: Date.now },
+        generation: () => generation,
+        metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
+      })
+    : null;
+
+  // The person-operations control plane (docs/design-person-operations.md).
   const control =
-    config.merger.controlPlane && !options.rebuild
+    ordered
       ? await startControlConsumer({
           kafka,
           admin,
@@ -300,7 +322,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
 
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: config.merger.fromBeginning });
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: config.merger.partitionsConcurrently, eachBatch });
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: config.merger.partitionsConcurrently, eachBatch: dataPlane ? dataPlane.eachBatch : eachBatch });
 
   const summary = setInterval(() => logger.info({ totals }, 'merger totals'), 30000);
   summary.unref();
@@ -327,6 +349,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     // Stops fetching and waits for the batches in progress, then for their transactions.
     { name: 'consumer', close: () => consumer.disconnect() },
     { name: 'control plane', close: async () => control?.close() },
+    { name: 'data plane', close: async () => dataPlane?.close() },
     { name: 'queued transactions', close: () => queue.drain() },
     { name: 'ticker', close: () => ticker.stop() },
     { name: 'transactional producers', close: () => publisher.close() },

@@ -21,6 +21,25 @@ export function isFencing(error: unknown): boolean {
   return typeof type === 'string' && FENCED.has(type);
 }
 
+const CONCURRENT_ATTEMPTS = 6;
+
+/** The coordinator is still completing an earlier transaction of this producer: try again. */
+class ConcurrentTransactionError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('concurrent transaction');
+  }
+}
+
+function isConcurrentTransactions(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  // kafkajs wraps the broker's answer (e.g. "Failed to send messages") around the original.
+  for (let e: unknown = error; e && !seen.has(e); e = (e as { originalError?: unknown }).originalError) {
+    seen.add(e);
+    if ((e as { type?: string }).type === 'CONCURRENT_TRANSACTIONS') return true;
+  }
+  return false;
+}
+
 export class TransactionalPublisher {
   private readonly producers = new Map<number, Promise<Producer>>();
 
@@ -69,8 +88,23 @@ export class TransactionalPublisher {
     if (existing) await existing.then((p) => p.disconnect()).catch(() => undefined);
   }
 
-  /** `metadata` is committed with the offset (the control consumer keeps its restart position there). */
+  /** `metadata` is committed with the offset (the two-plane consumers keep their restart position there). */
   async publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata?: string): Promise<void> {
+    // The coordinator may still be finishing this producer's previous transaction (its markers,
+    // or the abort that fenced the previous owner): it answers CONCURRENT_TRANSACTIONS, and the
+    // transaction is tried again shortly, as the Java client does. Nothing of it was committed.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.publishOnce(partition, outputs, nextOffset, metadata);
+        return;
+      } catch (error) {
+        if (!(error instanceof ConcurrentTransactionError) || attempt >= CONCURRENT_ATTEMPTS) throw error instanceof ConcurrentTransactionError ? error.cause : error;
+        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async publishOnce(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata?: string): Promise<void> {
     // Only a claim acquires a producer. Acquiring one here, for a partition that was revoked
     // meanwhile, would fence the new owner's producer and commit this stale transaction beside
     // the new owner's replay of the same operations: duplicates.
@@ -99,6 +133,7 @@ export class TransactionalPublisher {
         await this.release(partition);
         throw new FencedError(`the producer of partition ${partition} was fenced: another consumer owns it now`);
       }
+      if (isConcurrentTransactions(error)) throw new ConcurrentTransactionError(error);
       // The producer's state is unknown after a failed transaction; start afresh next time.
       await this.release(partition);
       throw error;

@@ -61,6 +61,10 @@ export const ingestSettings = {
   port: port('ANONMERGE_INGEST_PORT', { default: '3000', description: 'Port of the ingest HTTP server' }),
   workspacesFile: string('ANONMERGE_WORKSPACES_FILE', { default: 'config/workspaces.json', description: 'Workspace registry file (credentials and settings)' }),
   sendTimeoutMs: integer('ANONMERGE_INGEST_SEND_TIMEOUT_MS', { default: '10000', min: 100, description: 'Deadline for Kafka to acknowledge a request\'s records before it is answered 503' }),
+  personOps: boolean('ANONMERGE_INGEST_PERSON_OPS', {
+    default: 'false',
+    description: 'Write person operations (identify, alias, delete, merge) to the person-ops topic, for the two-plane merger (ANONMERGE_MERGER_CONTROL_PLANE); else to the inbound topic',
+  }),
   lingerMs: integer('ANONMERGE_INGEST_LINGER_MS', { default: '2', min: 0, max: 1000, description: 'How long a batch of records waits for more before it is sent' }),
   shutdownGraceMs: integer('ANONMERGE_INGEST_SHUTDOWN_GRACE_MS', { default: '10000', min: 0, description: 'How long shutdown waits for in-flight requests' }),
   idleTimeoutMs: integer('ANONMERGE_INGEST_IDLE_TIMEOUT_MS', {

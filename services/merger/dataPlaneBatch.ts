@@ -1,0 +1,283 @@
+/**
+ * One batch of one inbound partition in the two-plane merger (docs/design-person-operations.md):
+ *
+ *   decode + validate (dead letters) → hold each event and command until its workspace's control
+ *   clock, read in this log, has passed it (ordered/dataBuffer.ts) → per entity, in (received_at,
+ *   id) order: replays (at or before the entity's last applied item) from the outbox, the others
+ *   applied (ordered/dataPlane.ts), then the windows the clock has ended → store each entity
+ *   with a compare-and-set, its outputs in its outbox → outputs in release order.
+ *
+ * The caller publishes the outputs, the commit position and its metadata (the clocks a restart
+ * starts from, and up to which clock everything was published) in one Kafka transaction, then
+ * runs `afterCommit` (outbox clean-up, fired timers removed).
+ *
+ * Person operations found in inbound (written by an ingest from before the two planes) are
+ * forwarded to the person-ops topic, in the same transaction; the control plane takes a copy it
+ * already applied for a replay.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import type { SchemaCatalog } from '../shared/avro/catalog';
+import type { Logger } from '../shared/logger';
+import { fromWire, toWire, type InboundRecord, type InboundRecordWire } from '../shared/model/inbound';
+import type { DeadLetter } from '../shared/model/outbound';
+import { compareStamps } from '../shared/model/recordOrder';
+import type { EntityRef } from './model/entities';
+import type { Output } from './model/outputs';
+import { commandTarget } from './ordered/commands';
+import { committableDataPosition, releaseData, type Clocks, type DataBuffer, type HeldItem } from './ordered/dataBuffer';
+import { applyItem, itemStamp, passTime, type DataEntity, type DataEntityState } from './ordered/dataPlane';
+import { decodeOutbox, encodeOutbox, type EncodedOutput } from './redis/codec';
+import { KeySpace } from './redis/keys';
+import { itemPosition, timerPosition, type AppliedStamp, type LoadedOrdered, type OrderedEntityStore } from './redis/orderedEntityStore';
+import type { StateStore } from './redis/stateStore';
+import { contractViolation } from './validate';
+
+export interface OrderedLease {
+  readonly topic: string;
+  readonly partition: number;
+  buffer: DataBuffer;
+  /** Per control partition: items and windows at or before it were published in a committed transaction. */
+  published: Clocks;
+}
+
+export interface OrderedContext {
+  readonly store: StateStore;
+  readonly entities: OrderedEntityStore;
+  readonly catalog: SchemaCatalog;
+  readonly logger: Logger;
+  readonly controlPartitionOf: (workspace: string) => number;
+  readonly now: () => number;
+}
+
+export interface OrderedTally {
+  records: number;
+  released: number;
+  late: number;
+  replayed: number;
+  resent: number;
+  missingOutbox: number;
+  deadLetters: number;
+  forwarded: number;
+  conflicts: number;
+  timersFired: number;
+}
+
+export interface OrderedOutcome {
+  readonly outputs: EncodedOutput[];
+  readonly nextOffset: number;
+  readonly metadata: string;
+  readonly buffer: DataBuffer;
+  readonly published: Clocks;
+  readonly tally: OrderedTally;
+  readonly afterCommit: () => Promise<void>;
+}
+
+/** Committed with the offset: the clocks a restart reads under, and what was published. */
+export function formatDataPosition(clocks: Clocks, published: Clocks): string {
+  return JSON.stringify({ c: Object.fromEntries(clocks), p: Object.fromEntries(published) });
+}
+
+export function parseDataPosition(metadata: string | null): { clocks: Clocks; published: Clocks } {
+  const toClocks = (value: unknown): Clocks => new Map(Object.entries((value as Record<string, number>) ?? {}).filter(([, v]) => typeof v === 'number').map(([k, v]) => [Number(k), v]));
+  try {
+    const parsed = metadata ? (JSON.parse(metadata) as { c?: unknown; p?: unknown }) : {};
+    return { clocks: toClocks(parsed.c), published: toClocks(parsed.p) };
+  } catch {
+    return { clocks: new Map(), published: new Map() };
+  }
+}
+
+const DEFAULT_RETENTION_MS = 30 * 86_400_000;
+const MAX_ATTEMPTS = 8;
+
+function entityOfItem(held: HeldItem): DataEntity {
+  const { item } = held;
+  if (item.kind === 'command') {
+    const target = commandTarget(item.command);
+    return target.kind === 'anonymous' ? { kind: 'anonymous', workspace: held.workspace, anonymousId: target.anonymousId } : { kind: 'person', workspace: held.workspace, person: target.person };
+  }
+  const body = item.record.command.kind === 'track' ? item.record.command.body : null;
+  if (body?.anonymous_id) return { kind: 'anonymous', workspace: held.workspace, anonymousId: body.anonymous_id };
+  if (body?.person) return { kind: 'person', workspace: held.workspace, person: body.person };
+  return { kind: 'invites', workspace: held.workspace };
+}
+
+const entityKey = (entity: DataEntity) => JSON.stringify(entity);
+
+interface EntityWork {
+  readonly entity: DataEntity;
+  readonly items: HeldItem[];
+  /** Window ends of this entity's timers that the clock has passed. */
+  readonly dueTimers: number[];
+}
+
+export async function processOrderedBatch(lease: OrderedLease, messages: readonly KafkaMessage[], ctx: OrderedContext): Promise<OrderedOutcome> {
+  const { catalog, logger, store } = ctx;
+  const { topic, partition } = lease;
+  const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0 };
+  const read: Array<{ offset: number; record: InboundRecord }> = [];
+  const tail: EncodedOutput[] = [];
+  for (const message of messages) {
+    const offset = Number(message.offset);
+    let reason: string | null = null;
+    try {
+      if (!message.value) throw new Error('the record has no value');
+      const known = catalog.decodeIfKnown<InboundRecordWire>('inbound', message.value);
+      const record = fromWire(known ? known.value : await catalog.decode<InboundRecordWire>('inbound', message.value));
+      reason = contractViolation(record);
+      if (!reason) read.push({ offset, record });
+    } catch (error) {
+      reason = `undecodable: ${(error as Error).message}`;
+    }
+    if (reason) {
+      const letter: DeadLetter = { reason, source_topic: topic, source_partition: partition, source_offset: offset, key: message.key, value: message.value, failed_at: Number(message.timestamp) };
+      logger.warn({ partition, offset, reason }, 'dead-lettering an inbound record');
+      tail.push({ stream: 'deadLetters', key: message.key?.toString() ?? '', value: catalog.encode('deadLetters', letter) });
+      tally.deadLetters += 1;
+    }
+  }
+  const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
+
+  const released = releaseData(lease.buffer, read, ctx.controlPartitionOf);
+  const clocks = released.buffer.clocks;
+  const clockOf = (workspace: string) => clocks.get(ctx.controlPartitionOf(workspace)) ?? Number.NEGATIVE_INFINITY;
+  const publishedOf = (workspace: string) => lease.published.get(ctx.controlPartitionOf(workspace)) ?? Number.NEGATIVE_INFINITY;
+  for (const { record } of released.other) {
+    if (record.command.kind === 'tick') continue;
+    // An older ingest wrote this person operation here: the control plane decides it.
+    tail.push({ stream: 'personOps', key: record.workspace_id, value: catalog.encode('personOps', toWire(record)) });
+    tally.forwarded += 1;
+  }
+  tally.released = released.ready.length;
+  tally.late = released.ready.filter((held) => held.lateFrom !== null).length;
+
+  // The entities with items, and those whose window the clock has ended.
+  const works = new Map<string, EntityWork>();
+  const workOf = (entity: DataEntity) => {
+    const key = entityKey(entity);
+    let work = works.get(key);
+    if (!work) works.set(key, (work = { entity, items: [], dueTimers: [] }));
+    return work;
+  };
+  for (const held of released.ready) workOf(entityOfItem(held)).items.push(held);
+  const timersKey = store.keys.partition(topic, partition).timers;
+  const maxClock = Math.max(Number.NEGATIVE_INFINITY, ...clocks.values());
+  if (Number.isFinite(maxClock)) {
+    const flat = await store.redis.zrangebyscore(timersKey, '-inf', `(${maxClock}`, 'WITHSCORES', 'LIMIT', 0, 5000);
+    for (let i = 0; i < flat.length; i += 2) {
+      const { workspace, anonymousId } = KeySpace.parseTimerMember(flat[i] as string);
+      const end = Number(flat[i + 1]);
+      if (end < clockOf(workspace)) workOf({ kind: 'anonymous', workspace, anonymousId }).dueTimers.push(end);
+    }
+  }
+
+  const outputsOfItem = new Map<HeldItem, EncodedOutput[]>();
+  const timerOutputs: EncodedOutput[] = [];
+  const cleanups: Array<{ entity: EntityRef; positions: string[] }> = [];
+  const timerChanges: Array<{ member: string; end: number | null; fired: number[] }> = [];
+  const encode = (outputs: readonly Output[]): EncodedOutput[] => outputs.map((o) => ({ stream: o.stream, key: o.key, value: o.value === null ? null : catalog.encode(o.stream, o.value) }));
+
+  const decideEntity = async (work: EntityWork): Promise<void> => {
+    const { entity, items } = work;
+    const positions = [...items.map((held) => itemPosition(partition, held.offset)), ...work.dueTimers.map(timerPosition)];
+    const ids = items.flatMap((held) => (held.item.kind === 'event' ? [held.item.record.id] : []));
+    const withPending = items.some((held) => held.item.kind === 'command' && held.item.command.kind === 'bind');
+    const retentionMs = items.reduce((max, held) => Math.max(max, held.item.kind === 'event' ? held.item.record.settings.retention_seconds * 1000 : held.item.command.kind === 'bind' ? held.item.command.settings.retention_seconds * 1000 : 0), 0) || DEFAULT_RETENTION_MS;
+    for (let attempt = 1; ; attempt += 1) {
+      if (attempt > MAX_ATTEMPTS) throw new Error(`an entity kept changing under ${MAX_ATTEMPTS} attempts`);
+      const [loaded] = (await ctx.entities.load([{ entity, ids, withPending, outbox: positions }])) as [LoadedOrdered];
+      const state: DataEntityState = { seen: new Map(loaded.state.seen), person: loaded.state.person, window: loaded.state.window, pending: [...loaded.state.pending] };
+      let applied: AppliedStamp | null = loaded.applied;
+      const outbox = new Map<string, Buffer>();
+      const decided = new Map<HeldItem, EncodedOutput[]>();
+      const fromOutbox = (position: string): EncodedOutput[] | null => {
+        const stored = loaded.outbox.get(position);
+        if (!stored) return null;
+        const outcome = decodeOutbox(stored);
+        return outcome.code === 'B' ? outcome.entry.outputs : [];
+      };
+      for (const held of items) {
+        const stamp = itemStamp(held.item);
+        const position = itemPosition(partition, held.offset);
+        const last = applied;
+        if (last && compareStamps(stamp, { at: last.at, id: last.id, content: () => last.content }) <= 0) {
+          tally.replayed += 1;
+          if (stamp.at <= publishedOf(entity.workspace)) continue;
+          const resent = fromOutbox(position);
+          if (resent === null) {
+            tally.missingOutbox += 1;
+            logger.error({ partition, offset: held.offset }, 'a replayed item has no outbox entry; its outputs cannot be re-sent');
+          } else {
+            tally.resent += 1;
+            decided.set(held, resent);
+          }
+          continue;
+        }
+        // The window the clock ended before this item is reported first (applyItem does it).
+        const outputs = encode(applyItem(entity, state, held.item));
+        decided.set(held, outputs);
+        outbox.set(position, encodeOutbox({ code: 'B', entry: { outputs, followUps: [] } }));
+        applied = { at: stamp.at, id: stamp.id, content: stamp.content() };
+      }
+      // Windows the clock has ended: reported now, or — if that was done before a restart — again
+      // from the outbox unless it was published.
+      const clock = clockOf(entity.workspace);
+      const timerOut: EncodedOutput[] = [];
+      const endBefore = state.window?.end ?? null;
+      const ended = encode(passTime(entity, state, clock));
+      if (endBefore !== null && state.window === null) {
+        tally.timersFired += 1;
+        timerOut.push(...ended);
+        outbox.set(timerPosition(endBefore), encodeOutbox({ code: 'B', entry: { outputs: ended, followUps: [] } }));
+      }
+      for (const end of work.dueTimers) {
+        if (end === endBefore || end < publishedOf(entity.workspace)) continue;
+        const resent = fromOutbox(timerPosition(end));
+        if (resent) timerOut.push(...resent);
+      }
+      const seen = [...state.seen].filter(([id, at]) => loaded.state.seen.get(id) !== at).map(([id, receivedAt]) => ({ id, receivedAt }));
+      const changed = outbox.size > 0 || seen.length > 0;
+      if (changed) {
+        const [ok] = await ctx.entities.commit([{ entity, expectedVersion: loaded.version, before: loaded, state, applied, pendingLoaded: withPending, seen, outbox, published: [], retentionMs, now: ctx.now() }]);
+        if (!ok) {
+          tally.conflicts += 1;
+          continue;
+        }
+      }
+      for (const [held, outputs] of decided) outputsOfItem.set(held, outputs);
+      timerOutputs.push(...timerOut);
+      cleanups.push({ entity, positions });
+      if (entity.kind === 'anonymous') {
+        timerChanges.push({ member: KeySpace.timerMember(entity.workspace, entity.anonymousId), end: state.window?.end ?? null, fired: [...new Set([...work.dueTimers, ...(endBefore !== null && state.window === null ? [endBefore] : [])])] });
+      }
+      return;
+    }
+  };
+  await Promise.all([...works.values()].map(decideEntity));
+
+  // The open windows, indexed for the clock to find (before the transaction: a replay needs them).
+  const arming = timerChanges.filter((t) => t.end !== null);
+  if (arming.length > 0) await Promise.all(arming.map((t) => store.redis.zadd(timersKey, t.end as number, t.member)));
+
+  const outputs: EncodedOutput[] = [];
+  for (const held of released.ready) outputs.push(...(outputsOfItem.get(held) ?? []));
+  outputs.push(...timerOutputs, ...tail);
+  const position = committableDataPosition(released.buffer, lastOffset + 1);
+  return {
+    outputs,
+    nextOffset: position.offset,
+    metadata: formatDataPosition(position.clocks, clocks),
+    buffer: released.buffer,
+    published: clocks,
+    tally,
+    afterCommit: async () => {
+      await store.cleanOutboxes(cleanups);
+      // A fired timer leaves the index once published, unless the window was opened again since.
+      for (const change of timerChanges) {
+        if (change.end !== null) continue;
+        const score = await store.redis.zscore(timersKey, change.member);
+        if (score !== null && change.fired.includes(Number(score))) await store.redis.zrem(timersKey, change.member);
+      }
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * The data plane's entity state in Redis (docs/design-person-operations.md), on the same keys as
+ * the merger's entities (keys.ts): the state hash holds the version ("v"), the ordered state as
+ * one JSON field ("o": person, window, last item applied) and the outbox ("x:<partition>:<offset>"
+ * per item, "t:<window end>" per window reported by the clock); the pending list and the seen ids
+ * keep their shapes. Outbox entries are named by "position" here (the field is "x:" + it). Reads are plain pipelined commands; the write is commitEntities.lua (a
+ * compare-and-set on the version), shared with the merger's entities.
+ */
+import { decodePending } from './codec';
+import type { EntityRef } from '../model/entities';
+import type { PendingEvent } from '../model/state';
+import type { DataEntityState, DataWindow } from '../ordered/dataPlane';
+import type { PersonRef } from '../../shared/model/person';
+import type { StateStore } from './stateStore';
+
+/** The last item an entity applied: items at or before it are replays. */
+export interface AppliedStamp {
+  readonly at: number;
+  readonly id: string;
+  readonly content: string;
+}
+
+export interface OrderedLoadRequest {
+  readonly entity: EntityRef;
+  /** Event ids whose first-seen received_at the items need (SPEC R7). */
+  readonly ids: readonly string[];
+  /** A bind among the items merges what is pending: load it (and write the list whole). */
+  readonly withPending: boolean;
+  /** Outbox positions to read (itemPosition, timerPosition). */
+  readonly outbox: readonly string[];
+}
+
+export interface LoadedOrdered {
+  readonly version: number;
+  /** Seen holds the requested ids only; pending is the stored list when asked for, else empty. */
+  readonly state: DataEntityState;
+  readonly applied: AppliedStamp | null;
+  /** By position. */
+  readonly outbox: ReadonlyMap<string, Buffer>;
+}
+
+interface StoredOrdered {
+  readonly p: PersonRef | null;
+  readonly w: DataWindow | null;
+  readonly a: AppliedStamp | null;
+}
+
+/** The outbox position of an item (its place in the log) and of a window the clock ended. */
+export const itemPosition = (partition: number, offset: number) => `${partition}:${offset}`;
+export const timerPosition = (windowEnd: number) => `t:${windowEnd}`;
+
+const DAY_MS = 86_400_000;
+
+export interface OrderedCommit {
+  readonly entity: EntityRef;
+  readonly expectedVersion: number;
+  readonly before: LoadedOrdered;
+  readonly state: DataEntityState;
+  readonly applied: AppliedStamp | null;
+  readonly pendingLoaded: boolean;
+  /** Ids counted now (first copies), with their received_at. */
+  readonly seen: ReadonlyArray<{ readonly id: string; readonly receivedAt: number }>;
+  /** New outbox entries, by position. */
+  readonly outbox: ReadonlyMap<string, Buffer>;
+  /** Outbox positions whose outputs a committed transaction published: deleted with this write. */
+  readonly published: readonly string[];
+  readonly retentionMs: number;
+  readonly now: number;
+}
+
+export class OrderedEntityStore {
+  constructor(private readonly store: StateStore) {}
+
+  async load(requests: readonly OrderedLoadRequest[]): Promise<LoadedOrdered[]> {
+    const redis = this.store.redis;
+    return Promise.all(
+      requests.map(async (request) => {
+        const keys = this.store.entityKeys(request.entity);
+        const [fields, pending, scores] = await Promise.all([
+          redis.hmgetBuffer(keys.state, 'v', 'o', ...request.outbox.map((position) => `x:${position}`)),
+          request.withPending ? redis.lrangeBuffer(keys.pending, 0, -1) : Promise.resolve([] as Buffer[]),
+          request.ids.length > 0 ? (redis.zmscore(keys.seen, ...request.ids) as Promise<Array<string | null>>) : Promise.resolve([] as Array<string | null>),
+        ]);
+        const [version, ordered, ...outboxValues] = fields;
+        const stored: StoredOrdered = ordered ? (JSON.parse(ordered.toString()) as StoredOrdered) : { p: null, w: null, a: null };
+        const seen = new Map<string, number>();
+        request.ids.forEach((id, i) => {
+          const score = scores[i];
+          if (score !== null && score !== undefined) seen.set(id, Number(score));
+        });
+        const outbox = new Map<string, Buffer>();
+        request.outbox.forEach((position, i) => {
+          const value = outboxValues[i];
+          if (value) outbox.set(position, value);
+        });
+        const pendingEvents: PendingEvent[] = pending.map((entry) => decodePending(entry));
+        return { version: Number(version?.toString() ?? 0), state: { seen, person: stored.p, window: stored.w, pending: pendingEvents }, applied: stored.a, outbox };
+      }),
+    );
+  }
+
+  /** Stores each entity's new state if its version has not moved; false for those that moved. */
+  async commit(commits: readonly OrderedCommit[]): Promise<boolean[]> {
+    return this.store.commitEntities(
+      commits.map((c) => {
+        const stored: StoredOrdered = { p: c.state.person, w: c.state.window, a: c.applied };
+        const newPending = c.state.pending;
+        const bound = c.entity.kind === 'anonymous' && c.state.person !== null;
+        const newest = Math.max(0, ...newPending.map((e) => e.receivedAt), ...c.seen.map((s) => s.receivedAt));
+        return {
+          entity: c.entity,
+          commit: {
+            expectedVersion: c.expectedVersion,
+            newVersion: c.expectedVersion + 1,
+            // A binding is kept (anonymous ids are not reusable); anything else lives for the retention after its newest data.
+            stateExpireAt: bound ? -1 : newest > 0 ? newest + c.retentionMs + DAY_MS : c.now + c.retentionMs + DAY_MS,
+            set: ['o', JSON.stringify(stored)],
+            unset: [],
+            pending: c.pendingLoaded ? { kind: 'replace', events: newPending } : newPending.length > 0 ? { kind: 'append', events: newPending } : { kind: 'none' },
+            pendingTrimCutoff: 0,
+            pendingExpireAt: newPending.length > 0 ? newest + c.retentionMs + DAY_MS : 0,
+            seen: c.seen,
+            seenCutoff: newest > 0 ? newest - c.retentionMs - DAY_MS : 0,
+            seenExpireAt: c.seen.length > 0 ? newest + c.retentionMs + DAY_MS : 0,
+            outbox: c.outbox,
+            published: c.published,
+          },
+        };
+      }),
+    );
+  }
+}
+
