@@ -1,0 +1,32 @@
+/**
+ * Issue 13 on the real stack: 100 back-to-back sequences of each kind through the HTTP API —
+ * identify → delete, identify → merge_customers, identify → alias, merge → identify of the
+ * secondary — on real ingest and merger processes in the two-plane mode, each sequence's outputs
+ * equal to the reference model's, activity ids included (R2a–f, R9, R10). The same run in the
+ * default mode is `make bench-sequences`. TWO_PLANES_SEQUENCES scales it.
+ */
+import { createServer } from 'node:net';
+import { KINDS, runSequences } from '../../../bench/sequenceRuns';
+import { uniqueName } from '../../support/stack';
+
+const SEQUENCES = Number(process.env.TWO_PLANES_SEQUENCES ?? 100);
+
+/** A port nobody listens on now (the system picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('the two-plane merger against the reference model, through the API', () => {
+  it(`R2a-f R9 R10: ${SEQUENCES} back-to-back sequences of each kind, each with the model's outputs`, async () => {
+    const result = await runSequences({ sequences: SEQUENCES, twoPlanes: true, ingestPort: await freePort(), mergerPort: await freePort(), namePrefix: uniqueName('test-sequences') });
+    process.stdout.write(`two-plane sequences: ${KINDS.map((kind) => `${kind} ${result.figures[kind].agree}/${SEQUENCES}`).join(', ')}\n`);
+    for (const kind of KINDS) expect({ kind, ...result.figures[kind] }).toEqual({ kind, agree: SEQUENCES, agreeExceptIds: SEQUENCES, example: null });
+  }, 600_000);
+});
