@@ -141,6 +141,12 @@ export interface SequenceOptions {
   readonly ingestPort: number;
   readonly mergerPort: number;
   readonly progress?: (text: string) => void;
+  /**
+   * The control plane's reorder bound (ANONMERGE_MERGER_REORDER_MS; default: the merger's). A
+   * person operation that ingest appends later than this after stamping it is applied after the
+   * frontier, not at its place: a test on a loaded machine gives it room.
+   */
+  readonly reorderMs?: number;
   /** Names of the run's topics, groups and Redis keys start with it (a test passes its own). */
   readonly namePrefix?: string;
 }
@@ -171,7 +177,7 @@ export async function runSequences(options: SequenceOptions): Promise<SequenceFi
   writeFileSync(workspacesFile, JSON.stringify({ workspaces: registry.workspaces.map((w) => ({ ...w, settings: { ...w.settings, grace_seconds: 600 }, rate_limit: { records_per_second: 100_000 } })) }));
   const groupId = `${prefix}-merger`;
   const logDir = path.join(projectRoot(), '.local/logs');
-  const env = { ...topicEnv(topics), ANONMERGE_LOG_LEVEL: 'warn', ...(TWO_PLANES ? { ANONMERGE_INGEST_PERSON_OPS: 'true', ANONMERGE_MERGER_CONTROL_PLANE: 'true' } : {}) };
+  const env = { ...topicEnv(topics), ANONMERGE_LOG_LEVEL: 'warn', ...(TWO_PLANES ? { ANONMERGE_INGEST_PERSON_OPS: 'true', ANONMERGE_MERGER_CONTROL_PLANE: 'true' } : {}), ...(options.reorderMs ? { ANONMERGE_MERGER_REORDER_MS: String(options.reorderMs) } : {}) };
   const ingest = await spawnService('ingest', { ...env, ANONMERGE_WORKSPACES_FILE: workspacesFile, ANONMERGE_INGEST_PORT: String(INGEST_PORT) }, `http://127.0.0.1:${INGEST_PORT}/readyz`, path.join(logDir, 'bench-sequences-ingest.log'));
   const merger = await spawnService('merger', { ...env, ANONMERGE_MERGER_GROUP_ID: groupId, ANONMERGE_MERGER_REDIS_PREFIX: prefix, ANONMERGE_MERGER_PORT: String(MERGER_PORT) }, `http://127.0.0.1:${MERGER_PORT}/readyz`, path.join(logDir, 'bench-sequences-merger.log'));
   try {

@@ -11,15 +11,13 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { SchemaCatalog } from '../shared/avro/catalog';
 import type { Logger } from '../shared/logger';
-import { fromWire, type InboundRecordWire } from '../shared/model/inbound';
-import type { DeadLetter } from '../shared/model/outbound';
 import { applyEntities, type EntityWork } from './applyEntity';
 import { lookupKey, lookupsNeeded, planBatch, type PositionedRecord } from './decide/plan';
 import type { Position } from './model/entities';
 import { addTally, emptyTally, type FollowUp, type Tally } from './model/outputs';
 import type { EncodedOutput } from './redis/codec';
 import type { StateStore } from './redis/stateStore';
-import { contractViolation } from './validate';
+import { decodeBatch } from './decodeBatch';
 
 export class ZombieError extends Error {
   override name = 'ZombieError';
@@ -61,27 +59,9 @@ export interface BatchContext {
 export async function processBatch(lease: PartitionLease, messages: readonly KafkaMessage[], ctx: BatchContext): Promise<BatchOutcome> {
   const { store, catalog, logger } = ctx;
   const { topic, partition } = lease;
-  const records: PositionedRecord[] = [];
-  const deadLetters: Array<{ position: Position; output: EncodedOutput }> = [];
-
-  for (const message of messages) {
-    const position = { partition, offset: Number(message.offset) };
-    let reason: string | null = null;
-    try {
-      if (!message.value) throw new Error('the record has no value');
-      const known = catalog.decodeIfKnown<InboundRecordWire>('inbound', message.value);
-      const record = fromWire(known ? known.value : await catalog.decode<InboundRecordWire>('inbound', message.value));
-      reason = contractViolation(record);
-      if (!reason) records.push({ position, record });
-    } catch (error) {
-      reason = `undecodable: ${(error as Error).message}`;
-    }
-    if (reason) {
-      const letter: DeadLetter = { reason, source_topic: topic, source_partition: partition, source_offset: position.offset, key: message.key, value: message.value, failed_at: Number(message.timestamp) };
-      logger.warn({ partition, offset: position.offset, reason }, 'dead-lettering an inbound record');
-      deadLetters.push({ position, output: { stream: 'deadLetters', key: message.key?.toString() ?? '', value: catalog.encode('deadLetters', letter) } });
-    }
-  }
+  const decoded = await decodeBatch(messages, { topic, partition, stream: 'inbound' }, catalog, logger);
+  const records: PositionedRecord[] = decoded.records.map(({ offset, record }) => ({ position: { partition, offset }, record }));
+  const deadLetters = decoded.deadLetters.map(({ offset, output }) => ({ position: { partition, offset } as Position, output }));
   const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
 
   // People whose anonymous ids some records need (deletions, merges, aliases).

@@ -18,8 +18,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { SchemaCatalog } from '../shared/avro/catalog';
 import type { Logger } from '../shared/logger';
-import { fromWire, toWire, type InboundRecord, type InboundRecordWire } from '../shared/model/inbound';
-import type { DeadLetter } from '../shared/model/outbound';
+import { toWire } from '../shared/model/inbound';
 import { compareStamps } from '../shared/model/recordOrder';
 import type { EntityRef } from './model/entities';
 import type { Output } from './model/outputs';
@@ -30,7 +29,7 @@ import { decodeOutbox, encodeOutbox, type EncodedOutput } from './redis/codec';
 import { KeySpace } from './redis/keys';
 import { itemPosition, timerPosition, type AppliedStamp, type LoadedOrdered, type OrderedEntityStore } from './redis/orderedEntityStore';
 import type { StateStore } from './redis/stateStore';
-import { contractViolation } from './validate';
+import { decodeBatch } from './decodeBatch';
 
 export interface OrderedLease {
   readonly topic: string;
@@ -115,27 +114,10 @@ export async function processOrderedBatch(lease: OrderedLease, messages: readonl
   const { catalog, logger, store } = ctx;
   const { topic, partition } = lease;
   const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0 };
-  const read: Array<{ offset: number; record: InboundRecord }> = [];
-  const tail: EncodedOutput[] = [];
-  for (const message of messages) {
-    const offset = Number(message.offset);
-    let reason: string | null = null;
-    try {
-      if (!message.value) throw new Error('the record has no value');
-      const known = catalog.decodeIfKnown<InboundRecordWire>('inbound', message.value);
-      const record = fromWire(known ? known.value : await catalog.decode<InboundRecordWire>('inbound', message.value));
-      reason = contractViolation(record);
-      if (!reason) read.push({ offset, record });
-    } catch (error) {
-      reason = `undecodable: ${(error as Error).message}`;
-    }
-    if (reason) {
-      const letter: DeadLetter = { reason, source_topic: topic, source_partition: partition, source_offset: offset, key: message.key, value: message.value, failed_at: Number(message.timestamp) };
-      logger.warn({ partition, offset, reason }, 'dead-lettering an inbound record');
-      tail.push({ stream: 'deadLetters', key: message.key?.toString() ?? '', value: catalog.encode('deadLetters', letter) });
-      tally.deadLetters += 1;
-    }
-  }
+  const decoded = await decodeBatch(messages, { topic, partition, stream: 'inbound' }, catalog, logger);
+  const read = decoded.records;
+  const tail: EncodedOutput[] = decoded.deadLetters.map((d) => d.output);
+  tally.deadLetters = decoded.deadLetters.length;
   const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
 
   const released = releaseData(lease.buffer, read, ctx.controlPartitionOf);

@@ -1,16 +1,15 @@
 /**
- * The merger's inbound consumer in the two-plane mode (docs/design-person-operations.md): per
- * owned partition a transactional producer (fencing the previous owner's) and the data hold;
- * per batch processOrderedBatch, then one transaction with the outputs and the commit position
- * (its metadata: the clocks a restart reads under, and what was published), then the clean-up.
- * Batches of a partition go one after another: the hold carries over.
+ * The merger's inbound consumer in the two-plane mode (docs/design-person-operations.md): each
+ * owned partition runs processOrderedBatch one batch after another (kafka/sequentialPartitions.ts),
+ * the data hold carried over between batches and rebuilt at a claim from the committed
+ * position's metadata (the clocks a restart reads under, and what was published).
  */
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
-import { fetchCommittedPositions } from '../shared/kafka/committedOffsets';
 import type { Logger } from '../shared/logger';
-import { parseDataPosition, processOrderedBatch, type OrderedContext, type OrderedLease, type OrderedTally } from './dataPlaneBatch';
-import { FencedError, type TransactionalPublisher } from './kafka/transactionalPublisher';
+import { parseDataPosition, processOrderedBatch, type OrderedContext, type OrderedLease, type OrderedOutcome, type OrderedTally } from './dataPlaneBatch';
+import { sequentialPartitions } from './kafka/sequentialPartitions';
+import type { TransactionalPublisher } from './kafka/transactionalPublisher';
 import { emptyDataBuffer } from './ordered/dataBuffer';
 
 export interface DataPlaneDeps {
@@ -26,9 +25,12 @@ export interface DataPlaneDeps {
   readonly metadataMaxAgeMs: number;
 }
 
-interface Lease extends OrderedLease {
-  readonly generation: number;
-  zombie: boolean;
+export interface DataPlane {
+  readonly eachBatch: (payload: EachBatchPayload) => Promise<void>;
+  /** Forgets the partitions no longer assigned here and releases their producers. */
+  keepOnly(assigned: ReadonlySet<number>): void;
+  readonly totals: OrderedTally & { batches: number };
+  close(): void;
 }
 
 const partitioner = Partitioners.DefaultPartitioner();
@@ -42,8 +44,8 @@ export function controlPartitionFor(workspace: string, partitions: number): numb
   });
 }
 
-export async function dataPlaneHandler(deps: DataPlaneDeps): Promise<{ eachBatch: (payload: EachBatchPayload) => Promise<void>; keepOnly: (assigned: ReadonlySet<number>) => number[]; totals: OrderedTally & { batches: number }; close: () => void }> {
-  const { admin, publisher, logger, topic } = deps;
+export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
+  const { admin, logger, topic } = deps;
   let controlPartitions = (await admin.fetchTopicOffsets(deps.personOpsTopic)).length;
   const refresh = setInterval(() => {
     admin
@@ -53,64 +55,30 @@ export async function dataPlaneHandler(deps: DataPlaneDeps): Promise<{ eachBatch
   }, deps.metadataMaxAgeMs);
   refresh.unref();
   const context: OrderedContext = { ...deps.context, controlPartitionOf: (workspace) => controlPartitionFor(workspace, controlPartitions) };
-  const leases = new Map<number, Lease>();
   const totals = { records: 0, released: 0, late: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, batches: 0 };
 
-  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
-    const partition = batch.partition;
-    const consumer = deps.consumer();
-    let lease = leases.get(partition);
-    if (!lease || lease.generation !== deps.generation()) {
-      await publisher.acquire(partition);
-      const committed = (await fetchCommittedPositions(admin, deps.groupId, topic, { partitions: [partition], stable: true })).get(partition);
-      const start = committed && committed.offset >= 0 ? committed.offset : Number(batch.firstOffset());
-      const position = parseDataPosition(committed?.metadata ?? null);
-      lease = { topic, partition, generation: deps.generation(), zombie: false, buffer: emptyDataBuffer(position.clocks), published: position.published };
-      leases.set(partition, lease);
-      logger.info({ partition, committed: start }, 'partition claimed');
-      if (Number(batch.firstOffset()) !== start) {
-        consumer.seek({ topic, partition, offset: String(start) });
-        return;
-      }
-    }
-    if (lease.zombie) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      await heartbeat();
-      return;
-    }
-    const outcome = await processOrderedBatch(lease, batch.messages, context);
-    try {
-      await publisher.publish(partition, outcome.outputs, outcome.nextOffset, outcome.metadata);
-    } catch (error) {
-      if (error instanceof FencedError) {
-        lease.zombie = true;
-        logger.warn({ partition }, 'refused as a zombie: this consumer no longer owns the partition');
-        return;
-      }
-      leases.delete(partition);
-      logger.error({ err: error, partition }, 'transaction failed; the partition is read again from its committed position');
-      consumer.seek({ topic, partition, offset: String(Number(batch.firstOffset())) });
-      return;
-    }
-    lease.buffer = outcome.buffer;
-    lease.published = outcome.published;
-    resolveOffset(batch.lastOffset());
-    totals.batches += 1;
-    for (const [key, value] of Object.entries(outcome.tally)) (totals as Record<string, number>)[key] = ((totals as Record<string, number>)[key] ?? 0) + value;
-    if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'items applied before a restart were re-sent from the outbox');
-    await outcome.afterCommit().catch((error: unknown) => logger.warn({ err: error, partition }, 'clean-up after commit failed; the expiries will catch it'));
-    await heartbeat();
-  };
-  return {
-    eachBatch,
-    /** Forgets the partitions no longer assigned here; returns them. */
-    keepOnly: (assigned) => {
-      const gone = [...leases.keys()].filter((partition) => !assigned.has(partition));
-      for (const partition of gone) leases.delete(partition);
-      return gone;
+  const partitions = sequentialPartitions<OrderedLease, OrderedOutcome>({
+    consumer: deps.consumer,
+    admin,
+    publisher: deps.publisher,
+    logger,
+    groupId: deps.groupId,
+    topic,
+    generation: deps.generation,
+    step: {
+      claim: (partition, metadata) => {
+        const position = parseDataPosition(metadata);
+        return { topic, partition, buffer: emptyDataBuffer(position.clocks), published: position.published };
+      },
+      process: (lease, messages) => processOrderedBatch(lease, messages, context),
+      committed: (lease, outcome, partition) => {
+        lease.buffer = outcome.buffer;
+        lease.published = outcome.published;
+        totals.batches += 1;
+        for (const [key, value] of Object.entries(outcome.tally)) (totals as Record<string, number>)[key] = ((totals as Record<string, number>)[key] ?? 0) + value;
+        if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'items applied before a restart were re-sent from the outbox');
+      },
     },
-    totals,
-    close: () => clearInterval(refresh),
-  };
+  });
+  return { eachBatch: partitions.eachBatch, keepOnly: partitions.keepOnly, totals, close: () => clearInterval(refresh) };
 }

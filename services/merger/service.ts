@@ -30,7 +30,7 @@ import { mergerMetrics } from './metrics';
 import { StateStore } from './redis/stateStore';
 import { ControlStore } from './redis/controlStore';
 import { startControlConsumer } from './control/controlConsumer';
-import { dataPlaneHandler } from './dataPlaneConsumer';
+import { startDataPlane } from './dataPlaneConsumer';
 import { OrderedEntityStore } from './redis/orderedEntityStore';
 
 export type MergerConfig = Config<'kafka' | 'topics' | 'registry' | 'redis' | 'merger'>;
@@ -101,7 +101,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   const queue = new PublishQueue(2, logger);
   const leases = new Map<number, Lease>();
   let generation = 0;
-  let dataPlane: Awaited<ReturnType<typeof dataPlaneHandler>> | null = null;
+  let dataPlane: Awaited<ReturnType<typeof startDataPlane>> | null = null;
   let joined = false;
   const consumer = kafka.consumer({
     groupId: config.merger.groupId,
@@ -123,7 +123,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         void publisher.release(partition);
       }
     }
-    for (const partition of dataPlane?.keepOnly(assigned) ?? []) void publisher.release(partition);
+    dataPlane?.keepOnly(assigned);
     ticker.setPartitions([...assigned]);
     logger.info({ generation, partitions: [...assigned].sort((a, b) => a - b) }, 'joined the consumer group');
   });
@@ -287,7 +287,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   if (options.listen !== false) url = (await health.listen({ host: config.merger.host, port: config.merger.port })).replace('[::1]', '127.0.0.1');
 
   dataPlane = ordered
-    ? await dataPlaneHandler({
+    ? await startDataPlane({
         consumer: () => consumer,
         admin,
         publisher,

@@ -16,15 +16,14 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { SchemaCatalog } from '../../shared/avro/catalog';
 import type { Logger } from '../../shared/logger';
-import { fromWire, toWire, type InboundRecord, type InboundRecordWire } from '../../shared/model/inbound';
-import type { DeadLetter } from '../../shared/model/outbound';
+import { toWire, type InboundRecord } from '../../shared/model/inbound';
 import { clockRecord, commandKey, commandRecord } from '../ordered/commandRecords';
 import { decidePersonOperation, isPersonOperation } from '../ordered/controlPlane';
 import { cloneControlState, controlWrites } from '../ordered/controlReads';
 import { committablePosition, release, type BufferedRecord, type ReorderBuffer } from '../ordered/reorderBuffer';
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from '../redis/codec';
 import { appliedAlready, outboxField, storedStamp, type ControlStore } from '../redis/controlStore';
-import { contractViolation } from '../validate';
+import { decodeBatch } from '../decodeBatch';
 
 /** What a control consumer keeps about a partition it owns, between batches. */
 export interface ControlLease {
@@ -109,26 +108,11 @@ function encodeDecision(catalog: SchemaCatalog, record: InboundRecord, decision:
 export async function processControlBatch(lease: ControlLease, topic: string, messages: readonly KafkaMessage[], ctx: ControlContext): Promise<ControlOutcome> {
   const { catalog, store, logger } = ctx;
   const tally: ControlTally = { records: messages.length, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0 };
-  const read: Array<{ offset: number; record: InboundRecord }> = [];
-  const deadLetters: EncodedOutput[] = [];
-  for (const message of messages) {
-    const offset = Number(message.offset);
-    let reason: string | null = null;
-    try {
-      if (!message.value) throw new Error('the record has no value');
-      const known = catalog.decodeIfKnown<InboundRecordWire>('personOps', message.value);
-      const record = fromWire(known ? known.value : await catalog.decode<InboundRecordWire>('personOps', message.value));
-      reason = contractViolation(record) ?? (isPersonOperation(record) || record.command.kind === 'tick' ? null : `a ${record.command.kind} record is not a person operation`);
-      if (!reason) read.push({ offset, record });
-    } catch (error) {
-      reason = `undecodable: ${(error as Error).message}`;
-    }
-    if (reason) {
-      const letter: DeadLetter = { reason, source_topic: topic, source_partition: lease.partition, source_offset: offset, key: message.key, value: message.value, failed_at: Number(message.timestamp) };
-      logger.warn({ partition: lease.partition, offset, reason }, 'dead-lettering a person operation');
-      deadLetters.push({ stream: 'deadLetters', key: message.key?.toString() ?? '', value: catalog.encode('deadLetters', letter) });
-    }
-  }
+  const decoded = await decodeBatch(messages, { topic, partition: lease.partition, stream: 'personOps' }, catalog, logger, (record) =>
+    isPersonOperation(record) || record.command.kind === 'tick' ? null : `a ${record.command.kind} record is not a person operation`,
+  );
+  const read = decoded.records;
+  const deadLetters = decoded.deadLetters.map((d) => d.output);
   tally.deadLetters = deadLetters.length;
   const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
 
