@@ -6,15 +6,13 @@
  * page, the defaults) with 429, Retry-After and a JSON body — right credentials or not — while
  * other addresses go on. Each test acts from an address of its own on loopback.
  */
-import { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { buildActivityApp } from '../../services/activity/app';
-import { RecentView } from '../../services/activity/view';
 import type { RunningIngest } from '../../services/ingest/service';
 import { loadConfig } from '../../services/shared/config';
 import { httpFrom } from '../support/httpFrom';
-import { basic, startTestIngest, testWorkspaces } from '../support/ingest';
+import { basic, startTestIngest } from '../support/ingest';
+import { startTestActivity } from '../support/activity';
 import { trickleRequest } from '../support/slowClient';
 import { deleteTopics, isolatedTopics, testKafka, testLogger } from '../support/stack';
 
@@ -29,18 +27,10 @@ describe('failed authentication', () => {
 
   beforeAll(async () => {
     ingest = await startTestIngest(topics);
-    activity = buildActivityApp({
-      logger: testLogger,
-      view: new RecentView(10),
-      rows: new EventEmitter(),
-      workspaces: testWorkspaces(),
-      adminToken: '',
-      explain: async () => [],
-      ready: () => true,
+    ({ app: activity, url: activityUrl } = await startTestActivity({
       timeouts: defaults.activity,
       loginFailures: { maxFailures: defaults.activity.loginFailureLimit, windowMs: defaults.activity.loginFailureWindowMs },
-    });
-    activityUrl = (await activity.listen({ host: '127.0.0.1', port: 0 })).replace('[::1]', '127.0.0.1');
+    }));
   });
   afterAll(async () => {
     await activity?.close();

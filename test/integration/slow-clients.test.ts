@@ -5,12 +5,10 @@
  * between bytes, so it is the whole-request deadline of 5 s that must end the trickle) and the
  * bounds below are generous: they check that the cut happens, not how fast.
  */
-import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
-import { buildActivityApp } from '../../services/activity/app';
-import { RecentView } from '../../services/activity/view';
 import type { RunningIngest } from '../../services/ingest/service';
-import { basic, startTestIngest, testWorkspaces } from '../support/ingest';
+import { basic, startTestIngest } from '../support/ingest';
+import { startTestActivity } from '../support/activity';
 import { trickleRequest } from '../support/slowClient';
 import { deleteTopics, isolatedTopics, testKafka, testLogger } from '../support/stack';
 
@@ -29,19 +27,12 @@ describe('slow clients', () => {
 
   beforeAll(async () => {
     ingest = await startTestIngest(topics, { timeouts: TIMEOUTS });
-    activity = buildActivityApp({
-      logger: testLogger,
-      view: new RecentView(10),
-      rows: new EventEmitter(),
-      workspaces: testWorkspaces(),
-      adminToken: '',
+    ({ app: activity, url: activityUrl } = await startTestActivity({
       // Slower than the idle timeout, as explaining a long partition is.
       explain: () => new Promise((resolve) => setTimeout(() => resolve([]), TIMEOUTS.idleTimeoutMs + 1500)),
-      ready: () => true,
       timeouts: TIMEOUTS,
       loginFailures: { maxFailures: 10, windowMs: 60_000 },
-    });
-    activityUrl = (await activity.listen({ host: '127.0.0.1', port: 0 })).replace('[::1]', '127.0.0.1');
+    }));
   });
   afterAll(async () => {
     await activity?.close();
