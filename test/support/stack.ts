@@ -98,11 +98,22 @@ export async function readToEnd(kafka: Kafka, topic: string, timeoutMs = 60000):
   return got;
 }
 
-/** Records in a topic written without transactions: the sum of the partitions' end offsets. */
+/**
+ * Records in a topic written without transactions: the sum of the partitions' end offsets.
+ * A broker busy with other tests' topics (created and deleted all the time) may answer that it is
+ * not the leader for a moment; kafkajs' admin does not retry that for offsets, so this does.
+ */
 export async function countRecords(kafka: Kafka, topic: string): Promise<number> {
   return withAdmin(kafka, async (admin) => {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+      } catch (error) {
+        if (!(error as { retriable?: boolean }).retriable || attempt >= 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
   });
 }
 
