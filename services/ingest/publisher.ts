@@ -3,7 +3,7 @@
  * durable producer. The one path from an accepted request to Kafka.
  */
 import type { SchemaCatalog } from '../shared/avro/catalog';
-import { toWire, type InboundRecord } from '../shared/model/inbound';
+import { isPersonOperation, toWire, type InboundRecord } from '../shared/model/inbound';
 import { inboundKey } from '../shared/model/keys';
 import type { InboundProducer } from './inboundProducer';
 
@@ -29,8 +29,3 @@ export class InboundPublisher {
   }
 }
 
-/** Identify, alias, delete, merge: what the control plane decides. */
-function isPersonOperation(record: InboundRecord): boolean {
-  const kind = record.command.kind;
-  return kind === 'identify' || kind === 'alias' || kind === 'delete' || kind === 'merge';
-}

@@ -9,6 +9,7 @@ import { Partitioners } from 'kafkajs';
 import type { Logger } from '../shared/logger';
 import { parseDataPosition, processOrderedBatch, type OrderedContext, type OrderedLease, type OrderedOutcome, type OrderedTally } from './dataPlaneBatch';
 import { sequentialPartitions } from './kafka/sequentialPartitions';
+import { followPartitionCount } from '../shared/kafka/partitionCount';
 import type { TransactionalPublisher } from './kafka/transactionalPublisher';
 import { emptyDataBuffer } from './ordered/dataBuffer';
 
@@ -46,15 +47,8 @@ export function controlPartitionFor(workspace: string, partitions: number): numb
 
 export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   const { admin, logger, topic } = deps;
-  let controlPartitions = (await admin.fetchTopicOffsets(deps.personOpsTopic)).length;
-  const refresh = setInterval(() => {
-    admin
-      .fetchTopicOffsets(deps.personOpsTopic)
-      .then((offsets) => (controlPartitions = offsets.length))
-      .catch((error: unknown) => logger.warn({ err: error }, 'reading the person-ops partition count failed'));
-  }, deps.metadataMaxAgeMs);
-  refresh.unref();
-  const context: OrderedContext = { ...deps.context, controlPartitionOf: (workspace) => controlPartitionFor(workspace, controlPartitions) };
+  const controlPartitions = await followPartitionCount(admin, deps.personOpsTopic, deps.metadataMaxAgeMs, logger);
+  const context: OrderedContext = { ...deps.context, controlPartitionOf: (workspace) => controlPartitionFor(workspace, controlPartitions.current()) };
   const totals = { records: 0, released: 0, late: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, batches: 0 };
 
   const partitions = sequentialPartitions<OrderedLease, OrderedOutcome>({
@@ -80,5 +74,5 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
       },
     },
   });
-  return { eachBatch: partitions.eachBatch, keepOnly: partitions.keepOnly, totals, close: () => clearInterval(refresh) };
+  return { eachBatch: partitions.eachBatch, keepOnly: partitions.keepOnly, totals, close: () => controlPartitions.stop() };
 }

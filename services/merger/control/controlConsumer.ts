@@ -14,6 +14,7 @@ import type { Logger } from '../../shared/logger';
 import { Ticker } from '../kafka/ticker';
 import { TransactionalPublisher } from '../kafka/transactionalPublisher';
 import { sequentialPartitions } from '../kafka/sequentialPartitions';
+import { followPartitionCount } from '../../shared/kafka/partitionCount';
 import type { ControlStore } from '../redis/controlStore';
 import { emptyReorderBuffer } from '../ordered/reorderBuffer';
 import { parsePosition, processControlBatch, type ControlLease, type ControlOutcome, type ControlTally } from './controlBatch';
@@ -48,14 +49,8 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
   const ticker = new Ticker(kafka, catalog, topic, options.tickIntervalMs, logger, Date.now, 'personOps');
   await ticker.start();
 
-  let inboundPartitions = (await admin.fetchTopicOffsets(options.inboundTopic)).length;
-  const partitionsRefresh = setInterval(() => {
-    admin
-      .fetchTopicOffsets(options.inboundTopic)
-      .then((offsets) => (inboundPartitions = offsets.length))
-      .catch((error: unknown) => logger.warn({ err: error }, 'reading the inbound partition count failed; the clock goes to the partitions known'));
-  }, options.metadataMaxAgeMs);
-  partitionsRefresh.unref();
+  // The clock goes to every inbound partition, including ones added later.
+  const inboundPartitions = await followPartitionCount(admin, options.inboundTopic, options.metadataMaxAgeMs, logger);
 
   const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, batches: 0 };
   let generation = 0;
@@ -81,7 +76,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     logger.error({ err: payload.error, restart: payload.restart }, 'control consumer crashed');
   });
 
-  const context = { store, catalog, logger, reorderMs: options.reorderMs, inboundPartitions: () => inboundPartitions };
+  const context = { store, catalog, logger, reorderMs: options.reorderMs, inboundPartitions: inboundPartitions.current };
 
   const partitions = sequentialPartitions<ControlLease, ControlOutcome>({
     consumer: () => consumer,
@@ -119,7 +114,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     totals,
     joined: () => joined,
     close: async () => {
-      clearInterval(partitionsRefresh);
+      inboundPartitions.stop();
       await consumer.disconnect();
       await ticker.stop();
       await publisher.close();

@@ -43,11 +43,8 @@ export interface ControlDecision {
 
 const samePerson = (a: PersonRef, b: PersonRef) => personKey(a) === personKey(b);
 
-/** True for the records the control plane decides; every other record is the data plane's. */
-export function isPersonOperation(record: InboundRecord): boolean {
-  const kind = record.command.kind;
-  return kind === 'identify' || kind === 'alias' || kind === 'delete' || kind === 'merge';
-}
+// The records the control plane decides; every other record is the data plane's.
+export { isPersonOperation } from '../../shared/model/inbound';
 
 /** Applies one person operation to its workspace's state (mutated) and says what follows. */
 export function decidePersonOperation(state: ControlState, record: InboundRecord): ControlDecision {

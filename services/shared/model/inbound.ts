@@ -113,3 +113,9 @@ export function fromWire(wire: InboundRecordWire): InboundRecord {
   if (entries.length !== 1 || kind === undefined) throw new Error(`unknown command branch ${String(branch)}`);
   return { ...wire, command: { kind, body } as Command };
 }
+
+/** Identify, alias, delete, merge: the records the merger's control plane decides (docs/design-person-operations.md). */
+export function isPersonOperation(record: InboundRecord): boolean {
+  const kind = record.command.kind;
+  return kind === 'identify' || kind === 'alias' || kind === 'delete' || kind === 'merge';
+}
