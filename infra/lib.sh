@@ -51,6 +51,7 @@ command_of() {
     kafka) echo "kafka.Kafka" ;;
     registry) echo "quarkus-run.jar" ;;
     redis | redis-cluster-*) echo "redis-server" ;;
+    run) echo "infra/run.sh" ;;
     *) echo "dist/services/$1/main.js" ;;
   esac
 }

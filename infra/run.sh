@@ -6,6 +6,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEMO_PID=""
 
+# One `make run` per checkout: a second one would share the first's services, and its Ctrl-C would
+# stop them under the first's feed. The lock is this script's pid, checked like a service's.
+if pid_alive run; then
+  die "make run is already running (pid $(cat "$RUN_DIR/run.pid")), its feed in another terminal; use that one, 'make logs' to follow the services, or 'make down' to stop it"
+fi
+echo $$ > "$RUN_DIR/run.pid"
+
 stop_services() {
   # Ignore further signals (a second Ctrl-C must not cut the graceful stop short; the stop script
   # inherits that) and carry on through write errors: after the terminal is closed every write to
@@ -17,6 +24,7 @@ stop_services() {
   echo 2>/dev/null
   log "stopping the services (the stack keeps running for a quick restart; 'make down' stops everything)"
   bash "$INFRA_DIR/services.sh" stop
+  rm -f "$RUN_DIR/demo.pid" "$RUN_DIR/run.pid"
   exit 0
 }
 
@@ -35,6 +43,9 @@ cat <<INFO
 INFO
 # In the background and waited for, so that a signal to this script (make forwards SIGTERM to it
 # alone) runs the trap at once instead of after the feed ends; the trap stops the feed itself.
+# Its pid file lets `make down` from another terminal end the feed, and with it this script.
 (cd "$ROOT_DIR" && exec node --enable-source-maps dist/services/demo/main.js) &
 DEMO_PID=$!
+echo "$DEMO_PID" > "$RUN_DIR/demo.pid"
 wait "$DEMO_PID" || true
+DEMO_PID=""

@@ -137,7 +137,8 @@ logs() {
   [[ -x "$pretty" ]] || die "pino-pretty is not installed; run 'make install' first"
   log "following ${files[*]} (Ctrl-C stops)"
   # -q: no file headers between lines; -F: keeps following across a service's restart.
-  tail -q -n 20 -F "${files[@]}" 2>/dev/null | "$pretty" --colorize --singleLine --translateTime 'SYS:HH:MM:ss.l' --ignore hostname
+  tail -q -n 20 -F "${files[@]}" 2>/dev/null | "$pretty" --colorize --singleLine --translateTime 'SYS:HH:MM:ss.l' \
+    --ignore hostname,service --messageFormat '{service}: {msg}'
 }
 
 case "${1:-}" in
@@ -145,7 +146,16 @@ case "${1:-}" in
     for name in "${SERVICES[@]}"; do start_one "$name"; done
     for name in "${SERVICES[@]}"; do wait_ready "$name"; done
     ;;
-  stop) for name in "${STOP_ORDER[@]}"; do stop_one "$name"; done ;;
+  stop)
+    # One stop at a time: `make down` in one terminal and make run's Ctrl-C in another must not
+    # both signal a service, as a second SIGTERM makes it exit at once instead of gracefully.
+    exec 9> "$RUN_DIR/stop.lock"
+    flock 9
+    # make run's feed first (when `make down` comes from another terminal): its script then ends
+    # instead of showing a feed of stopped services.
+    if pid_alive demo; then log "stopping make run's feed (pid $(cat "$RUN_DIR/demo.pid"))"; stop_pid demo 10; fi
+    for name in "${STOP_ORDER[@]}"; do stop_one "$name"; done
+    ;;
   status) status ;;
   logs) logs ;;
   *) die "usage: $0 start|stop|status|logs" ;;

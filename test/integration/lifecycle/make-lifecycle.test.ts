@@ -5,7 +5,8 @@
  *   make up → all three services ready → make up again (nothing restarted) → make down → no
  *   process of ours left, every port free → make run in a terminal, Ctrl-C after the first merged
  *   event → no service left (the stack stays, for a quick restart) → `make up | cat` returns →
- *   make down → nothing left.
+ *   make down → nothing left. Also: make status and make logs; a second make run refused; make down
+ *   from another terminal ends make run.
  *
  * "Ours" is found by the environment, not by pid files: every process these commands start
  * inherits ANONMERGE_HOME, which is unique to this test, so a service a pid file forgot (the old
@@ -158,6 +159,89 @@ async function expectMakeDownLeavesNothing(): Promise<void> {
 
 const stripColours = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
 
+interface MakeRun {
+  readonly child: ChildProcess;
+  /** Settles once the live feed shows a merged event; rejects when make run ends first. */
+  readonly firstMerge: Promise<void>;
+  readonly output: () => string;
+  /** Waits for make run to end; kills it and fails after the deadline. */
+  readonly endsWithin: (ms: number) => Promise<void>;
+  /** After a failure: ends whatever make run left, so the next step starts clean. */
+  readonly kill: () => void;
+}
+
+/**
+ * `make run` in a pseudo-terminal, as a person's shell runs it (`script` gives it one; ^C written
+ * to it becomes SIGINT for the foreground process group, like a key press).
+ */
+function startMakeRun(): MakeRun {
+  const child = spawn('script', ['-qfec', 'make run', '/dev/null'], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const firstMerge = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no merged event within 240 s; output:\n${stripColours(output)}`)), 240_000);
+    const look = (chunk: Buffer) => {
+      output += chunk.toString();
+      // A merged event in the live feed: "PERSON  <person>  page /x ← merged from anon-…".
+      if (/PERSON\s+\S+.*merged from/.test(stripColours(output))) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', look);
+    child.stderr?.on('data', look);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`make run ended before a merged event; output:\n${stripColours(output)}`));
+    });
+  });
+  firstMerge.catch(() => undefined);
+  return {
+    child,
+    firstMerge,
+    output: () => output,
+    endsWithin: async (ms) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          killGroup(child);
+          reject(new Error(`make run had not ended after ${ms} ms; output:\n${stripColours(output)}`));
+        }, ms);
+      });
+      try {
+        await Promise.race([exited, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    kill: () => {
+      // `script` gives make a session of its own, out of reach of killGroup.
+      killGroup(child);
+      for (const p of ourProcesses().filter((p) => /make run|infra\/run\.sh|services\/demo/.test(p.command))) {
+        try {
+          process.kill(p.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    },
+  };
+}
+
+/** `make logs` for a moment: the services' own lines, pretty-printed (not pino's JSON). */
+async function makeLogsShows(): Promise<string> {
+  const child = spawn('bash', ['-c', 'make logs'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline && !SERVICES.every((name) => stripColours(output).includes(`): ${name}: `))) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  killGroup(child);
+  return stripColours(output);
+}
+
 describe('make up, make down and make run as a person runs them', () => {
   afterAll(async () => {
     // Whatever a failed step left: the scripts first, then anything still carrying our home.
@@ -185,6 +269,11 @@ describe('make up, make down and make run as a person runs them', () => {
     expect(status.code).toBe(0);
     for (const name of SERVICES) expect(status.output).toMatch(new RegExp(`${name}\\s+ready\\s+${pids.get(name)}\\s+[0-9hms]+\\s`));
 
+    const logs = await makeLogsShows();
+    // pino-pretty's one line per record: "[HH:MM:ss.lll] INFO (<pid>): merger: merger consuming …".
+    for (const name of SERVICES) expect(logs).toMatch(new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\] INFO \\(${pids.get(name)}\\): ${name}: `, 'm'));
+    expect(logs).not.toMatch(/^\{"level"/m);
+
     const again = await shell('make up', 120_000);
     expect(again.code).toBe(0);
     for (const name of SERVICES) {
@@ -196,53 +285,45 @@ describe('make up, make down and make run as a person runs them', () => {
   }, 600_000);
 
   it('Ctrl-C on make run stops the services it started; the stack stays for the next run', async () => {
-    // `script` gives make run a pseudo-terminal, as a person's shell does; ^C written to it is
-    // turned into SIGINT for the foreground process group by the terminal, like a key press.
-    const run = spawn('script', ['-qfec', 'make run', '/dev/null'], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    let output = '';
-    const exited = new Promise<number | null>((resolve) => run.on('close', (code) => resolve(code)));
+    const run = startMakeRun();
     try {
-      const firstMerge = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no merged event within 240 s; output:\n${stripColours(output)}`)), 240_000);
-        const look = (chunk: Buffer) => {
-          output += chunk.toString();
-          // A merged event in the live feed: "PERSON  <person>  page /x ← merged from anon-…".
-          if (/PERSON\s+\S+.*merged from/.test(stripColours(output))) {
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        run.stdout.on('data', look);
-        run.stderr.on('data', look);
-        void exited.then(() => {
-          clearTimeout(timer);
-          reject(new Error(`make run ended before a merged event; output:\n${stripColours(output)}`));
-        });
-      });
-      await firstMerge;
+      await run.firstMerge;
       expect(serviceProcesses().map((p) => p.command)).toHaveLength(3);
 
-      run.stdin.write('\u0003');
-      const deadline = setTimeout(() => killGroup(run), 90_000);
-      await exited;
-      clearTimeout(deadline);
-      expect(stripColours(output)).toContain('stopping the services');
+      run.child.stdin?.write('\u0003');
+      await run.endsWithin(90_000);
+      expect(stripColours(run.output())).toContain('stopping the services');
       // Nothing but the stack: no service, no traffic generator, no make.
       expect(ourProcesses().filter((p) => !isStackProcess(p))).toEqual([]);
       expect(await portsInUse(SERVICE_PORTS)).toEqual([]);
       // The stack keeps running (documented): the next make run starts in seconds.
       expect(await portsInUse([PORTS.KAFKA_PORT, PORTS.REGISTRY_PORT, PORTS.REDIS_PORT])).toHaveLength(3);
     } finally {
-      // `script` gives make a session of its own, out of reach of killGroup: after a failure,
-      // end whatever make run left so the next step starts clean.
-      killGroup(run);
-      for (const p of ourProcesses().filter((p) => /make run|infra\/run\.sh|services\/demo/.test(p.command))) {
-        try {
-          process.kill(p.pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
+      run.kill();
+    }
+  }, 600_000);
+
+  it('a second make run is refused; make down from another terminal ends make run and leaves nothing', async () => {
+    const run = startMakeRun();
+    try {
+      await run.firstMerge;
+      const pids = expectPidFilesNameTheServices();
+
+      const second = await shell('make run', 120_000);
+      expect(second.code).not.toBe(0);
+      expect(second.output).toMatch(/make run is already running \(pid \d+\)/);
+      // The refused one touched nothing: the same three services, still ready.
+      expect(expectPidFilesNameTheServices()).toEqual(pids);
+      for (const port of SERVICE_PORTS) expect(await readyz(port)).toBe(true);
+
+      // `make down` elsewhere stops the feed too, so make run ends instead of showing a feed of
+      // stopped services; the two stops take turns (a second SIGTERM would cut a service short).
+      await expectMakeDownLeavesNothing();
+      await run.endsWithin(60_000);
+      const logs = SERVICES.map((name) => readFileSync(path.join(home, 'logs', `${name}.log`), 'utf8')).join('\n');
+      expect(logs).not.toContain('second signal');
+    } finally {
+      run.kill();
     }
   }, 600_000);
 
