@@ -17,19 +17,17 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Kafka } from 'kafkajs';
 import { SchemaCatalog } from '../services/shared/avro/catalog';
-import { loadConfig, type TopicConfig } from '../services/shared/config';
+import { loadConfig } from '../services/shared/config';
 import { createKafka } from '../services/shared/kafka/client';
-import { fetchCommittedOffsets } from '../services/shared/kafka/committedOffsets';
 import { ensureTopics } from '../services/shared/kafka/topics';
 import { createLogger } from '../services/shared/logger';
 import { fromWire, type InboundRecordWire } from '../services/shared/model/inbound';
 import { recordContentKey } from '../services/shared/model/recordOrder';
-import type { StreamName } from '../services/shared/avro/schemaFiles';
 import { projectRoot } from '../services/shared/projectRoot';
 import { ReferenceModel } from '../services/merger/reference/referenceModel';
 import { benchTopics, spawnService, topicEnv } from './support';
+import { readAll, waitForMerger } from './readTopics';
 import { prefixedTopics } from '../services/shared/config/topicSets';
 import { createRedis } from '../services/shared/redis/client';
 import { deleteByPrefix } from '../services/shared/redis/deleteByPrefix';
@@ -81,57 +79,6 @@ async function then(kind: Kind, s: ReturnType<typeof ids>, port: number): Promis
   const call = (method: string, route: string, body?: unknown, authorization?: string) => callAt(port, method, route, body, authorization);
   await call('POST', '/api/v1/events', { name: 'viewed-pricing', anonymous_id: s.a });
   if (kind === 'delete') await call('PUT', `/api/v1/customers/${s.r}`, { anonymous_id: s.a });
-}
-
-async function waitForMerger(kafka: Kafka, topics: TopicConfig, groupId: string, TWO_PLANES: boolean): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topics.inbound), fetchCommittedOffsets(admin, groupId, topics.inbound)]);
-      // Two planes: the control plane's clocks keep arriving, so "caught up" is within a few of them.
-      const slack = TWO_PLANES ? 50 : 0;
-      if (ends.every((e) => (committed.get(e.partition) ?? -1) >= Number(e.high) - slack)) return;
-      if (Date.now() > deadline) throw new Error('the merger did not catch up within 120 s');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/**
- * Every record of the given streams (read_committed) up to their ends as they are now (two planes
- * keep writing clocks to inbound, so "until nothing new" would never come), or until nothing new
- * for 1.5 s.
- */
-async function readAll(kafka: Kafka, catalog: SchemaCatalog, topics: TopicConfig, streams: StreamName[]): Promise<Array<{ stream: StreamName; key: string; value: unknown }>> {
-  const got: Array<{ stream: StreamName; key: string; value: unknown }> = [];
-  const streamOf = new Map(streams.map((stream) => [topics[stream], stream]));
-  const admin = kafka.admin();
-  await admin.connect();
-  // The last offset that can hold a record: a transaction's last offset is its commit marker.
-  const ends = new Map<string, number>();
-  for (const topic of streamOf.keys()) for (const end of await admin.fetchTopicOffsets(topic)) if (Number(end.high) > 0) ends.set(`${topic}/${end.partition}`, Number(end.high) - 2);
-  await admin.disconnect();
-  const reached = new Map<string, number>();
-  const consumer = kafka.consumer({ groupId: `${topics.inbound}-reader-${Date.now().toString(36)}`, readUncommitted: false, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [...streamOf.keys()], fromBeginning: true });
-  let last = Date.now();
-  await consumer.run({
-    eachMessage: async ({ topic, partition, message }) => {
-      last = Date.now();
-      reached.set(`${topic}/${partition}`, Number(message.offset));
-      const stream = streamOf.get(topic) as StreamName;
-      got.push({ stream, key: message.key?.toString() ?? '', value: message.value === null ? null : await catalog.decode(stream, message.value) });
-    },
-  });
-  const atEnds = () => [...ends].every(([key, end]) => (reached.get(key) ?? -1) >= end);
-  while (!atEnds() && Date.now() - last < 1500) await new Promise((resolve) => setTimeout(resolve, 200));
-  await consumer.disconnect();
-  return got;
 }
 
 export interface SequenceOptions {

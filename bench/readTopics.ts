@@ -1,0 +1,63 @@
+/**
+ * Reading a run's topics back for a comparison with the reference model (make bench-sequences and
+ * the two-plane tests): "has the merger caught up" and "every record up to the ends".
+ */
+import type { Kafka } from 'kafkajs';
+import type { SchemaCatalog } from '../services/shared/avro/catalog';
+import type { StreamName } from '../services/shared/avro/schemaFiles';
+import type { TopicConfig } from '../services/shared/config';
+import { fetchCommittedOffsets } from '../services/shared/kafka/committedOffsets';
+
+/**
+ * Waits until the group's committed offsets on the inbound topic are at its ends. Two planes:
+ * the control plane's clocks keep arriving, so "caught up" is within a few of them.
+ */
+export async function waitForMerger(kafka: Kafka, topics: TopicConfig, groupId: string, TWO_PLANES: boolean, timeoutMs = 120_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topics.inbound), fetchCommittedOffsets(admin, groupId, topics.inbound)]);
+      const slack = TWO_PLANES ? 50 : 0;
+      if (ends.every((e) => (committed.get(e.partition) ?? -1) >= Number(e.high) - slack)) return;
+      if (Date.now() > deadline) throw new Error(`the merger did not catch up within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Every record of the given streams (read_committed) up to their ends as they are now (two planes
+ * keep writing clocks to inbound, so "until nothing new" would never come), or until nothing new
+ * for 1.5 s.
+ */
+export async function readAll(kafka: Kafka, catalog: SchemaCatalog, topics: TopicConfig, streams: StreamName[]): Promise<Array<{ stream: StreamName; key: string; value: unknown }>> {
+  const got: Array<{ stream: StreamName; key: string; value: unknown }> = [];
+  const streamOf = new Map(streams.map((stream) => [topics[stream], stream]));
+  const admin = kafka.admin();
+  await admin.connect();
+  // The last offset that can hold a record: a transaction's last offset is its commit marker.
+  const ends = new Map<string, number>();
+  for (const topic of streamOf.keys()) for (const end of await admin.fetchTopicOffsets(topic)) if (Number(end.high) > 0) ends.set(`${topic}/${end.partition}`, Number(end.high) - 2);
+  await admin.disconnect();
+  const reached = new Map<string, number>();
+  const consumer = kafka.consumer({ groupId: `${topics.inbound}-reader-${Date.now().toString(36)}`, readUncommitted: false, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...streamOf.keys()], fromBeginning: true });
+  let last = Date.now();
+  await consumer.run({
+    eachMessage: async ({ topic, partition, message }) => {
+      last = Date.now();
+      reached.set(`${topic}/${partition}`, Number(message.offset));
+      const stream = streamOf.get(topic) as StreamName;
+      got.push({ stream, key: message.key?.toString() ?? '', value: message.value === null ? null : await catalog.decode(stream, message.value) });
+    },
+  });
+  const atEnds = () => [...ends].every(([key, end]) => (reached.get(key) ?? -1) >= end);
+  while (!atEnds() && Date.now() - last < 1500) await new Promise((resolve) => setTimeout(resolve, 200));
+  await consumer.disconnect();
+  return got;
+}
