@@ -145,7 +145,7 @@ export class ChaosRun {
 
   env(extra: Record<string, string> = {}): Record<string, string> {
     return {
-      ...mergerEnv(this.topics, this.groupId, this.prefix, { sessionTimeoutMs: 3000, tickIntervalMs: 500, timerLatenessMs: 1000 }),
+      ...mergerEnv(this.topics, this.groupId, this.prefix, { mode: 'legacy', sessionTimeoutMs: 3000, tickIntervalMs: 500, timerLatenessMs: 1000 }),
       ANONMERGE_KAFKA_BROKERS: this.stack.kafka.brokers.join(','),
       ANONMERGE_REDIS_URL: this.stack.redisUrl,
       ANONMERGE_REDIS_COMMAND_TIMEOUT_MS: '2000',
@@ -209,7 +209,7 @@ export class ChaosRun {
   /** Writes a backlog straight to the inbound topic (keeps a merger busy for a few seconds). */
   async burst(records: number): Promise<void> {
     const { InboundWriter, anonymousEvent } = await import('../support/merger');
-    const writer = await new InboundWriter(this.stack.client(), this.topics).open();
+    const writer = await new InboundWriter(this.stack.client(), this.topics, { personOps: false }).open();
     const now = Date.now();
     const batch = Array.from({ length: records }, (_, i) => anonymousEvent(WORKSPACE, `burst-${this.prefix}-${i % 500}`, now + i, `burst-${this.prefix}-${i}`));
     for (let i = 0; i < batch.length; i += 2000) await writer.write(batch.slice(i, i + 2000));

@@ -29,9 +29,9 @@ describe('anonmerge commands', () => {
   const prefixes: string[] = [];
 
   beforeAll(async () => {
-    merger = await startTestMerger(topics);
+    merger = await startTestMerger(topics, { mode: 'legacy' });
     prefixes.push(merger.prefix);
-    writer = await new InboundWriter(kafka, topics).open();
+    writer = await new InboundWriter(kafka, topics, { personOps: false }).open();
     await writer.write([
       anonymousEvent(ws, 'A', T, 'a-before'),
       anonymousEvent(ws, 'A', T + 1000, 'a-before-2'),
@@ -56,7 +56,7 @@ describe('anonmerge commands', () => {
     await deleteTopics(kafka, topics);
   });
 
-  const cfg = () => mergerConfig(topics, merger.groupId, merger.prefix);
+  const cfg = () => mergerConfig(topics, merger.groupId, merger.prefix, { mode: 'legacy' });
 
   it('rebuild: the state derived again from the inbound log equals the live state', async () => {
     const into = uniqueName('rebuilt');
@@ -96,9 +96,9 @@ describe('anonmerge commands', () => {
 
   it('dlq replay: dead letters go back to their topic with their original bytes', async () => {
     const dlqTopics = isolatedTopics('dlq', 1);
-    const running = await startTestMerger(dlqTopics);
+    const running = await startTestMerger(dlqTopics, { mode: 'legacy' });
     prefixes.push(running.prefix);
-    const dlqWriter = await new InboundWriter(kafka, dlqTopics).open();
+    const dlqWriter = await new InboundWriter(kafka, dlqTopics, { personOps: false }).open();
     const catalog = await SchemaCatalog.open(config.registry, dlqTopics, testLogger);
     // A valid record dead-lettered by a bug since fixed, and garbage that is still garbage.
     const good = anonymousEvent(ws, 'D', Date.now(), 'dlq-good');

@@ -11,7 +11,7 @@ import Redis from 'ioredis';
 import { SchemaCatalog } from '../../services/shared/avro/catalog';
 import type { StreamName } from '../../services/shared/avro/schemaFiles';
 import { loadConfig, type TopicConfig } from '../../services/shared/config';
-import { toWire, type InboundRecord, type WorkspaceSettings } from '../../services/shared/model/inbound';
+import { isPersonOperation, toWire, type InboundRecord, type WorkspaceSettings } from '../../services/shared/model/inbound';
 import { inboundKey } from '../../services/shared/model/keys';
 import type { Activity, AnonymousEvent, CampaignTrigger, DeadLetter, MergedEvent } from '../../services/shared/model/outbound';
 import { startMerger, type RunningMerger } from '../../services/merger/service';
@@ -25,6 +25,11 @@ import { resultsPath } from './results';
 export const DEFAULT_SETTINGS: WorkspaceSettings = { merge_enabled: true, retention_seconds: 30 * 86400, grace_seconds: 300, trigger_window_seconds: 72 * 3600 };
 
 export interface MergerTestOptions {
+  /**
+   * Which merger: the two-plane one (docs/design-person-operations.md) or the legacy one kept for a
+   * rollback; unset, the configuration's default.
+   */
+  readonly mode?: 'two-planes' | 'legacy';
   readonly tickIntervalMs?: number;
   readonly timerLatenessMs?: number;
   readonly sessionTimeoutMs?: number;
@@ -45,6 +50,7 @@ export function mergerConfig(topics: TopicConfig, groupId: string, redisPrefix: 
       tickIntervalMs: options.tickIntervalMs ?? 500,
       timerLatenessMs: options.timerLatenessMs ?? 1000,
       sessionTimeoutMs: options.sessionTimeoutMs ?? base.merger.sessionTimeoutMs,
+      controlPlane: options.mode === undefined ? base.merger.controlPlane : options.mode === 'two-planes',
     },
   };
 }
@@ -68,6 +74,7 @@ export function mergerEnv(topics: TopicConfig, groupId: string, prefix: string, 
     ANONMERGE_MERGER_TICK_INTERVAL_MS: String(options.tickIntervalMs ?? 500),
     ANONMERGE_MERGER_TIMER_LATENESS_MS: String(options.timerLatenessMs ?? 1000),
     ANONMERGE_MERGER_SESSION_TIMEOUT_MS: String(options.sessionTimeoutMs ?? 10000),
+    ...(options.mode === undefined ? {} : { ANONMERGE_MERGER_CONTROL_PLANE: String(options.mode === 'two-planes') }),
     ANONMERGE_LOG_LEVEL: process.env.TEST_CHILD_LOG_LEVEL ?? 'warn',
   };
 }
@@ -80,18 +87,26 @@ export function spawnMerger(env: Record<string, string>, logFile: string): Child
 
 let counter = 0;
 
-/** Writes inbound records as ingest would (same key, same encoding), with any received_at. */
+/**
+ * Writes inbound records as ingest would (same topic, key and encoding), with any received_at:
+ * person operations to person-ops keyed by workspace when ingest does so by default (the
+ * two-plane merger), else everything to inbound.
+ */
 export class InboundWriter {
   private producer: Producer | null = null;
   private catalog: SchemaCatalog | null = null;
+  private readonly personOps: boolean;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly topics: TopicConfig,
-  ) {}
+    options: { readonly personOps?: boolean } = {},
+  ) {
+    this.personOps = options.personOps ?? loadConfig(['ingest']).ingest.personOps;
+  }
 
   async open(): Promise<this> {
-    this.catalog = await SchemaCatalog.open(config.registry, this.topics, testLogger, ['inbound']);
+    this.catalog = await SchemaCatalog.open(config.registry, this.topics, testLogger, ['inbound', 'personOps']);
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
     return this;
@@ -100,7 +115,15 @@ export class InboundWriter {
   async write(records: InboundRecord[]): Promise<void> {
     if (!this.producer || !this.catalog) throw new Error('writer not open');
     const catalog = this.catalog;
-    await this.producer.send({ topic: this.topics.inbound, acks: -1, messages: records.map((r) => ({ key: inboundKey(r), value: catalog.encode('inbound', toWire(r)) })) });
+    const operations = this.personOps ? records.filter(isPersonOperation) : [];
+    const rest = this.personOps ? records.filter((r) => !isPersonOperation(r)) : records;
+    await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: [
+        { topic: this.topics.personOps, messages: operations.map((r) => ({ key: r.workspace_id, value: catalog.encode('personOps', toWire(r)) })) },
+        { topic: this.topics.inbound, messages: rest.map((r) => ({ key: inboundKey(r), value: catalog.encode('inbound', toWire(r)) })) },
+      ].filter((t) => t.messages.length > 0),
+    });
   }
 
   /** Raw bytes straight to the inbound topic (poison records). */

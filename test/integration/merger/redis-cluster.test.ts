@@ -49,11 +49,11 @@ describe('merger on a Redis Cluster', () => {
   it(`R1–R3 and R7 hold with the state spread over three masters, across a crash (seed ${SEED})`, async () => {
     const workload = buildWorkload(`cluster${SEED}`, 600, SEED);
     const env = {
-      ...mergerEnv(topics, groupId, prefix, { sessionTimeoutMs: 3000 }),
+      ...mergerEnv(topics, groupId, prefix, { mode: 'legacy', sessionTimeoutMs: 3000 }),
       ANONMERGE_REDIS_MODE: 'cluster',
       ANONMERGE_REDIS_CLUSTER_NODES: cluster.nodes.slice(0, 2).join(','),
     };
-    const writer = await new InboundWriter(kafka, topics).open();
+    const writer = await new InboundWriter(kafka, topics, { personOps: false }).open();
     const half = Math.floor(workload.records.length / 2);
     await writer.write(workload.records.slice(0, half));
     child = spawnMerger(env, logFile);
@@ -100,7 +100,7 @@ describe('merger on a Redis Cluster', () => {
   }, 240000);
 
   it('rebuild on the cluster: the state derived again from the log equals the live state', async () => {
-    const base = mergerConfig(topics, groupId, prefix);
+    const base = mergerConfig(topics, groupId, prefix, { mode: 'legacy' });
     const config = { ...base, redis: { ...base.redis, mode: 'cluster' as const, clusterNodes: cluster.nodes.slice(0, 1) } };
     const into = `${prefix}-rebuilt`;
     const report = await rebuildState(config, testLogger, into, () => undefined);
