@@ -30,6 +30,7 @@ import { KeySpace } from './redis/keys';
 import { itemPosition, timerPosition, type AppliedStamp, type LoadedOrdered, type OrderedEntityStore } from './redis/orderedEntityStore';
 import type { StateStore } from './redis/stateStore';
 import { decodeBatch } from './decodeBatch';
+import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from './ordered/decisionCounts';
 
 export interface OrderedLease {
   readonly topic: string;
@@ -48,7 +49,7 @@ export interface OrderedContext {
   readonly now: () => number;
 }
 
-export interface OrderedTally {
+export interface OrderedTally extends DecisionCounts {
   records: number;
   released: number;
   late: number;
@@ -113,7 +114,7 @@ interface EntityWork {
 export async function processOrderedBatch(lease: OrderedLease, messages: readonly KafkaMessage[], ctx: OrderedContext): Promise<OrderedOutcome> {
   const { catalog, logger, store } = ctx;
   const { topic, partition } = lease;
-  const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0 };
+  const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, ...noDecisions() };
   const decoded = await decodeBatch(messages, { topic, partition, stream: 'inbound' }, catalog, logger);
   const read = decoded.records;
   const tail: EncodedOutput[] = decoded.deadLetters.map((d) => d.output);
@@ -172,6 +173,7 @@ export async function processOrderedBatch(lease: OrderedLease, messages: readonl
       let applied: AppliedStamp | null = loaded.applied;
       const outbox = new Map<string, Buffer>();
       const decided = new Map<HeldItem, EncodedOutput[]>();
+      const decisions = noDecisions();
       const fromOutbox = (position: string): EncodedOutput[] | null => {
         const stored = loaded.outbox.get(position);
         if (!stored) return null;
@@ -196,7 +198,9 @@ export async function processOrderedBatch(lease: OrderedLease, messages: readonl
           continue;
         }
         // The window the clock ended before this item is reported first (applyItem does it).
-        const outputs = encode(applyItem(entity, state, held.item));
+        const produced = applyItem(entity, state, held.item);
+        countDecisions(decisions, held.item, produced);
+        const outputs = encode(produced);
         decided.set(held, outputs);
         outbox.set(position, encodeOutbox({ code: 'B', entry: { outputs, followUps: [] } }));
         applied = { at: stamp.at, id: stamp.id, content: stamp.content() };
@@ -227,6 +231,7 @@ export async function processOrderedBatch(lease: OrderedLease, messages: readonl
         }
       }
       for (const [held, outputs] of decided) outputsOfItem.set(held, outputs);
+      addDecisions(tally, decisions);
       timerOutputs.push(...timerOut);
       cleanups.push({ entity, positions });
       if (entity.kind === 'anonymous') {

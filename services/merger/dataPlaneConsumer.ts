@@ -12,6 +12,8 @@ import { sequentialPartitions } from './kafka/sequentialPartitions';
 import { followPartitionCount } from '../shared/kafka/partitionCount';
 import type { TransactionalPublisher } from './kafka/transactionalPublisher';
 import { emptyDataBuffer } from './ordered/dataBuffer';
+import { noDecisions } from './ordered/decisionCounts';
+import type { EncodedOutput } from './redis/codec';
 
 export interface DataPlaneDeps {
   readonly consumer: () => Consumer;
@@ -24,6 +26,8 @@ export interface DataPlaneDeps {
   readonly context: Omit<OrderedContext, 'controlPartitionOf'>;
   readonly generation: () => number;
   readonly metadataMaxAgeMs: number;
+  /** After each committed batch: the merger's metrics and totals count it. */
+  readonly onCommitted?: (tally: OrderedTally, outputs: readonly EncodedOutput[]) => void;
 }
 
 export interface DataPlane {
@@ -49,7 +53,7 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   const { admin, logger, topic } = deps;
   const controlPartitions = await followPartitionCount(admin, deps.personOpsTopic, deps.metadataMaxAgeMs, logger);
   const context: OrderedContext = { ...deps.context, controlPartitionOf: (workspace) => controlPartitionFor(workspace, controlPartitions.current()) };
-  const totals = { records: 0, released: 0, late: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, batches: 0 };
+  const totals = { records: 0, released: 0, late: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, ...noDecisions(), batches: 0 };
 
   const partitions = sequentialPartitions<OrderedLease, OrderedOutcome>({
     consumer: deps.consumer,
@@ -70,6 +74,7 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
         lease.published = outcome.published;
         totals.batches += 1;
         for (const [key, value] of Object.entries(outcome.tally)) (totals as Record<string, number>)[key] = ((totals as Record<string, number>)[key] ?? 0) + value;
+        deps.onCommitted?.(outcome.tally, outcome.outputs);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'items applied before a restart were re-sent from the outbox');
       },
     },

@@ -7,6 +7,7 @@
  * + next offset) → afterCommit (clean-up). docs/exactly-once.md argues why nothing is lost or
  * emitted twice when a process dies between any two of these steps.
  */
+import type { EncodedOutput } from './redis/codec';
 import { fetchCommittedOffsets } from '../shared/kafka/committedOffsets';
 import { EventEmitter } from 'node:events';
 import type { EachBatchPayload } from 'kafkajs';
@@ -286,6 +287,28 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   let url = '';
   if (options.listen !== false) url = (await health.listen({ host: config.merger.host, port: config.merger.port })).replace('[::1]', '127.0.0.1');
 
+  // Both planes count what they committed into the merger's metrics and totals, as the legacy
+  // merger does for its batches.
+  const countCommitted = (tally: Partial<Record<keyof ReturnType<typeof emptyTotals>, number>> & { records: number }, outputs: readonly EncodedOutput[]) => {
+    metrics.batchRecords.observe(tally.records);
+    metrics.records.inc(tally.records);
+    const perStream = new Map<string, number>();
+    for (const output of outputs) perStream.set(output.stream, (perStream.get(output.stream) ?? 0) + 1);
+    for (const [stream, count] of perStream) metrics.outputs.inc({ stream }, count);
+    metrics.merged.inc(tally.merged ?? 0);
+    metrics.pending.inc(tally.pending ?? 0);
+    metrics.triggers.inc(tally.triggers ?? 0);
+    metrics.duplicates.inc(tally.duplicates ?? 0);
+    metrics.refusedRebinds.inc(tally.refusedRebinds ?? 0);
+    metrics.timersFired.inc(tally.timersFired ?? 0);
+    metrics.deadLetters.inc(tally.deadLetters ?? 0);
+    metrics.conflicts.inc(tally.conflicts ?? 0);
+    metrics.replayed.inc(tally.replayed ?? 0);
+    const t = totals as Record<string, number>;
+    t.batches = (t.batches ?? 0) + 1;
+    for (const key of ['records', 'merged', 'pending', 'triggers', 'duplicates', 'refusedRebinds', 'timersFired', 'deadLetters', 'conflicts', 'replayed', 'missingOutbox'] as const) t[key] = (t[key] ?? 0) + (tally[key] ?? 0);
+  };
+
   dataPlane = ordered
     ? await startDataPlane({
         consumer: () => consumer,
@@ -298,6 +321,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         context: { store, entities: new OrderedEntityStore(store), catalog, logger, now: Date.now },
         generation: () => generation,
         metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
+        onCommitted: countCommitted,
       })
     : null;
 
@@ -317,6 +341,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           tickIntervalMs: config.merger.controlTickIntervalMs,
           sessionTimeoutMs: config.merger.sessionTimeoutMs,
           metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
+          onCommitted: countCommitted,
         })
       : null;
 

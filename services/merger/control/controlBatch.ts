@@ -24,6 +24,7 @@ import { committablePosition, release, type BufferedRecord, type ReorderBuffer }
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from '../redis/codec';
 import { appliedAlready, outboxField, storedStamp, type ControlStore } from '../redis/controlStore';
 import { decodeBatch } from '../decodeBatch';
+import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from '../ordered/decisionCounts';
 
 /** What a control consumer keeps about a partition it owns, between batches. */
 export interface ControlLease {
@@ -66,7 +67,7 @@ export interface ControlContext {
   readonly inboundPartitions: () => number;
 }
 
-export interface ControlTally {
+export interface ControlTally extends DecisionCounts {
   records: number;
   released: number;
   late: number;
@@ -107,7 +108,7 @@ function encodeDecision(catalog: SchemaCatalog, record: InboundRecord, decision:
 
 export async function processControlBatch(lease: ControlLease, topic: string, messages: readonly KafkaMessage[], ctx: ControlContext): Promise<ControlOutcome> {
   const { catalog, store, logger } = ctx;
-  const tally: ControlTally = { records: messages.length, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0 };
+  const tally: ControlTally = { records: messages.length, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions() };
   const decoded = await decodeBatch(messages, { topic, partition: lease.partition, stream: 'personOps' }, catalog, logger, (record) =>
     isPersonOperation(record) || record.command.kind === 'tick' ? null : `a ${record.command.kind} record is not a person operation`,
   );
@@ -139,6 +140,7 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
         const state = cloneControlState(loaded.state);
         const outbox = new Map<string, Buffer>();
         const decided = new Map<BufferedRecord, EncodedOutput[]>();
+        const decisions = noDecisions();
         let lastFresh: InboundRecord | null = null;
         for (const entry of entries) {
           if (appliedAlready(entry.record, loaded.applied)) {
@@ -156,7 +158,9 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
             decided.set(entry, outcome.code === 'B' ? outcome.entry.outputs : []);
             continue;
           }
-          const outputs = encodeDecision(catalog, entry.record, decidePersonOperation(state, entry.record));
+          const decision = decidePersonOperation(state, entry.record);
+          countDecisions(decisions, null, decision.outputs);
+          const outputs = encodeDecision(catalog, entry.record, decision);
           decided.set(entry, outputs);
           outbox.set(outboxField(entry.record), encodeOutbox({ code: 'B', entry: { outputs, followUps: [] } }));
           lastFresh = entry.record;
@@ -166,6 +170,7 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
           continue;
         }
         for (const [entry, outputs] of decided) outputsOf.set(entry, outputs);
+        addDecisions(tally, decisions);
         cleanUp.push({ workspace, fields: entries.map((entry) => outboxField(entry.record)) });
         return;
       }

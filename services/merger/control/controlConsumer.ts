@@ -18,6 +18,8 @@ import { followPartitionCount } from '../../shared/kafka/partitionCount';
 import type { ControlStore } from '../redis/controlStore';
 import { emptyReorderBuffer } from '../ordered/reorderBuffer';
 import { parsePosition, processControlBatch, type ControlLease, type ControlOutcome, type ControlTally } from './controlBatch';
+import { noDecisions } from '../ordered/decisionCounts';
+import type { EncodedOutput } from '../redis/codec';
 
 export interface ControlConsumerOptions {
   readonly kafka: Kafka;
@@ -33,6 +35,8 @@ export interface ControlConsumerOptions {
   readonly tickIntervalMs: number;
   readonly sessionTimeoutMs: number;
   readonly metadataMaxAgeMs: number;
+  /** After each committed batch: the merger's metrics and totals count it. */
+  readonly onCommitted?: (tally: ControlTally, outputs: readonly EncodedOutput[]) => void;
 }
 
 export interface RunningControlConsumer {
@@ -52,7 +56,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
   // The clock goes to every inbound partition, including ones added later.
   const inboundPartitions = await followPartitionCount(admin, options.inboundTopic, options.metadataMaxAgeMs, logger);
 
-  const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, batches: 0 };
+  const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions(), batches: 0 };
   let generation = 0;
   let joined = false;
   const consumer = kafka.consumer({
@@ -99,6 +103,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
         lease.clock = outcome.clock;
         totals.batches += 1;
         for (const [key, value] of Object.entries(outcome.tally)) (totals as Record<string, number>)[key] = ((totals as Record<string, number>)[key] ?? 0) + value;
+        options.onCommitted?.(outcome.tally, outcome.outputs);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'person operations decided before a restart were re-sent from the outbox');
         ticker.noteActivity(partition);
       },

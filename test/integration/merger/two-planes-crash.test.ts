@@ -126,10 +126,13 @@ describe('the two-plane merger killed with SIGKILL at random moments (R7, R9, R1
       kills: KILLS,
       claims: log.split('\n').filter((line) => line.includes('"partition claimed"')).length,
       late: log.split('\n').filter((line) => line.includes('later than the reorder bound')).length,
+      missingOutbox: log.split('\n').filter((line) => line.includes('has no outbox entry')).length,
     };
     process.stdout.write(`two-plane crash test: ${JSON.stringify(report)}\n`);
     expect({ lost: lost.slice(0, 10), extra: extra.slice(0, 10) }).toEqual({ lost: [], extra: [] });
     expect(actual.length).toBe(expected.length);
+    // A replay that needed an outbox entry and found none would have lost outputs.
+    expect(report.missingOutbox).toBe(0);
   }, 600_000);
 });
 
