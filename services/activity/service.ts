@@ -48,7 +48,7 @@ export async function startActivity(config: ActivityConfig, logger: Logger, work
     rows,
     workspaces,
     adminToken: config.activity.adminToken,
-    explain: (workspace, target) => explain(kafka, catalog, redis, keys, workspace, target),
+    explain: (workspace, target) => explain(kafka, catalog, redis, keys, workspace, target, config.merger.controlPlane),
     ready: () => outputs.joined() && redis.status === 'ready',
     timeouts: config.activity,
     loginFailures: { maxFailures: config.activity.loginFailureLimit, windowMs: config.activity.loginFailureWindowMs },

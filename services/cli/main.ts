@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'explain') {
       if (!values.workspace || (!values['anonymous-id'] && !values.person)) fail('explain needs --workspace and --anonymous-id or --person');
-      const explanations = await explain(kafka, catalog, redis, new KeySpace(config.merger.redisKeyPrefix), values.workspace, { anonymousId: values['anonymous-id'], person: values.person });
+      const explanations = await explain(kafka, catalog, redis, new KeySpace(config.merger.redisKeyPrefix), values.workspace, { anonymousId: values['anonymous-id'], person: values.person }, config.merger.controlPlane);
       process.stdout.write(values.json ? `${JSON.stringify(explanations, null, 2)}\n` : `${explanations.map(renderExplanation).join('\n\n') || 'nothing known about that'}\n`);
       return 0;
     }

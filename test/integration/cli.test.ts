@@ -85,12 +85,12 @@ describe('anonmerge commands', () => {
 
   it('explain: each event of an anonymous id, what became of it, and by which rule', async () => {
     const catalog = await SchemaCatalog.open(config.registry, topics, testLogger);
-    const [explanation] = await explain(kafka, catalog, redis, new KeySpace(merger.prefix), ws, { anonymousId: 'A' });
+    const [explanation] = await explain(kafka, catalog, redis, new KeySpace(merger.prefix), ws, { anonymousId: 'A' }, false);
     expect(explanation?.binding).toMatchObject({ person: 'id:p1', windowEnd: T + MINUTE + 300_000 });
     const fate = Object.fromEntries((explanation?.events ?? []).map((e) => [e.id.split('#')[0] + (e.status === 'duplicate' ? '#dup' : ''), `${e.status} ${e.rule}`]));
     expect(fate).toEqual({ 'a-before': 'merged R2b', 'a-before-2': 'merged R2b', 'a-inside': 'merged R2c', 'a-after': 'pending R2d', 'a-after#dup': 'duplicate R7' });
     expect(explanation?.identifies.map((i) => i.rule)).toEqual(['R2a', 'R2f']);
-    const byPerson = await explain(kafka, catalog, redis, new KeySpace(merger.prefix), ws, { person: 'p1' });
+    const byPerson = await explain(kafka, catalog, redis, new KeySpace(merger.prefix), ws, { person: 'p1' }, false);
     expect(byPerson.map((e) => e.anonymousId)).toEqual(['A']);
   });
 

@@ -1,7 +1,9 @@
 /**
  * anonmerge explain --workspace W --anonymous-id A | --person P: the binding, the window, and for
  * each event of the anonymous id what became of it and by which SPEC rule — read from the inbound
- * log (the partition its key maps to) and Redis, decided again with the merger's own functions.
+ * log (the partition its key maps to) and Redis, decided again with the merger's own functions:
+ * the two-plane merger's data plane (the id's events and binding changes, and the identifies that
+ * named it in person-ops), or the legacy merger's.
  */
 import type { Kafka } from 'kafkajs';
 import type { AnyRedis } from '../../shared/redis/client';
@@ -13,9 +15,13 @@ import { fromWire, type InboundRecord, type InboundRecordWire } from '../../shar
 import { anonymousKey } from '../../shared/model/keys';
 import { personFromIdentifier } from '../../shared/model/person';
 import { explainAnonymous, type Explanation } from '../../merger/explain';
+import { explainOrdered } from '../../merger/ordered/explainOrdered';
+import type { StreamName } from '../../shared/avro/schemaFiles';
+import { personKey } from '../../shared/model/person';
 import { KeySpace } from '../../merger/redis/keys';
 
-async function recordsOfKey(kafka: Kafka, catalog: SchemaCatalog, topic: string, key: string): Promise<InboundRecord[]> {
+async function recordsOfKey(kafka: Kafka, catalog: SchemaCatalog, stream: StreamName, key: string): Promise<InboundRecord[]> {
+  const topic = catalog.topic(stream);
   const admin = kafka.admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic);
@@ -34,7 +40,7 @@ async function recordsOfKey(kafka: Kafka, catalog: SchemaCatalog, topic: string,
         for (const message of batch.messages) {
           if (message.key?.toString() === key && message.value) {
             try {
-              records.push(fromWire(await catalog.decode<InboundRecordWire>('inbound', message.value)));
+              records.push(fromWire(await catalog.decode<InboundRecordWire>(stream, message.value)));
             } catch {
               // a dead letter: the merger never applied it either
             }
@@ -48,12 +54,28 @@ async function recordsOfKey(kafka: Kafka, catalog: SchemaCatalog, topic: string,
   return records;
 }
 
-export async function explain(kafka: Kafka, catalog: SchemaCatalog, redis: AnyRedis, keys: KeySpace, workspace: string, target: { anonymousId?: string; person?: string }): Promise<Explanation[]> {
-  const anonymousIds = target.anonymousId ? [target.anonymousId] : await redis.smembers(keys.personIndex(workspace, personFromIdentifier(target.person ?? '')));
+export async function explain(
+  kafka: Kafka,
+  catalog: SchemaCatalog,
+  redis: AnyRedis,
+  keys: KeySpace,
+  workspace: string,
+  target: { anonymousId?: string; person?: string },
+  twoPlanes: boolean,
+): Promise<Explanation[]> {
+  const person = personFromIdentifier(target.person ?? '');
+  const anonymousIds = target.anonymousId ? [target.anonymousId] : await redis.smembers(twoPlanes ? keys.control(workspace).idsOf(personKey(person)) : keys.personIndex(workspace, person));
+  // Two planes: the identifies are in person-ops, all of a workspace's under its key.
+  const operations = twoPlanes ? await recordsOfKey(kafka, catalog, 'personOps', workspace) : [];
   const explanations: Explanation[] = [];
   for (const anonymousId of anonymousIds) {
-    const records = await recordsOfKey(kafka, catalog, catalog.topic('inbound'), anonymousKey(workspace, anonymousId));
-    explanations.push(explainAnonymous(workspace, anonymousId, records));
+    const records = await recordsOfKey(kafka, catalog, 'inbound', anonymousKey(workspace, anonymousId));
+    if (!twoPlanes) {
+      explanations.push(explainAnonymous(workspace, anonymousId, records));
+      continue;
+    }
+    const naming = operations.filter((r) => (r.command.kind === 'identify' && r.command.body.anonymous_id === anonymousId) || (r.command.kind === 'alias' && r.command.body.previous_id === anonymousId));
+    explanations.push(explainOrdered(workspace, anonymousId, records, naming));
   }
   return explanations;
 }

@@ -1,0 +1,98 @@
+/**
+ * "What happened to this anonymous id's events?" for the two-plane merger: the id's events and
+ * the binding changes the control plane sent it — all in its inbound partition, under its key —
+ * applied one by one in (received_at, id) order through the data plane's own `applyItem`, the
+ * function the merger decides with, and each event annotated with what became of it and the SPEC
+ * rule that decided. Identifies of the id that sent no binding change were refused (R2f) or came
+ * while merging was off (R3). Pure.
+ */
+import type { InboundRecord } from '../../shared/model/inbound';
+import type { MergedEvent } from '../../shared/model/outbound';
+import { displayPerson, personKey, type PersonRef } from '../../shared/model/person';
+import type { EventExplanation, Explanation, IdentifyExplanation } from '../explain';
+import { commandOf } from './commandRecords';
+import { applyItem, compareItems, emptyDataState, type DataEntity, type DataItem } from './dataPlane';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * @param records the records under the id's key in the inbound topic (its events and commands)
+ * @param identifies the person operations that name the id (identify, alias), from person-ops
+ */
+export function explainOrdered(workspace: string, anonymousId: string, records: readonly InboundRecord[], identifies: readonly InboundRecord[]): Explanation {
+  const entity: DataEntity = { kind: 'anonymous', workspace, anonymousId };
+  const items: DataItem[] = [];
+  for (const record of records) {
+    if (record.command.kind === 'track' && record.command.body.anonymous_id === anonymousId) items.push({ kind: 'event', record });
+    const command = commandOf(record);
+    if (command && command.kind !== 'resolve' && command.anonymousId === anonymousId) items.push({ kind: 'command', command });
+  }
+  items.sort(compareItems);
+
+  const state = emptyDataState();
+  const events = new Map<string, EventExplanation>();
+  const said: IdentifyExplanation[] = [];
+  const boundBy = new Set<string>();
+  let boundAt = 0;
+  let windowEnd = 0;
+  let duplicates = 0;
+  for (const item of items) {
+    const personBefore = state.person;
+    const windowBefore = state.window;
+    const pendingBefore = state.pending.map((e) => e.id);
+    const outputs = applyItem(entity, state, item);
+    const merged = new Set(outputs.filter((o) => o.stream === 'mergedEvents' && o.value !== null).map((o) => (o.value as MergedEvent).event_id));
+    if (item.kind === 'event') {
+      const { record } = item;
+      const name = record.command.kind === 'track' ? record.command.body.name : '';
+      const entry: EventExplanation = { id: record.id, receivedAt: record.received_at, name, status: 'pending', rule: 'R1', detail: 'anonymous: kept for the retention, triggers nothing' };
+      if (merged.has(record.id)) {
+        events.set(record.id, { ...entry, status: 'merged', rule: 'R2c', detail: `received inside the window of ${personBefore ? displayPerson(personBefore) : '?'} (ends ${windowBefore ? iso(windowBefore.end) : '?'}): merged when it arrived` });
+      } else if (outputs.some((o) => o.stream === 'anonymousEvents')) {
+        if (personBefore && !record.settings.merge_enabled) Object.assign(entry, { rule: 'R3', detail: 'merging was off for this workspace when it arrived' });
+        else if (personBefore) Object.assign(entry, { rule: 'R2d', detail: `received after the window of ${displayPerson(personBefore)} ended: stays anonymous until a new identify` });
+        events.set(record.id, entry);
+      } else {
+        duplicates += 1;
+        events.set(`${record.id}#${duplicates}`, { ...entry, status: 'duplicate', rule: 'R7', detail: 'an event with this id was received before; this copy was dropped' });
+      }
+      continue;
+    }
+    const { command } = item;
+    if (command.kind === 'bind') {
+      boundBy.add(command.recordId);
+      boundAt = command.at;
+      windowEnd = command.windowEnd;
+      const who = displayPerson(command.person);
+      const again = personBefore !== null && personKey(personBefore) === personKey(command.person);
+      const detail = again ? `${who} again: a new window until ${iso(command.windowEnd)}` : `bound to ${who}; window until ${iso(command.windowEnd)}`;
+      said.push({ receivedAt: command.at, person: who, rule: again ? 'R2e' : 'R2a', detail: merged.size > 0 ? `${detail}; merged ${merged.size} pending event(s) (R2b)` : detail });
+      for (const id of merged) {
+        const entry = events.get(id);
+        if (entry) Object.assign(entry, { status: 'merged', rule: 'R2b', detail: `merged into ${who} by the identify at ${iso(command.at)}` });
+      }
+      for (const id of pendingBefore) {
+        const entry = events.get(id);
+        if (entry && !merged.has(id)) Object.assign(entry, { status: 'expired', rule: 'R1', detail: 'older than the retention at the identify: dropped' });
+      }
+    } else if (command.kind === 'unbind') {
+      said.push({ receivedAt: command.at, person: displayPerson(command.person), rule: 'R10', detail: `${displayPerson(command.person)} was deleted: the id is free again` });
+    } else if (command.kind === 'move') {
+      said.push({ receivedAt: command.at, person: displayPerson(command.to), rule: 'R9', detail: `${displayPerson(command.from)} was merged into ${displayPerson(command.to)}: the id and its window go on for it` });
+    }
+  }
+  for (const record of identifies) {
+    if (boundBy.has(record.id)) continue;
+    const person: PersonRef | null = record.command.kind === 'identify' ? record.command.body.person : record.command.kind === 'alias' ? record.command.body.user : null;
+    if (!person) continue;
+    const refused = record.settings.merge_enabled ? { rule: 'R2f', detail: 'refused: the id was bound to another person (anonymous ids are not reusable)' } : { rule: 'R3', detail: 'merging was off: nothing bound' };
+    said.push({ receivedAt: record.received_at, person: displayPerson(person), ...refused });
+  }
+  said.sort((a, b) => a.receivedAt - b.receivedAt);
+  return {
+    anonymousId,
+    binding: state.person ? { person: personKey(state.person), boundAt, windowEnd } : null,
+    events: [...events.values()],
+    identifies: said,
+  };
+}
