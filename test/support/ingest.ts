@@ -43,15 +43,28 @@ export async function startTestIngest(
 export const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 /**
- * Reads and decodes `count` inbound records (or what arrives before the timeout); without a
- * count, every record the topic holds now.
+ * What ingest accepted: reads and decodes `count` records of the inbound and person-ops topics
+ * (or what arrives before the timeout; a merger's own records among them count too); without a
+ * count, every record they hold now. Person operations are in person-ops, keyed by workspace
+ * (ANONMERGE_INGEST_PERSON_OPS).
  */
-export async function readInbound(kafka: Kafka, topics: TopicConfig, count?: number, timeoutMs = 20000): Promise<Array<InboundRecord & { key: string }>> {
-  const catalog = await SchemaCatalog.open(config.registry, topics, testLogger, ['inbound']);
-  const messages = count === undefined ? await readToEnd(kafka, topics.inbound, timeoutMs) : await readMessages(kafka, topics.inbound, count, timeoutMs);
-  return Promise.all(
-    messages.map(async (m) => ({ ...fromWire(await catalog.decode<InboundRecordWire>('inbound', m.value as Buffer)), key: m.key?.toString() ?? '' })),
+export async function readInbound(kafka: Kafka, topics: TopicConfig, count?: number, timeoutMs = 20000): Promise<Array<InboundRecord & { key: string; topic: string }>> {
+  const catalog = await SchemaCatalog.open(config.registry, topics, testLogger, ['inbound', 'personOps']);
+  const sources = [topics.inbound, topics.personOps];
+  const messages =
+    count === undefined
+      ? (await Promise.all(sources.map(async (topic) => (await readToEnd(kafka, topic, timeoutMs)).map((m) => ({ ...m, topic }))))).flat()
+      : await readMessages(kafka, sources, count, timeoutMs);
+  const records = await Promise.all(
+    messages.map(async (m) => ({
+      ...fromWire(await catalog.decode<InboundRecordWire>(m.topic === topics.personOps ? 'personOps' : 'inbound', m.value as Buffer)),
+      key: m.key?.toString() ?? '',
+      topic: m.topic,
+    })),
   );
+  // Ingest's own records (not the merger's ticks, clocks and binding commands), in the order
+  // ingest took them (two topics have no order between them).
+  return records.filter((r) => r.command.kind !== 'tick' && r.command.kind !== 'clock' && r.command.kind !== 'binding').sort((a, b) => a.received_at - b.received_at);
 }
 
 /** A logger that keeps its lines, to check what a request did (not) log. */

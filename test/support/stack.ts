@@ -42,17 +42,17 @@ export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T
  * Reads a topic from the beginning (read_committed) until `count` messages have arrived or the
  * timeout passes; returns what it got.
  */
-export async function readMessages(kafka: Kafka, topic: string, count: number, timeoutMs = 30000): Promise<Array<{ key: Buffer | null; value: Buffer | null; partition: number; offset: string }>> {
+export async function readMessages(kafka: Kafka, topic: string | readonly string[], count: number, timeoutMs = 30000): Promise<Array<{ topic: string; key: Buffer | null; value: Buffer | null; partition: number; offset: string }>> {
   const consumer: Consumer = kafka.consumer({ groupId: uniqueName('test-reader'), readUncommitted: false });
-  const got: Array<{ key: Buffer | null; value: Buffer | null; partition: number; offset: string }> = [];
+  const got: Array<{ topic: string; key: Buffer | null; value: Buffer | null; partition: number; offset: string }> = [];
   await consumer.connect();
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.subscribe({ topics: typeof topic === 'string' ? [topic] : [...topic], fromBeginning: true });
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       void consumer.run({
-        eachMessage: async ({ message, partition }) => {
-          got.push({ key: message.key, value: message.value, partition, offset: message.offset });
+        eachMessage: async ({ topic: from, message, partition }) => {
+          got.push({ topic: from, key: message.key, value: message.value, partition, offset: message.offset });
           if (got.length >= count) {
             clearTimeout(timer);
             resolve();

@@ -62,8 +62,8 @@ export const ingestSettings = {
   workspacesFile: string('ANONMERGE_WORKSPACES_FILE', { default: 'config/workspaces.json', description: 'Workspace registry file (credentials and settings)' }),
   sendTimeoutMs: integer('ANONMERGE_INGEST_SEND_TIMEOUT_MS', { default: '10000', min: 100, description: 'Deadline for Kafka to acknowledge a request\'s records before it is answered 503' }),
   personOps: boolean('ANONMERGE_INGEST_PERSON_OPS', {
-    default: 'false',
-    description: 'Write person operations (identify, alias, delete, merge) to the person-ops topic, for the two-plane merger (ANONMERGE_MERGER_CONTROL_PLANE); else to the inbound topic',
+    default: 'true',
+    description: 'Write person operations (identify, alias, delete, merge) to the person-ops topic, for the two-plane merger; false: to the inbound topic, for the legacy merger (ANONMERGE_MERGER_CONTROL_PLANE=false)',
   }),
   lingerMs: integer('ANONMERGE_INGEST_LINGER_MS', { default: '2', min: 0, max: 1000, description: 'How long a batch of records waits for more before it is sent' }),
   shutdownGraceMs: integer('ANONMERGE_INGEST_SHUTDOWN_GRACE_MS', { default: '10000', min: 0, description: 'How long shutdown waits for in-flight requests' }),
@@ -101,8 +101,8 @@ export const mergerSettings = {
   fetchMaxBytes: integer('ANONMERGE_MERGER_FETCH_MAX_BYTES', { default: '262144', min: 1024, description: 'Bytes fetched per partition per round: the batch size (smaller batches measured faster here: less waiting on the slowest partition of a round)' }),
   redisKeyPrefix: string('ANONMERGE_MERGER_REDIS_PREFIX', { default: 'am', description: 'Prefix of every Redis key of the merger' }),
   controlPlane: boolean('ANONMERGE_MERGER_CONTROL_PLANE', {
-    default: 'false',
-    description: 'In construction (docs/design-person-operations.md): also run the control plane that decides person operations from the person-ops topic. Off until the data plane that applies its records is built',
+    default: 'true',
+    description: 'Decide person operations in received_at order: a control plane reads them from the person-ops topic (docs/design-person-operations.md). false: the legacy merger, kept for a rollback (with ANONMERGE_INGEST_PERSON_OPS=false)',
   }),
   reorderMs: integer('ANONMERGE_MERGER_REORDER_MS', { default: '100', min: 1, max: 60000, description: 'Control plane: a person operation is decided once its partition shows one received this long after it (two ingest replicas may append slightly out of order)' }),
   controlTickIntervalMs: integer('ANONMERGE_MERGER_CONTROL_TICK_INTERVAL_MS', { default: '50', min: 10, description: "Control plane: a quiet person-ops partition gets a tick this often, so its clock moves on" }),
