@@ -38,7 +38,7 @@ function bodyObject(body: unknown, problems: Problems): Record<string, unknown> 
 }
 
 // Fields of an identify body that steer the call rather than being attributes.
-const IDENTIFY_CONTROL_FIELDS = new Set(['anonymous_id', '_update', '_timestamp']);
+export const IDENTIFY_CONTROL_FIELDS: ReadonlySet<string> = new Set(['anonymous_id', '_update', '_timestamp']);
 
 /** PUT /api/v1/customers/{identifier} */
 export function translateIdentify(identifier: string, body: unknown, ctx: RequestContext): Translation {
