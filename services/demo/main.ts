@@ -7,6 +7,7 @@ import { loadConfig } from '../shared/config';
 import { createKafka } from '../shared/kafka/client';
 import { createLogger } from '../shared/logger';
 import { dim, startFeed } from './feed';
+import { DEMO_IDENTITY_SECRET } from '../ingest/demoUserHash';
 import { demoRequest, type DemoCredentials } from './request';
 import { visitorJourney, type TrackCall } from './visitors';
 
@@ -19,7 +20,7 @@ const demo: DemoCredentials = {
   siteId: process.env.ANONMERGE_DEMO_SITE_ID ?? 'demo-site',
   apiKey: process.env.ANONMERGE_DEMO_API_KEY ?? 'demo-key-not-secret',
   publishableKey: process.env.ANONMERGE_DEMO_PUBLISHABLE_KEY ?? 'pk_demo',
-  identitySecret: process.env.ANONMERGE_DEMO_IDENTITY_SECRET ?? 'demo-identity-secret-not-secret',
+  identitySecret: process.env.ANONMERGE_DEMO_IDENTITY_SECRET ?? DEMO_IDENTITY_SECRET,
   siteOrigin: 'https://shop.example.com',
 };
 const visitorEveryMs = Number(process.env.ANONMERGE_DEMO_VISITOR_EVERY_MS ?? 3000);

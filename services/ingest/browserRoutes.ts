@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { projectRoot } from '../shared/projectRoot';
 import type { Authenticate, Handler, WriteRoute } from './app';
 import { authenticatePublishable, corsHeaders } from './browserAuth';
+import { registerDemoUserHash } from './demoUserHash';
 import { Problems, singleError } from './problems';
 import { translateAnonymousEvent, translateIdentify, translatePersonEvent } from './trackV1';
 import type { WorkspaceRegistry } from './workspaces';
@@ -30,6 +31,8 @@ export function registerBrowserRoutes(app: FastifyInstance, workspaces: Workspac
   const demo = readFileSync(DEMO_PAGE_PATH, 'utf8');
   // A shop page with the snippet, for `make run` (the demo workspace allows this origin).
   app.get('/demo', async (_request, reply) => reply.type('text/html; charset=utf-8').send(demo));
+  // Its shop's server: the user hash of whoever signs up on it (demoUserHash.ts). Served with /demo.
+  registerDemoUserHash(app, workspaces);
   app.get('/js/anonmerge.js', async (_request, reply) =>
     reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*').send(snippet),
   );
