@@ -17,7 +17,11 @@ export interface RequestContext {
   readonly newId: () => string;
 }
 
-export type Translation = { readonly ok: true; readonly records: InboundRecord[] } | { readonly ok: false; readonly problems: Problems };
+/**
+ * A refusal is 400 (the content is wrong) unless it says otherwise: the snippet's routes answer
+ * 401/403 when the request may not write as the person it names (browserIdentity.ts).
+ */
+export type Translation = { readonly ok: true; readonly records: InboundRecord[] } | { readonly ok: false; readonly problems: Problems; readonly status?: 401 | 403 };
 
 function envelope(ctx: RequestContext, id: string | undefined): Pick<InboundRecord, 'workspace_id' | 'id' | 'received_at' | 'settings'> {
   return { workspace_id: ctx.workspaceId, id: id ?? ctx.newId(), received_at: ctx.receivedAt, settings: ctx.settings };
