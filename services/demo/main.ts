@@ -7,39 +7,36 @@ import { loadConfig } from '../shared/config';
 import { createKafka } from '../shared/kafka/client';
 import { createLogger } from '../shared/logger';
 import { dim, startFeed } from './feed';
+import { DEMO_IDENTITY_SECRET } from '../ingest/demoUserHash';
+import { demoRequest, type DemoCredentials } from './request';
 import { visitorJourney, type TrackCall } from './visitors';
 
 const config = loadConfig(['kafka', 'topics', 'registry', 'ingest']);
 // The traffic goes to the ingest that `make run` started: wherever ANONMERGE_INGEST_HOST/PORT put it.
 const ingestHost = config.ingest.host === '0.0.0.0' || config.ingest.host === '::' ? '127.0.0.1' : config.ingest.host;
 const ingestUrl = process.env.ANONMERGE_DEMO_INGEST_URL ?? `http://${ingestHost.includes(':') ? `[${ingestHost}]` : ingestHost}:${config.ingest.port}`;
-const siteId = process.env.ANONMERGE_DEMO_SITE_ID ?? 'demo-site';
-const apiKey = process.env.ANONMERGE_DEMO_API_KEY ?? 'demo-key-not-secret';
-const publishableKey = process.env.ANONMERGE_DEMO_PUBLISHABLE_KEY ?? 'pk_demo';
-/** The visitors' browsers are on this site (one of the demo workspace's allowed origins). */
-const siteOrigin = 'https://shop.example.com';
+const demo: DemoCredentials = {
+  ingestUrl,
+  siteId: process.env.ANONMERGE_DEMO_SITE_ID ?? 'demo-site',
+  apiKey: process.env.ANONMERGE_DEMO_API_KEY ?? 'demo-key-not-secret',
+  publishableKey: process.env.ANONMERGE_DEMO_PUBLISHABLE_KEY ?? 'pk_demo',
+  identitySecret: process.env.ANONMERGE_DEMO_IDENTITY_SECRET ?? DEMO_IDENTITY_SECRET,
+  siteOrigin: 'https://shop.example.com',
+};
 const visitorEveryMs = Number(process.env.ANONMERGE_DEMO_VISITOR_EVERY_MS ?? 3000);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function send(call: TrackCall): Promise<void> {
-  const snippet = call.via === 'snippet';
-  const url = snippet ? `${ingestUrl}${call.path}?site_id=${encodeURIComponent(siteId)}&key=${encodeURIComponent(publishableKey)}` : `${ingestUrl}${call.path}`;
-  const response = await fetch(url, {
-    method: call.method,
-    headers: snippet
-      ? { origin: siteOrigin, 'content-type': 'text/plain;charset=UTF-8' }
-      : { authorization: `Basic ${Buffer.from(`${siteId}:${apiKey}`).toString('base64')}`, 'content-type': 'application/json' },
-    body: JSON.stringify(call.body),
-    signal: AbortSignal.timeout(10000),
-  });
+  const { url, init } = demoRequest(call, demo);
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10000) });
   const status = response.status;
   await response.arrayBuffer();
   console.log(dim(`${new Date().toISOString().slice(11, 19)}  → ingest    ${call.describe} (${status})`));
 }
 
 async function visitor(): Promise<void> {
-  for (const call of visitorJourney(siteOrigin)) {
+  for (const call of visitorJourney(demo.siteOrigin)) {
     await sleep(call.delayMs);
     await send(call).catch((error: Error) => console.log(dim(`  ! ${call.describe}: ${error.message}`)));
   }
@@ -51,7 +48,7 @@ async function main(): Promise<void> {
   const catalog = await SchemaCatalog.open(config.registry, config.topics, logger);
   const consumer = await startFeed(kafka, catalog, (line) => console.log(line));
   console.log(`live feed of ${config.topics.mergedEvents}, ${config.topics.anonymousEvents}, ${config.topics.campaignTriggers}, ${config.topics.activity}, ${config.topics.deadLetters}`);
-  console.log(`sending website-visitor traffic to ${ingestUrl} as ${siteId}; Ctrl-C stops\n`);
+  console.log(`sending website-visitor traffic to ${ingestUrl} as ${demo.siteId}; Ctrl-C stops\n`);
   let stopping = false;
   const stop = async () => {
     if (stopping) process.exit(1);

@@ -5,8 +5,9 @@
  * up (their events stay anonymous); some send an invite to a friend.
  *
  * What a visitor's browser sends goes the way the snippet (/js/anonmerge.js) sends it: POST
- * /js/v1/... with the publishable key, from the shop's origin. Invites are sent by the shop's
- * server, with the Track API key.
+ * /js/v1/... with the publishable key, from the shop's origin, and for a signed-in person with the
+ * user hash the shop's server gave the page. Invites are sent by the shop's server, with the
+ * Track API key.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 
@@ -16,6 +17,11 @@ export interface TrackCall {
   readonly method: 'PUT' | 'POST';
   readonly path: string;
   readonly body: Record<string, unknown>;
+  /**
+   * The person a snippet call names: the shop's server vouches for them with a user hash (the
+   * demo adds it when sending, as the shop's server renders it into the signed-in page).
+   */
+  readonly person?: string;
   /** What a person watching should read. */
   readonly describe: string;
   /** Milliseconds to wait before this call. */
@@ -35,7 +41,7 @@ export function visitorJourney(site = 'https://shop.example.com'): TrackCall[] {
   const pageView = (page: string, delayMs: number, anonymous = true, person?: string): TrackCall =>
     anonymous
       ? { via: 'snippet', method: 'POST', path: '/js/v1/events', body: { name: `${site}${page}`, type: 'page', anonymous_id: anonymousId, data: { path: page } }, describe: `${anonymousId} views ${page}`, delayMs }
-      : { via: 'snippet', method: 'POST', path: `/js/v1/customers/${encodeURIComponent(person ?? '')}/events`, body: { name: `${site}${page}`, type: 'page', data: { path: page } }, describe: `${person} views ${page}`, delayMs };
+      : { via: 'snippet', method: 'POST', path: `/js/v1/customers/${encodeURIComponent(person ?? '')}/events`, person, body: { name: `${site}${page}`, type: 'page', data: { path: page } }, describe: `${person} views ${page}`, delayMs };
 
   const views = 2 + randomInt(3);
   for (let i = 0; i < views; i += 1) calls.push(pageView(pick(PAGES), 400 + randomInt(1600)));
@@ -48,13 +54,16 @@ export function visitorJourney(site = 'https://shop.example.com'): TrackCall[] {
       via: 'snippet',
       method: 'POST',
       path: `/js/v1/customers/${encodeURIComponent(email)}`,
-      body: { email, first_name: first, plan, anonymous_id: anonymousId, created_at: Math.floor(Date.now() / 1000) },
+      person: email,
+      // The email is the identifier (no attribute needed); the rest is on the demo workspace's
+      // browser_attributes.
+      body: { first_name: first, plan, anonymous_id: anonymousId, created_at: Math.floor(Date.now() / 1000) },
       describe: `${anonymousId} signs up as ${email}`,
       delayMs: 800 + randomInt(1200),
     });
     // A tab still open from before the sign-up: same cookie, seconds later (inside the window).
     calls.push(pageView('/welcome', 300 + randomInt(700)));
-    calls.push({ via: 'snippet', method: 'POST', path: `/js/v1/customers/${encodeURIComponent(email)}/events`, body: { name: 'trial_started', data: { plan } }, describe: `${email} starts a ${plan} trial`, delayMs: 500 + randomInt(1000) });
+    calls.push({ via: 'snippet', method: 'POST', path: `/js/v1/customers/${encodeURIComponent(email)}/events`, person: email, body: { name: 'trial_started', data: { plan } }, describe: `${email} starts a ${plan} trial`, delayMs: 500 + randomInt(1000) });
     calls.push(pageView('/dashboard', 500 + randomInt(1000), false, email));
     if (randomInt(100) < 40) {
       // Another device still carrying the old cookie, long after the sign-up: past the window,

@@ -200,7 +200,7 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
           .send(singleError(`rate limit: this workspace may send ${budget} per second; retry after ${allowed.retryAfterSeconds} s`));
       }
       const translation = translate(request, { workspaceId: workspace.id, settings: workspace.settings, receivedAt: clock(), newId });
-      if (!translation.ok) return reply.status(400).send(errorBody(translation.problems.list, translation.problems.omitted));
+      if (!translation.ok) return reply.status(translation.status ?? 400).send(errorBody(translation.problems.list, translation.problems.omitted));
       try {
         await deps.publish(translation.records);
       } catch (error) {

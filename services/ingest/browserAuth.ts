@@ -2,8 +2,10 @@
  * Auth of the browser snippet's calls (/js/v1/...). A page cannot keep a secret, and
  * `navigator.sendBeacon` cannot set headers: the site id and the workspace's publishable key
  * travel in the query string. What makes that acceptable is what the key can do — anonymous
- * events, identifies and a known person's events, nothing that deletes or merges people — and
- * where from: the request's Origin must be one of the workspace's allowed origins.
+ * events; identifies and a known person's events only with the person's user_hash
+ * (browserIdentity.ts); nothing that deletes or merges people — and where from: the request's
+ * Origin must be one of the workspace's allowed origins (which stops other sites' pages, not
+ * curl: that is what the user hash is for).
  */
 import { secretsEqual } from './auth';
 import type { Workspace, WorkspaceRegistry } from './workspaces';

@@ -6,6 +6,9 @@
  *   POST /js/v1/customers/{identifier}?site_id=&key=      identify (with the anonymous_id: a merge)
  *   POST /js/v1/customers/{identifier}/events?site_id=&key=   an event of the identified visitor
  *
+ * The two person routes need the person's `user_hash` and the workspace's identity verification
+ * secret (browserIdentity.ts): without them the key sends anonymous events only.
+ *
  * POST everywhere (sendBeacon can only POST); bodies may be text/plain, which browsers send
  * without a CORS preflight. Answers carry CORS headers for an allowed origin.
  */
@@ -15,8 +18,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { projectRoot } from '../shared/projectRoot';
 import type { Authenticate, Handler, WriteRoute } from './app';
 import { authenticatePublishable, corsHeaders } from './browserAuth';
+import { checkBrowserPerson, type PersonRequest } from './browserIdentity';
+import { registerDemoUserHash } from './demoUserHash';
 import { Problems, singleError } from './problems';
-import { translateAnonymousEvent, translateIdentify, translatePersonEvent } from './trackV1';
+import { translateAnonymousEvent, translateIdentify, translatePersonEvent, type RequestContext, type Translation } from './trackV1';
 import type { WorkspaceRegistry } from './workspaces';
 
 export const SNIPPET_PATH = path.join(projectRoot(), 'services/ingest/public/anonmerge.js');
@@ -30,6 +35,8 @@ export function registerBrowserRoutes(app: FastifyInstance, workspaces: Workspac
   const demo = readFileSync(DEMO_PAGE_PATH, 'utf8');
   // A shop page with the snippet, for `make run` (the demo workspace allows this origin).
   app.get('/demo', async (_request, reply) => reply.type('text/html; charset=utf-8').send(demo));
+  // Its shop's server: the user hash of whoever signs up on it (demoUserHash.ts). Served with /demo.
+  registerDemoUserHash(app, workspaces);
   app.get('/js/anonmerge.js', async (_request, reply) =>
     reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*').send(snippet),
   );
@@ -67,6 +74,18 @@ export function registerBrowserRoutes(app: FastifyInstance, workspaces: Workspac
     }
     return translateAnonymousEvent(request.body, ctx);
   }, success)));
-  app.post('/js/v1/customers/:identifier', withCors(handle(publishable, (request, ctx) => translateIdentify((request as WithIdentifier).params.identifier, request.body, ctx), success)));
-  app.post('/js/v1/customers/:identifier/events', withCors(handle(publishable, (request, ctx) => translatePersonEvent((request as WithIdentifier).params.identifier, request.body, ctx), success)));
+  /**
+   * A person's routes: only with that person's user_hash, and only the allowed attributes
+   * (browserIdentity.ts); then the Track API's translation, as for the API key.
+   */
+  const asVerifiedPerson = (kind: PersonRequest, translate: (identifier: string, body: unknown, ctx: RequestContext) => Translation) => (request: FastifyRequest, ctx: RequestContext): Translation => {
+    const { params, query } = request as WithIdentifier;
+    // The workspace the credential check found (onRequest): the site id is authenticated.
+    const workspace = workspaces.bySiteId(String(query.site_id));
+    if (!workspace) throw new Error('a snippet request got past its credential check without a workspace');
+    const check = checkBrowserPerson(workspace, params.identifier, request.body, kind);
+    return check.ok ? translate(params.identifier, check.body, ctx) : check;
+  };
+  app.post('/js/v1/customers/:identifier', withCors(handle(publishable, asVerifiedPerson('identify', translateIdentify), success)));
+  app.post('/js/v1/customers/:identifier/events', withCors(handle(publishable, asVerifiedPerson('event', translatePersonEvent), success)));
 }

@@ -1,7 +1,8 @@
 /**
  * The minimum strength of the secrets in a workspaces file, checked when it is loaded at start:
  * with the failed-auth brake at 20 guesses a minute per address, a 16-character key is out of
- * reach of guessing, an 8-character word is not. Only secrets are checked — the publishable key
+ * reach of guessing, an 8-character word is not — and the identity verification secret must also
+ * resist a search offline, from any user hash a page shows. Only secrets are checked — the publishable key
  * is public by design. Registries built in code (tests) are not loaded from a file and are not
  * checked.
  */
@@ -16,6 +17,7 @@ export function weakSecrets(workspaces: readonly Workspace[]): string[] {
     const secrets: Array<[string, string | null]> = [
       ['api_key', workspace.apiKey],
       ['write_key', workspace.writeKey],
+      ['identity_verification_secret', workspace.identityVerificationSecret],
     ];
     for (const [field, value] of secrets) {
       if (value !== null && value.length < MIN_SECRET_LENGTH) {

@@ -17,7 +17,11 @@ export interface RequestContext {
   readonly newId: () => string;
 }
 
-export type Translation = { readonly ok: true; readonly records: InboundRecord[] } | { readonly ok: false; readonly problems: Problems };
+/**
+ * A refusal is 400 (the content is wrong) unless it says otherwise: the snippet's routes answer
+ * 401/403 when the request may not write as the person it names (browserIdentity.ts).
+ */
+export type Translation = { readonly ok: true; readonly records: InboundRecord[] } | { readonly ok: false; readonly problems: Problems; readonly status?: 401 | 403 };
 
 function envelope(ctx: RequestContext, id: string | undefined): Pick<InboundRecord, 'workspace_id' | 'id' | 'received_at' | 'settings'> {
   return { workspace_id: ctx.workspaceId, id: id ?? ctx.newId(), received_at: ctx.receivedAt, settings: ctx.settings };
@@ -38,7 +42,7 @@ function bodyObject(body: unknown, problems: Problems): Record<string, unknown> 
 }
 
 // Fields of an identify body that steer the call rather than being attributes.
-const IDENTIFY_CONTROL_FIELDS = new Set(['anonymous_id', '_update', '_timestamp']);
+export const IDENTIFY_CONTROL_FIELDS: ReadonlySet<string> = new Set(['anonymous_id', '_update', '_timestamp']);
 
 /** PUT /api/v1/customers/{identifier} */
 export function translateIdentify(identifier: string, body: unknown, ctx: RequestContext): Translation {

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { WorkspaceSettings } from '../shared/model/inbound';
+import { parseBrowserAttributes } from './browserAttributes';
 import type { RateLimit } from './rateLimit';
 import { weakSecrets } from './secretStrength';
 
@@ -25,6 +26,14 @@ export interface Workspace {
   readonly publishableKey: string | null;
   /** Origins (scheme://host[:port]) whose pages may use the publishable key. */
   readonly allowedOrigins: readonly string[];
+  /**
+   * The server-side secret of identity verification (`identity_verification_secret`): with it, a
+   * browser identify or person event must carry `user_hash`, an HMAC-SHA256 of the identifier
+   * made with it (userHash.ts); without it, the publishable key sends anonymous events only.
+   */
+  readonly identityVerificationSecret: string | null;
+  /** Attributes a browser identify may set (`browser_attributes`); none by default. */
+  readonly browserAttributes: readonly string[];
   readonly settings: WorkspaceSettings;
   /** Records and bytes per second this workspace may send (per ingest process), and their bursts. */
   readonly rateLimit: RateLimit;
@@ -122,6 +131,7 @@ export function parseWorkspaces(document: unknown, source: string): Workspace[] 
     if (id && !WORKSPACE_ID.test(id)) problems.push(`${where}.id must match ${WORKSPACE_ID}`);
     const writeKey = object.write_key === undefined ? null : text(object.write_key, `${where}.write_key`, problems);
     const publishableKey = object.publishable_key === undefined ? null : text(object.publishable_key, `${where}.publishable_key`, problems);
+    const identitySecret = object.identity_verification_secret === undefined ? null : text(object.identity_verification_secret, `${where}.identity_verification_secret`, problems);
     return {
       id,
       name: typeof object.name === 'string' ? object.name : id,
@@ -130,6 +140,8 @@ export function parseWorkspaces(document: unknown, source: string): Workspace[] 
       writeKey,
       publishableKey,
       allowedOrigins: parseOrigins(object.allowed_origins, `${where}.allowed_origins`, problems),
+      identityVerificationSecret: identitySecret,
+      browserAttributes: parseBrowserAttributes(object.browser_attributes, `${where}.browser_attributes`, problems),
       settings: parseSettings(object.settings, `${where}.settings`, problems),
       rateLimit: parseRateLimit(object.rate_limit, `${where}.rate_limit`, problems),
     };

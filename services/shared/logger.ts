@@ -19,6 +19,10 @@ const REDACTED_PATHS = [
   '*.password',
   'write_key',
   '*.write_key',
+  'identity_verification_secret',
+  '*.identity_verification_secret',
+  'identityVerificationSecret',
+  '*.identityVerificationSecret',
 ];
 
 export function createLogger(service: string, level: string, destination?: pino.DestinationStream): Logger {

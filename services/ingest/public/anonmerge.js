@@ -11,22 +11,35 @@
  *   <script async src="https://ingest.example.com/js/anonmerge.js"
  *           data-site-id="SITE_ID" data-key="PUBLISHABLE_KEY"></script>
  *
- *   anonmerge.page()                                   a page view: the URL is the event name
+ *   anonmerge.page()                                   a page view: the URL without query string or fragment is the name
+ *   anonmerge.page({}, { query: ['utm_source'] })      ... keeping the named query parameters (opt-in)
  *   anonmerge.track('Added to cart', { sku: 'A1' })     an event
- *   anonmerge.identify({ id: '42', email: 'a@b.c' })    sign-up / log-in: merges the anonymous events
+ *   anonmerge.identify({ id: '42', plan: 'pro' }, { userHash: '…' })
+ *                                                      sign-up / log-in: merges the anonymous events
  *   anonmerge.reset()                                   log-out: a new anonymous id from now on
  *
  * Before identify, events go out under a random anonymous id kept in a first-party cookie
  * (localStorage when cookies are refused); identify sends that id with the person, and later
- * events go out as the person until reset(). Calls made before this script loaded (the _queue
- * above) are replayed in order. Sends use navigator.sendBeacon, or fetch with keepalive, so that
- * an event sent as the page unloads (a click on a link) still arrives.
+ * events of the page go out as the person until reset(). Calls made before this script loaded
+ * (the _queue above) are replayed in order. Sends use navigator.sendBeacon, or fetch with
+ * keepalive, so that an event sent as the page unloads (a click on a link) still arrives.
+ *
+ * Identity verification: identify and the person's events carry `userHash`, the HMAC-SHA256 of
+ * the identifier that the site's server computes with the workspace's identity verification
+ * secret and renders into the signed-in visitor's page; without it ingest refuses them.
+ *
+ * What it keeps: the anonymous id only. The person (often an email) and their user hash live in
+ * this page's memory, never in a cookie or storage, so a signed-in site calls identify on each
+ * page where it knows the visitor — as its server renders the user hash there anyway.
  */
 (function () {
   'use strict';
   var ANON_KEY = 'anonmerge_aid';
-  var PERSON_KEY = 'anonmerge_pid';
+  // Where earlier versions kept the person's identifier for a year: removed wherever it is found.
+  var LEGACY_PERSON_KEY = 'anonmerge_pid';
   var YEAR = 365 * 24 * 3600;
+  // Ids this snippet makes (a UUID, or 32 hex digits); anything else in the cookie is not ours.
+  var ANON_ID = /^[A-Za-z0-9-]{1,64}$/;
 
   var script = document.currentScript || document.querySelector('script[src*="/js/anonmerge.js"]');
   var base = script ? new URL(script.src, location.href).origin : location.origin;
@@ -34,18 +47,28 @@
   var siteId = existing.siteId || (script && script.getAttribute('data-site-id'));
   var key = existing.key || (script && script.getAttribute('data-key'));
 
+  // A cookie the snippet cannot read (malformed %-escapes, cookies disabled in a sandboxed frame)
+  // counts as absent: a broken cookie costs a new anonymous id, never the page's analytics.
   function readCookie(name) {
-    var parts = document.cookie ? document.cookie.split('; ') : [];
-    for (var i = 0; i < parts.length; i++) {
-      var eq = parts[i].indexOf('=');
-      if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
+    try {
+      var parts = document.cookie ? document.cookie.split('; ') : [];
+      for (var i = 0; i < parts.length; i++) {
+        var eq = parts[i].indexOf('=');
+        if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
+      }
+    } catch (e) {
+      /* unreadable: absent */
     }
     return null;
   }
 
   function writeCookie(name, value, maxAge) {
     var secure = location.protocol === 'https:' ? '; Secure' : '';
-    document.cookie = name + '=' + encodeURIComponent(value) + '; Path=/; Max-Age=' + maxAge + '; SameSite=Lax' + secure;
+    try {
+      document.cookie = name + '=' + encodeURIComponent(value) + '; Path=/; Max-Age=' + maxAge + '; SameSite=Lax' + secure;
+    } catch (e) {
+      /* cookies refused: localStorage is the fallback */
+    }
   }
 
   // The cookie first; localStorage when the cookie did not stick (blocked, or a file: page).
@@ -86,7 +109,7 @@
 
   function anonymousId() {
     var id = storage.get(ANON_KEY);
-    if (!id) {
+    if (!id || !ANON_ID.test(id)) {
       id = randomId();
       storage.set(ANON_KEY, id);
     }
@@ -107,15 +130,33 @@
     }
   }
 
+  // The identified person of this page: { identifier, userHash }, in memory only.
+  var person = null;
+
   function event(name, type, data) {
     var body = { name: String(name), type: type, data: data || {}, timestamp: Math.floor(Date.now() / 1000), id: randomId() };
-    var person = storage.get(PERSON_KEY);
     if (person) {
-      send('/js/v1/customers/' + encodeURIComponent(person) + '/events', body);
+      if (person.userHash) body.user_hash = person.userHash;
+      send('/js/v1/customers/' + encodeURIComponent(person.identifier) + '/events', body);
     } else {
       body.anonymous_id = anonymousId();
       send('/js/v1/events', body);
     }
+  }
+
+  // Query strings and fragments carry tokens, emails and search terms: a page view is named by
+  // its URL without them, unless the page names the parameters it wants kept.
+  function pageName(keep) {
+    var name = location.protocol + '//' + location.host + location.pathname;
+    if (!keep || !keep.length) return name;
+    var params = new URLSearchParams(location.search);
+    var kept = new URLSearchParams();
+    for (var i = 0; i < keep.length; i++) {
+      var values = params.getAll(String(keep[i]));
+      for (var j = 0; j < values.length; j++) kept.append(String(keep[i]), values[j]);
+    }
+    var query = kept.toString();
+    return query ? name + '?' + query : name;
   }
 
   var api = {
@@ -124,27 +165,37 @@
     track: function (name, data) {
       event(name, 'event', data);
     },
-    page: function (data) {
-      event(location.href, 'page', data);
+    page: function (data, options) {
+      event(pageName(options && options.query), 'page', data);
     },
-    identify: function (traits) {
+    identify: function (traits, options) {
       traits = traits || {};
       var identifier = traits.id || traits.email;
       if (!identifier) throw new Error('anonmerge.identify needs an id or an email');
+      var userHash = options && options.userHash ? String(options.userHash) : null;
+      if (!userHash && window.console) console.warn('anonmerge.identify: no userHash; ingest refuses an identify without it (identity verification)');
       var body = { anonymous_id: anonymousId() };
-      for (var name in traits) if (name !== 'id' && Object.prototype.hasOwnProperty.call(traits, name)) body[name] = traits[name];
-      storage.set(PERSON_KEY, String(identifier));
-      send('/js/v1/customers/' + encodeURIComponent(String(identifier)), body);
+      for (var name in traits) {
+        if (!Object.prototype.hasOwnProperty.call(traits, name) || name === 'id') continue;
+        // An email that is the identifier is not also sent as an attribute.
+        if (name === 'email' && !traits.id) continue;
+        body[name] = traits[name];
+      }
+      if (userHash) body.user_hash = userHash;
+      person = { identifier: String(identifier), userHash: userHash };
+      send('/js/v1/customers/' + encodeURIComponent(person.identifier), body);
     },
     reset: function () {
-      storage.remove(PERSON_KEY);
+      person = null;
       storage.remove(ANON_KEY);
     },
     anonymousId: anonymousId,
     person: function () {
-      return storage.get(PERSON_KEY);
+      return person ? person.identifier : null;
     },
   };
+
+  storage.remove(LEGACY_PERSON_KEY);
 
   var queued = existing._queue || [];
   window.anonmerge = api;

@@ -1,14 +1,19 @@
 /**
  * The snippet's routes (/js/v1/...) and their auth: the publishable key is good only for
- * anonymous events, identifies and a known person's events, only from an allowed origin; CORS
+ * anonymous events, identifies and a known person's events (those two with the person's
+ * user_hash: browser-identity.test.ts), only from an allowed origin; CORS
  * answers name that origin and no other; the script itself is served.
  */
+import { createHmac } from 'node:crypto';
 import type { RunningIngest } from '../../../services/ingest/service';
 import { parseWorkspaces, WorkspaceRegistry } from '../../../services/ingest/workspaces';
 import { readInbound, startTestIngest } from '../../support/ingest';
 import { deleteTopics, isolatedTopics, testKafka } from '../../support/stack';
 
 const ORIGIN = 'http://shop.example.test:8080';
+const SECRET = 'identity-verification-of-the-shop';
+/** What the shop's server renders into the page of the visitor it logged in. */
+const userHash = (identifier: string) => createHmac('sha256', SECRET).update(identifier).digest('hex');
 
 describe('browser snippet routes', () => {
   const kafka = testKafka();
@@ -18,7 +23,7 @@ describe('browser snippet routes', () => {
     parseWorkspaces(
       {
         workspaces: [
-          { id: 'shop', site_id: 'shop-site', api_key: 'shop-secret', publishable_key: 'pk_shop', allowed_origins: [ORIGIN] },
+          { id: 'shop', site_id: 'shop-site', api_key: 'shop-secret', publishable_key: 'pk_shop', allowed_origins: [ORIGIN], identity_verification_secret: SECRET, browser_attributes: ['plan'] },
           { id: 'nopk', site_id: 'nopk-site', api_key: 'nopk-secret' },
         ],
       },
@@ -47,8 +52,8 @@ describe('browser snippet routes', () => {
     const anonymous = await post('/js/v1/events', { name: 'http://shop.example.test:8080/pricing', type: 'page', anonymous_id: 'cookie-1', id: 'e1' });
     expect(anonymous.status).toBe(200);
     expect(anonymous.headers.get('access-control-allow-origin')).toBe(ORIGIN);
-    expect((await post('/js/v1/customers/ada%40example.com', { anonymous_id: 'cookie-1', plan: 'pro' })).status).toBe(200);
-    expect((await post('/js/v1/customers/ada%40example.com/events', { name: 'Added to cart', id: 'e2' })).status).toBe(200);
+    expect((await post('/js/v1/customers/ada%40example.com', { anonymous_id: 'cookie-1', plan: 'pro', user_hash: userHash('ada@example.com') })).status).toBe(200);
+    expect((await post('/js/v1/customers/ada%40example.com/events', { name: 'Added to cart', id: 'e2', user_hash: userHash('ada@example.com') })).status).toBe(200);
     const records = await readInbound(kafka, topics, 3);
     expect(records.map((r) => r.command.kind)).toEqual(['track', 'identify', 'track']);
     expect(records[0]?.command.body).toMatchObject({ anonymous_id: 'cookie-1', type: 'page', name: 'http://shop.example.test:8080/pricing' });

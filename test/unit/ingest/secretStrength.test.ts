@@ -17,6 +17,12 @@ describe('secret strength of the workspaces file', () => {
     expect(problems.join(' ')).not.toContain('short-key');
   });
 
+  it('names an identity_verification_secret shorter than 16 characters: one user hash shown in a page must not give it away', () => {
+    const workspaces = parseWorkspaces({ workspaces: [{ id: 'a', site_id: 'sa', api_key: STRONG, publishable_key: 'pk', identity_verification_secret: 'hush' }] }, 'test');
+    expect(weakSecrets(workspaces)).toEqual(['workspaces[0].identity_verification_secret must be at least 16 characters (e.g. openssl rand -hex 16)']);
+    expect(() => parseWorkspaces({ workspaces: [{ id: 'a', site_id: 'sa', api_key: STRONG, identity_verification_secret: '' }] }, 'test')).toThrow(/workspaces\[0\]\.identity_verification_secret must be a non-empty string/);
+  });
+
   it('leaves the publishable key alone: it is public by design', () => {
     expect(weakSecrets(parseWorkspaces({ workspaces: [{ id: 'a', site_id: 'sa', api_key: STRONG, publishable_key: 'pk' }] }, 'test'))).toEqual([]);
   });
