@@ -113,9 +113,13 @@ export class TransactionalPublisher {
     const producer = await producing;
     const transaction = await producer.transaction();
     try {
-      if (outputs.length > 0) {
+      // In slices of at most SEND_SLICE_BYTES, one after another: a broker refuses a record batch
+      // above its message.max.bytes (1 MiB by default), and a control step that decides a backlog
+      // can make far more than that for one partition. Sent in order, so a partition keeps the
+      // outputs' order (commands before the clock that covers them).
+      for (const slice of bySize(outputs, SEND_SLICE_BYTES)) {
         const byTopic = new Map<string, Message[]>();
-        for (const output of outputs) {
+        for (const output of slice) {
           const topic = this.topicOf(output.stream);
           let list = byTopic.get(topic);
           if (!list) byTopic.set(topic, (list = []));
@@ -143,4 +147,26 @@ export class TransactionalPublisher {
   async close(): Promise<void> {
     await Promise.all([...this.producers.keys()].map((p) => this.release(p)));
   }
+}
+
+/** Bytes of keys and values per send within a transaction (below the broker's 1 MiB default). */
+export const SEND_SLICE_BYTES = 512 * 1024;
+
+/** Splits outputs, in order, into runs of at most `limit` bytes of key and value (at least one each). */
+export function bySize(outputs: readonly EncodedOutput[], limit: number): EncodedOutput[][] {
+  const slices: EncodedOutput[][] = [];
+  let current: EncodedOutput[] = [];
+  let bytes = 0;
+  for (const output of outputs) {
+    const size = Buffer.byteLength(output.key) + (output.value?.length ?? 0) + 64;
+    if (current.length > 0 && bytes + size > limit) {
+      slices.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(output);
+    bytes += size;
+  }
+  if (current.length > 0) slices.push(current);
+  return slices;
 }
