@@ -19,7 +19,7 @@ import { loadConfig, type TopicConfig } from '../services/shared/config';
 import { createKafka } from '../services/shared/kafka/client';
 import { ensureTopics, waitForLeaders } from '../services/shared/kafka/topics';
 import { createLogger } from '../services/shared/logger';
-import { toWire, type InboundRecord } from '../services/shared/model/inbound';
+import { isPersonOperation, toWire, type InboundRecord } from '../services/shared/model/inbound';
 import { inboundKey } from '../services/shared/model/keys';
 import { projectRoot } from '../services/shared/projectRoot';
 import { deleteByPrefix } from '../services/shared/redis/deleteByPrefix';
@@ -38,15 +38,28 @@ function progress(text: string): void {
   process.stderr.write(`\r\u001b[2K${text}`);
 }
 
+/**
+ * Writes the records as ingest would: person operations to person-ops keyed by workspace (the
+ * two-plane merger, ANONMERGE_INGEST_PERSON_OPS), everything else to `topic`.
+ */
 async function produceAll(kafka: Kafka, catalog: SchemaCatalog, topic: string, chunks: Iterable<InboundRecord[]>, label: string, expected: number): Promise<number> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
+  const personOps = loadConfig(['ingest']).ingest.personOps ? catalog.topic('personOps') : null;
   let sent = 0;
   const started = Date.now();
   for (const chunk of chunks) {
     for (let i = 0; i < chunk.length; i += 5000) {
       const slice = chunk.slice(i, i + 5000);
-      await producer.send({ topic, acks: -1, messages: slice.map((r) => ({ key: inboundKey(r), value: catalog.encode('inbound', toWire(r)) })) });
+      const operations = personOps ? slice.filter(isPersonOperation) : [];
+      const rest = personOps ? slice.filter((r) => !isPersonOperation(r)) : slice;
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [
+          { topic, messages: rest.map((r) => ({ key: inboundKey(r), value: catalog.encode('inbound', toWire(r)) })) },
+          ...(personOps && operations.length > 0 ? [{ topic: personOps, messages: operations.map((r) => ({ key: r.workspace_id, value: catalog.encode('personOps', toWire(r)) })) }] : []),
+        ],
+      });
       sent += slice.length;
       progress(`${label}: ${sent.toLocaleString()}/${expected.toLocaleString()} records (${round(sent / ((Date.now() - started) / 1000))}/s)`);
     }

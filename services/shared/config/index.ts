@@ -62,8 +62,8 @@ export const ingestSettings = {
   workspacesFile: string('ANONMERGE_WORKSPACES_FILE', { default: 'config/workspaces.json', description: 'Workspace registry file (credentials and settings)' }),
   sendTimeoutMs: integer('ANONMERGE_INGEST_SEND_TIMEOUT_MS', { default: '10000', min: 100, description: 'Deadline for Kafka to acknowledge a request\'s records before it is answered 503' }),
   personOps: boolean('ANONMERGE_INGEST_PERSON_OPS', {
-    default: 'true',
-    description: 'Write person operations (identify, alias, delete, merge) to the person-ops topic, for the two-plane merger; false: to the inbound topic, for the legacy merger (ANONMERGE_MERGER_CONTROL_PLANE=false)',
+    default: 'false',
+    description: 'Write person operations (identify, alias, delete, merge) to the person-ops topic, for the two-plane merger (ANONMERGE_MERGER_CONTROL_PLANE=true); false: to the inbound topic',
   }),
   lingerMs: integer('ANONMERGE_INGEST_LINGER_MS', { default: '2', min: 0, max: 1000, description: 'How long a batch of records waits for more before it is sent' }),
   shutdownGraceMs: integer('ANONMERGE_INGEST_SHUTDOWN_GRACE_MS', { default: '10000', min: 0, description: 'How long shutdown waits for in-flight requests' }),
@@ -101,8 +101,8 @@ export const mergerSettings = {
   fetchMaxBytes: integer('ANONMERGE_MERGER_FETCH_MAX_BYTES', { default: '262144', min: 1024, description: 'Bytes fetched per partition per round: the batch size (smaller batches measured faster here: less waiting on the slowest partition of a round)' }),
   redisKeyPrefix: string('ANONMERGE_MERGER_REDIS_PREFIX', { default: 'am', description: 'Prefix of every Redis key of the merger' }),
   controlPlane: boolean('ANONMERGE_MERGER_CONTROL_PLANE', {
-    default: 'true',
-    description: 'Decide person operations in received_at order: a control plane reads them from the person-ops topic (docs/design-person-operations.md). false: the legacy merger, kept for a rollback (with ANONMERGE_INGEST_PERSON_OPS=false)',
+    default: 'false',
+    description: 'The two-plane merger: person operations, read from the person-ops topic (with ANONMERGE_INGEST_PERSON_OPS=true), decided in received_at order (docs/design-person-operations.md). Not yet the default: it drains a backlog at less than half the speed and holds it in memory (see its Plan)',
   }),
   reorderMs: integer('ANONMERGE_MERGER_REORDER_MS', { default: '100', min: 1, max: 60000, description: 'Control plane: a person operation is decided once its partition shows one received this long after it (two ingest replicas may append slightly out of order)' }),
   controlTickIntervalMs: integer('ANONMERGE_MERGER_CONTROL_TICK_INTERVAL_MS', { default: '50', min: 10, description: "Control plane: a quiet person-ops partition gets a tick this often, so its clock moves on" }),

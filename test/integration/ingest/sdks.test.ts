@@ -2,7 +2,8 @@
  * The official SDKs, unchanged, pointed at a running ingest: customerio-node's TrackClient and
  * PipelinesClient (their `url` option), Segment's @segment/analytics-node (its `host` option) and
  * plain HTTP as in the public curl examples. Every record is read back from Kafka and decoded
- * through the registry.
+ * through the registry. Ingest runs as the two-plane merger needs it: person operations go to
+ * person-ops, keyed by workspace.
  */
 import { IdentifierType, PipelinesClient, TrackClient } from 'customerio-node';
 import { Analytics } from '@segment/analytics-node';
@@ -19,7 +20,7 @@ describe('official SDKs against ingest', () => {
   let ingest: RunningIngest;
 
   beforeAll(async () => {
-    ingest = await startTestIngest(topics);
+    ingest = await startTestIngest(topics, { personOps: true });
   });
   afterAll(async () => {
     await ingest.close();
@@ -73,7 +74,7 @@ describe('official SDKs against ingest', () => {
 
   it('customerio-node PipelinesClient: identify with both ids, track, page, screen, alias, batch', async () => {
     const topicsB = isolatedTopics('pipelines');
-    const ingestB = await startTestIngest(topicsB);
+    const ingestB = await startTestIngest(topicsB, { personOps: true });
     try {
       const cdp = new PipelinesClient('write-a', { url: `${ingestB.url}/v1` });
       await cdp.identify({ userId: 'u-1', anonymousId: 'anon-cdp', traits: { email: 'u1@example.com' }, messageId: 'cdp-identify' });
@@ -104,7 +105,7 @@ describe('official SDKs against ingest', () => {
 
   it('@segment/analytics-node with host: identify, track, page, screen, alias delivered as a batch', async () => {
     const topicsC = isolatedTopics('segment');
-    const ingestC = await startTestIngest(topicsC);
+    const ingestC = await startTestIngest(topicsC, { personOps: true });
     try {
       const analytics = new Analytics({ writeKey: 'write-b', host: ingestC.url, flushAt: 10, flushInterval: 200, maxRetries: 1 });
       const failures: unknown[] = [];
@@ -133,7 +134,7 @@ describe('official SDKs against ingest', () => {
 
   it('plain HTTP as in the public curl example, gzip-encoded too', async () => {
     const topicsD = isolatedTopics('curl');
-    const ingestD = await startTestIngest(topicsD);
+    const ingestD = await startTestIngest(topicsD, { personOps: true });
     try {
       const response = await fetch(`${ingestD.url}/api/v1/events`, {
         method: 'POST',
