@@ -27,7 +27,7 @@ import { committableDataPosition, releaseData, type Clocks, type DataBuffer, typ
 import { applyItem, itemStamp, passTime, type DataEntity, type DataEntityState } from './ordered/dataPlane';
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from './redis/codec';
 import { KeySpace } from './redis/keys';
-import { itemPosition, timerPosition, type AppliedStamp, type LoadedOrdered, type OrderedEntityStore } from './redis/orderedEntityStore';
+import { itemPosition, timerPosition, type AppliedStamp, type LoadedOrdered, type OrderedCommit, type OrderedEntityStore } from './redis/orderedEntityStore';
 import type { StateStore } from './redis/stateStore';
 import { decodeBatch } from './decodeBatch';
 import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from './ordered/decisionCounts';
@@ -160,87 +160,125 @@ export async function processOrderedBatch(lease: OrderedLease, messages: readonl
   const timerChanges: Array<{ member: string; end: number | null; fired: number[] }> = [];
   const encode = (outputs: readonly Output[]): EncodedOutput[] => outputs.map((o) => ({ stream: o.stream, key: o.key, value: o.value === null ? null : catalog.encode(o.stream, o.value) }));
 
-  const decideEntity = async (work: EntityWork): Promise<void> => {
+  /** What deciding one entity on its loaded state gives; kept only if its write succeeds. */
+  interface Decided {
+    readonly work: EntityWork;
+    readonly commit: OrderedCommit | null;
+    readonly decided: Map<HeldItem, EncodedOutput[]>;
+    readonly timerOut: EncodedOutput[];
+    readonly timerChange: { member: string; end: number | null; fired: number[] } | null;
+    readonly positions: string[];
+    readonly decisions: DecisionCounts;
+    readonly counts: { replayed: number; resent: number; missingOutbox: number; timersFired: number };
+  }
+
+  const requestOf = (work: EntityWork) => ({
+    entity: work.entity,
+    ids: work.items.flatMap((held) => (held.item.kind === 'event' ? [held.item.record.id] : [])),
+    withPending: work.items.some((held) => held.item.kind === 'command' && held.item.command.kind === 'bind'),
+    outbox: [...work.items.map((held) => itemPosition(partition, held.offset)), ...work.dueTimers.map(timerPosition)],
+  });
+
+  // Pure but for the logging: the entity's items applied in order on its loaded state.
+  const decide = (work: EntityWork, loaded: LoadedOrdered): Decided => {
     const { entity, items } = work;
-    const positions = [...items.map((held) => itemPosition(partition, held.offset)), ...work.dueTimers.map(timerPosition)];
-    const ids = items.flatMap((held) => (held.item.kind === 'event' ? [held.item.record.id] : []));
-    const withPending = items.some((held) => held.item.kind === 'command' && held.item.command.kind === 'bind');
+    const request = requestOf(work);
     const retentionMs = items.reduce((max, held) => Math.max(max, held.item.kind === 'event' ? held.item.record.settings.retention_seconds * 1000 : held.item.command.kind === 'bind' ? held.item.command.settings.retention_seconds * 1000 : 0), 0) || DEFAULT_RETENTION_MS;
-    for (let attempt = 1; ; attempt += 1) {
-      if (attempt > MAX_ATTEMPTS) throw new Error(`an entity kept changing under ${MAX_ATTEMPTS} attempts`);
-      const [loaded] = (await ctx.entities.load([{ entity, ids, withPending, outbox: positions }])) as [LoadedOrdered];
-      const state: DataEntityState = { seen: new Map(loaded.state.seen), person: loaded.state.person, window: loaded.state.window, pending: [...loaded.state.pending] };
-      let applied: AppliedStamp | null = loaded.applied;
-      const outbox = new Map<string, Buffer>();
-      const decided = new Map<HeldItem, EncodedOutput[]>();
-      const decisions = noDecisions();
-      const fromOutbox = (position: string): EncodedOutput[] | null => {
-        const stored = loaded.outbox.get(position);
-        if (!stored) return null;
-        const outcome = decodeOutbox(stored);
-        return outcome.code === 'B' ? outcome.entry.outputs : [];
-      };
-      for (const held of items) {
-        const stamp = itemStamp(held.item);
-        const position = itemPosition(partition, held.offset);
-        const last = applied;
-        if (last && compareStamps(stamp, { at: last.at, id: last.id, content: () => last.content }) <= 0) {
-          tally.replayed += 1;
-          if (stamp.at <= publishedOf(entity.workspace)) continue;
-          const resent = fromOutbox(position);
-          if (resent === null) {
-            tally.missingOutbox += 1;
-            logger.error({ partition, offset: held.offset }, 'a replayed item has no outbox entry; its outputs cannot be re-sent');
-          } else {
-            tally.resent += 1;
-            decided.set(held, resent);
-          }
-          continue;
+    const state: DataEntityState = { seen: new Map(loaded.state.seen), person: loaded.state.person, window: loaded.state.window, pending: [...loaded.state.pending] };
+    let applied: AppliedStamp | null = loaded.applied;
+    const outbox = new Map<string, Buffer>();
+    const decided = new Map<HeldItem, EncodedOutput[]>();
+    const decisions = noDecisions();
+    const counts = { replayed: 0, resent: 0, missingOutbox: 0, timersFired: 0 };
+    const fromOutbox = (position: string): EncodedOutput[] | null => {
+      const stored = loaded.outbox.get(position);
+      if (!stored) return null;
+      const outcome = decodeOutbox(stored);
+      return outcome.code === 'B' ? outcome.entry.outputs : [];
+    };
+    for (const held of items) {
+      const stamp = itemStamp(held.item);
+      const position = itemPosition(partition, held.offset);
+      const last = applied;
+      if (last && compareStamps(stamp, { at: last.at, id: last.id, content: () => last.content }) <= 0) {
+        counts.replayed += 1;
+        if (stamp.at <= publishedOf(entity.workspace)) continue;
+        const resent = fromOutbox(position);
+        if (resent === null) {
+          counts.missingOutbox += 1;
+          logger.error({ partition, offset: held.offset }, 'a replayed item has no outbox entry; its outputs cannot be re-sent');
+        } else {
+          counts.resent += 1;
+          decided.set(held, resent);
         }
-        // The window the clock ended before this item is reported first (applyItem does it).
-        const produced = applyItem(entity, state, held.item);
-        countDecisions(decisions, held.item, produced);
-        const outputs = encode(produced);
-        decided.set(held, outputs);
-        outbox.set(position, encodeOutbox({ code: 'B', entry: { outputs, followUps: [] } }));
-        applied = { at: stamp.at, id: stamp.id, content: stamp.content() };
+        continue;
       }
-      // Windows the clock has ended: reported now, or — if that was done before a restart — again
-      // from the outbox unless it was published.
-      const clock = clockOf(entity.workspace);
-      const timerOut: EncodedOutput[] = [];
-      const endBefore = state.window?.end ?? null;
-      const ended = encode(passTime(entity, state, clock));
-      if (endBefore !== null && state.window === null) {
-        tally.timersFired += 1;
-        timerOut.push(...ended);
-        outbox.set(timerPosition(endBefore), encodeOutbox({ code: 'B', entry: { outputs: ended, followUps: [] } }));
-      }
-      for (const end of work.dueTimers) {
-        if (end === endBefore || end < publishedOf(entity.workspace)) continue;
-        const resent = fromOutbox(timerPosition(end));
-        if (resent) timerOut.push(...resent);
-      }
-      const seen = [...state.seen].filter(([id, at]) => loaded.state.seen.get(id) !== at).map(([id, receivedAt]) => ({ id, receivedAt }));
-      const changed = outbox.size > 0 || seen.length > 0;
-      if (changed) {
-        const [ok] = await ctx.entities.commit([{ entity, expectedVersion: loaded.version, before: loaded, state, applied, pendingLoaded: withPending, seen, outbox, published: [], retentionMs, now: ctx.now() }]);
-        if (!ok) {
-          tally.conflicts += 1;
-          continue;
-        }
-      }
-      for (const [held, outputs] of decided) outputsOfItem.set(held, outputs);
-      addDecisions(tally, decisions);
-      timerOutputs.push(...timerOut);
-      cleanups.push({ entity, positions });
-      if (entity.kind === 'anonymous') {
-        timerChanges.push({ member: KeySpace.timerMember(entity.workspace, entity.anonymousId), end: state.window?.end ?? null, fired: [...new Set([...work.dueTimers, ...(endBefore !== null && state.window === null ? [endBefore] : [])])] });
-      }
-      return;
+      // The window the clock ended before this item is reported first (applyItem does it).
+      const produced = applyItem(entity, state, held.item);
+      countDecisions(decisions, held.item, produced);
+      const outputs = encode(produced);
+      decided.set(held, outputs);
+      outbox.set(position, encodeOutbox({ code: 'B', entry: { outputs, followUps: [] } }));
+      applied = { at: stamp.at, id: stamp.id, content: stamp.content() };
     }
+    // Windows the clock has ended: reported now, or — if that was done before a restart — again
+    // from the outbox unless it was published.
+    const clock = clockOf(entity.workspace);
+    const timerOut: EncodedOutput[] = [];
+    const endBefore = state.window?.end ?? null;
+    const ended = encode(passTime(entity, state, clock));
+    if (endBefore !== null && state.window === null) {
+      counts.timersFired += 1;
+      timerOut.push(...ended);
+      outbox.set(timerPosition(endBefore), encodeOutbox({ code: 'B', entry: { outputs: ended, followUps: [] } }));
+    }
+    for (const end of work.dueTimers) {
+      if (end === endBefore || end < publishedOf(entity.workspace)) continue;
+      const resent = fromOutbox(timerPosition(end));
+      if (resent) timerOut.push(...resent);
+    }
+    const seen = [...state.seen].filter(([id, at]) => loaded.state.seen.get(id) !== at).map(([id, receivedAt]) => ({ id, receivedAt }));
+    const changed = outbox.size > 0 || seen.length > 0;
+    const commit: OrderedCommit | null = changed
+      ? { entity, expectedVersion: loaded.version, before: loaded, state, applied, pendingLoaded: request.withPending, seen, outbox, published: [], retentionMs, now: ctx.now() }
+      : null;
+    const timerChange =
+      entity.kind === 'anonymous'
+        ? { member: KeySpace.timerMember(entity.workspace, entity.anonymousId), end: state.window?.end ?? null, fired: [...new Set([...work.dueTimers, ...(endBefore !== null && state.window === null ? [endBefore] : [])])] }
+        : null;
+    return { work, commit, decided, timerOut, timerChange, positions: request.outbox, decisions, counts };
   };
-  await Promise.all([...works.values()].map(decideEntity));
+
+  // Every entity of the batch loaded in one round and written in one (one script per Redis slot,
+  // as the legacy merger does); an entity whose version moved meanwhile is loaded and decided
+  // again on its own.
+  let remaining = [...works.values()];
+  for (let attempt = 1; remaining.length > 0; attempt += 1) {
+    if (attempt > MAX_ATTEMPTS) throw new Error(`${remaining.length} entities kept changing under ${MAX_ATTEMPTS} attempts`);
+    const loaded = await ctx.entities.load(remaining.map(requestOf));
+    const results = remaining.map((work, i) => decide(work, loaded[i] as LoadedOrdered));
+    const writes = results.filter((r) => r.commit !== null);
+    const written = writes.length > 0 ? await ctx.entities.commit(writes.map((r) => r.commit as OrderedCommit)) : [];
+    const ok = new Map(writes.map((r, i) => [r, written[i] === true]));
+    const moved: EntityWork[] = [];
+    for (const result of results) {
+      if (ok.get(result) === false) {
+        tally.conflicts += 1;
+        moved.push(result.work);
+        continue;
+      }
+      for (const [held, outputs] of result.decided) outputsOfItem.set(held, outputs);
+      addDecisions(tally, result.decisions);
+      tally.replayed += result.counts.replayed;
+      tally.resent += result.counts.resent;
+      tally.missingOutbox += result.counts.missingOutbox;
+      tally.timersFired += result.counts.timersFired;
+      timerOutputs.push(...result.timerOut);
+      cleanups.push({ entity: result.work.entity, positions: result.positions });
+      if (result.timerChange) timerChanges.push(result.timerChange);
+    }
+    remaining = moved;
+  }
 
   // The open windows, indexed for the clock to find (before the transaction: a replay needs them).
   const arming = timerChanges.filter((t) => t.end !== null);

@@ -40,13 +40,24 @@ export interface DataPlane {
 
 const partitioner = Partitioners.DefaultPartitioner();
 
+/** Per partition count, the workspaces seen so far: asked for every record, and the hash is not free. */
+const controlPartitions = new Map<number, Map<string, number>>();
+
 /** The person-ops partition of a workspace: where ingest's producer (keyed by workspace) puts it. */
 export function controlPartitionFor(workspace: string, partitions: number): number {
-  return partitioner({
+  let known = controlPartitions.get(partitions);
+  if (!known) controlPartitions.set(partitions, (known = new Map()));
+  const cached = known.get(workspace);
+  if (cached !== undefined) return cached;
+  const partition = partitioner({
     topic: 'person-ops',
     partitionMetadata: Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] })),
     message: { key: workspace, value: null },
   });
+  // Workspaces are few (tenants); a bound keeps a flood of made-up ones from growing it forever.
+  if (known.size >= 100_000) known.clear();
+  known.set(workspace, partition);
+  return partition;
 }
 
 export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
