@@ -1,0 +1,148 @@
+/**
+ * The two-plane merger in a child process, killed with SIGKILL at random moments while random
+ * groups of person operations and events are appended on time (test/support/twoPlaneWorkload.ts),
+ * and at the end every output compared with the reference model's for the same records
+ * (issue 13). Used by the crash test on a single Redis and on a Redis Cluster.
+ */
+import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import type { Kafka, Producer } from 'kafkajs';
+import { readAll, waitForMerger } from '../../bench/readTopics';
+import { ReferenceModel } from '../../services/merger/reference/referenceModel';
+import { SchemaCatalog } from '../../services/shared/avro/catalog';
+import type { TopicConfig } from '../../services/shared/config';
+import { ensureTopics } from '../../services/shared/kafka/topics';
+import { recordContentKey } from '../../services/shared/model/recordOrder';
+import { GRACE_S } from './personOpsWorkload';
+import { mergerEnv, spawnMerger } from './merger';
+import { resultsPath } from './results';
+import { config, testLogger, uniqueName, withAdmin } from './stack';
+import { appendLikeIngest, twoPlaneWorkload } from './twoPlaneWorkload';
+
+/** Ingest appends within this after stamping; the reorder bound is well above it. */
+const JITTER_MS = 100;
+
+type Output = { readonly stream: string; readonly key: string; readonly value: unknown };
+const canonical = (o: Output) => `${o.stream} ${o.key} ${o.value === null ? 'null' : recordContentKey(o.value as never)}`;
+
+/** What is in `a` more often than in `b`, each text with how many more. */
+function excess(a: readonly string[], b: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const text of a) counts.set(text, (counts.get(text) ?? 0) + 1);
+  for (const text of b) counts.set(text, (counts.get(text) ?? 0) - 1);
+  return [...counts].filter(([, n]) => n > 0).map(([text, n]) => (n > 1 ? `${n}× ${text}` : text));
+}
+
+function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+export interface CrashRun {
+  readonly kafka: Kafka;
+  readonly topics: TopicConfig;
+  readonly groupId: string;
+  readonly prefix: string;
+  readonly kills: number;
+  readonly groups: number;
+  readonly seed: number;
+  /** More settings for the merger (a Redis Cluster's, say). */
+  readonly env?: Record<string, string>;
+  readonly label: string;
+}
+
+export interface CrashReport {
+  readonly seed: number;
+  readonly records: number;
+  readonly personOperations: number;
+  readonly expectedOutputs: number;
+  readonly outputs: number;
+  readonly lost: string[];
+  readonly extra: string[];
+  readonly kills: number;
+  readonly claims: number;
+  readonly late: number;
+  readonly missingOutbox: number;
+}
+
+export async function crashAgainstModel(run: CrashRun, child: { current: ChildProcess | null }): Promise<CrashReport> {
+  const { kafka, topics } = run;
+  const env = {
+    ...mergerEnv(topics, run.groupId, run.prefix, { mode: 'two-planes', sessionTimeoutMs: 3000 }),
+    // Above the append jitter by more than a loaded machine delays the writer.
+    ANONMERGE_MERGER_REORDER_MS: '1000',
+    // info: the health server's port and the claims are read from the log.
+    ANONMERGE_LOG_LEVEL: 'info',
+    ...run.env,
+  };
+  await withAdmin(kafka, (admin) => ensureTopics(admin, topics, testLogger));
+  const catalog = await SchemaCatalog.open(config.registry, topics, testLogger);
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  try {
+    const logs: string[] = [];
+    const start = () => {
+      const logFile = resultsPath(`${run.label}-${run.seed}-${uniqueName('m')}.log`);
+      logs.push(logFile);
+      return { spawned: spawnMerger(env, logFile), logFile };
+    };
+    const ready = async (logFile: string) => {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const port = /"url":"http:\/\/[^"]*:(\d+)"/.exec(readLog(logFile))?.[1];
+        if (port && (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok).catch(() => false))) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`the merger did not become ready; its log ends with ${readLog(logFile).slice(-2000)}`);
+    };
+    let current = start();
+    child.current = current.spawned;
+    await ready(current.logFile);
+
+    // The groups start over 20 s and last ~15 s each: the kills land while both planes work.
+    const records = twoPlaneWorkload(uniqueName('ws').replace(/[^A-Za-z0-9_-]/g, ''), run.groups, Date.now() + 1000, 20, run.seed);
+    const writing = appendLikeIngest(producer, catalog, topics, records, JITTER_MS);
+    const seeded = (n: number) => ((run.seed * 9301 + n * 49297) % 233280) / 233280;
+    for (let kill = 0; kill < run.kills; kill += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1000 + seeded(kill) * 3000));
+      const exited = new Promise((resolve) => child.current?.once('exit', resolve));
+      child.current.kill('SIGKILL');
+      await exited;
+      current = start();
+      child.current = current.spawned;
+      await ready(current.logFile);
+    }
+    await writing;
+
+    // Every window has ended (the last record plus the grace) before the outputs are read.
+    const last = Math.max(...records.map((r) => r.received_at));
+    const horizon = last + GRACE_S * 1000 + 2000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, horizon - Date.now())));
+    await waitForMerger(kafka, topics, run.groupId, true, 180_000);
+    // The windows ending up to the horizon fire once the control clock passes them.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const actual = (await readAll(kafka, catalog, topics, ['mergedEvents', 'campaignTriggers', 'activity', 'anonymousEvents'])).map(canonical);
+    const expected = ReferenceModel.run(records, horizon).map(canonical);
+
+    const log = logs.map(readLog).join('\n');
+    const lines = log.split('\n');
+    return {
+      seed: run.seed,
+      records: records.length,
+      personOperations: records.filter((r) => r.command.kind !== 'track').length,
+      expectedOutputs: expected.length,
+      outputs: actual.length,
+      lost: excess(expected, actual),
+      extra: excess(actual, expected),
+      kills: run.kills,
+      claims: lines.filter((line) => line.includes('"partition claimed"')).length,
+      late: lines.filter((line) => line.includes('later than the reorder bound')).length,
+      missingOutbox: lines.filter((line) => line.includes('has no outbox entry')).length,
+    };
+  } finally {
+    await producer.disconnect();
+  }
+}
