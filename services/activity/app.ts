@@ -9,6 +9,7 @@ import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { baseFastifyOptions } from '../shared/http/fastifyOptions';
 import { FailedAuthThrottle, type FailedAuthLimit } from '../shared/http/failedAuthThrottle';
+import { securityHeaders, API_POLICY, pagePolicy } from '../shared/http/securityHeaders';
 import { clientErrorHandler, timeoutOptions, type HttpTimeouts } from '../shared/http/timeouts';
 import type { Logger } from '../shared/logger';
 import { projectRoot } from '../shared/projectRoot';
@@ -48,6 +49,14 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
     trustProxy: deps.trustedProxies && deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false,
   });
   const page = readFileSync(PAGE_PATH, 'utf8');
+  // Set before anything can answer (the login brake below, refusals, 404s), so every answer has
+  // them. The page gets a policy that runs only its own inline script; everything else (JSON,
+  // the login prompt) a policy that runs nothing. Nothing here may be cached: it is behind a login.
+  const pageHeaders = { ...securityHeaders(pagePolicy(page)), 'cache-control': 'no-store' };
+  const otherHeaders = { ...securityHeaders(API_POLICY), 'cache-control': 'no-store' };
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.headers(request.url.split('?')[0] === '/activity' ? pageHeaders : otherHeaders);
+  });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => (deps.ready() ? { status: 'ready' } : reply.status(503).send({ status: 'not ready' })));
   app.get('/', async (_request, reply) => reply.redirect('/activity'));
@@ -130,7 +139,8 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
     if (workspace === null) return reply;
     reply.hijack();
     const out = reply.raw;
-    out.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    // Hijacked: the headers set on the reply so far (the security headers) are written by hand.
+    out.writeHead(200, { ...otherHeaders, 'content-type': 'text/event-stream', connection: 'keep-alive' });
     out.write(': connected\n\n');
     const onRow = (rowWorkspace: string, row: ViewRow) => {
       if (rowWorkspace === workspace) out.write(`event: row\ndata: ${JSON.stringify(row)}\n\n`);
