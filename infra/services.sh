@@ -143,6 +143,9 @@ logs() {
 
 case "${1:-}" in
   start)
+    # make run / make up are the demo: the demo workspace of config/workspaces.json (whose keys a
+    # deployment refuses) and the demo shop page at /demo. ANONMERGE_DEMO=0 makes them a deployment.
+    export ANONMERGE_DEMO="${ANONMERGE_DEMO:-1}"
     for name in "${SERVICES[@]}"; do start_one "$name"; done
     for name in "${SERVICES[@]}"; do wait_ready "$name"; done
     ;;

@@ -15,6 +15,7 @@ import { printable } from '../shared/printable';
 import { projectRoot } from '../shared/projectRoot';
 import { authenticateTrack, authenticateWriteKey, type AuthResult } from './auth';
 import { registerBrowserRoutes } from './browserRoutes';
+import { registerDemoPage } from './demoPage';
 import { bodyBytesOf, registerBodyParsing } from './body';
 import { KafkaUnavailableError } from './inboundProducer';
 import { LIMITS } from './limits';
@@ -45,6 +46,8 @@ export interface IngestDependencies {
   readonly authFailures: FailedAuthLimit;
   /** Proxies whose X-Forwarded-For names the client (addresses or CIDR ranges); none by default. */
   readonly trustedProxies?: readonly string[];
+  /** ANONMERGE_DEMO: serve the demo shop page at /demo and its /demo/user-hash (else 404). */
+  readonly demo?: boolean;
 }
 
 /** Seconds a client should wait before retrying a 503. */
@@ -242,6 +245,7 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
   app.post('/v1/batch', { bodyLimit: LIMITS.segmentBatchBytes, ...handle(writeKey, (r, ctx) => translateSegmentBatch(r.body, ctx), success, (r) => batchItemCount(r.body)) });
 
   registerBrowserRoutes(app, deps.workspaces, handle, empty);
+  if (deps.demo) registerDemoPage(app, deps.workspaces);
 
   return app;
 }

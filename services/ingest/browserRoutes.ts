@@ -19,24 +19,17 @@ import { projectRoot } from '../shared/projectRoot';
 import type { Authenticate, Handler, WriteRoute } from './app';
 import { authenticatePublishable, corsHeaders } from './browserAuth';
 import { checkBrowserPerson, type PersonRequest } from './browserIdentity';
-import { registerDemoUserHash } from './demoUserHash';
 import { Problems, singleError } from './problems';
 import { translateAnonymousEvent, translateIdentify, translatePersonEvent, type RequestContext, type Translation } from './trackV1';
 import type { WorkspaceRegistry } from './workspaces';
 
 export const SNIPPET_PATH = path.join(projectRoot(), 'services/ingest/public/anonmerge.js');
-export const DEMO_PAGE_PATH = path.join(projectRoot(), 'services/ingest/public/demo.html');
 
 type Query = { site_id?: string; key?: string };
 type WithIdentifier = FastifyRequest<{ Params: { identifier: string }; Querystring: Query }>;
 
 export function registerBrowserRoutes(app: FastifyInstance, workspaces: WorkspaceRegistry, handle: Handler, success: () => unknown): void {
   const snippet = readFileSync(SNIPPET_PATH, 'utf8');
-  const demo = readFileSync(DEMO_PAGE_PATH, 'utf8');
-  // A shop page with the snippet, for `make run` (the demo workspace allows this origin).
-  app.get('/demo', async (_request, reply) => reply.type('text/html; charset=utf-8').send(demo));
-  // Its shop's server: the user hash of whoever signs up on it (demoUserHash.ts). Served with /demo.
-  registerDemoUserHash(app, workspaces);
   app.get('/js/anonmerge.js', async (_request, reply) =>
     reply.type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').header('access-control-allow-origin', '*').send(snippet),
   );

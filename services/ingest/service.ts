@@ -42,6 +42,7 @@ export async function startIngest(config: IngestConfig, logger: Logger, workspac
     timeouts: config.ingest,
     authFailures: { maxFailures: config.ingest.authFailureLimit, windowMs: config.ingest.authFailureWindowMs },
     trustedProxies: config.ingest.trustedProxies,
+    demo: config.ingest.demo,
   });
   const address = await app.listen({ host: config.ingest.host, port: config.ingest.port });
   logger.info({ address, workspaces: workspaces.workspaces.length }, 'ingest listening');

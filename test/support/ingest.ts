@@ -30,11 +30,24 @@ export function testWorkspaces(): WorkspaceRegistry {
 
 export async function startTestIngest(
   topics: TopicConfig,
-  options: { brokers?: string[]; workspaces?: WorkspaceRegistry; sendTimeoutMs?: number; logger?: Logger; timeouts?: { idleTimeoutMs: number; requestTimeoutMs: number }; trustedProxies?: string[]; personOps?: boolean } = {},
+  options: { brokers?: string[]; workspaces?: WorkspaceRegistry; sendTimeoutMs?: number; logger?: Logger; timeouts?: { idleTimeoutMs: number; requestTimeoutMs: number }; trustedProxies?: string[]; personOps?: boolean; demo?: boolean; port?: number } = {},
 ): Promise<RunningIngest> {
   const base = loadConfig(['kafka', 'registry', 'ingest'], { ...process.env, ANONMERGE_INGEST_PORT: '1' });
   return startIngest(
-    { kafka: { ...base.kafka, brokers: options.brokers ?? config.kafka.brokers, requestTimeoutMs: 5000 }, registry: base.registry, topics, ingest: { ...base.ingest, port: 0, sendTimeoutMs: options.sendTimeoutMs ?? base.ingest.sendTimeoutMs, ...options.timeouts, trustedProxies: options.trustedProxies ?? base.ingest.trustedProxies, personOps: options.personOps ?? base.ingest.personOps } },
+    {
+      kafka: { ...base.kafka, brokers: options.brokers ?? config.kafka.brokers, requestTimeoutMs: 5000 },
+      registry: base.registry,
+      topics,
+      ingest: {
+        ...base.ingest,
+        port: options.port ?? 0,
+        sendTimeoutMs: options.sendTimeoutMs ?? base.ingest.sendTimeoutMs,
+        ...options.timeouts,
+        trustedProxies: options.trustedProxies ?? base.ingest.trustedProxies,
+        personOps: options.personOps ?? base.ingest.personOps,
+        demo: options.demo ?? false,
+      },
+    },
     options.logger ?? testLogger,
     options.workspaces ?? testWorkspaces(),
   );

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { DEMO_PAGE_PATH } from '../../../services/ingest/browserRoutes';
+import { DEMO_PAGE_PATH } from '../../../services/ingest/demoPage';
 import type { RunningIngest } from '../../../services/ingest/service';
 import { parseWorkspaces, WorkspaceRegistry } from '../../../services/ingest/workspaces';
 import { DEMO_WORKSPACES, readInbound, startTestIngest } from '../../support/ingest';
@@ -101,7 +101,8 @@ describe('what the snippet keeps and sends, in Chromium', () => {
         'test',
       ),
     );
-    ingest = await startTestIngest(topics, { workspaces });
+    // The shipped demo workspace: its keys are accepted, and /demo/user-hash served, only in a demo.
+    ingest = await startTestIngest(topics, { workspaces, demo: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

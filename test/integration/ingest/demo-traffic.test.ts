@@ -17,7 +17,8 @@ describe("make run's demo traffic", () => {
   let ingest: RunningIngest;
 
   beforeAll(async () => {
-    ingest = await startTestIngest(topics, { workspaces: WorkspaceRegistry.fromFile(DEMO_WORKSPACES) });
+    // The shipped demo workspace, whose keys ingest accepts only in a demo (ANONMERGE_DEMO=1).
+    ingest = await startTestIngest(topics, { workspaces: WorkspaceRegistry.fromFile(DEMO_WORKSPACES), demo: true });
   });
   afterAll(async () => {
     await ingest.close();

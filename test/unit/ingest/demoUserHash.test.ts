@@ -17,6 +17,8 @@ async function appWith(identitySecret: string | undefined): Promise<{ get(path: 
     ready: () => true,
     timeouts: { idleTimeoutMs: 30000, requestTimeoutMs: 30000 },
     authFailures: { maxFailures: 20, windowMs: 60000 },
+    // Served with /demo, in a demo only (ANONMERGE_DEMO=1; demo-page.test.ts checks the 404 without).
+    demo: true,
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return { get: (path) => fetch(`${url}${path}`), close: () => app.close() };

@@ -1,6 +1,6 @@
 /**
  * The OpenAPI document served at /openapi.json names every route the app has, and no other:
- * the two cannot drift apart.
+ * the two cannot drift apart. Built with every optional route on (/demo: ANONMERGE_DEMO=1).
  */
 import { readFileSync } from 'node:fs';
 import { buildIngestApp, OPENAPI_PATH } from '../../../services/ingest/app';
@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 
 describe('OpenAPI document', () => {
   it('matches the routes', async () => {
-    const app = buildIngestApp({ logger: createLogger('test', 'silent'), workspaces: new WorkspaceRegistry([]), publish: async () => undefined, ready: () => true, metrics: new Registry(), timeouts: { idleTimeoutMs: 30000, requestTimeoutMs: 30000 }, authFailures: { maxFailures: 20, windowMs: 60000 } });
+    const app = buildIngestApp({ logger: createLogger('test', 'silent'), workspaces: new WorkspaceRegistry([]), publish: async () => undefined, ready: () => true, metrics: new Registry(), timeouts: { idleTimeoutMs: 30000, requestTimeoutMs: 30000 }, authFailures: { maxFailures: 20, windowMs: 60000 }, demo: true });
     await app.ready();
     const served = ((app as unknown as { routeList: string[] }).routeList).map((route) => route.replace(/:([a-z]+)/g, '{$1}'));
     const document = JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, unknown>> };
