@@ -16,6 +16,8 @@ RUN npx tsc -p tsconfig.build.json \
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
+    # Mount your workspaces file here (a Secret: it holds API keys). The image carries none, and the
+    # services do not start without one, nor with the demo's public keys (unless ANONMERGE_DEMO=1).
     ANONMERGE_WORKSPACES_FILE=/etc/anonmerge/workspaces.json \
     # Inside a container the servers listen on every interface (the defaults are loopback).
     ANONMERGE_INGEST_HOST=0.0.0.0 \
@@ -31,9 +33,9 @@ COPY services/merger/redis/scripts ./services/merger/redis/scripts
 COPY services/ingest/openapi.json ./services/ingest/openapi.json
 COPY services/ingest/public ./services/ingest/public
 COPY services/activity/public ./services/activity/public
-COPY config/workspaces.json /etc/anonmerge/workspaces.json
 COPY infra/docker-entrypoint.sh /usr/local/bin/anonmerge-entrypoint
-USER node
+# The image's node user, by number: Kubernetes' runAsNonRoot can check a number, not a name.
+USER 1000:1000
 # ingest: 3000 (HTTP API, snippet, /metrics); merger: 3001 (health, /metrics); activity: 3002 (/activity)
 EXPOSE 3000 3001 3002
 ENTRYPOINT ["anonmerge-entrypoint"]

@@ -119,13 +119,14 @@ export async function runSequences(options: SequenceOptions): Promise<SequenceFi
   const catalog = await SchemaCatalog.open(config.registry, topics, logger);
 
   // The demo workspace with a window longer than the run: no grace timer fires during it.
+  // Its keys are the demo's, which ingest accepts only in a demo (ANONMERGE_DEMO=1).
   const registry = JSON.parse(readFileSync(path.join(projectRoot(), 'config/workspaces.json'), 'utf8')) as { workspaces: Array<{ settings?: Record<string, unknown> } & Record<string, unknown>> };
   const workspacesFile = path.join(mkdtempSync(path.join(tmpdir(), 'anonmerge-sequences-')), 'workspaces.json');
   writeFileSync(workspacesFile, JSON.stringify({ workspaces: registry.workspaces.map((w) => ({ ...w, settings: { ...w.settings, grace_seconds: 600 }, rate_limit: { records_per_second: 100_000 } })) }));
   const groupId = `${prefix}-merger`;
   const logDir = path.join(projectRoot(), '.local/logs');
   const env = { ...topicEnv(topics), ANONMERGE_LOG_LEVEL: 'warn', ...(TWO_PLANES ? { ANONMERGE_INGEST_PERSON_OPS: 'true', ANONMERGE_MERGER_CONTROL_PLANE: 'true' } : {}), ...(options.reorderMs ? { ANONMERGE_MERGER_REORDER_MS: String(options.reorderMs) } : {}) };
-  const ingest = await spawnService('ingest', { ...env, ANONMERGE_WORKSPACES_FILE: workspacesFile, ANONMERGE_INGEST_PORT: String(INGEST_PORT) }, `http://127.0.0.1:${INGEST_PORT}/readyz`, path.join(logDir, 'bench-sequences-ingest.log'));
+  const ingest = await spawnService('ingest', { ...env, ANONMERGE_WORKSPACES_FILE: workspacesFile, ANONMERGE_DEMO: '1', ANONMERGE_INGEST_PORT: String(INGEST_PORT) }, `http://127.0.0.1:${INGEST_PORT}/readyz`, path.join(logDir, 'bench-sequences-ingest.log'));
   const merger = await spawnService('merger', { ...env, ANONMERGE_MERGER_GROUP_ID: groupId, ANONMERGE_MERGER_REDIS_PREFIX: prefix, ANONMERGE_MERGER_PORT: String(MERGER_PORT) }, `http://127.0.0.1:${MERGER_PORT}/readyz`, path.join(logDir, 'bench-sequences-merger.log'));
   try {
     for (const kind of KINDS) {

@@ -5,23 +5,21 @@
 import { installShutdown } from '../shared/lifecycle/shutdown';
 import { configOrExit } from '../shared/lifecycle/startup';
 import { createLogger } from '../shared/logger';
-import { WorkspaceFileError, WorkspaceRegistry } from '../ingest/workspaces';
+import { exitIfRefused, workspacesOrExit } from '../ingest/workspacesAtStart';
 import { startActivity, type RunningActivity } from './service';
 
 async function main(): Promise<void> {
   const config = configOrExit('activity', ['kafka', 'topics', 'registry', 'redis', 'merger', 'ingest', 'activity', 'log']);
   const logger = createLogger('activity', config.log.level);
-  let workspaces: WorkspaceRegistry;
-  try {
-    workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile);
-  } catch (error) {
-    if (!(error instanceof WorkspaceFileError)) throw error;
-    process.stderr.write(`activity: invalid workspaces file (ANONMERGE_WORKSPACES_FILE): ${error.message}\n`);
-    process.exit(78);
-  }
+  const workspaces = workspacesOrExit('activity', config.ingest.workspacesFile);
   let running: RunningActivity | undefined;
   installShutdown(logger, () => running?.closeSteps ?? []);
-  running = await startActivity(config, logger, workspaces);
+  try {
+    running = await startActivity(config, logger, workspaces);
+  } catch (error) {
+    exitIfRefused('activity', error);
+    throw error;
+  }
 }
 
 main().catch((error: unknown) => {

@@ -14,6 +14,7 @@ import type { Logger } from '../shared/logger';
 import { createRedis } from '../shared/redis/client';
 import { explain } from '../cli/commands/explain';
 import { KeySpace } from '../merger/redis/keys';
+import { refuseDemoKeys } from '../ingest/demoKeys';
 import { WorkspaceRegistry } from '../ingest/workspaces';
 import { buildActivityApp } from './app';
 import { consumeOutputs } from './outputsConsumer';
@@ -30,6 +31,8 @@ export interface RunningActivity {
 }
 
 export async function startActivity(config: ActivityConfig, logger: Logger, workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningActivity> {
+  // Before anything is connected: the demo's public keys would open this log to anyone.
+  refuseDemoKeys(workspaces.workspaces, { demo: config.ingest.demo, adminToken: config.activity.adminToken });
   const kafka = createKafka(config.kafka, logger, 'activity');
   await ensureTopicsWith(kafka, config.topics, logger);
   const catalog = await SchemaCatalog.open(config.registry, config.topics, logger);

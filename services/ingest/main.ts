@@ -6,22 +6,20 @@ import { installShutdown } from '../shared/lifecycle/shutdown';
 import { configOrExit } from '../shared/lifecycle/startup';
 import { createLogger } from '../shared/logger';
 import { startIngest, type RunningIngest } from './service';
-import { WorkspaceFileError, WorkspaceRegistry } from './workspaces';
+import { exitIfRefused, workspacesOrExit } from './workspacesAtStart';
 
 async function main(): Promise<void> {
   const config = configOrExit('ingest', ['kafka', 'topics', 'registry', 'log', 'ingest']);
   const logger = createLogger('ingest', config.log.level);
-  let workspaces: WorkspaceRegistry;
-  try {
-    workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile);
-  } catch (error) {
-    if (!(error instanceof WorkspaceFileError)) throw error;
-    process.stderr.write(`ingest: invalid workspaces file (ANONMERGE_WORKSPACES_FILE): ${error.message}\n`);
-    process.exit(78);
-  }
+  const workspaces = workspacesOrExit('ingest', config.ingest.workspacesFile);
   let running: RunningIngest | undefined;
   installShutdown(logger, () => running?.closeSteps ?? [], config.ingest.shutdownGraceMs);
-  running = await startIngest(config, logger, workspaces);
+  try {
+    running = await startIngest(config, logger, workspaces);
+  } catch (error) {
+    exitIfRefused('ingest', error);
+    throw error;
+  }
 }
 
 main().catch((error: unknown) => {

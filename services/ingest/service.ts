@@ -10,6 +10,7 @@ import { ensureTopicsWith } from '../shared/kafka/topics';
 import type { CloseStep } from '../shared/lifecycle/shutdown';
 import type { Logger } from '../shared/logger';
 import { buildIngestApp } from './app';
+import { refuseDemoKeys } from './demoKeys';
 import { createRegistry } from '../shared/metrics/registry';
 import { InboundProducer } from './inboundProducer';
 import { InboundPublisher } from './publisher';
@@ -28,6 +29,8 @@ export interface RunningIngest {
 }
 
 export async function startIngest(config: IngestConfig, logger: Logger, workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningIngest> {
+  // Before anything is connected or created: a deployment with the demo's public keys stops here.
+  refuseDemoKeys(workspaces.workspaces, { demo: config.ingest.demo });
   const kafka = createKafka(config.kafka, logger, 'ingest');
   await ensureTopicsWith(kafka, config.topics, logger);
   const catalog = await SchemaCatalog.open(config.registry, config.topics, logger, config.ingest.personOps ? ['inbound', 'personOps'] : ['inbound']);

@@ -38,6 +38,20 @@ describe('Dockerfile', () => {
     expect(read('infra/docker-entrypoint.sh')).toMatch(/ingest\).*dist\/services\/ingest\/main\.js[\s\S]*merger\).*dist\/services\/merger\/main\.js[\s\S]*activity\).*dist\/services\/activity\/main\.js[\s\S]*anonmerge\).*dist\/services\/cli\/main\.js/);
   });
 
+  it('carries no workspaces file: a deployment mounts its own, and the demo keys are never its default', () => {
+    const copies = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].map((m) => m[1] as string);
+    expect(copies.join(' ')).not.toMatch(/config\/|workspaces\.json/);
+    // Where the services look for it: a path to mount over, outside the application folder.
+    expect(dockerfile).toMatch(/ANONMERGE_WORKSPACES_FILE=\/etc\/anonmerge\/workspaces\.json/);
+    expect(dockerfile).not.toMatch(/^(ENV)?\s+ANONMERGE_DEMO=/m);
+  });
+
+  it('runs as a numeric non-root user (so that runAsNonRoot can check it)', () => {
+    const users = [...dockerfile.matchAll(/^USER (\S+)$/gm)].map((m) => m[1] as string);
+    expect(users.length).toBeGreaterThan(0);
+    expect(users.at(-1)).toMatch(/^[1-9]\d*(:[1-9]\d*)?$/);
+  });
+
   it('exposes the ports the services listen on by default, on every interface', () => {
     const ingestPort = readSettings(configGroups.ingest, {}).port;
     const mergerPort = readSettings(configGroups.merger, {}).port;
@@ -67,6 +81,16 @@ describe('infra/docker-compose.yml', () => {
     // The schema does catch mistakes: a misspelt key and a wrong type.
     expect(validate({ ...compose, services: { ...compose.services, ingest: { ...compose.services.ingest, helthcheck: {} } } })).toBe(false);
     expect(validate({ ...compose, services: { ...compose.services, redis: { ...compose.services.redis, ports: 6379 } } })).toBe(false);
+  });
+
+  it('is a demo: ingest and the activity log get the demo workspaces file, mounted read-only, and ANONMERGE_DEMO=1; the merger neither', () => {
+    for (const service of ['ingest', 'activity']) {
+      const env = compose.services[service].environment as Record<string, string>;
+      expect(env.ANONMERGE_DEMO).toBe('1');
+      expect(compose.services[service].volumes).toContain(`../config/workspaces.json:${env.ANONMERGE_WORKSPACES_FILE ?? '/etc/anonmerge/workspaces.json'}:ro`);
+    }
+    expect(compose.services.merger.environment.ANONMERGE_DEMO).toBeUndefined();
+    expect(compose.services.merger.volumes).toBeUndefined();
   });
 
   it('runs Kafka, a registry, Redis and both services from one image, wired to each other', () => {

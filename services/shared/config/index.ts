@@ -59,11 +59,11 @@ export const logSettings = {
 export const ingestSettings = {
   host: string('ANONMERGE_INGEST_HOST', { default: '127.0.0.1', description: 'Address the ingest HTTP server binds' }),
   port: port('ANONMERGE_INGEST_PORT', { default: '3000', description: 'Port of the ingest HTTP server' }),
-  workspacesFile: string('ANONMERGE_WORKSPACES_FILE', { default: 'config/workspaces.json', description: 'Workspace registry file (credentials and settings)' }),
+  workspacesFile: string('ANONMERGE_WORKSPACES_FILE', { default: 'config/workspaces.json', description: 'Workspace registry file (credentials and settings); ingest and the activity log do not start without one (the image carries none)' }),
   demo: boolean('ANONMERGE_DEMO', {
     default: 'false',
     description:
-      'A demo, not a deployment (make run sets it): ingest serves the demo shop page at /demo (off: 404)',
+      "A demo, not a deployment (make run and make up set it): the demo workspace's public keys (config/workspaces.json) are accepted, and ingest serves the demo shop page at /demo. Off, a workspaces file (or admin token) holding those keys stops ingest and the activity log at start, and /demo is 404",
   }),
   sendTimeoutMs: integer('ANONMERGE_INGEST_SEND_TIMEOUT_MS', { default: '10000', min: 100, description: 'Deadline for Kafka to acknowledge a request\'s records before it is answered 503' }),
   personOps: boolean('ANONMERGE_INGEST_PERSON_OPS', {

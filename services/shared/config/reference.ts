@@ -11,7 +11,7 @@ const WHO: Record<keyof typeof configGroups, string> = {
   registry: 'ingest, merger, activity, CLI',
   redis: 'merger, activity (explain), CLI',
   log: 'ingest, merger, activity',
-  ingest: 'ingest (the workspaces file: activity too)',
+  ingest: 'ingest (the workspaces file and ANONMERGE_DEMO: activity too)',
   merger: 'merger (the Redis prefix: activity and CLI too)',
   activity: 'activity (the activity log page)',
 };
