@@ -21,6 +21,7 @@ ENV NODE_ENV=production \
     ANONMERGE_WORKSPACES_FILE=/etc/anonmerge/workspaces.json \
     # Inside a container the servers listen on every interface (the defaults are loopback).
     ANONMERGE_INGEST_HOST=0.0.0.0 \
+    ANONMERGE_INGEST_METRICS_HOST=0.0.0.0 \
     ANONMERGE_MERGER_HOST=0.0.0.0 \
     ANONMERGE_ACTIVITY_HOST=0.0.0.0
 WORKDIR /app
@@ -36,7 +37,8 @@ COPY services/activity/public ./services/activity/public
 COPY infra/docker-entrypoint.sh /usr/local/bin/anonmerge-entrypoint
 # The image's node user, by number: Kubernetes' runAsNonRoot can check a number, not a name.
 USER 1000:1000
-# ingest: 3000 (HTTP API, snippet, /metrics); merger: 3001 (health, /metrics); activity: 3002 (/activity)
-EXPOSE 3000 3001 3002
+# ingest: 3000 (HTTP API, snippet); merger: 3001 (health, /metrics); activity: 3002 (/activity);
+# ingest's /metrics: 3003 (not public: Kubernetes' network policy admits only the monitoring namespace)
+EXPOSE 3000 3001 3002 3003
 ENTRYPOINT ["anonmerge-entrypoint"]
 CMD ["ingest"]

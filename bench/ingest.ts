@@ -111,7 +111,7 @@ export async function benchIngest(): Promise<IngestFigures> {
   const workspacesFile = path.join(mkdtempSync(path.join(tmpdir(), 'anonmerge-ingest-')), 'workspaces.json');
   writeFileSync(workspacesFile, JSON.stringify({ workspaces: registry.workspaces.map((w) => ({ ...w, rate_limit: { records_per_second: 1_000_000 } })) }));
   const logFile = path.join(projectRoot(), '.local/logs/bench-ingest.log');
-  const ingest = await spawnService('ingest', { ...topicEnv(topics), ANONMERGE_WORKSPACES_FILE: workspacesFile, ANONMERGE_DEMO: '1', ANONMERGE_INGEST_PORT: String(PORT), ANONMERGE_LOG_LEVEL: 'warn' }, `http://127.0.0.1:${PORT}/readyz`, logFile);
+  const ingest = await spawnService('ingest', { ...topicEnv(topics), ANONMERGE_WORKSPACES_FILE: workspacesFile, ANONMERGE_DEMO: '1', ANONMERGE_INGEST_PORT: String(PORT), ANONMERGE_INGEST_METRICS_PORT: '0', ANONMERGE_LOG_LEVEL: 'warn' }, `http://127.0.0.1:${PORT}/readyz`, logFile);
   const url = `http://127.0.0.1:${PORT}`;
   const single = JSON.stringify({ name: 'https://example.com/pricing', type: 'page', anonymous_id: 'anon-bench', data: { plan: 'pro', ref: 'bench' } });
   const batch = JSON.stringify({

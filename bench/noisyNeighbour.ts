@@ -57,7 +57,7 @@ export async function benchNoisyNeighbour(): Promise<TenantFigures> {
   );
   const ingest = await spawnService(
     'ingest',
-    { ...topicEnv(topics), ANONMERGE_WORKSPACES_FILE: file, ANONMERGE_INGEST_PORT: String(PORT), ANONMERGE_LOG_LEVEL: 'warn' },
+    { ...topicEnv(topics), ANONMERGE_WORKSPACES_FILE: file, ANONMERGE_INGEST_PORT: String(PORT), ANONMERGE_INGEST_METRICS_PORT: '0', ANONMERGE_LOG_LEVEL: 'warn' },
     `http://127.0.0.1:${PORT}/readyz`,
     path.join(projectRoot(), '.local/logs/bench-tenants.log'),
   );

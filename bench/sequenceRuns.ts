@@ -126,7 +126,7 @@ export async function runSequences(options: SequenceOptions): Promise<SequenceFi
   const groupId = `${prefix}-merger`;
   const logDir = path.join(projectRoot(), '.local/logs');
   const env = { ...topicEnv(topics), ANONMERGE_LOG_LEVEL: 'warn', ...(TWO_PLANES ? { ANONMERGE_INGEST_PERSON_OPS: 'true', ANONMERGE_MERGER_CONTROL_PLANE: 'true' } : {}), ...(options.reorderMs ? { ANONMERGE_MERGER_REORDER_MS: String(options.reorderMs) } : {}) };
-  const ingest = await spawnService('ingest', { ...env, ANONMERGE_WORKSPACES_FILE: workspacesFile, ANONMERGE_DEMO: '1', ANONMERGE_INGEST_PORT: String(INGEST_PORT) }, `http://127.0.0.1:${INGEST_PORT}/readyz`, path.join(logDir, 'bench-sequences-ingest.log'));
+  const ingest = await spawnService('ingest', { ...env, ANONMERGE_WORKSPACES_FILE: workspacesFile, ANONMERGE_DEMO: '1', ANONMERGE_INGEST_PORT: String(INGEST_PORT), ANONMERGE_INGEST_METRICS_PORT: '0' }, `http://127.0.0.1:${INGEST_PORT}/readyz`, path.join(logDir, 'bench-sequences-ingest.log'));
   const merger = await spawnService('merger', { ...env, ANONMERGE_MERGER_GROUP_ID: groupId, ANONMERGE_MERGER_REDIS_PREFIX: prefix, ANONMERGE_MERGER_PORT: String(MERGER_PORT) }, `http://127.0.0.1:${MERGER_PORT}/readyz`, path.join(logDir, 'bench-sequences-merger.log'));
   try {
     for (const kind of KINDS) {

@@ -35,6 +35,7 @@ cat <<INFO
 
   anonmerge is running
     ingest (Track API)  http://${ANONMERGE_INGEST_HOST:-127.0.0.1}:${ANONMERGE_INGEST_PORT:-3000}   Basic auth demo-site:demo-key-not-secret
+    ingest metrics      http://${ANONMERGE_INGEST_METRICS_HOST:-127.0.0.1}:${ANONMERGE_INGEST_METRICS_PORT:-3003}/metrics
     merger health       http://${ANONMERGE_MERGER_HOST:-127.0.0.1}:${ANONMERGE_MERGER_PORT:-3001}/readyz
     demo shop page      http://${ANONMERGE_INGEST_HOST:-127.0.0.1}:${ANONMERGE_INGEST_PORT:-3000}/demo   (the browser snippet, /js/anonmerge.js)
     activity log        http://${ANONMERGE_ACTIVITY_HOST:-127.0.0.1}:${ANONMERGE_ACTIVITY_PORT:-3002}/activity   log in as demo-site / demo-key-not-secret

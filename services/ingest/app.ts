@@ -21,7 +21,6 @@ import { KafkaUnavailableError } from './inboundProducer';
 import { LIMITS } from './limits';
 import { RateLimiter } from './rateLimit';
 import type { Registry } from 'prom-client';
-import { serveMetrics } from '../shared/metrics/registry';
 import { ingestMetrics } from './metrics';
 import { errorBody, singleError } from './problems';
 import { batchItemCount, translateSegmentBatch, translateSegmentMessage } from './segment';
@@ -38,7 +37,7 @@ export interface IngestDependencies {
   readonly clock?: () => number;
   readonly newId?: () => string;
   readonly rateLimiter?: RateLimiter;
-  /** Prometheus registry: /metrics is served when given. */
+  /** Prometheus registry the app counts into; served on a port of its own (service.ts), never here. */
   readonly metrics?: Registry;
   /** Idle timeout and whole-request deadline (ANONMERGE_INGEST_IDLE_TIMEOUT_MS, _REQUEST_TIMEOUT_MS). */
   readonly timeouts: HttpTimeouts;
@@ -97,7 +96,6 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
   app.decorate('routeList', routeList);
   const counters = deps.metrics ? ingestMetrics(deps.metrics) : null;
   if (deps.metrics) {
-    serveMetrics(app, deps.metrics);
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url ?? 'unknown';
       counters?.requests.inc({ route, status: String(reply.statusCode) });

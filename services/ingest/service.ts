@@ -11,7 +11,8 @@ import type { CloseStep } from '../shared/lifecycle/shutdown';
 import type { Logger } from '../shared/logger';
 import { buildIngestApp } from './app';
 import { refuseDemoKeys } from './demoKeys';
-import { createRegistry } from '../shared/metrics/registry';
+import { createRegistry, serveMetrics } from '../shared/metrics/registry';
+import { buildHealthServer } from '../shared/http/healthServer';
 import { InboundProducer } from './inboundProducer';
 import { InboundPublisher } from './publisher';
 import { WorkspaceRegistry } from './workspaces';
@@ -22,6 +23,8 @@ export interface RunningIngest {
   readonly app: FastifyInstance;
   /** http://host:port of the listening server. */
   readonly url: string;
+  /** http://host:port of the metrics server (/metrics). */
+  readonly metricsUrl: string;
   readonly producer: InboundProducer;
   /** In order: stop taking requests (in-flight ones finish, records included), then the producer. */
   readonly closeSteps: CloseStep[];
@@ -41,22 +44,30 @@ export async function startIngest(config: IngestConfig, logger: Logger, workspac
   const personOps = config.ingest.personOps ? new InboundProducer(kafka, { ...producerOptions, topic: config.topics.personOps }, logger) : null;
   await personOps?.connect();
   const publisher = new InboundPublisher(catalog, producer, personOps);
-  const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready: () => producer.ready && (personOps?.ready ?? true), metrics: createRegistry('ingest'),
+  const metrics = createRegistry('ingest');
+  const ready = () => producer.ready && (personOps?.ready ?? true);
+  const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready, metrics,
     timeouts: config.ingest,
     authFailures: { maxFailures: config.ingest.authFailureLimit, windowMs: config.ingest.authFailureWindowMs },
     trustedProxies: config.ingest.trustedProxies,
     demo: config.ingest.demo,
   });
+  // Metrics name workspaces and their volumes: served on a port of their own, which the public
+  // can be kept away from (loopback by default; in Kubernetes, the monitoring namespace only).
+  const metricsServer = buildHealthServer({ logger, ready, extend: (server) => serveMetrics(server, metrics), timeouts: config.ingest });
+  const metricsAddress = await metricsServer.listen({ host: config.ingest.metricsHost, port: config.ingest.metricsPort });
   const address = await app.listen({ host: config.ingest.host, port: config.ingest.port });
-  logger.info({ address, workspaces: workspaces.workspaces.length }, 'ingest listening');
+  logger.info({ address, metrics: metricsAddress, workspaces: workspaces.workspaces.length }, 'ingest listening');
   const closeSteps: CloseStep[] = [
     { name: 'http server', close: () => app.close() },
+    { name: 'metrics server', close: () => metricsServer.close() },
     { name: 'kafka producer', close: () => producer.close() },
     { name: 'person-ops producer', close: async () => personOps?.close() },
   ];
   return {
     app,
     url: address.replace('[::1]', '127.0.0.1'),
+    metricsUrl: metricsAddress.replace('[::1]', '127.0.0.1'),
     producer,
     closeSteps,
     close: async () => {

@@ -28,7 +28,7 @@ describe('the demo keys at start', () => {
   const run = (service: 'ingest' | 'activity', env: Record<string, string>) =>
     spawnSync('node', [path.join(root, 'dist/services', service, 'main.js')], {
       cwd: root,
-      env: { ...process.env, ...topicEnv(topics), ANONMERGE_INGEST_PORT: '0', ANONMERGE_ACTIVITY_PORT: '0', ANONMERGE_DEMO: '', ...env },
+      env: { ...process.env, ...topicEnv(topics), ANONMERGE_INGEST_PORT: '0', ANONMERGE_INGEST_METRICS_PORT: '0', ANONMERGE_ACTIVITY_PORT: '0', ANONMERGE_DEMO: '', ...env },
       encoding: 'utf8',
       timeout: 20000,
     });

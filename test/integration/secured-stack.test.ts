@@ -67,7 +67,7 @@ describe('a secured stack: SASL/SCRAM Kafka, ACL Redis, secrets from files', () 
   it('merges events through authenticated Kafka and Redis, and logs no password', async () => {
     const config = loadConfig(['kafka', 'registry', 'redis', 'ingest', 'merger'], { ...process.env, ...env(path.join(secrets, 'kafka-password')) });
     expect(config.kafka.saslPassword).toBe(KAFKA_PASSWORD); // read from the file, newline dropped
-    ingest = await startIngest({ ...config, topics, ingest: { ...config.ingest, port: 0 } }, logger, testWorkspaces());
+    ingest = await startIngest({ ...config, topics, ingest: { ...config.ingest, port: 0, metricsPort: 0 } }, logger, testWorkspaces());
     merger = await startMerger({ ...config, topics, merger: { ...config.merger, groupId: uniqueName('secured'), redisKeyPrefix: uniqueName('sec'), port: 0 } }, logger, { listen: false });
 
     const send = (method: string, route: string, body: object) =>
@@ -90,7 +90,7 @@ describe('a secured stack: SASL/SCRAM Kafka, ACL Redis, secrets from files', () 
     const config = loadConfig(['kafka', 'registry', 'redis', 'ingest'], { ...process.env, ...env(path.join(secrets, 'wrong-password')) });
     let failure: Error | undefined;
     try {
-      const started = await startIngest({ ...config, kafka: { ...config.kafka, requestTimeoutMs: 3000 }, topics, ingest: { ...config.ingest, port: 0 } }, logger, testWorkspaces());
+      const started = await startIngest({ ...config, kafka: { ...config.kafka, requestTimeoutMs: 3000 }, topics, ingest: { ...config.ingest, port: 0, metricsPort: 0 } }, logger, testWorkspaces());
       await started.close();
     } catch (error) {
       failure = error as Error;

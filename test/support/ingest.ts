@@ -41,6 +41,8 @@ export async function startTestIngest(
       ingest: {
         ...base.ingest,
         port: options.port ?? 0,
+        // Of its own too: two ingests never fight over the default metrics port.
+        metricsPort: 0,
         sendTimeoutMs: options.sendTimeoutMs ?? base.ingest.sendTimeoutMs,
         ...options.timeouts,
         trustedProxies: options.trustedProxies ?? base.ingest.trustedProxies,

@@ -56,8 +56,10 @@ describe('Dockerfile', () => {
     const ingestPort = readSettings(configGroups.ingest, {}).port;
     const mergerPort = readSettings(configGroups.merger, {}).port;
     const activityPort = readSettings(configGroups.activity, {}).port;
-    expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${ingestPort} ${mergerPort} ${activityPort}$`, 'm'));
+    const ingestMetricsPort = readSettings(configGroups.ingest, {}).metricsPort;
+    expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${ingestPort} ${mergerPort} ${activityPort} ${ingestMetricsPort}$`, 'm'));
     expect(dockerfile).toContain('ANONMERGE_INGEST_HOST=0.0.0.0');
+    expect(dockerfile).toContain('ANONMERGE_INGEST_METRICS_HOST=0.0.0.0');
     expect(dockerfile).toContain('ANONMERGE_MERGER_HOST=0.0.0.0');
   });
 });
@@ -91,6 +93,12 @@ describe('infra/docker-compose.yml', () => {
     }
     expect(compose.services.merger.environment.ANONMERGE_DEMO).toBeUndefined();
     expect(compose.services.merger.volumes).toBeUndefined();
+  });
+
+  it("publishes no metrics port on the host's public interfaces", () => {
+    const published = (service: string) => ((compose.services[service].ports ?? []) as string[]).map(String);
+    expect(published('ingest')).toEqual([`${readSettings(configGroups.ingest, {}).port}:${readSettings(configGroups.ingest, {}).port}`]);
+    for (const port of published('merger')) expect(port).toMatch(/^127\.0\.0\.1:/);
   });
 
   it('runs Kafka, a registry, Redis and both services from one image, wired to each other', () => {
@@ -139,6 +147,16 @@ describe('infra/k8s', () => {
       expect(container.resources.requests.cpu).toBeDefined();
       expect(container.resources.requests.memory).toBeDefined();
     }
+  });
+
+  it('Prometheus scrapes ingest on its metrics port, which is not the port its Service publishes', () => {
+    const { port, metricsPort } = readSettings(configGroups.ingest, {});
+    const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'anonmerge-ingest') as Doc;
+    const service = docs.find((d) => d.kind === 'Service' && d.metadata.name === 'anonmerge-ingest') as Doc;
+    const [container] = deployment.spec.template.spec.containers;
+    expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(metricsPort));
+    expect(container.ports).toEqual(expect.arrayContaining([{ name: 'http', containerPort: port }, { name: 'metrics', containerPort: metricsPort }]));
+    expect(service.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['http']);
   });
 
   it("bounds the merger's autoscaler by the inbound partition count", () => {

@@ -59,6 +59,11 @@ export const logSettings = {
 export const ingestSettings = {
   host: string('ANONMERGE_INGEST_HOST', { default: '127.0.0.1', description: 'Address the ingest HTTP server binds' }),
   port: port('ANONMERGE_INGEST_PORT', { default: '3000', description: 'Port of the ingest HTTP server' }),
+  metricsHost: string('ANONMERGE_INGEST_METRICS_HOST', {
+    default: '127.0.0.1',
+    description: "Address of ingest's Prometheus metrics server (/metrics: workspace ids and volumes, so not on the public port; the image sets 0.0.0.0 and the network policy admits only the monitoring namespace)",
+  }),
+  metricsPort: port('ANONMERGE_INGEST_METRICS_PORT', { default: '3003', description: "Port of ingest's Prometheus metrics server (/metrics, /healthz, /readyz)" }),
   workspacesFile: string('ANONMERGE_WORKSPACES_FILE', { default: 'config/workspaces.json', description: 'Workspace registry file (credentials and settings); ingest and the activity log do not start without one (the image carries none)' }),
   demo: boolean('ANONMERGE_DEMO', {
     default: 'false',

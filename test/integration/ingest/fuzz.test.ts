@@ -42,7 +42,7 @@ describe('fuzzing every ingest endpoint', () => {
     child = spawn('node', [path.join(root, 'dist/services/ingest/main.js')], {
       cwd: root,
       // Every topic name of its own, not only the inbound: ingest creates the whole set at start.
-      env: { ...process.env, ...topicEnv(topics), ANONMERGE_WORKSPACES_FILE: file, ANONMERGE_INGEST_PORT: String(port), ANONMERGE_LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...topicEnv(topics), ANONMERGE_WORKSPACES_FILE: file, ANONMERGE_INGEST_PORT: String(port), ANONMERGE_INGEST_METRICS_PORT: '0', ANONMERGE_LOG_LEVEL: 'warn' },
       stdio: ['ignore', log, log],
     });
     for (let i = 0; i < 200; i += 1) {
