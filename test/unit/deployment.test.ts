@@ -127,7 +127,7 @@ describe('infra/k8s', () => {
     expect([...kustomization.resources].sort()).toEqual(files.sort());
   });
 
-  it.each(['Namespace', 'ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler'])('every %s is valid against the Kubernetes API schema', (kind) => {
+  it.each(['Namespace', 'ConfigMap', 'Deployment', 'Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy'])('every %s is valid against the Kubernetes API schema', (kind) => {
     const ofKind = docs.filter((d) => d.kind === kind);
     expect(ofKind.length).toBeGreaterThan(0);
     for (const doc of ofKind) {
@@ -157,6 +157,106 @@ describe('infra/k8s', () => {
     expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(String(metricsPort));
     expect(container.ports).toEqual(expect.arrayContaining([{ name: 'http', containerPort: port }, { name: 'metrics', containerPort: metricsPort }]));
     expect(service.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['http']);
+  });
+
+  const deployments = () => docs.filter((d) => d.kind === 'Deployment');
+  const deployment = (component: string) => docs.find((d) => d.kind === 'Deployment' && d.metadata.name === `anonmerge-${component}`) as Doc;
+  const selects = (selector: { matchLabels?: Record<string, string> } | undefined, labels: Record<string, string>) =>
+    selector?.matchLabels !== undefined && Object.entries(selector.matchLabels).every(([key, value]) => labels[key] === value);
+
+  it('runs every pod as the image\'s non-root user, without privilege escalation, capabilities or a writable root, under the runtime\'s seccomp profile', () => {
+    const uid = Number(/^USER (\d+)/m.exec(read('Dockerfile'))?.[1]);
+    expect(deployments().length).toBe(3);
+    for (const d of deployments()) {
+      const pod = d.spec.template.spec;
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: uid, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(pod.containers.length + (pod.initContainers?.length ?? 0)).toBeGreaterThan(0);
+      for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
+        expect(container.securityContext).toEqual({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } });
+        // A read-only root: whatever node or a library writes goes to an emptyDir at /tmp.
+        const tmp = container.volumeMounts.find((m: { mountPath: string }) => m.mountPath === '/tmp');
+        expect(pod.volumes.find((v: { name: string }) => v.name === tmp?.name)?.emptyDir).toBeDefined();
+      }
+    }
+  });
+
+  it('mounts no service account token in any pod (nothing here talks to the Kubernetes API)', () => {
+    for (const d of deployments()) expect(d.spec.template.spec.automountServiceAccountToken).toBe(false);
+  });
+
+  it('enforces the restricted Pod Security Standard on the namespace', () => {
+    const namespace = docs.find((d) => d.kind === 'Namespace') as Doc & { metadata: { labels?: Record<string, string> } };
+    expect(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+  });
+
+  it('mounts the workspaces secret only where it is read: ingest and the activity log, not the merger', () => {
+    const mountsWorkspaces = (d: Doc) => (d.spec.template.spec.volumes ?? []).some((v: { secret?: { secretName: string } }) => v.secret?.secretName === 'anonmerge-workspaces');
+    expect(mountsWorkspaces(deployment('ingest'))).toBe(true);
+    expect(mountsWorkspaces(deployment('activity'))).toBe(true);
+    expect(mountsWorkspaces(deployment('merger'))).toBe(false);
+    // The merger does not read the ingest group of settings, where the workspaces file is.
+    expect(read('services/merger/main.ts')).not.toMatch(/'ingest'|workspaces/i);
+  });
+
+  it('gives every Deployment a PodDisruptionBudget that lets one pod at a time go', () => {
+    const budgets = docs.filter((d) => d.kind === 'PodDisruptionBudget');
+    for (const d of deployments()) {
+      const labels = d.spec.template.metadata.labels as Record<string, string>;
+      const own = budgets.filter((b) => selects(b.spec.selector, labels));
+      expect(own).toHaveLength(1);
+      // maxUnavailable, not minAvailable: a one-replica Deployment must still let a node drain.
+      expect(own[0]?.spec.maxUnavailable).toBe(1);
+    }
+  });
+
+  describe('network policy', () => {
+    type Peer = { namespaceSelector?: { matchLabels?: Record<string, string> }; podSelector?: unknown; ipBlock?: unknown };
+    type Rule = { from?: Peer[]; ports?: Array<{ port: string | number }> };
+    const policies = () => docs.filter((d) => d.kind === 'NetworkPolicy');
+    /** The ingress rules of every policy that selects the component's pods. */
+    const rulesFor = (component: string): Rule[] => {
+      const labels = deployment(component).spec.template.metadata.labels as Record<string, string>;
+      return policies()
+        .filter((p) => Object.keys(p.spec.podSelector ?? {}).length > 0 && selects(p.spec.podSelector, labels))
+        .flatMap((p) => (p.spec.ingress ?? []) as Rule[]);
+    };
+    const portsOf = (rule: Rule) => (rule.ports ?? []).map((p) => p.port);
+    const fromMonitoringOnly = (rule: Rule) =>
+      (rule.from ?? []).length > 0 && (rule.from ?? []).every((peer) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring' && peer.ipBlock === undefined);
+
+    it('denies all ingress to the namespace unless a policy allows it', () => {
+      const denyAll = policies().find((p) => Object.keys(p.spec.podSelector ?? {}).length === 0);
+      expect(denyAll?.spec.policyTypes).toEqual(['Ingress']);
+      expect(denyAll?.spec.ingress ?? []).toEqual([]);
+    });
+
+    it("lets anyone reach ingest's public port, and only the monitoring namespace its metrics port", () => {
+      const rules = rulesFor('ingest');
+      expect(rules.filter((r) => r.from === undefined).map(portsOf)).toEqual([['http']]);
+      const metrics = rules.filter((r) => portsOf(r).includes('metrics'));
+      expect(metrics.length).toBeGreaterThan(0);
+      for (const rule of metrics) expect(fromMonitoringOnly(rule)).toBe(true);
+      for (const rule of rules) expect(portsOf(rule).length).toBeGreaterThan(0);
+    });
+
+    it('keeps the merger internal: its health port (probes, metrics) from the monitoring namespace only', () => {
+      const rules = rulesFor('merger');
+      expect(rules.length).toBeGreaterThan(0);
+      for (const rule of rules) {
+        expect(portsOf(rule)).toEqual(['health']);
+        expect(fromMonitoringOnly(rule)).toBe(true);
+      }
+    });
+
+    it('keeps the activity log internal: never open to everyone, only on its port', () => {
+      const rules = rulesFor('activity');
+      expect(rules.length).toBeGreaterThan(0);
+      for (const rule of rules) {
+        expect(rule.from?.length).toBeGreaterThan(0);
+        for (const peer of rule.from ?? []) expect(peer.ipBlock).toBeUndefined();
+        expect(portsOf(rule)).toEqual(['http']);
+      }
+    });
   });
 
   it("bounds the merger's autoscaler by the inbound partition count", () => {
