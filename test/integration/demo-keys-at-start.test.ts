@@ -4,13 +4,14 @@
  * before they touch Kafka — and refuse to start without a workspaces file. In-process through the
  * test support, and as processes (exit status and the line they write), as `make up` runs them.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { DemoKeysError } from '../../services/ingest/demoKeys';
 import { WorkspaceRegistry } from '../../services/ingest/workspaces';
 import { startActivity } from '../../services/activity/service';
 import { loadConfig } from '../../services/shared/config';
 import { topicEnv } from '../../services/shared/config/topicSets';
+import { freePort } from '../support/freePort';
 import { DEMO_WORKSPACES, startTestIngest } from '../support/ingest';
 import { deleteTopics, isolatedTopics, testKafka, testLogger } from '../support/stack';
 
@@ -55,6 +56,26 @@ describe('the demo keys at start', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain(`${service}: the demo workspace's public keys are in use (workspaces[0].api_key, workspaces[0].write_key, workspaces[0].publishable_key, workspaces[0].identity_verification_secret)`);
     expect(result.stderr).toContain('ANONMERGE_DEMO=1');
+  });
+
+  it('ingest as a process with ANONMERGE_DEMO=1, as make run starts it: ready, with the demo page', async () => {
+    const port = await freePort();
+    const child = spawn('node', [path.join(root, 'dist/services/ingest/main.js')], {
+      cwd: root,
+      env: { ...process.env, ...topicEnv(topics), ANONMERGE_WORKSPACES_FILE: DEMO_WORKSPACES, ANONMERGE_DEMO: '1', ANONMERGE_INGEST_PORT: String(port), ANONMERGE_INGEST_METRICS_PORT: '0', ANONMERGE_LOG_LEVEL: 'warn' },
+      stdio: 'ignore',
+    });
+    try {
+      let ready = false;
+      for (let i = 0; i < 200 && !ready; i += 1) {
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+        if (!ready) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(ready).toBe(true);
+      expect((await fetch(`http://127.0.0.1:${port}/demo`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 
   it.each(['ingest', 'activity'] as const)('%s as a process without a workspaces file: exit 78, naming the file and the setting', (service) => {
