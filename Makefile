@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status logs run test test-unit bench bench-merger bench-latency bench-ingest bench-state bench-sequences bench-tenants bench-cluster cluster-up cluster-down browser chaos clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status logs run test test-unit bench bench-merger bench-latency bench-ingest bench-state bench-sequences bench-tenants bench-cluster cluster-up cluster-down browser chaos security clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -73,6 +73,9 @@ test-unit: install ## unit tests only (no stack needed)
 
 chaos: install infra-up build ## the fault matrix (long: 50 kills, zombies, Redis/Kafka kills, …) and its table
 	CHAOS_FULL=1 npx jest --ci --selectProjects chaos
+
+security: up browser ## the attack corpus (issue 14) against the running stack: attack, expected, got, and ingest's memory
+	node dist/bench/security.js
 
 clean: ## remove build output (not the stack's downloads or data)
 	rm -rf dist

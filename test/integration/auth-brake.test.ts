@@ -13,7 +13,7 @@ import { loadConfig } from '../../services/shared/config';
 import { httpFrom } from '../support/httpFrom';
 import { basic, startTestIngest } from '../support/ingest';
 import { startTestActivity } from '../support/activity';
-import { trickleRequest } from '../support/slowClient';
+import { trickleRequest } from '../../bench/slowRequest';
 import { deleteTopics, isolatedTopics, testKafka, testLogger } from '../support/stack';
 
 const defaults = loadConfig(['ingest', 'activity'], {});

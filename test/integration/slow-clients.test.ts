@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RunningIngest } from '../../services/ingest/service';
 import { basic, startTestIngest } from '../support/ingest';
 import { startTestActivity } from '../support/activity';
-import { trickleRequest } from '../support/slowClient';
+import { trickleRequest } from '../../bench/slowRequest';
 import { deleteTopics, isolatedTopics, testKafka, testLogger } from '../support/stack';
 
 const TIMEOUTS = { idleTimeoutMs: 4000, requestTimeoutMs: 5000 };
