@@ -6,8 +6,9 @@
  * visible \u escapes instead, and a long string is cut.
  */
 
-// C0 and C1 controls, DEL, line and paragraph separators, bidi embeddings, overrides and isolates.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// C0 and C1 controls, DEL, line and paragraph separators, bidi marks (ALM, LRM, RLM),
+// embeddings, overrides and isolates, and the invisible zero-width characters and BOM.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 export function printable(text: string, maxLength = 500): string {
   const cut = text.length > maxLength ? `${text.slice(0, maxLength)}…` : text;
