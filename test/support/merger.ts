@@ -4,7 +4,7 @@
  * with chosen received_at values; and a reader of everything the merger emits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import Redis from 'ioredis';
@@ -77,6 +77,29 @@ export function mergerEnv(topics: TopicConfig, groupId: string, prefix: string, 
     ...(options.mode === undefined ? {} : { ANONMERGE_MERGER_CONTROL_PLANE: String(options.mode === 'two-planes') }),
     ANONMERGE_LOG_LEVEL: process.env.TEST_CHILD_LOG_LEVEL ?? 'warn',
   };
+}
+
+/** A child process's log so far ('' before it wrote one). */
+export function readLog(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Waits until the merger logging to `logFile` answers /readyz on the port it took (port 0: read
+ * from its "merger consuming" line); fails with the log's end after a minute.
+ */
+export async function waitForMergerReady(logFile: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const port = /"url":"http:\/\/[^"]*:(\d+)"/.exec(readLog(logFile))?.[1];
+    if (port && (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok).catch(() => false))) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the merger did not become ready; its log ends with ${readLog(logFile).slice(-2000)}`);
 }
 
 export function spawnMerger(env: Record<string, string>, logFile: string): ChildProcess {

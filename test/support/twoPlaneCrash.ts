@@ -4,7 +4,6 @@
  * and at the end every output compared with the reference model's for the same records
  * (issue 13). Used by the crash test on a single Redis and on a Redis Cluster.
  */
-import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { Kafka, Producer } from 'kafkajs';
 import { readAll, waitForMerger } from '../../bench/readTopics';
@@ -14,7 +13,7 @@ import type { TopicConfig } from '../../services/shared/config';
 import { ensureTopics } from '../../services/shared/kafka/topics';
 import { recordContentKey } from '../../services/shared/model/recordOrder';
 import { GRACE_S } from './personOpsWorkload';
-import { mergerEnv, spawnMerger } from './merger';
+import { mergerEnv, readLog, spawnMerger, waitForMergerReady } from './merger';
 import { resultsPath } from './results';
 import { config, testLogger, uniqueName, withAdmin } from './stack';
 import { appendLikeIngest, twoPlaneWorkload } from './twoPlaneWorkload';
@@ -31,14 +30,6 @@ function excess(a: readonly string[], b: readonly string[]): string[] {
   for (const text of a) counts.set(text, (counts.get(text) ?? 0) + 1);
   for (const text of b) counts.set(text, (counts.get(text) ?? 0) - 1);
   return [...counts].filter(([, n]) => n > 0).map(([text, n]) => (n > 1 ? `${n}× ${text}` : text));
-}
-
-function readLog(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 export interface CrashRun {
@@ -89,15 +80,7 @@ export async function crashAgainstModel(run: CrashRun, child: { current: ChildPr
       logs.push(logFile);
       return { spawned: spawnMerger(env, logFile), logFile };
     };
-    const ready = async (logFile: string) => {
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        const port = /"url":"http:\/\/[^"]*:(\d+)"/.exec(readLog(logFile))?.[1];
-        if (port && (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok).catch(() => false))) return;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      throw new Error(`the merger did not become ready; its log ends with ${readLog(logFile).slice(-2000)}`);
-    };
+    const ready = waitForMergerReady;
     let current = start();
     child.current = current.spawned;
     await ready(current.logFile);

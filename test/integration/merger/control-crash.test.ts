@@ -6,13 +6,12 @@
  * equal to deciding the operations one by one (R2a–f, R3, R7, R9, R10). CONTROL_CRASH_KILLS
  * scales it.
  */
-import { readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { Producer } from 'kafkajs';
 import { SchemaCatalog } from '../../../services/shared/avro/catalog';
 import { ensureTopics } from '../../../services/shared/kafka/topics';
 import { appendOnTime, canonical, commandsPerTarget, expectedControlOutputs, personOperationsFrom, readControlOutputs } from '../../support/controlPlane';
-import { deleteRedisPrefix, mergerEnv, spawnMerger } from '../../support/merger';
+import { deleteRedisPrefix, mergerEnv, readLog, spawnMerger, waitForMergerReady } from '../../support/merger';
 import { resultsPath } from '../../support/results';
 import { config, deleteTopics, isolatedTopics, testKafka, testLogger, uniqueName, withAdmin } from '../../support/stack';
 
@@ -55,15 +54,7 @@ describe('the control plane killed with SIGKILL at random moments (R7)', () => {
       return { spawned, logFile };
     };
     const logs: string[] = [];
-    const ready = async (logFile: string) => {
-      const deadline = Date.now() + 60_000;
-      while (Date.now() < deadline) {
-        const port = /"url":"http:\/\/[^"]*:(\d+)"/.exec(readLog(logFile))?.[1];
-        if (port && (await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok).catch(() => false))) return;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      throw new Error(`the merger did not become ready; its log ends with ${readLog(logFile).slice(-2000)}`);
-    };
+    const ready = waitForMergerReady;
 
     let current = start();
     child = current.spawned;
@@ -109,10 +100,3 @@ describe('the control plane killed with SIGKILL at random moments (R7)', () => {
   });
 });
 
-function readLog(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
