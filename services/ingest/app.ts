@@ -172,7 +172,23 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
     if (auth === IN_BODY) return undefined;
     if (!auth.ok) return refuseAuth(request, reply, auth);
     authenticated.set(request, auth.workspace);
+    // Out of budget already: refused from the headers, its body never read (nor inflated), and
+    // the connection closed rather than drained.
+    const declared = Number(request.headers['content-length'] ?? 0);
+    const room = limiter.peek(auth.workspace.id, auth.workspace.rateLimit, { records: 1, bytes: Number.isFinite(declared) && declared > 0 ? declared : 1 });
+    if (!room.ok) {
+      void reply.header('connection', 'close');
+      return rateLimited(reply, auth.workspace, room);
+    }
     return undefined;
+  };
+  const rateLimited = (reply: FastifyReply, workspace: Workspace, refused: { retryAfterSeconds: number; exceeded: 'records' | 'bytes' }) => {
+    counters?.rateLimited.inc({ workspace: workspace.id });
+    const budget = refused.exceeded === 'bytes' ? `${workspace.rateLimit.bytesPerSecond} bytes` : `${workspace.rateLimit.recordsPerSecond} records`;
+    return reply
+      .status(429)
+      .header('retry-after', refused.retryAfterSeconds)
+      .send(singleError(`rate limit: this workspace may send ${budget} per second; retry after ${refused.retryAfterSeconds} s`));
   };
 
   /** Auth → charge → translate → publish → answer, the same for every write route. */
@@ -192,14 +208,7 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
       // Charged before the content is looked at, and whatever the outcome: a request of bad items
       // costs its sender as much as a good one, and the workspace's budget bounds our work.
       const allowed = limiter.take(workspace.id, workspace.rateLimit, { records: Math.max(1, records(request)), bytes: bodyBytesOf(request) });
-      if (!allowed.ok) {
-        counters?.rateLimited.inc({ workspace: workspace.id });
-        const budget = allowed.exceeded === 'bytes' ? `${workspace.rateLimit.bytesPerSecond} bytes` : `${workspace.rateLimit.recordsPerSecond} records`;
-        return reply
-          .status(429)
-          .header('retry-after', allowed.retryAfterSeconds)
-          .send(singleError(`rate limit: this workspace may send ${budget} per second; retry after ${allowed.retryAfterSeconds} s`));
-      }
+      if (!allowed.ok) return rateLimited(reply, workspace, allowed);
       const translation = translate(request, { workspaceId: workspace.id, settings: workspace.settings, receivedAt: clock(), newId });
       if (!translation.ok) return reply.status(translation.status ?? 400).send(errorBody(translation.problems.list, translation.problems.omitted));
       try {

@@ -50,6 +50,20 @@ export class RateLimiter {
     return { ok: false, retryAfterSeconds: Math.max(waitRecords, waitBytes), exceeded: waitRecords >= waitBytes ? 'records' : 'bytes' };
   }
 
+  /**
+   * Whether the cost could be taken now, taking nothing: a workspace already out of budget is
+   * refused from the headers, before its body is read (the body's real cost is taken later).
+   */
+  peek(workspaceId: string, limit: RateLimit, cost: Cost): RateDecision {
+    const now = this.clock();
+    const records = this.refill(`${workspaceId}\u0000records`, limit.recordsPerSecond, limit.burst, now);
+    const bytes = this.refill(`${workspaceId}\u0000bytes`, limit.bytesPerSecond, limit.bytesBurst, now);
+    const waitRecords = records ? wait(records.tokens, Math.min(cost.records, limit.burst), limit.recordsPerSecond) : 0;
+    const waitBytes = bytes ? wait(bytes.tokens, Math.min(cost.bytes, limit.bytesBurst), limit.bytesPerSecond) : 0;
+    if (waitRecords === 0 && waitBytes === 0) return { ok: true };
+    return { ok: false, retryAfterSeconds: Math.max(waitRecords, waitBytes), exceeded: waitRecords >= waitBytes ? 'records' : 'bytes' };
+  }
+
   /** The bucket brought up to now; null when the rate is 0 (no limit). */
   private refill(key: string, perSecond: number, burst: number, now: number): Bucket | null {
     if (perSecond <= 0) return null;

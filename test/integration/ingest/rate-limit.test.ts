@@ -6,6 +6,7 @@
  */
 import type { RunningIngest } from '../../../services/ingest/service';
 import { parseWorkspaces, WorkspaceRegistry } from '../../../services/ingest/workspaces';
+import { connect } from 'node:net';
 import { basic, startTestIngest } from '../../support/ingest';
 import { deleteTopics, isolatedTopics, testKafka } from '../../support/stack';
 
@@ -17,7 +18,16 @@ describe('per-workspace rate limit', () => {
   const topics = isolatedTopics('rate');
   let ingest: RunningIngest;
   const workspaces = new WorkspaceRegistry(
-    parseWorkspaces({ workspaces: [{ id: 'flood', site_id: 'flood-site', api_key: 'flood-key', rate_limit: { records_per_second: LIMIT } }, { id: 'calm', site_id: 'calm-site', api_key: 'calm-key' }] }, 'test'),
+    parseWorkspaces(
+      {
+        workspaces: [
+          { id: 'flood', site_id: 'flood-site', api_key: 'flood-key', rate_limit: { records_per_second: LIMIT } },
+          { id: 'calm', site_id: 'calm-site', api_key: 'calm-key' },
+          { id: 'spent', site_id: 'spent-site', api_key: 'spent-key', rate_limit: { records_per_second: 1, burst: 1 } },
+        ],
+      },
+      'test',
+    ),
   );
 
   beforeAll(async () => {
@@ -67,5 +77,30 @@ describe('per-workspace rate limit', () => {
     expect(statuses.get(200) ?? 0).toBeLessThanOrEqual(BURST + Math.ceil(LIMIT * floodSeconds));
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
     expect(refusal).toMatch(/^rate limit: this workspace may send 100 records per second/);
+  });
+
+  it('a workspace out of budget is refused from its headers: 429 before its body is sent', async () => {
+    // The one-record burst, spent.
+    expect((await post('spent-site', 'spent-key', 0)).status).toBe(200);
+    // Headers declaring a 50 kB body, and no body: the answer must not wait for it.
+    const { hostname, port } = new URL(ingest.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname);
+      let text = '';
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve(`no answer within 3 s: ${text}`);
+      }, 3000);
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+      socket.on('error', reject);
+      socket.on('connect', () => socket.write(`POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: ${basic('spent-site', 'spent-key')}\r\nContent-Type: application/json\r\nContent-Length: 50000\r\n\r\n`));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 429/);
+    expect(answer).toMatch(/retry-after: \d+/i);
+    expect(answer).toContain('rate limit: this workspace may send 1 records per second');
   });
 });

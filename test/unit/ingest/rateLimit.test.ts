@@ -14,6 +14,16 @@ describe('per-workspace rate limit', () => {
     expect(limiter.take('a', limit, records(15))).toEqual({ ok: false, retryAfterSeconds: 2, exceeded: 'records' });
   });
 
+  it('peek says whether a cost would pass, and takes nothing', () => {
+    expect(limiter.peek('p', limit, records(1))).toEqual({ ok: true });
+    expect(limiter.take('p', limit, records(20))).toEqual({ ok: true });
+    expect(limiter.peek('p', limit, records(1))).toEqual({ ok: false, retryAfterSeconds: 1, exceeded: 'records' });
+    now += 100; // 1 token back: peeking twice leaves it there
+    expect(limiter.peek('p', limit, records(1))).toEqual({ ok: true });
+    expect(limiter.peek('p', limit, records(1))).toEqual({ ok: true });
+    expect(limiter.take('p', limit, records(1))).toEqual({ ok: true });
+  });
+
   it('keeps workspaces apart', () => {
     expect(limiter.take('b', limit, records(20))).toEqual({ ok: true });
   });
