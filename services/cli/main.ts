@@ -24,6 +24,7 @@ import { replayDeadLetters } from './commands/dlqReplay';
 import { explain, renderExplanation } from './commands/explain';
 import { addPartitions } from './commands/partitions';
 import { compareStates, rebuildState } from './commands/rebuild';
+import { compareOrderedStates } from './commands/orderedStateComparison';
 
 const USAGE = `usage:
   anonmerge explain --workspace W (--anonymous-id A | --person P) [--json]
@@ -98,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`\nrebuilt ${into} from ${report.records.toLocaleString()} records in ${report.seconds.toFixed(1)} s\n`);
       const other = values['compare-with'] ?? (into === live ? undefined : live);
       if (other) {
-        const comparison = await compareStates(redis, into, other);
+        const comparison = config.merger.controlPlane ? await compareOrderedStates(redis, into, other) : await compareStates(redis, into, other);
         process.stdout.write(`${JSON.stringify({ ...comparison, differences: comparison.differences.slice(0, 20), differenceCount: comparison.differences.length }, null, 2)}\n`);
         return comparison.differences.length === 0 ? 0 : 1;
       }

@@ -69,6 +69,8 @@ export interface OrderedOutcome {
   readonly buffer: DataBuffer;
   readonly published: Clocks;
   readonly tally: OrderedTally;
+  /** The last offset of the batch: read (not necessarily applied) up to here. */
+  readonly lastOffset: number;
   readonly afterCommit: () => Promise<void>;
 }
 
@@ -295,6 +297,7 @@ export async function processOrderedBatch(lease: OrderedLease, messages: readonl
     buffer: released.buffer,
     published: clocks,
     tally,
+    lastOffset,
     afterCommit: async () => {
       await store.cleanOutboxes(cleanups);
       // A fired timer leaves the index once published, unless the window was opened again since.

@@ -10,7 +10,7 @@ import type { Logger } from '../shared/logger';
 import { parseDataPosition, processOrderedBatch, type OrderedContext, type OrderedLease, type OrderedOutcome, type OrderedTally } from './dataPlaneBatch';
 import { sequentialPartitions } from './kafka/sequentialPartitions';
 import { followPartitionCount } from '../shared/kafka/partitionCount';
-import type { TransactionalPublisher } from './kafka/transactionalPublisher';
+import type { StepPublisher } from './kafka/stepPublisher';
 import { emptyDataBuffer } from './ordered/dataBuffer';
 import { noDecisions } from './ordered/decisionCounts';
 import type { EncodedOutput } from './redis/codec';
@@ -18,7 +18,7 @@ import type { EncodedOutput } from './redis/codec';
 export interface DataPlaneDeps {
   readonly consumer: () => Consumer;
   readonly admin: Admin;
-  readonly publisher: TransactionalPublisher;
+  readonly publisher: StepPublisher;
   readonly logger: Logger;
   readonly groupId: string;
   readonly topic: string;
@@ -27,7 +27,7 @@ export interface DataPlaneDeps {
   readonly generation: () => number;
   readonly metadataMaxAgeMs: number;
   /** After each committed batch: the merger's metrics and totals count it. */
-  readonly onCommitted?: (tally: OrderedTally, outputs: readonly EncodedOutput[]) => void;
+  readonly onCommitted?: (tally: OrderedTally, outputs: readonly EncodedOutput[], partition: number, lastOffset: number) => void;
 }
 
 export interface DataPlane {
@@ -85,7 +85,7 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
         lease.published = outcome.published;
         totals.batches += 1;
         for (const [key, value] of Object.entries(outcome.tally)) (totals as Record<string, number>)[key] = ((totals as Record<string, number>)[key] ?? 0) + value;
-        deps.onCommitted?.(outcome.tally, outcome.outputs);
+        deps.onCommitted?.(outcome.tally, outcome.outputs, partition, outcome.lastOffset);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'items applied before a restart were re-sent from the outbox');
       },
     },

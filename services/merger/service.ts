@@ -22,6 +22,7 @@ import { createRedis } from '../shared/redis/client';
 import { processBatch, StateLostError, ZombieError, type PartitionLease } from './batchProcessor';
 import { emptyTally } from './model/outputs';
 import { FencedError, TransactionalPublisher } from './kafka/transactionalPublisher';
+import { publishingNothing } from './kafka/stepPublisher';
 import { Ticker } from './kafka/ticker';
 import { PublishQueue } from './kafka/publishQueue';
 import { KeySpace } from './redis/keys';
@@ -89,7 +90,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   const publisher = new TransactionalPublisher(kafka, config.merger.groupId, topic, (stream) => catalog.topic(stream), logger);
   // Two planes (docs/design-person-operations.md): the control plane's clocks move the inbound
   // partitions' time; no ticks there.
-  const ordered = config.merger.controlPlane && !options.rebuild;
+  const ordered = config.merger.controlPlane;
   const ticker = new Ticker(kafka, catalog, topic, config.merger.tickIntervalMs, logger);
   if (!options.rebuild && !ordered) await ticker.start();
 
@@ -313,7 +314,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     ? await startDataPlane({
         consumer: () => consumer,
         admin,
-        publisher,
+        publisher: options.rebuild ? publishingNothing : publisher,
         logger,
         groupId: config.merger.groupId,
         topic,
@@ -321,7 +322,14 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         context: { store, entities: new OrderedEntityStore(store), catalog, logger, now: Date.now },
         generation: () => generation,
         metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
-        onCommitted: countCommitted,
+        onCommitted: (tally, outputs, partition, lastOffset) => {
+          countCommitted(tally, outputs);
+          if (events.listenerCount('batch') > 0) {
+            const now = Date.now();
+            const event: BatchEvent = { partition, lastOffset, records: tally.records, outputs: outputs.length, startedAt: now, committedAt: now, largestMerge: 0 };
+            events.emit('batch', event);
+          }
+        },
       })
     : null;
 
@@ -341,7 +349,11 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           tickIntervalMs: config.merger.controlTickIntervalMs,
           sessionTimeoutMs: config.merger.sessionTimeoutMs,
           metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
-          onCommitted: countCommitted,
+          rebuild: options.rebuild,
+          onCommitted: (tally, outputs, partition, lastOffset) => {
+            countCommitted(tally, outputs);
+            events.emit('control-batch', { partition, lastOffset });
+          },
         })
       : null;
 

@@ -32,10 +32,25 @@ export interface DefaultNames {
   readonly redisKeys: boolean;
 }
 
+/**
+ * The broker's groups. A broker that has just started answers "the coordinator is loading" for a
+ * few seconds (retriable), which kafkajs' admin does not retry for this call: this does.
+ */
+async function listGroupsWhenReady(admin: Admin): Promise<string[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return (await admin.listGroups()).groups.map((group) => group.groupId);
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || attempt >= 60) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
 export async function defaultNamesInUse(admin: Admin, registry: RegistryConfig, redis: Redis): Promise<DefaultNames> {
   const topics = (await admin.listTopics()).filter((topic) => DEFAULT_TOPICS.includes(topic));
   const subjects = (await listSubjects(registry)).filter((subject) => DEFAULT_TOPICS.some((topic) => subject === `${topic}-value`));
-  const groups = (await admin.listGroups()).groups.map((group) => group.groupId).filter((group) => group === DEFAULTS.merger.groupId);
+  const groups = (await listGroupsWhenReady(admin)).filter((group) => group === DEFAULTS.merger.groupId);
   return { topics, subjects, groups, redisKeys: await anyKey(redis, `${DEFAULTS.merger.redisKeyPrefix}:*`) };
 }
 

@@ -90,6 +90,8 @@ export interface ControlOutcome {
   readonly published: number;
   readonly clock: number;
   readonly tally: ControlTally;
+  /** The last offset of the batch: read (not necessarily applied) up to here. */
+  readonly lastOffset: number;
   readonly afterCommit: () => Promise<void>;
 }
 
@@ -204,6 +206,7 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
     published,
     clock,
     tally,
+    lastOffset,
     afterCommit: async () => {
       await Promise.all(cleanUp.map(({ workspace, fields }) => store.cleanOutbox(workspace, fields)));
     },

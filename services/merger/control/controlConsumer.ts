@@ -13,6 +13,7 @@ import type { SchemaCatalog } from '../../shared/avro/catalog';
 import type { Logger } from '../../shared/logger';
 import { Ticker } from '../kafka/ticker';
 import { TransactionalPublisher } from '../kafka/transactionalPublisher';
+import { publishingNothing, type StepPublisher } from '../kafka/stepPublisher';
 import { sequentialPartitions } from '../kafka/sequentialPartitions';
 import { followPartitionCount } from '../../shared/kafka/partitionCount';
 import type { ControlStore } from '../redis/controlStore';
@@ -35,8 +36,10 @@ export interface ControlConsumerOptions {
   readonly tickIntervalMs: number;
   readonly sessionTimeoutMs: number;
   readonly metadataMaxAgeMs: number;
+  /** anonmerge rebuild: decide and store, publish nothing, write no ticks. */
+  readonly rebuild?: boolean;
   /** After each committed batch: the merger's metrics and totals count it. */
-  readonly onCommitted?: (tally: ControlTally, outputs: readonly EncodedOutput[]) => void;
+  readonly onCommitted?: (tally: ControlTally, outputs: readonly EncodedOutput[], partition: number, lastOffset: number) => void;
 }
 
 export interface RunningControlConsumer {
@@ -49,9 +52,9 @@ export interface RunningControlConsumer {
 export async function startControlConsumer(options: ControlConsumerOptions): Promise<RunningControlConsumer> {
   const { kafka, admin, catalog, store, logger, personOpsTopic: topic } = options;
   const groupId = `${options.groupId}.control`;
-  const publisher = new TransactionalPublisher(kafka, groupId, topic, (stream) => catalog.topic(stream), logger);
+  const publisher: StepPublisher = options.rebuild ? publishingNothing : new TransactionalPublisher(kafka, groupId, topic, (stream) => catalog.topic(stream), logger);
   const ticker = new Ticker(kafka, catalog, topic, options.tickIntervalMs, logger, Date.now, 'personOps');
-  await ticker.start();
+  if (!options.rebuild) await ticker.start();
 
   // The clock goes to every inbound partition, including ones added later.
   const inboundPartitions = await followPartitionCount(admin, options.inboundTopic, options.metadataMaxAgeMs, logger);
@@ -103,7 +106,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
         lease.clock = outcome.clock;
         totals.batches += 1;
         for (const [key, value] of Object.entries(outcome.tally)) (totals as Record<string, number>)[key] = ((totals as Record<string, number>)[key] ?? 0) + value;
-        options.onCommitted?.(outcome.tally, outcome.outputs);
+        options.onCommitted?.(outcome.tally, outcome.outputs, partition, outcome.lastOffset);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'person operations decided before a restart were re-sent from the outbox');
         ticker.noteActivity(partition);
       },

@@ -16,7 +16,8 @@ import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { fetchCommittedPositions } from '../../shared/kafka/committedOffsets';
 import type { Logger } from '../../shared/logger';
 import type { EncodedOutput } from '../redis/codec';
-import { FencedError, type TransactionalPublisher } from './transactionalPublisher';
+import { FencedError } from './transactionalPublisher';
+import type { StepPublisher } from './stepPublisher';
 
 export interface StepOutcome {
   readonly outputs: EncodedOutput[];
@@ -49,7 +50,7 @@ interface Held<Lease> {
 export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
   readonly consumer: () => Consumer;
   readonly admin: Admin;
-  readonly publisher: TransactionalPublisher;
+  readonly publisher: StepPublisher;
   readonly logger: Logger;
   readonly groupId: string;
   readonly topic: string;

@@ -1,0 +1,22 @@
+/**
+ * What a partition's steps publish through: a transactional producer per owned partition
+ * (transactionalPublisher.ts), or — when the state is derived again from the logs (anonmerge
+ * rebuild) — nothing at all, since every output was published when its records were first
+ * applied and the commands and clocks the control plane decides are in the inbound log already.
+ */
+import type { EncodedOutput } from '../redis/codec';
+
+export interface StepPublisher {
+  acquire(partition: number): Promise<void>;
+  publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata?: string): Promise<void>;
+  release(partition: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** anonmerge rebuild: the steps run and store their state; nothing is sent and no offset committed. */
+export const publishingNothing: StepPublisher = {
+  acquire: async () => undefined,
+  publish: async () => undefined,
+  release: async () => undefined,
+  close: async () => undefined,
+};
