@@ -8,23 +8,11 @@
  * append a person operation 109 ms after stamping it, and such a record is applied after the
  * frontier rather than at its place (logged and counted; docs/design-person-operations.md).
  */
-import { createServer } from 'node:net';
 import { KINDS, runSequences } from '../../../bench/sequenceRuns';
+import { freePort } from '../../support/freePort';
 import { uniqueName } from '../../support/stack';
 
 const SEQUENCES = Number(process.env.TWO_PLANES_SEQUENCES ?? 100);
-
-/** A port nobody listens on now (the system picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('the two-plane merger against the reference model, through the API', () => {
   it(`R2a-f R9 R10: ${SEQUENCES} back-to-back sequences of each kind, each with the model's outputs`, async () => {
