@@ -207,7 +207,8 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
       }
       // Charged before the content is looked at, and whatever the outcome: a request of bad items
       // costs its sender as much as a good one, and the workspace's budget bounds our work.
-      const allowed = limiter.take(workspace.id, workspace.rateLimit, { records: Math.max(1, records(request)), bytes: bodyBytesOf(request) });
+      const cost = { records: Math.max(1, records(request)), bytes: bodyBytesOf(request) };
+      const allowed = limiter.take(workspace.id, workspace.rateLimit, cost);
       if (!allowed.ok) return rateLimited(reply, workspace, allowed);
       const translation = translate(request, { workspaceId: workspace.id, settings: workspace.settings, receivedAt: clock(), newId });
       if (!translation.ok) return reply.status(translation.status ?? 400).send(errorBody(translation.problems.list, translation.problems.omitted));
@@ -216,6 +217,8 @@ export function buildIngestApp(deps: IngestDependencies): FastifyInstance {
       } catch (error) {
         if (error instanceof KafkaUnavailableError) {
           counters?.produceErrors.inc();
+          // Our failure, not the sender's: its retry must not pay for this request twice.
+          limiter.refund(workspace.id, workspace.rateLimit, cost);
           return reply.status(503).header('retry-after', RETRY_AFTER_SECONDS).send(singleError('temporarily unable to store the request; retry later'));
         }
         request.log.error({ err: error, workspace: workspace.id, url: request.url }, 'publishing failed');

@@ -51,6 +51,18 @@ export class RateLimiter {
   }
 
   /**
+   * Gives back what `take` took, for a request we failed to store (Kafka unavailable, 503): its
+   * sender retries, and must not pay twice for one request. Never above the burst.
+   */
+  refund(workspaceId: string, limit: RateLimit, cost: Cost): void {
+    const now = this.clock();
+    const records = this.refill(`${workspaceId}\u0000records`, limit.recordsPerSecond, limit.burst, now);
+    const bytes = this.refill(`${workspaceId}\u0000bytes`, limit.bytesPerSecond, limit.bytesBurst, now);
+    if (records) records.tokens = Math.min(limit.burst, records.tokens + Math.min(cost.records, limit.burst));
+    if (bytes) bytes.tokens = Math.min(limit.bytesBurst, bytes.tokens + Math.min(cost.bytes, limit.bytesBurst));
+  }
+
+  /**
    * Whether the cost could be taken now, taking nothing: a workspace already out of budget is
    * refused from the headers, before its body is read (the body's real cost is taken later).
    */
