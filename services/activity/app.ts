@@ -18,6 +18,9 @@ import type { WorkspaceRegistry } from '../ingest/workspaces';
 import { accessOf } from './access';
 import type { RecentView, Tab, ViewRow } from './view';
 
+/** Rows written to a live stream and not yet taken by its client, at most (then it is closed). */
+export const MAX_UNREAD_STREAM_BYTES = 1024 * 1024;
+
 export const PAGE_PATH = path.join(projectRoot(), 'services/activity/public/activity.html');
 
 export interface ActivityAppDependencies {
@@ -143,7 +146,14 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
     out.writeHead(200, { ...otherHeaders, 'content-type': 'text/event-stream', connection: 'keep-alive' });
     out.write(': connected\n\n');
     const onRow = (rowWorkspace: string, row: ViewRow) => {
-      if (rowWorkspace === workspace) out.write(`event: row\ndata: ${JSON.stringify(row)}\n\n`);
+      if (rowWorkspace !== workspace) return;
+      // A viewer that does not read its stream would have us buffer rows without end: past a
+      // bound the stream is closed instead; the page reconnects and reads the recent rows again.
+      if (out.writableLength > MAX_UNREAD_STREAM_BYTES) {
+        out.destroy();
+        return;
+      }
+      out.write(`event: row\ndata: ${JSON.stringify(row)}\n\n`);
     };
     deps.rows.on('row', onRow);
     // Often enough that the idle timeout never closes an open page's stream.
