@@ -14,6 +14,7 @@ import type { StepPublisher } from './kafka/stepPublisher';
 import { emptyDataBuffer } from './ordered/dataBuffer';
 import { noDecisions } from './ordered/decisionCounts';
 import type { EncodedOutput } from './redis/codec';
+import { addBatchToTotals } from './totals';
 
 export interface DataPlaneDeps {
   readonly consumer: () => Consumer;
@@ -83,8 +84,7 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
       committed: (lease, outcome, partition) => {
         lease.buffer = outcome.buffer;
         lease.published = outcome.published;
-        totals.batches += 1;
-        for (const [key, value] of Object.entries(outcome.tally)) (totals as Record<string, number>)[key] = ((totals as Record<string, number>)[key] ?? 0) + value;
+        addBatchToTotals(totals, outcome.tally);
         deps.onCommitted?.(outcome.tally, outcome.outputs, partition, outcome.lastOffset);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'items applied before a restart were re-sent from the outbox');
       },

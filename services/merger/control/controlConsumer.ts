@@ -21,6 +21,7 @@ import { emptyReorderBuffer } from '../ordered/reorderBuffer';
 import { parsePosition, processControlBatch, type ControlLease, type ControlOutcome, type ControlTally } from './controlBatch';
 import { noDecisions } from '../ordered/decisionCounts';
 import type { EncodedOutput } from '../redis/codec';
+import { addBatchToTotals } from '../totals';
 
 export interface ControlConsumerOptions {
   readonly kafka: Kafka;
@@ -104,8 +105,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
         lease.buffer = outcome.buffer;
         lease.published = outcome.published;
         lease.clock = outcome.clock;
-        totals.batches += 1;
-        for (const [key, value] of Object.entries(outcome.tally)) (totals as Record<string, number>)[key] = ((totals as Record<string, number>)[key] ?? 0) + value;
+        addBatchToTotals(totals, outcome.tally);
         options.onCommitted?.(outcome.tally, outcome.outputs, partition, outcome.lastOffset);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'person operations decided before a restart were re-sent from the outbox');
         ticker.noteActivity(partition);
