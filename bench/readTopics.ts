@@ -10,7 +10,7 @@ import { fetchCommittedOffsets } from '../services/shared/kafka/committedOffsets
 
 /**
  * Waits until the group's committed offsets on the inbound topic are at its ends. Two planes:
- * the control plane's clocks keep arriving, so "caught up" is within a few of them.
+ * ticks keep arriving, so "caught up" is within a few of them.
  */
 export async function waitForMerger(kafka: Kafka, topics: TopicConfig, groupId: string, TWO_PLANES: boolean, timeoutMs = 120_000): Promise<void> {
   const admin = kafka.admin();
@@ -30,8 +30,8 @@ export async function waitForMerger(kafka: Kafka, topics: TopicConfig, groupId: 
 }
 
 /**
- * Every record of the given streams (read_committed) up to their ends as they are now (two planes
- * keep writing clocks to inbound, so "until nothing new" would never come), or until nothing new
+ * Every record of the given streams (read_committed) up to their ends as they are now (ticks
+ * keep coming, so "until nothing new" would never come), or until nothing new
  * for 1.5 s.
  */
 export async function readAll(kafka: Kafka, catalog: SchemaCatalog, topics: TopicConfig, streams: StreamName[]): Promise<Array<{ stream: StreamName; key: string; value: unknown }>> {

@@ -1,14 +1,17 @@
 /**
- * One batch of one inbound partition in the two-plane merger (docs/design-person-operations.md):
+ * One batch of one partition in the two-plane merger (docs/design-person-operations.md) — from
+ * the inbound log (events, ticks) or the commands log (the control plane's binding changes and
+ * clocks) of that partition number:
  *
- *   decode + validate (dead letters) → hold each event and command until its workspace's control
- *   clock, read in this log, has passed it (ordered/dataBuffer.ts) → per entity, in (received_at,
- *   id) order: replays (at or before the entity's last applied item) from the outbox, the others
- *   applied (ordered/dataPlane.ts), then the windows the clock has ended → store each entity
- *   with a compare-and-set, its outputs in its outbox → outputs in release order.
+ *   decode + validate (dead letters) → hold each event and command until both its workspace's
+ *   control clock and the inbound frontier have passed it (ordered/dataBuffer.ts) → per entity, in
+ *   (received_at, id) order: replays (at or before the entity's last applied item) from the
+ *   outbox, the others applied (ordered/dataPlane.ts), then the windows the release point has
+ *   ended → store each entity with a compare-and-set, its outputs in its outbox → outputs in
+ *   release order.
  *
- * The caller publishes the outputs, the commit position and its metadata (the clocks a restart
- * starts from, and up to which clock everything was published) in one Kafka transaction, then
+ * The caller publishes the outputs and both logs' commit positions with their metadata (what a
+ * restart reads under, and up to where everything was published) in one Kafka transaction, then
  * runs `afterCommit` (outbox clean-up, fired timers removed).
  *
  * Person operations found in inbound (written by an ingest from before the two planes) are
@@ -23,7 +26,7 @@ import { compareStamps } from '../shared/model/recordOrder';
 import type { EntityRef } from './model/entities';
 import type { Output } from './model/outputs';
 import { commandTarget } from './ordered/commands';
-import { committableDataPosition, releaseData, type Clocks, type DataBuffer, type HeldItem } from './ordered/dataBuffer';
+import { committableDataPositions, releaseData, releasePoint, type Clocks, type DataBuffer, type DataLog, type HeldItem } from './ordered/dataBuffer';
 import { applyItem, itemStamp, passTime, type DataEntity, type DataEntityState } from './ordered/dataPlane';
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from './redis/codec';
 import { KeySpace } from './redis/keys';
@@ -33,11 +36,13 @@ import { decodeBatch } from './decodeBatch';
 import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from './ordered/decisionCounts';
 
 export interface OrderedLease {
-  readonly topic: string;
+  readonly topics: { readonly inbound: string; readonly commands: string };
   readonly partition: number;
   buffer: DataBuffer;
   /** Per control partition: items and windows at or before it were published in a committed transaction. */
   published: Clocks;
+  /** Per log, the offset after the last batch read (or the committed one, at a claim). */
+  next: Record<DataLog, number>;
 }
 
 export interface OrderedContext {
@@ -46,6 +51,8 @@ export interface OrderedContext {
   readonly catalog: SchemaCatalog;
   readonly logger: Logger;
   readonly controlPartitionOf: (workspace: string) => number;
+  /** L: ingest appends a record less than this after stamping it. */
+  readonly reorderMs: number;
   readonly now: () => number;
 }
 
@@ -63,30 +70,50 @@ export interface OrderedTally extends DecisionCounts {
 }
 
 export interface OrderedOutcome {
+  /** The topic the batch came from (inbound or commands). */
+  readonly topic: string;
   readonly outputs: EncodedOutput[];
+  /** The inbound position to commit, and its metadata. */
   readonly nextOffset: number;
   readonly metadata: string;
+  /** The commands position, committed in the same transaction. */
+  readonly alongside: ReadonlyArray<{ readonly topic: string; readonly offset: number; readonly metadata: string }>;
   readonly buffer: DataBuffer;
   readonly published: Clocks;
+  readonly next: Record<DataLog, number>;
   readonly tally: OrderedTally;
   /** The last offset of the batch: read (not necessarily applied) up to here. */
   readonly lastOffset: number;
   readonly afterCommit: () => Promise<void>;
 }
 
-/** Committed with the offset: the clocks a restart reads under, and what was published. */
-export function formatDataPosition(clocks: Clocks, published: Clocks): string {
-  return JSON.stringify({ c: Object.fromEntries(clocks), p: Object.fromEntries(published) });
+const toClocks = (value: unknown): Clocks => new Map(Object.entries((value as Record<string, number>) ?? {}).filter(([, v]) => typeof v === 'number').map(([k, v]) => [Number(k), v]));
+
+function parseJson(metadata: string | null): Record<string, unknown> {
+  try {
+    return metadata ? (JSON.parse(metadata) as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
-export function parseDataPosition(metadata: string | null): { clocks: Clocks; published: Clocks } {
-  const toClocks = (value: unknown): Clocks => new Map(Object.entries((value as Record<string, number>) ?? {}).filter(([, v]) => typeof v === 'number').map(([k, v]) => [Number(k), v]));
-  try {
-    const parsed = metadata ? (JSON.parse(metadata) as { c?: unknown; p?: unknown }) : {};
-    return { clocks: toClocks(parsed.c), published: toClocks(parsed.p) };
-  } catch {
-    return { clocks: new Map(), published: new Map() };
-  }
+/** Committed with the inbound offset: the highest received_at read before it, and what was published. */
+export function formatInboundPosition(highest: number, published: Clocks): string {
+  return JSON.stringify({ h: Number.isFinite(highest) ? highest : null, p: Object.fromEntries(published) });
+}
+
+export function parseInboundPosition(metadata: string | null): { highest: number; published: Clocks } {
+  const parsed = parseJson(metadata);
+  return { highest: typeof parsed.h === 'number' ? parsed.h : Number.NEGATIVE_INFINITY, published: toClocks(parsed.p) };
+}
+
+/** Committed with the commands offset: the clocks read before it. */
+export function formatCommandsPosition(clocks: Clocks): string {
+  return JSON.stringify({ c: Object.fromEntries(clocks) });
+}
+
+export function parseCommandsPosition(metadata: string | null): { clocks: Clocks } {
+  return { clocks: toClocks(parseJson(metadata).c) };
 }
 
 const DEFAULT_RETENTION_MS = 30 * 86_400_000;
@@ -113,19 +140,23 @@ interface EntityWork {
   readonly dueTimers: number[];
 }
 
-export async function processOrderedBatch(lease: OrderedLease, messages: readonly KafkaMessage[], ctx: OrderedContext): Promise<OrderedOutcome> {
+export async function processOrderedBatch(lease: OrderedLease, topic: string, messages: readonly KafkaMessage[], ctx: OrderedContext): Promise<OrderedOutcome> {
   const { catalog, logger, store } = ctx;
-  const { topic, partition } = lease;
+  const { partition } = lease;
+  const log: DataLog = topic === lease.topics.commands ? 'commands' : 'inbound';
   const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, ...noDecisions() };
-  const decoded = await decodeBatch(messages, { topic, partition, stream: 'inbound' }, catalog, logger);
+  const decoded = await decodeBatch(messages, { topic, partition, stream: log }, catalog, logger);
   const read = decoded.records;
   const tail: EncodedOutput[] = decoded.deadLetters.map((d) => d.output);
   tally.deadLetters = decoded.deadLetters.length;
   const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
 
-  const released = releaseData(lease.buffer, read, ctx.controlPartitionOf);
-  const clocks = released.buffer.clocks;
-  const clockOf = (workspace: string) => clocks.get(ctx.controlPartitionOf(workspace)) ?? Number.NEGATIVE_INFINITY;
+  const released = releaseData(lease.buffer, log === 'inbound' ? { inbound: read } : { commands: read }, ctx.controlPartitionOf, ctx.reorderMs);
+  for (const { offset, record } of released.misplaced) logger.warn({ topic, partition, offset, kind: record.command.kind }, 'a record in a log it does not belong to is skipped');
+  const { clocks } = released.buffer;
+  // Per control partition, up to where everything is applied once this batch is.
+  const points: Clocks = new Map([...clocks.keys()].map((control) => [control, releasePoint(released.buffer, control, ctx.reorderMs)]));
+  const pointOf = (workspace: string) => points.get(ctx.controlPartitionOf(workspace)) ?? Number.NEGATIVE_INFINITY;
   const publishedOf = (workspace: string) => lease.published.get(ctx.controlPartitionOf(workspace)) ?? Number.NEGATIVE_INFINITY;
   for (const { record } of released.other) {
     if (record.command.kind === 'tick') continue;
@@ -145,14 +176,14 @@ export async function processOrderedBatch(lease: OrderedLease, messages: readonl
     return work;
   };
   for (const held of released.ready) workOf(entityOfItem(held)).items.push(held);
-  const timersKey = store.keys.partition(topic, partition).timers;
-  const maxClock = Math.max(Number.NEGATIVE_INFINITY, ...clocks.values());
-  if (Number.isFinite(maxClock)) {
-    const flat = await store.redis.zrangebyscore(timersKey, '-inf', `(${maxClock}`, 'WITHSCORES', 'LIMIT', 0, 5000);
+  const timersKey = store.keys.partition(lease.topics.inbound, partition).timers;
+  const maxPoint = Math.max(Number.NEGATIVE_INFINITY, ...points.values());
+  if (Number.isFinite(maxPoint)) {
+    const flat = await store.redis.zrangebyscore(timersKey, '-inf', `(${maxPoint}`, 'WITHSCORES', 'LIMIT', 0, 5000);
     for (let i = 0; i < flat.length; i += 2) {
       const { workspace, anonymousId } = KeySpace.parseTimerMember(flat[i] as string);
       const end = Number(flat[i + 1]);
-      if (end < clockOf(workspace)) workOf({ kind: 'anonymous', workspace, anonymousId }).dueTimers.push(end);
+      if (end < pointOf(workspace)) workOf({ kind: 'anonymous', workspace, anonymousId }).dueTimers.push(end);
     }
   }
 
@@ -178,7 +209,7 @@ export async function processOrderedBatch(lease: OrderedLease, messages: readonl
     entity: work.entity,
     ids: work.items.flatMap((held) => (held.item.kind === 'event' ? [held.item.record.id] : [])),
     withPending: work.items.some((held) => held.item.kind === 'command' && held.item.command.kind === 'bind'),
-    outbox: [...work.items.map((held) => itemPosition(partition, held.offset)), ...work.dueTimers.map(timerPosition)],
+    outbox: [...work.items.map((held) => itemPosition(held.log, partition, held.offset)), ...work.dueTimers.map(timerPosition)],
   });
 
   // Pure but for the logging: the entity's items applied in order on its loaded state.
@@ -200,7 +231,7 @@ export async function processOrderedBatch(lease: OrderedLease, messages: readonl
     };
     for (const held of items) {
       const stamp = itemStamp(held.item);
-      const position = itemPosition(partition, held.offset);
+      const position = itemPosition(held.log, partition, held.offset);
       const last = applied;
       if (last && compareStamps(stamp, { at: last.at, id: last.id, content: () => last.content }) <= 0) {
         counts.replayed += 1;
@@ -223,9 +254,9 @@ export async function processOrderedBatch(lease: OrderedLease, messages: readonl
       outbox.set(position, encodeOutbox({ code: 'B', entry: { outputs, followUps: [] } }));
       applied = { at: stamp.at, id: stamp.id, content: stamp.content() };
     }
-    // Windows the clock has ended: reported now, or — if that was done before a restart — again
-    // from the outbox unless it was published.
-    const clock = clockOf(entity.workspace);
+    // Windows the release point has passed: reported now, or — if that was done before a restart
+    // — again from the outbox unless it was published.
+    const clock = pointOf(entity.workspace);
     const timerOut: EncodedOutput[] = [];
     const endBefore = state.window?.end ?? null;
     const ended = encode(passTime(entity, state, clock));
@@ -289,13 +320,21 @@ export async function processOrderedBatch(lease: OrderedLease, messages: readonl
   const outputs: EncodedOutput[] = [];
   for (const held of released.ready) outputs.push(...(outputsOfItem.get(held) ?? []));
   outputs.push(...timerOutputs, ...tail);
-  const position = committableDataPosition(released.buffer, lastOffset + 1);
+  const next = { ...lease.next, [log]: lastOffset + 1 };
+  const positions = committableDataPositions(released.buffer, next);
+  // Never lower than what an earlier transaction published: after a restart the hold is rebuilt
+  // from the first held items, so its release points start below the ones already committed.
+  const published = new Map(lease.published);
+  for (const [control, point] of points) if (point > (published.get(control) ?? Number.NEGATIVE_INFINITY)) published.set(control, point);
   return {
+    topic,
     outputs,
-    nextOffset: position.offset,
-    metadata: formatDataPosition(position.clocks, clocks),
+    nextOffset: positions.inbound.offset,
+    metadata: formatInboundPosition(positions.inbound.highest, published),
+    alongside: [{ topic: lease.topics.commands, offset: positions.commands.offset, metadata: formatCommandsPosition(positions.commands.clocks) }],
     buffer: released.buffer,
-    published: clocks,
+    published,
+    next,
     tally,
     lastOffset,
     afterCommit: async () => {

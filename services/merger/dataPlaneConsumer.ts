@@ -1,17 +1,24 @@
 /**
- * The merger's inbound consumer in the two-plane mode (docs/design-person-operations.md): each
- * owned partition runs processOrderedBatch one batch after another (kafka/sequentialPartitions.ts),
- * the data hold carried over between batches and rebuilt at a claim from the committed
- * position's metadata (the clocks a restart reads under, and what was published).
+ * The merger's data consumer in the two-plane mode (docs/design-person-operations.md): it reads
+ * the inbound and commands topics, partition p of both owned together
+ * (kafka/coPartitionedAssigner.ts); each partition number runs processOrderedBatch one batch after
+ * another (kafka/sequentialPartitions.ts), the data hold carried over between batches and rebuilt
+ * at a claim from both logs' committed positions (what a restart reads under, and what was
+ * published).
+ *
+ * Bounded memory: while a partition holds more than `maxHeldInbound` inbound items and some wait
+ * for the control clock only (the control plane is behind: after an outage, a backlog waits for
+ * its commands), its inbound reads pause (ordered/dataBuffer.ts `pausesInbound`); the commands
+ * log goes on, and reads resume once the clock has released them.
  */
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from '../shared/logger';
-import { parseDataPosition, processOrderedBatch, type OrderedContext, type OrderedLease, type OrderedOutcome, type OrderedTally } from './dataPlaneBatch';
+import { parseCommandsPosition, parseInboundPosition, processOrderedBatch, type OrderedContext, type OrderedLease, type OrderedOutcome, type OrderedTally } from './dataPlaneBatch';
 import { sequentialPartitions } from './kafka/sequentialPartitions';
 import { followPartitionCount } from '../shared/kafka/partitionCount';
 import type { StepPublisher } from './kafka/stepPublisher';
-import { emptyDataBuffer } from './ordered/dataBuffer';
+import { emptyDataBuffer, heldInbound, pausesInbound } from './ordered/dataBuffer';
 import { noDecisions } from './ordered/decisionCounts';
 import type { EncodedOutput } from './redis/codec';
 import { addBatchToTotals } from './totals';
@@ -23,12 +30,16 @@ export interface DataPlaneDeps {
   readonly logger: Logger;
   readonly groupId: string;
   readonly topic: string;
+  readonly commandsTopic: string;
   readonly personOpsTopic: string;
   readonly context: Omit<OrderedContext, 'controlPartitionOf'>;
+  /** Inbound items a partition may hold before its inbound reads pause. */
+  readonly maxHeldInbound: number;
+  readonly fromBeginning: boolean;
   readonly generation: () => number;
   readonly metadataMaxAgeMs: number;
   /** After each committed batch: the merger's metrics and totals count it. */
-  readonly onCommitted?: (tally: OrderedTally, outputs: readonly EncodedOutput[], partition: number, lastOffset: number) => void;
+  readonly onCommitted?: (tally: OrderedTally, outputs: readonly EncodedOutput[], partition: number, lastOffset: number, topic: string) => void;
 }
 
 export interface DataPlane {
@@ -67,26 +78,46 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   const context: OrderedContext = { ...deps.context, controlPartitionOf: (workspace) => controlPartitionFor(workspace, controlPartitions.current()) };
   const totals = { records: 0, released: 0, late: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, ...noDecisions(), batches: 0 };
 
+  const topics = { inbound: topic, commands: deps.commandsTopic };
+  const paused = new Set<number>();
   const partitions = sequentialPartitions<OrderedLease, OrderedOutcome>({
     consumer: deps.consumer,
     admin,
     publisher: deps.publisher,
     logger,
     groupId: deps.groupId,
-    topic,
+    topics: [topic, deps.commandsTopic],
     generation: deps.generation,
+    fromBeginning: deps.fromBeginning,
     step: {
-      claim: (partition, metadata) => {
-        const position = parseDataPosition(metadata);
-        return { topic, partition, buffer: emptyDataBuffer(position.clocks), published: position.published };
+      claim: (partition, committed) => {
+        const inbound = committed.get(topic);
+        const commands = committed.get(deps.commandsTopic);
+        const { highest, published } = parseInboundPosition(inbound?.metadata ?? null);
+        const { clocks } = parseCommandsPosition(commands?.metadata ?? null);
+        paused.delete(partition);
+        return { topics, partition, buffer: emptyDataBuffer(clocks, highest), published, next: { inbound: inbound?.offset ?? 0, commands: commands?.offset ?? 0 } };
       },
-      process: (lease, messages) => processOrderedBatch(lease, messages, context),
+      process: (lease, batchTopic, messages) => processOrderedBatch(lease, batchTopic, messages, context),
       committed: (lease, outcome, partition) => {
         lease.buffer = outcome.buffer;
         lease.published = outcome.published;
+        lease.next = outcome.next;
         addBatchToTotals(totals, outcome.tally);
-        deps.onCommitted?.(outcome.tally, outcome.outputs, partition, outcome.lastOffset);
+        deps.onCommitted?.(outcome.tally, outcome.outputs, partition, outcome.lastOffset, outcome.topic);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'items applied before a restart were re-sent from the outbox');
+      },
+      after: (lease, partition, consumer) => {
+        const pause = pausesInbound(lease.buffer, deps.context.reorderMs, deps.maxHeldInbound);
+        if (pause && !paused.has(partition)) {
+          paused.add(partition);
+          consumer.pause([{ topic, partitions: [partition] }]);
+          logger.info({ partition, held: heldInbound(lease.buffer) }, 'inbound reads paused: what is held waits for the control clock');
+        } else if (!pause && paused.has(partition)) {
+          paused.delete(partition);
+          consumer.resume([{ topic, partitions: [partition] }]);
+          logger.info({ partition, held: heldInbound(lease.buffer) }, 'inbound reads resumed');
+        }
       },
     },
   });

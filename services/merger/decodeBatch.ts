@@ -23,7 +23,7 @@ export interface DecodedBatch {
  */
 export async function decodeBatch(
   messages: readonly KafkaMessage[],
-  source: { readonly topic: string; readonly partition: number; readonly stream: 'inbound' | 'personOps' },
+  source: { readonly topic: string; readonly partition: number; readonly stream: 'inbound' | 'personOps' | 'commands' },
   catalog: SchemaCatalog,
   logger: Logger,
   extraCheck: (record: InboundRecord) => string | null = () => null,

@@ -24,6 +24,7 @@ import { emptyTally } from './model/outputs';
 import { FencedError, TransactionalPublisher } from './kafka/transactionalPublisher';
 import { publishingNothing } from './kafka/stepPublisher';
 import { Ticker } from './kafka/ticker';
+import { coPartitionedAssigner } from './kafka/coPartitionedAssigner';
 import { PublishQueue } from './kafka/publishQueue';
 import { KeySpace } from './redis/keys';
 import { defineMergerCommands } from './redis/scripts';
@@ -49,6 +50,8 @@ export interface RunningMerger {
 }
 
 export interface BatchEvent {
+  /** The topic read (inbound; or, for the two-plane data plane, the commands topic too). */
+  readonly topic?: string;
   readonly partition: number;
   readonly lastOffset: number;
   readonly records: number;
@@ -88,11 +91,11 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   await redis.connect();
   const store = new StateStore(redis, new KeySpace(config.merger.redisKeyPrefix));
   const publisher = new TransactionalPublisher(kafka, config.merger.groupId, topic, (stream) => catalog.topic(stream), logger);
-  // Two planes (docs/design-person-operations.md): the control plane's clocks move the inbound
-  // partitions' time; no ticks there.
+  // Ticks move a quiet inbound partition's time: the legacy merger's timers, and in two planes
+  // (docs/design-person-operations.md) the inbound frontier the data plane releases under.
   const ordered = config.merger.controlPlane;
-  const ticker = new Ticker(kafka, catalog, topic, config.merger.tickIntervalMs, logger);
-  if (!options.rebuild && !ordered) await ticker.start();
+  const ticker = new Ticker(kafka, catalog, topic, ordered ? config.merger.controlTickIntervalMs : config.merger.tickIntervalMs, logger);
+  if (!options.rebuild) await ticker.start();
 
   const totals = emptyTotals();
   const events = new EventEmitter();
@@ -109,10 +112,13 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     groupId: config.merger.groupId,
     sessionTimeout: config.merger.sessionTimeoutMs,
     heartbeatInterval: Math.min(3000, Math.floor(config.merger.sessionTimeoutMs / 3)),
-    maxWaitTimeInMs: 200,
+    // Two planes: a command waits for the next fetch of its partition; wait less for data.
+    maxWaitTimeInMs: ordered ? 50 : 200,
     metadataMaxAge: config.kafka.metadataMaxAgeMs,
     maxBytesPerPartition: config.merger.fetchMaxBytes,
     retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+    // Two planes: inbound partition p and commands partition p go to the same member.
+    ...(ordered ? { partitionAssigners: [coPartitionedAssigner] } : {}),
   });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     generation += 1;
@@ -318,15 +324,18 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         logger,
         groupId: config.merger.groupId,
         topic,
+        commandsTopic: config.topics.commands,
         personOpsTopic: config.topics.personOps,
-        context: { store, entities: new OrderedEntityStore(store), catalog, logger, now: Date.now },
+        context: { store, entities: new OrderedEntityStore(store), catalog, logger, reorderMs: config.merger.reorderMs, now: Date.now },
+        maxHeldInbound: config.merger.maxHeldInbound,
+        fromBeginning: config.merger.fromBeginning,
         generation: () => generation,
         metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
-        onCommitted: (tally, outputs, partition, lastOffset) => {
+        onCommitted: (tally, outputs, partition, lastOffset, batchTopic) => {
           countCommitted(tally, outputs);
           if (events.listenerCount('batch') > 0) {
             const now = Date.now();
-            const event: BatchEvent = { partition, lastOffset, records: tally.records, outputs: outputs.length, startedAt: now, committedAt: now, largestMerge: 0 };
+            const event: BatchEvent = { topic: batchTopic, partition, lastOffset, records: tally.records, outputs: outputs.length, startedAt: now, committedAt: now, largestMerge: 0 };
             events.emit('batch', event);
           }
         },
@@ -344,7 +353,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           logger: logger.child({ plane: 'control' }),
           groupId: config.merger.groupId,
           personOpsTopic: config.topics.personOps,
-          inboundTopic: topic,
+          commandsTopic: config.topics.commands,
           reorderMs: config.merger.reorderMs,
           tickIntervalMs: config.merger.controlTickIntervalMs,
           sessionTimeoutMs: config.merger.sessionTimeoutMs,
@@ -358,7 +367,8 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
       : null;
 
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: config.merger.fromBeginning });
+  // Two planes: the commands topic is read beside inbound, partition p of both by one member.
+  await consumer.subscribe({ topics: ordered ? [topic, config.topics.commands] : [topic], fromBeginning: config.merger.fromBeginning });
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: config.merger.partitionsConcurrently, eachBatch: dataPlane ? dataPlane.eachBatch : eachBatch });
 
   const summary = setInterval(() => logger.info({ totals }, 'merger totals'), 30000);

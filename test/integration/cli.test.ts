@@ -117,10 +117,12 @@ describe('anonmerge commands', () => {
     await deleteTopics(kafka, dlqTopics);
   });
 
-  it('partitions add: more partitions, never fewer', async () => {
+  it('partitions add: more partitions, never fewer; the commands topic grows with inbound', async () => {
     const extra = isolatedTopics('partitions', 2);
-    await withAdmin(kafka, (admin) => admin.createTopics({ topics: [{ topic: extra.inbound, numPartitions: 2 }] }));
+    await withAdmin(kafka, (admin) => admin.createTopics({ topics: [{ topic: extra.inbound, numPartitions: 2 }, { topic: extra.commands, numPartitions: 2 }] }));
     expect(await addPartitions(kafka, extra, 'inbound', 4)).toMatch(/: 2 → 4 partitions/);
+    const counts = await withAdmin(kafka, async (admin) => (await admin.fetchTopicMetadata({ topics: [extra.inbound, extra.commands] })).topics.map((t) => t.partitions.length));
+    expect(counts).toEqual([4, 4]);
     await expect(addPartitions(kafka, extra, 'inbound', 3)).rejects.toThrow('has 4 partitions; the new count must be larger');
     await deleteTopics(kafka, extra);
   });

@@ -1,7 +1,7 @@
 /**
  * For tests of the control plane on the real stack: person operations stamped from now, appended
  * on time as ingest would, what deciding them one by one gives, and what the control plane wrote
- * (commands and clocks on inbound, activity, tombstones).
+ * (commands and clocks on the commands topic, activity, tombstones).
  */
 import fc from 'fast-check';
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
@@ -64,13 +64,13 @@ export async function appendOnTime(producer: Producer, catalog: SchemaCatalog, t
   }
 }
 
-/** Reads (read_committed) what the control plane wrote, until every inbound partition's clock passed `until`. */
+/** Reads (read_committed) what the control plane wrote, until every commands partition's clock passed `until`. */
 export async function readControlOutputs(kafka: Kafka, catalog: SchemaCatalog, topics: TopicConfig, until: number, timeoutMs = 90_000): Promise<ControlOutputs & { partitionOf: Map<DataCommand, number> }> {
   const got = { commands: [] as DataCommand[], activity: [] as Activity[], tombstones: [] as string[], partitionOf: new Map<DataCommand, number>() };
   const clocks = new Map<number, number>();
   const reader = kafka.consumer({ groupId: uniqueName('control-reader'), readUncommitted: false, maxWaitTimeInMs: 100 });
   await reader.connect();
-  await reader.subscribe({ topics: [topics.inbound, topics.activity, topics.mergedEvents], fromBeginning: true });
+  await reader.subscribe({ topics: [topics.commands, topics.activity, topics.mergedEvents], fromBeginning: true });
   await reader.run({
     eachMessage: async ({ topic, partition, message }) => {
       if (topic === topics.mergedEvents) {
@@ -81,7 +81,7 @@ export async function readControlOutputs(kafka: Kafka, catalog: SchemaCatalog, t
         got.activity.push(await catalog.decode<Activity>('activity', message.value as Buffer));
         return;
       }
-      const record = fromWire(await catalog.decode<InboundRecordWire>('inbound', message.value as Buffer));
+      const record = fromWire(await catalog.decode<InboundRecordWire>('commands', message.value as Buffer));
       const command = commandOf(record);
       if (command) {
         got.commands.push(command);
@@ -119,7 +119,7 @@ export function commandsPerTarget(commands: readonly DataCommand[]): Map<string,
 // kafkajs' default partitioner: the partition ingest's producer picks for a key.
 const partitioner = Partitioners.DefaultPartitioner();
 
-/** The inbound partition of the events a command concerns. */
+/** The partition number of the events a command concerns (inbound and commands alike). */
 export function eventsPartition(command: DataCommand, partitions: number): number {
   const target = commandTarget(command);
   const key = target.kind === 'anonymous' ? anonymousKey(command.workspace, target.anonymousId) : personRecordKey(command.workspace, target.person);

@@ -1,15 +1,17 @@
 /**
  * The two-plane design (docs/design-person-operations.md) run in memory, with the decision cores
  * the merger uses and everything else simulated: a wall clock that appends records to partitioned
- * logs slightly out of received_at order (less than the reorder bound L), quiet control partitions
- * ticked, consumers that read random batch sizes and take turns in a random order, crashes that
- * lose everything not committed, and re-reads that skip what was applied. What it emits must equal
- * the reference model's outputs.
+ * logs slightly out of received_at order (less than the reorder bound L), every log ticked,
+ * consumers that read random batch sizes and take turns in a random order, crashes that lose
+ * everything not committed, an optional outage (neither plane steps while ingest goes on), and
+ * re-reads that skip what was applied. What it emits must equal the reference model's outputs.
  *
- * As in the merger, the control plane's commands and its clock travel in the inbound log itself:
- * each control step appends its commands to the partition of the id they concern, then its clock
- * to every inbound partition, so a data consumer learns from its own log that every command (and,
- * by the bound, every event) received at or before the clock is in front of it.
+ * Each data partition p reads two logs: inbound[p] (the events of its ids, appended by ingest,
+ * and ticks) and commands[p] (the control plane's commands about its ids, and every control
+ * partition's clock). Each control step appends its commands to the commands partition of the id
+ * they concern, then its clock to every commands partition, at its commit. The data consumer runs
+ * the merger's own hold (ordered/dataBuffer.ts): an item of workspace W goes once W's control
+ * clock and the inbound frontier (highest received_at read − L) have both passed it.
  *
  * A step of a consumer is atomic (its state, outputs, appended records and progress commit
  * together), as a Kafka transaction with the Redis step that records progress is in the merger.
@@ -21,7 +23,7 @@ import { commandTarget, type DataCommand } from '../../services/merger/ordered/c
 import { decidePersonOperation, emptyControlState, isPersonOperation, type ControlState } from '../../services/merger/ordered/controlPlane';
 import { applyItem, emptyDataState, itemStamp, passTime, type DataEntity, type DataEntityState } from '../../services/merger/ordered/dataPlane';
 import { clockRecord, commandRecord } from '../../services/merger/ordered/commandRecords';
-import { committableDataPosition, emptyDataBuffer, releaseData, type Clocks, type DataBuffer } from '../../services/merger/ordered/dataBuffer';
+import { committableDataPositions, emptyDataBuffer, heldInbound, pausesInbound, releaseData, releasePoint, type Clocks, type DataBuffer, type LogEntry } from '../../services/merger/ordered/dataBuffer';
 import type { Output } from '../../services/merger/model/outputs';
 import { anonymousKey, personRecordKey } from '../../services/shared/model/keys';
 
@@ -30,25 +32,61 @@ export interface SimulationOptions {
   readonly dataPartitions: number;
   /** The reorder bound: a record is appended less than this after its received_at. */
   readonly reorderMs: number;
-  /** How often a control partition gets a tick (its clock moves on when no person operation comes). */
+  /** How often every log (person-ops and inbound partitions) gets a tick, so its frontier moves when quiet. */
   readonly tickMs: number;
   /** Ticks go on until this received_at (past every window end). */
   readonly horizon: number;
   readonly random: () => number;
   /** Chance that a step crashes its consumer before committing. */
   readonly crashRate: number;
+  /**
+   * A stretch of wall time, starting at a random moment of the workload, in which neither plane
+   * steps (nor ticks) while ingest goes on appending; the merger then restarts from what it
+   * committed. 0 or absent: none.
+   */
+  readonly outageMs?: number;
+  /**
+   * The data consumer reads no inbound entries while it holds more than this many inbound items
+   * and one of them is at or below the inbound frontier (it waits for a control clock, which only
+   * the commands log moves); it goes on reading commands. Absent: no bound.
+   *
+   * The second condition is needed: held items above the frontier wait for the frontier, which
+   * only reading inbound moves — pausing on the count alone stalls for ever once more than the
+   * bound were received within L of each other. So the hold stays within
+   * max(bound, events received within any L) + one batch.
+   */
+  readonly maxHeldInbound?: number;
+  /**
+   * How often a control consumer gets a turn, relative to a data consumer (default 1): below 1,
+   * the control plane lags (a slow Redis, or catching up after an outage) and the data plane
+   * reads inbound ahead of the commands' clocks.
+   */
+  readonly controlTurns?: number;
 }
 
 export interface SimulationResult {
   readonly outputs: Output[];
   readonly steps: number;
   readonly crashes: number;
-  /** Control clock records the data consumers read. */
+  /** Control clock records appended to the commands logs. */
   readonly clockRecords: number;
+  /** The most inbound items any data consumer held between two of its steps. */
+  readonly maxHeld: number;
+  /** The most commands any data consumer held between two of its steps (they wait for the inbound frontier). */
+  readonly maxHeldCommands: number;
+  /** The most entries a data step read (the two logs together). */
+  readonly maxBatch: number;
+  /** Data steps that read no inbound entry because of `maxHeldInbound`. */
+  readonly pausedReads: number;
 }
 
 type ControlEntry = { readonly record: InboundRecord } | { readonly tick: number };
-type DataEntry = { readonly record: InboundRecord } | { readonly command: DataCommand } | { readonly clock: number; readonly control: number };
+type CommandsEntry = { readonly command: DataCommand } | { readonly clock: number; readonly control: number };
+
+/** A tick as the merger's ticker writes it (services/merger/kafka/ticker.ts). */
+function tickRecord(at: number): InboundRecord {
+  return { workspace_id: '', id: `tick-${at}`, received_at: at, settings: { merge_enabled: false, retention_seconds: 0, grace_seconds: 0, trigger_window_seconds: 0 }, command: { kind: 'tick', body: {} } };
+}
 
 function hash(text: string): number {
   let h = 2166136261;
@@ -80,7 +118,7 @@ function commandEntity(command: DataCommand): DataEntity {
   return target.kind === 'anonymous' ? { kind: 'anonymous', workspace: command.workspace, anonymousId: target.anonymousId } : { kind: 'person', workspace: command.workspace, person: target.person };
 }
 
-/** Something ingest (or the ticker) will append to a log at a wall-clock time. */
+/** Something ingest (or a ticker) will append to a log at a wall-clock time. */
 interface Arrival<E> {
   readonly appendAt: number;
   readonly entry: E;
@@ -97,54 +135,77 @@ interface ControlConsumer {
   committed: { next: number; applied: Set<number>; clock: number; states: Map<string, ControlState> };
 }
 
+type EntityStates = Map<string, { readonly entity: DataEntity; readonly state: DataEntityState; applied: { at: number; id: string; content: string } | null }>;
+
 interface DataConsumer {
-  readonly log: DataEntry[];
-  /** How far it has read, and what it holds (in memory: a crash goes back to the committed position). */
-  readTo: number;
+  /** inbound[p]: events (ingest) and ticks. */
+  readonly inbound: InboundRecord[];
+  /** commands[p]: the control plane's commands about this partition's ids, and every control clock. */
+  readonly commands: CommandsEntry[];
+  /** How far it has read in each log, and what it holds (in memory: a crash goes back to the committed positions). */
+  read: { inbound: number; commands: number };
   buffer: DataBuffer;
-  /** What the simulation knows and the merger does not: every committed application, every release's stamp. */
-  readonly ghost: { readonly applied: Set<number>; readonly stampAt: Map<number, string> };
+  /** What the simulation knows and the merger does not: every committed application, every release's stamp (by log and offset). */
+  readonly ghost: { readonly applied: Set<string>; readonly stampAt: Map<string, string> };
   committed: {
-    /** The first record not applied, and the clocks read before it (kept with the offset). */
-    next: number;
-    clocks: Clocks;
+    /** Per log, the first entry not applied, and what was read before it (committableDataPositions). */
+    inbound: { readonly offset: number; readonly highest: number };
+    commands: { readonly offset: number; readonly clocks: Clocks };
     /** Per entity, its state and the stamp of the last item it applied (replays are at or before it). */
-    states: Map<string, { readonly entity: DataEntity; readonly state: DataEntityState; applied: { at: number; id: string; content: string } | null }>;
+    states: EntityStates;
   };
 }
 
 /** Settings of command records that are not binds (the data plane reads them from binds only). */
 const COMMAND_SETTINGS = { merge_enabled: true, retention_seconds: 0, grace_seconds: 0, trigger_window_seconds: 0 };
 
-/** A data log entry as the inbound record the merger writes for it. */
-function asRecord(entry: DataEntry): InboundRecord {
-  if ('record' in entry) return entry.record;
+/** A commands log entry as the record the merger writes for it. */
+function asRecord(entry: CommandsEntry): InboundRecord {
   if ('command' in entry) return commandRecord(entry.command, COMMAND_SETTINGS);
   return clockRecord(entry.control, entry.clock);
 }
 
 export function simulateOrderedMerger(records: readonly InboundRecord[], options: SimulationOptions): SimulationResult {
+  const L = options.reorderMs;
   const controlOf = (workspace: string) => hash(workspace) % options.controlPartitions;
   const dataOf = (key: string) => hash(key) % options.dataPartitions;
-  const delay = () => Math.floor(options.random() * options.reorderMs);
+  const delay = () => Math.floor(options.random() * L);
+
+  const first = records.reduce((min, r) => Math.min(min, r.received_at), options.horizon);
+  // The outage: neither plane steps, and the merger's tickers write nothing, in [outageStart, outageEnd).
+  const outageMs = options.outageMs ?? 0;
+  const outageStart = outageMs > 0 ? first + Math.floor(options.random() * (options.horizon - first + 1)) : Number.POSITIVE_INFINITY;
+  const outageEnd = outageStart + outageMs;
+  const inOutage = (time: number) => time >= outageStart && time < outageEnd;
+  const end = Math.max(options.horizon + 2 * L + options.tickMs, outageMs > 0 ? outageEnd + options.tickMs : Number.NEGATIVE_INFINITY);
 
   // What ingest appends, when: each record less than L after its received_at; ticks on time.
   const controlArrivals: Array<Array<Arrival<ControlEntry>>> = Array.from({ length: options.controlPartitions }, () => []);
-  const dataArrivals: Array<Array<Arrival<DataEntry>>> = Array.from({ length: options.dataPartitions }, () => []);
+  const inboundArrivals: Array<Array<Arrival<InboundRecord>>> = Array.from({ length: options.dataPartitions }, () => []);
   for (const record of records) {
     if (isPersonOperation(record)) controlArrivals[controlOf(record.workspace_id)]?.push({ appendAt: record.received_at + delay(), entry: { record } });
-    else if (record.command.kind === 'track') dataArrivals[dataOf(inboundKey(record as never))]?.push({ appendAt: record.received_at + delay(), entry: { record } });
+    else if (record.command.kind === 'track') inboundArrivals[dataOf(inboundKey(record as never))]?.push({ appendAt: record.received_at + delay(), entry: record });
   }
-  const first = records.reduce((min, r) => Math.min(min, r.received_at), options.horizon);
-  const end = options.horizon + 2 * options.reorderMs + options.tickMs;
-  for (const arrivals of controlArrivals) {
-    for (let t = first + Math.floor(options.random() * options.tickMs); t <= end; t += options.tickMs) arrivals.push({ appendAt: t, entry: { tick: t } });
-    arrivals.push({ appendAt: end, entry: { tick: end } });
-  }
-  for (const arrivals of [...controlArrivals, ...dataArrivals]) arrivals.sort((a, b) => a.appendAt - b.appendAt);
+  const tickTimes = (): number[] => {
+    const times: number[] = [];
+    for (let t = first + Math.floor(options.random() * options.tickMs); t < end; t += options.tickMs) if (!inOutage(t)) times.push(t);
+    times.push(end);
+    return times;
+  };
+  for (const arrivals of controlArrivals) for (const t of tickTimes()) arrivals.push({ appendAt: t, entry: { tick: t } });
+  for (const arrivals of inboundArrivals) for (const t of tickTimes()) arrivals.push({ appendAt: t, entry: tickRecord(t) });
+  for (const arrivals of controlArrivals) arrivals.sort((a, b) => a.appendAt - b.appendAt);
+  for (const arrivals of inboundArrivals) arrivals.sort((a, b) => a.appendAt - b.appendAt);
 
   const controls: ControlConsumer[] = controlArrivals.map((_, partition) => ({ partition, log: [], highWater: [], readTo: 0, committed: { next: 0, applied: new Set(), clock: Number.NEGATIVE_INFINITY, states: new Map() } }));
-  const datas: DataConsumer[] = dataArrivals.map(() => ({ log: [], readTo: 0, buffer: emptyDataBuffer(), ghost: { applied: new Set(), stampAt: new Map() }, committed: { next: 0, clocks: new Map(), states: new Map() } }));
+  const datas: DataConsumer[] = inboundArrivals.map(() => ({
+    inbound: [],
+    commands: [],
+    read: { inbound: 0, commands: 0 },
+    buffer: emptyDataBuffer(),
+    ghost: { applied: new Set(), stampAt: new Map() },
+    committed: { inbound: { offset: 0, highest: Number.NEGATIVE_INFINITY }, commands: { offset: 0, clocks: new Map() }, states: new Map() },
+  }));
   const outputs: Output[] = [];
 
   let wall = first;
@@ -157,21 +218,31 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
         consumer.log.push(entry);
       }
     });
-    dataArrivals.forEach((arrivals, d) => {
-      while (arrivals.length > 0 && (arrivals[0] as Arrival<DataEntry>).appendAt <= time) (datas[d] as DataConsumer).log.push((arrivals.shift() as Arrival<DataEntry>).entry);
+    inboundArrivals.forEach((arrivals, d) => {
+      while (arrivals.length > 0 && (arrivals[0] as Arrival<InboundRecord>).appendAt <= time) (datas[d] as DataConsumer).inbound.push((arrivals.shift() as Arrival<InboundRecord>).entry);
     });
   };
 
   const clone = <T>(value: T): T => structuredClone(value);
   let steps = 0;
   let crashes = 0;
-  let clockRecords = 0;
+  let maxHeld = 0;
+  let maxHeldCommands = 0;
+  let maxBatch = 0;
+  let pausedReads = 0;
 
-  /** A crash before the commit loses the step: the consumer reads again from its committed position. */
-  const crashedBeforeCommit = (consumer: { readTo: number; committed: { next: number } }): boolean => {
+  /** What a restart keeps: the committed positions, and what was read before them. */
+  const restartControl = (consumer: ControlConsumer) => {
+    consumer.readTo = consumer.committed.next;
+  };
+  const restartData = (consumer: DataConsumer) => {
+    consumer.read = { inbound: consumer.committed.inbound.offset, commands: consumer.committed.commands.offset };
+    consumer.buffer = emptyDataBuffer(consumer.committed.commands.clocks, consumer.committed.inbound.highest);
+  };
+  /** A crash before the commit loses the step. */
+  const crashedBeforeCommit = (): boolean => {
     if (options.random() >= options.crashRate) return false;
     crashes += 1;
-    consumer.readTo = consumer.committed.next;
     return true;
   };
 
@@ -182,7 +253,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     consumer.readTo = readUpTo;
     const highWater = consumer.highWater[readUpTo - 1] ?? Number.NEGATIVE_INFINITY;
     // Whatever is appended later was received after highWater − L: everything up to it is here.
-    const frontier = highWater - options.reorderMs;
+    const frontier = highWater - L;
     const ready: Array<{ index: number; record: InboundRecord }> = [];
     for (let i = work.next; i < readUpTo; i += 1) {
       const entry = consumer.log[i] as ControlEntry;
@@ -193,7 +264,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     }
     ready.sort((a, b) => compareRecords(a.record, b.record));
     const produced: Output[] = [];
-    const appended: Array<{ partition: number; entry: DataEntry }> = [];
+    const appended: Array<{ partition: number; entry: CommandsEntry }> = [];
     for (const { index, record } of ready) {
       let state = work.states.get(record.workspace_id);
       if (!state) work.states.set(record.workspace_id, (state = emptyControlState()));
@@ -208,78 +279,112 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
       // After the commands of this step, in the same transaction: the clock covers them.
       for (let d = 0; d < datas.length; d += 1) appended.push({ partition: d, entry: { clock: frontier, control: consumer.partition } });
     }
-    if (crashedBeforeCommit(consumer)) return;
+    if (crashedBeforeCommit()) return restartControl(consumer);
     consumer.committed = work;
     outputs.push(...produced);
-    for (const { partition, entry } of appended) (datas[partition] as DataConsumer).log.push(entry);
+    for (const { partition, entry } of appended) (datas[partition] as DataConsumer).commands.push(entry);
   };
 
+  /** A held inbound item at or below the inbound frontier waits for a control clock only: reading more inbound cannot release it. */
+
   /**
-   * Applies, in (received_at, id) order, every event and command its control clocks have passed,
-   * with the merger's own hold (ordered/dataBuffer.ts) and its replay rule: an entity skips an
-   * item at or before the last one it applied.
+   * Reads `batch` entries split at random between its two logs (inbound none while over its
+   * bound), then applies, in (received_at, id) order, every event and command released by the
+   * merger's own hold (ordered/dataBuffer.ts), with its replay rule: an entity skips an item at
+   * or before the last one it applied.
    */
   const stepData = (consumer: DataConsumer, batch: number): void => {
     const states = clone(consumer.committed.states);
-    const readUpTo = Math.min(consumer.log.length, consumer.readTo + batch);
-    const read = consumer.log.slice(consumer.readTo, readUpTo).map((entry, i) => ({ offset: consumer.readTo + i, record: asRecord(entry) }));
-    const released = releaseData(consumer.buffer, read, controlOf);
-    const clockOf = (workspace: string) => released.buffer.clocks.get(controlOf(workspace)) ?? Number.NEGATIVE_INFINITY;
+    // The merger's own rule (dataPlaneConsumer.ts pauses inbound reads on it).
+    const paused = options.maxHeldInbound !== undefined && pausesInbound(consumer.buffer, L, options.maxHeldInbound);
+    if (paused) pausedReads += 1;
+    const fromInbound = paused ? 0 : Math.floor(options.random() * (batch + 1));
+    const inboundTo = Math.min(consumer.inbound.length, consumer.read.inbound + fromInbound);
+    const commandsTo = Math.min(consumer.commands.length, consumer.read.commands + batch - fromInbound);
+    const inbound: LogEntry[] = consumer.inbound.slice(consumer.read.inbound, inboundTo).map((record, i) => ({ offset: consumer.read.inbound + i, record }));
+    const commands: LogEntry[] = consumer.commands.slice(consumer.read.commands, commandsTo).map((entry, i) => ({ offset: consumer.read.commands + i, record: asRecord(entry) }));
+    maxBatch = Math.max(maxBatch, inbound.length + commands.length);
+    const released = releaseData(consumer.buffer, { inbound, commands }, controlOf, L);
+    if (released.misplaced.length > 0) throw new Error(`misplaced records: ${JSON.stringify(released.misplaced)}`);
+    if (released.other.some(({ record }) => record.command.kind !== 'tick')) throw new Error('a person operation in the inbound log');
+    maxHeld = Math.max(maxHeld, heldInbound(released.buffer));
+    maxHeldCommands = Math.max(maxHeldCommands, released.buffer.held.length - heldInbound(released.buffer));
     const produced: Output[] = [];
-    const appliedNow: number[] = [];
-    for (const { offset, item } of released.ready) {
+    const appliedNow: string[] = [];
+    for (const { log, offset, item } of released.ready) {
       // The merger's own invariants, checked beside the outputs (which the per-key duplicate check
       // of R7 would often hide): a record is released at the same stamp on every reading, and
       // applied once.
-      const stampKey = `${itemStamp(item).at}/${itemStamp(item).id}`;
-      const before = consumer.ghost.stampAt.get(offset);
-      if (before !== undefined && before !== stampKey) throw new Error(`offset ${offset} released at ${stampKey}, before at ${before}`);
-      consumer.ghost.stampAt.set(offset, stampKey);
+      const where = `${log}:${offset}`;
+      const stamp = itemStamp(item);
+      const stampKey = `${stamp.at}/${stamp.id}`;
+      const before = consumer.ghost.stampAt.get(where);
+      if (before !== undefined && before !== stampKey) throw new Error(`${where} released at ${stampKey}, before at ${before}`);
+      consumer.ghost.stampAt.set(where, stampKey);
       const entity = item.kind === 'event' ? entityOf(item.record) : commandEntity(item.command);
       const key = entityKey(entity);
       let entry = states.get(key);
       if (!entry) states.set(key, (entry = { entity, state: emptyDataState(), applied: null }));
-      const stamp = itemStamp(item);
       const applied = entry.applied;
       if (applied && compareStamps(stamp, { at: applied.at, id: applied.id, content: () => applied.content }) <= 0) continue;
-      if (consumer.ghost.applied.has(offset)) throw new Error(`offset ${offset} applied twice`);
-      appliedNow.push(offset);
+      if (consumer.ghost.applied.has(where)) throw new Error(`${where} applied twice`);
+      appliedNow.push(where);
       produced.push(...applyItem(entity, entry.state, item));
       entry.applied = { at: stamp.at, id: stamp.id, content: stamp.content() };
     }
-    // Windows end when the workspace's clock passes them: every item before it is applied.
-    for (const { entity, state } of states.values()) produced.push(...passTime(entity, state, clockOf(entity.workspace)));
-    const position = committableDataPosition(released.buffer, readUpTo);
-    if (options.random() < options.crashRate) {
-      crashes += 1;
-      consumer.readTo = consumer.committed.next;
-      consumer.buffer = emptyDataBuffer(consumer.committed.clocks);
-      return;
-    }
-    consumer.readTo = readUpTo;
+    // Windows end when the workspace's release point passes them: every item at or before it is
+    // applied (its control clock alone is not enough: events up to it may not have been read).
+    for (const { entity, state } of states.values()) produced.push(...passTime(entity, state, releasePoint(released.buffer, controlOf(entity.workspace), L)));
+    const positions = committableDataPositions(released.buffer, { inbound: inboundTo, commands: commandsTo });
+    if (crashedBeforeCommit()) return restartData(consumer);
+    consumer.read = { inbound: inboundTo, commands: commandsTo };
     consumer.buffer = released.buffer;
-    consumer.committed = { next: position.offset, clocks: position.clocks, states };
-    for (const offset of appliedNow) consumer.ghost.applied.add(offset);
+    consumer.committed = { inbound: positions.inbound, commands: positions.commands, states };
+    for (const where of appliedNow) consumer.ghost.applied.add(where);
     outputs.push(...produced);
   };
 
   // Done when everything is appended, the control clocks passed the last record (so every person
-  // operation is decided), and every data partition applied its log and read those clocks.
+  // operation is decided), and every data partition applied both its logs to their ends and its
+  // release point passed the last record for every control partition.
+  const last = end - L;
   const done = () =>
     controlArrivals.every((a) => a.length === 0) &&
-    dataArrivals.every((a) => a.length === 0) &&
-    controls.every((c) => c.committed.clock >= end - options.reorderMs) &&
-    datas.every((d) => d.committed.next >= d.log.length && controls.every((_, c) => (d.buffer.clocks.get(c) ?? Number.NEGATIVE_INFINITY) >= end - options.reorderMs));
+    inboundArrivals.every((a) => a.length === 0) &&
+    controls.every((c) => c.committed.clock >= last) &&
+    datas.every((d) => d.committed.inbound.offset >= d.inbound.length && d.committed.commands.offset >= d.commands.length && controls.every((_, c) => releasePoint(d.buffer, c, L) >= last));
+  let outageBegun = false;
+  const controlTurns = options.controlTurns ?? 1;
   for (let guard = 0; !done(); guard += 1) {
-    if (guard > 200_000) throw new Error(`the simulation made no progress: ${JSON.stringify({ wall, controls: controls.map((c) => ({ len: c.log.length, next: c.committed.next, clock: c.committed.clock })), datas: datas.map((d) => ({ len: d.log.length, next: d.committed.next, clocks: [...d.buffer.clocks] })), end })}`);
+    if (guard > 200_000)
+      throw new Error(
+        `the simulation made no progress: ${JSON.stringify({
+          wall,
+          end,
+          controls: controls.map((c) => ({ len: c.log.length, next: c.committed.next, clock: c.committed.clock })),
+          datas: datas.map((d) => ({ inbound: d.inbound.length, commands: d.commands.length, committed: { inbound: d.committed.inbound, commands: d.committed.commands.offset }, held: d.buffer.held.length, highest: d.buffer.highest, clocks: [...d.buffer.clocks] })),
+        })}`,
+      );
     steps += 1;
-    const pick = Math.floor(options.random() * (controls.length + datas.length + 1));
-    if (pick === 0) {
+    if (inOutage(wall)) {
+      // The merger is down: what it had not committed is gone; ingest goes on appending.
+      if (!outageBegun) {
+        outageBegun = true;
+        controls.forEach(restartControl);
+        datas.forEach(restartData);
+      }
       wall += Math.floor(options.random() * options.tickMs) + 1;
       appendUpTo(wall);
-    } else if (pick <= controls.length) stepControl(controls[pick - 1] as ControlConsumer, 1 + Math.floor(options.random() * 8));
-    else stepData(datas[pick - 1 - controls.length] as DataConsumer, 1 + Math.floor(options.random() * 8));
+      continue;
+    }
+    // Turns: the wall clock 1, each control consumer `controlTurns`, each data consumer 1.
+    const pick = options.random() * (1 + controlTurns * controls.length + datas.length);
+    if (pick < 1) {
+      wall += Math.floor(options.random() * options.tickMs) + 1;
+      appendUpTo(wall);
+    } else if (pick < 1 + controlTurns * controls.length) stepControl(controls[Math.min(controls.length - 1, Math.floor((pick - 1) / controlTurns))] as ControlConsumer, 1 + Math.floor(options.random() * 8));
+    else stepData(datas[Math.min(datas.length - 1, Math.floor(pick - 1 - controlTurns * controls.length))] as DataConsumer, Math.floor(options.random() * 9));
   }
-  clockRecords = datas.reduce((sum, d) => sum + d.log.filter((e) => 'clock' in e).length, 0);
-  return { outputs, steps, crashes, clockRecords };
+  const clockRecords = datas.reduce((sum, d) => sum + d.commands.filter((e) => 'clock' in e).length, 0);
+  return { outputs, steps, crashes, clockRecords, maxHeld, maxHeldCommands, maxBatch, pausedReads };
 }

@@ -69,7 +69,9 @@ export async function explain(
   const operations = twoPlanes ? await recordsOfKey(kafka, catalog, 'personOps', workspace) : [];
   const explanations: Explanation[] = [];
   for (const anonymousId of anonymousIds) {
-    const records = await recordsOfKey(kafka, catalog, 'inbound', anonymousKey(workspace, anonymousId));
+    const events = await recordsOfKey(kafka, catalog, 'inbound', anonymousKey(workspace, anonymousId));
+    // Two planes: the id's binding changes are in the commands topic, under the same key.
+    const records = twoPlanes ? [...events, ...(await recordsOfKey(kafka, catalog, 'commands', anonymousKey(workspace, anonymousId)))] : events;
     if (!twoPlanes) {
       explanations.push(explainAnonymous(workspace, anonymousId, records));
       continue;

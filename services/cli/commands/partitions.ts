@@ -15,8 +15,11 @@ export async function addPartitions(kafka: Kafka, topics: TopicConfig, stream: S
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     const current = metadata?.partitions.length ?? 0;
     if (count <= current) throw new Error(`${topic} has ${current} partitions; the new count must be larger (Kafka cannot remove partitions)`);
-    await admin.createPartitions({ topicPartitions: [{ topic, count }] });
-    return `${topic}: ${current} → ${count} partitions. Producers and the merger group pick them up at their next metadata refresh (ANONMERGE_KAFKA_METADATA_MAX_AGE_MS).`;
+    // The commands topic is co-partitioned with inbound: both grow together.
+    const commands = stream === 'inbound' && (await admin.listTopics()).includes(topics.commands) ? (await admin.fetchTopicMetadata({ topics: [topics.commands] })).topics[0]?.partitions.length ?? 0 : 0;
+    const together = commands > 0 && commands < count ? [{ topic, count }, { topic: topics.commands, count }] : [{ topic, count }];
+    await admin.createPartitions({ topicPartitions: together });
+    return `${together.map((t) => t.topic).join(' and ')}: ${current} → ${count} partitions. Producers and the merger group pick them up at their next metadata refresh (ANONMERGE_KAFKA_METADATA_MAX_AGE_MS).`;
   } finally {
     await admin.disconnect();
   }

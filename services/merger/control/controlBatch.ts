@@ -6,8 +6,9 @@
  *   passed, in (received_at, id) order → per workspace: load what the records reach, tell
  *   replays from fresh ones by the applied stamp, decide the fresh ones, store the changes and
  *   their outputs (outbox) with a compare-and-set → outputs in release order: each operation's
- *   commands (into the inbound topic, keyed like their events), activity and tombstones; then the
- *   clock, to every inbound partition, when it moved.
+ *   commands (into the commands topic, keyed like their events so they land on the partition
+ *   number of those events), activity and tombstones; then the clock, to every commands
+ *   partition, when it moved.
  *
  * The caller publishes the outputs and the commit position in one Kafka transaction, and after
  * the commit runs `afterCommit` (outbox clean-up). The position's metadata says where a restart
@@ -63,8 +64,8 @@ export interface ControlContext {
   readonly catalog: SchemaCatalog;
   readonly logger: Logger;
   readonly reorderMs: number;
-  /** The inbound topic's partition count now: the clock goes to each. */
-  readonly inboundPartitions: () => number;
+  /** The commands topic's partition count now: the clock goes to each. */
+  readonly commandsPartitions: () => number;
 }
 
 export interface ControlTally extends DecisionCounts {
@@ -97,12 +98,12 @@ export interface ControlOutcome {
 
 const MAX_ATTEMPTS = 8;
 
-/** The outputs of one operation, encoded: its commands (as inbound records), then the rest. */
+/** The outputs of one operation, encoded: its commands (as inbound records, for the commands topic), then the rest. */
 function encodeDecision(catalog: SchemaCatalog, record: InboundRecord, decision: ReturnType<typeof decidePersonOperation>): EncodedOutput[] {
   const encoded: EncodedOutput[] = [];
   for (const command of decision.commands) {
     const written = commandRecord(command, record.settings) as InboundRecord & { command: { kind: 'binding' } };
-    encoded.push({ stream: 'inbound', key: commandKey(written), value: catalog.encode('inbound', toWire(written)) });
+    encoded.push({ stream: 'commands', key: commandKey(written), value: catalog.encode('commands', toWire(written)) });
   }
   for (const output of decision.outputs) encoded.push({ stream: output.stream, key: output.key, value: output.value === null ? null : catalog.encode(output.stream, output.value) });
   return encoded;
@@ -182,7 +183,7 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
   const outputs: EncodedOutput[] = [];
   for (const entry of released.ready) {
     const produced = outputsOf.get(entry) ?? [];
-    tally.commands += produced.filter((output) => output.stream === 'inbound').length;
+    tally.commands += produced.filter((output) => output.stream === 'commands').length;
     outputs.push(...produced);
   }
   // After the commands, in the same transaction: a data partition that reads the clock has every
@@ -190,8 +191,8 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
   let clock = lease.clock;
   if (Number.isFinite(released.frontier) && released.frontier > lease.clock) {
     clock = released.frontier;
-    for (let partition = 0; partition < ctx.inboundPartitions(); partition += 1) {
-      outputs.push({ stream: 'inbound', key: 'clock', value: catalog.encode('inbound', toWire(clockRecord(lease.partition, clock))), partition });
+    for (let partition = 0; partition < ctx.commandsPartitions(); partition += 1) {
+      outputs.push({ stream: 'commands', key: 'clock', value: catalog.encode('commands', toWire(clockRecord(lease.partition, clock))), partition });
     }
   }
   outputs.push(...deadLetters);

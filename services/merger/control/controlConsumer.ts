@@ -32,7 +32,7 @@ export interface ControlConsumerOptions {
   /** The merger's group id; the control plane's group and transactional ids derive from it. */
   readonly groupId: string;
   readonly personOpsTopic: string;
-  readonly inboundTopic: string;
+  readonly commandsTopic: string;
   readonly reorderMs: number;
   readonly tickIntervalMs: number;
   readonly sessionTimeoutMs: number;
@@ -57,8 +57,8 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
   const ticker = new Ticker(kafka, catalog, topic, options.tickIntervalMs, logger, Date.now, 'personOps');
   if (!options.rebuild) await ticker.start();
 
-  // The clock goes to every inbound partition, including ones added later.
-  const inboundPartitions = await followPartitionCount(admin, options.inboundTopic, options.metadataMaxAgeMs, logger);
+  // The clock goes to every commands partition, including ones added later.
+  const commandsPartitions = await followPartitionCount(admin, options.commandsTopic, options.metadataMaxAgeMs, logger);
 
   const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions(), batches: 0 };
   let generation = 0;
@@ -84,7 +84,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     logger.error({ err: payload.error, restart: payload.restart }, 'control consumer crashed');
   });
 
-  const context = { store, catalog, logger, reorderMs: options.reorderMs, inboundPartitions: inboundPartitions.current };
+  const context = { store, catalog, logger, reorderMs: options.reorderMs, commandsPartitions: commandsPartitions.current };
 
   const partitions = sequentialPartitions<ControlLease, ControlOutcome>({
     consumer: () => consumer,
@@ -92,15 +92,16 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     publisher,
     logger,
     groupId,
-    topic,
+    topics: [topic],
     generation: () => generation,
+    fromBeginning: true,
     step: {
-      claim: (partition, metadata) => {
+      claim: (partition, committed) => {
         // The reorder buffer is rebuilt by reading from the committed offset, under its high water.
-        const position = parsePosition(metadata);
+        const position = parsePosition(committed.get(topic)?.metadata ?? null);
         return { partition, buffer: emptyReorderBuffer(position.highWater), published: position.published, clock: position.published };
       },
-      process: (lease, messages) => processControlBatch(lease, topic, messages, context),
+      process: (lease, _topic, messages) => processControlBatch(lease, topic, messages, context),
       committed: (lease, outcome, partition) => {
         lease.buffer = outcome.buffer;
         lease.published = outcome.published;
@@ -122,7 +123,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     totals,
     joined: () => joined,
     close: async () => {
-      inboundPartitions.stop();
+      commandsPartitions.stop();
       await consumer.disconnect();
       await ticker.stop();
       await publisher.close();

@@ -2,13 +2,14 @@
  * What a partition's steps publish through: a transactional producer per owned partition
  * (transactionalPublisher.ts), or — when the state is derived again from the logs (anonmerge
  * rebuild) — nothing at all, since every output was published when its records were first
- * applied and the commands and clocks the control plane decides are in the inbound log already.
+ * applied and the commands and clocks the control plane decides are in the commands log already.
  */
 import type { EncodedOutput } from '../redis/codec';
+import type { AlongsidePosition } from './transactionalPublisher';
 
 export interface StepPublisher {
   acquire(partition: number): Promise<void>;
-  publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata?: string): Promise<void>;
+  publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata?: string, alongside?: readonly AlongsidePosition[]): Promise<void>;
   release(partition: number): Promise<void>;
   close(): Promise<void>;
 }

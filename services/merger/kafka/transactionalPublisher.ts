@@ -40,6 +40,13 @@ function isConcurrentTransactions(error: unknown): boolean {
   return false;
 }
 
+/** A committed position in another topic than the publisher's own, same partition number. */
+export interface AlongsidePosition {
+  readonly topic: string;
+  readonly offset: number;
+  readonly metadata?: string;
+}
+
 export class TransactionalPublisher {
   private readonly producers = new Map<number, Promise<Producer>>();
 
@@ -88,14 +95,18 @@ export class TransactionalPublisher {
     if (existing) await existing.then((p) => p.disconnect()).catch(() => undefined);
   }
 
-  /** `metadata` is committed with the offset (the two-plane consumers keep their restart position there). */
-  async publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata?: string): Promise<void> {
+  /**
+   * `metadata` is committed with the offset (the two-plane consumers keep their restart position
+   * there); `alongside`: positions in other topics' partition of the same number, committed in
+   * the same transaction (the data plane reads inbound and commands together).
+   */
+  async publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata?: string, alongside: readonly AlongsidePosition[] = []): Promise<void> {
     // The coordinator may still be finishing this producer's previous transaction (its markers,
     // or the abort that fenced the previous owner): it answers CONCURRENT_TRANSACTIONS, and the
     // transaction is tried again shortly, as the Java client does. Nothing of it was committed.
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.publishOnce(partition, outputs, nextOffset, metadata);
+        await this.publishOnce(partition, outputs, nextOffset, metadata, alongside);
         return;
       } catch (error) {
         if (!(error instanceof ConcurrentTransactionError) || attempt >= CONCURRENT_ATTEMPTS) throw error instanceof ConcurrentTransactionError ? error.cause : error;
@@ -104,7 +115,7 @@ export class TransactionalPublisher {
     }
   }
 
-  private async publishOnce(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata?: string): Promise<void> {
+  private async publishOnce(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata: string | undefined, alongside: readonly AlongsidePosition[]): Promise<void> {
     // Only a claim acquires a producer. Acquiring one here, for a partition that was revoked
     // meanwhile, would fence the new owner's producer and commit this stale transaction beside
     // the new owner's replay of the same operations: duplicates.
@@ -128,8 +139,9 @@ export class TransactionalPublisher {
         await transaction.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
       }
       // kafkajs passes each partition's metadata through to TxnOffsetCommit; its typings omit it.
-      const committed = metadata === undefined ? { partition, offset: String(nextOffset) } : ({ partition, offset: String(nextOffset), metadata } as { partition: number; offset: string });
-      await transaction.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic: this.inboundTopic, partitions: [committed] }] });
+      const committed = (offset: number, meta: string | undefined) => (meta === undefined ? { partition, offset: String(offset) } : ({ partition, offset: String(offset), metadata: meta } as { partition: number; offset: string }));
+      const topics = [{ topic: this.inboundTopic, partitions: [committed(nextOffset, metadata)] }, ...alongside.map((position) => ({ topic: position.topic, partitions: [committed(position.offset, position.metadata)] }))];
+      await transaction.sendOffsets({ consumerGroupId: this.groupId, topics });
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);

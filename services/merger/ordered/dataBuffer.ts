@@ -1,17 +1,29 @@
 /**
- * The data consumer's hold on its partition's records (docs/design-person-operations.md): an
- * event or a command of workspace W waits until the clock of W's control partition, read in this
- * same log, has passed its received_at; then it goes out in (received_at, id) order with the
- * others released, so each entity applies its items in the reference model's order.
+ * The data consumer's hold on one partition (docs/design-person-operations.md). It reads two
+ * logs of the same partition number: the inbound log (events, ticks) and the commands log (the
+ * control plane's binding changes for the ids keyed to this partition, and its clocks).
  *
- * A clock record says that every command it covers is before it in the log, and (by the reorder
- * bound) every event too. An item read after a clock that already passed it is *late* (its
- * ingest stalled past the bound): it is applied as if received just after that clock — the
- * clocks read before it in the log, so a replay treats it the same — which is after everything
- * the clock released.
+ * An item — an event or a command of workspace W — is released once both of these have passed
+ * its received_at (its *release point*, per W):
+ *   - W's control clock, read in the commands log: every command received at or before it is
+ *     before the clock record there (the control plane writes them in one transaction, first);
+ *   - the inbound frontier, the highest received_at read in the inbound log minus the reorder
+ *     bound L: ingest appends a record less than L after stamping it, so every event at or before
+ *     the frontier has been read.
+ * Released items go out in (received_at, id) order, so each entity applies its items in the
+ * reference model's order, whatever the interleaving of the two logs' reads.
  *
- * Pure: the consumer keeps the buffer between batches; a restart reads again from the first held
- * record, with the clocks read before it (`committablePosition`), which the commit stores.
+ * Because commands come in their own log, the inbound log can be read only as far as the control
+ * plane has decided: after an outage, a backlog is held up to the commands' clock, not whole
+ * (the consumer stops reading inbound while `held` is over its bound, and reads commands).
+ *
+ * An inbound item read at or below the frontier is *late* (its ingest stalled past L): it is
+ * applied as if received just after that frontier — a function of the inbound log before it, so a
+ * replay treats it the same — which is after everything released so far.
+ *
+ * Pure: the consumer keeps the buffer between batches; a restart reads each log again from its
+ * first held item, with what was read before it (`committableDataPositions`), which the commit
+ * stores.
  */
 import type { InboundRecord } from '../../shared/model/inbound';
 import { commandOf } from './commandRecords';
@@ -20,67 +32,57 @@ import { compareItems, type DataItem } from './dataPlane';
 /** Clock per control partition; replaced, never changed, when a clock record moves one. */
 export type Clocks = ReadonlyMap<number, number>;
 
+export type DataLog = 'inbound' | 'commands';
+
 export interface HeldItem {
+  readonly log: DataLog;
   readonly offset: number;
   readonly workspace: string;
-  /** As read; a late one with its received_at moved to just after the clock it was read under. */
+  /** As read; a late one with its received_at moved to just after the frontier it was read under. */
   readonly item: DataItem;
-  /** The clocks read before it in the log. */
+  /** Inbound items: the highest received_at read before it in the inbound log. */
+  readonly highestBefore: number;
+  /** Commands: the clocks read before it in the commands log. */
   readonly clocksBefore: Clocks;
   readonly lateFrom: number | null;
 }
 
 export interface DataBuffer {
   readonly held: readonly HeldItem[];
+  /** From the commands log. */
   readonly clocks: Clocks;
+  /** The highest received_at read in the inbound log (events, ticks, anything stamped). */
+  readonly highest: number;
 }
 
-export function emptyDataBuffer(clocks: Clocks = new Map()): DataBuffer {
-  return { held: [], clocks };
+export interface LogEntry {
+  readonly offset: number;
+  readonly record: InboundRecord;
+}
+
+export function emptyDataBuffer(clocks: Clocks = new Map(), highest = Number.NEGATIVE_INFINITY): DataBuffer {
+  return { held: [], clocks, highest };
 }
 
 export interface DataRelease {
   readonly buffer: DataBuffer;
   /** In (received_at, id) order. */
   readonly ready: HeldItem[];
-  /** Records this plane does not apply (ticks, and person operations written here by an older ingest). */
-  readonly other: Array<{ readonly offset: number; readonly record: InboundRecord }>;
+  /** Inbound records this plane does not apply (ticks, and person operations written there by an older ingest). */
+  readonly other: LogEntry[];
+  /** Records in a log where they do not belong (a command in inbound, an event in commands): skipped. */
+  readonly misplaced: LogEntry[];
 }
 
 const clockOf = (clocks: Clocks, controlPartition: number) => clocks.get(controlPartition) ?? Number.NEGATIVE_INFINITY;
 
-function withReceivedAt(item: DataItem, at: number): DataItem {
-  return item.kind === 'event' ? { kind: 'event', record: { ...item.record, received_at: at } } : { kind: 'command', command: { ...item.command, at } };
+/** Up to where the workspace of control partition `controlPartition` can be applied. */
+export function releasePoint(buffer: Pick<DataBuffer, 'clocks' | 'highest'>, controlPartition: number, reorderMs: number): number {
+  return Math.min(clockOf(buffer.clocks, controlPartition), buffer.highest - reorderMs);
 }
 
-/**
- * Adds what was read (in log order) and releases every held item whose workspace's control
- * clock has passed it. `controlPartitionOf` names the person-ops partition of a workspace.
- */
-export function releaseData(buffer: DataBuffer, read: ReadonlyArray<{ readonly offset: number; readonly record: InboundRecord }>, controlPartitionOf: (workspace: string) => number): DataRelease {
-  let clocks = buffer.clocks;
-  const held: HeldItem[] = [...buffer.held];
-  const other: DataRelease['other'] = [];
-  for (const { offset, record } of read) {
-    const { command } = record;
-    if (command.kind === 'clock') {
-      const partition = command.body.control_partition;
-      if (record.received_at > clockOf(clocks, partition)) clocks = new Map(clocks).set(partition, record.received_at);
-      continue;
-    }
-    const dataCommand = commandOf(record);
-    if (command.kind !== 'track' && !dataCommand) {
-      other.push({ offset, record });
-      continue;
-    }
-    const item: DataItem = dataCommand ? { kind: 'command', command: dataCommand } : { kind: 'event', record };
-    const passed = clockOf(clocks, controlPartitionOf(record.workspace_id));
-    if (record.received_at <= passed) held.push({ offset, workspace: record.workspace_id, item: withReceivedAt(item, passed + 1), clocksBefore: clocks, lateFrom: record.received_at });
-    else held.push({ offset, workspace: record.workspace_id, item, clocksBefore: clocks, lateFrom: null });
-  }
-  const isReady = (entry: HeldItem) => itemAt(entry.item) <= clockOf(clocks, controlPartitionOf(entry.workspace));
-  const ready = held.filter(isReady).sort((a, b) => compareItems(a.item, b.item));
-  return { buffer: { held: held.filter((entry) => !isReady(entry)), clocks }, ready, other };
+function withReceivedAt(item: DataItem, at: number): DataItem {
+  return item.kind === 'event' ? { kind: 'event', record: { ...item.record, received_at: at } } : { kind: 'command', command: { ...item.command, at } };
 }
 
 function itemAt(item: DataItem): number {
@@ -88,11 +90,106 @@ function itemAt(item: DataItem): number {
 }
 
 /**
- * Where a restart reads again from once the released items are applied: the first item still
- * held, with the clocks read before it; or, when none is held, the next offset with every clock.
+ * Adds what was read from each log (each in log order; either may be empty) and releases every
+ * held item whose release point has passed it. `controlPartitionOf` names a workspace's
+ * person-ops partition; `reorderMs` is L.
  */
-export function committableDataPosition(buffer: DataBuffer, nextToRead: number): { readonly offset: number; readonly clocks: Clocks } {
-  let first: HeldItem | null = null;
-  for (const entry of buffer.held) if (!first || entry.offset < first.offset) first = entry;
-  return first ? { offset: first.offset, clocks: first.clocksBefore } : { offset: nextToRead, clocks: buffer.clocks };
+export function releaseData(
+  buffer: DataBuffer,
+  read: { readonly inbound?: readonly LogEntry[]; readonly commands?: readonly LogEntry[] },
+  controlPartitionOf: (workspace: string) => number,
+  reorderMs: number,
+): DataRelease {
+  let { clocks, highest } = buffer;
+  const held: HeldItem[] = [...buffer.held];
+  const other: LogEntry[] = [];
+  const misplaced: LogEntry[] = [];
+  for (const entry of read.commands ?? []) {
+    const { record, offset } = entry;
+    if (record.command.kind === 'clock') {
+      const partition = record.command.body.control_partition;
+      if (record.received_at > clockOf(clocks, partition)) clocks = new Map(clocks).set(partition, record.received_at);
+      continue;
+    }
+    const command = commandOf(record);
+    if (!command) {
+      misplaced.push(entry);
+      continue;
+    }
+    held.push({ log: 'commands', offset, workspace: record.workspace_id, item: { kind: 'command', command }, highestBefore: Number.NEGATIVE_INFINITY, clocksBefore: clocks, lateFrom: null });
+  }
+  for (const entry of read.inbound ?? []) {
+    const { record, offset } = entry;
+    const highestBefore = highest;
+    if (record.received_at > highest) highest = record.received_at;
+    if (record.command.kind === 'binding' || record.command.kind === 'clock') {
+      misplaced.push(entry);
+      continue;
+    }
+    if (record.command.kind !== 'track') {
+      other.push(entry);
+      continue;
+    }
+    const item: DataItem = { kind: 'event', record };
+    const frontier = highestBefore - reorderMs;
+    if (record.received_at <= frontier) held.push({ log: 'inbound', offset, workspace: record.workspace_id, item: withReceivedAt(item, frontier + 1), highestBefore, clocksBefore: new Map(), lateFrom: record.received_at });
+    else held.push({ log: 'inbound', offset, workspace: record.workspace_id, item, highestBefore, clocksBefore: new Map(), lateFrom: null });
+  }
+  const next = { clocks, highest };
+  const points = new Map<string, number>();
+  const pointOf = (workspace: string) => {
+    let point = points.get(workspace);
+    if (point === undefined) points.set(workspace, (point = releasePoint(next, controlPartitionOf(workspace), reorderMs)));
+    return point;
+  };
+  const ready: HeldItem[] = [];
+  const kept: HeldItem[] = [];
+  for (const entry of held) (itemAt(entry.item) <= pointOf(entry.workspace) ? ready : kept).push(entry);
+  ready.sort((a, b) => compareItems(a.item, b.item));
+  return { buffer: { held: kept, clocks, highest }, ready, other, misplaced };
+}
+
+export interface DataPositions {
+  /** The first inbound record not yet applied, and the highest received_at read before it. */
+  readonly inbound: { readonly offset: number; readonly highest: number };
+  /** The first command not yet applied, and the clocks read before it. */
+  readonly commands: { readonly offset: number; readonly clocks: Clocks };
+}
+
+/**
+ * Where a restart reads each log again from once the released items are applied: its first item
+ * still held, with what was read before it; or, when it holds none, the next offset with all.
+ */
+export function committableDataPositions(buffer: DataBuffer, next: { readonly inbound: number; readonly commands: number }): DataPositions {
+  let firstInbound: HeldItem | null = null;
+  let firstCommand: HeldItem | null = null;
+  for (const entry of buffer.held) {
+    if (entry.log === 'inbound' && (!firstInbound || entry.offset < firstInbound.offset)) firstInbound = entry;
+    if (entry.log === 'commands' && (!firstCommand || entry.offset < firstCommand.offset)) firstCommand = entry;
+  }
+  return {
+    inbound: firstInbound ? { offset: firstInbound.offset, highest: firstInbound.highestBefore } : { offset: next.inbound, highest: buffer.highest },
+    commands: firstCommand ? { offset: firstCommand.offset, clocks: firstCommand.clocksBefore } : { offset: next.commands, clocks: buffer.clocks },
+  };
+}
+
+/**
+ * Whether the consumer should stop reading inbound for now: more than `bound` inbound items are
+ * held *and* one of them waits for a control clock only (the frontier has passed it), which
+ * reading commands will move. Held items above the frontier wait for the frontier, which only
+ * reading inbound moves: pausing on the count alone would stall a partition that receives more
+ * than `bound` events within L (found by the model-based test). So the hold stays within
+ * max(bound, the events of any L) + one batch.
+ */
+export function pausesInbound(buffer: DataBuffer, reorderMs: number, bound: number): boolean {
+  if (heldInbound(buffer) <= bound) return false;
+  const frontier = buffer.highest - reorderMs;
+  return buffer.held.some((entry) => entry.log === 'inbound' && itemAt(entry.item) <= frontier);
+}
+
+/** How many inbound items are held. */
+export function heldInbound(buffer: DataBuffer): number {
+  let count = 0;
+  for (const entry of buffer.held) if (entry.log === 'inbound') count += 1;
+  return count;
 }

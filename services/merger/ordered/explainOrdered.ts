@@ -1,6 +1,6 @@
 /**
  * "What happened to this anonymous id's events?" for the two-plane merger: the id's events and
- * the binding changes the control plane sent it — all in its inbound partition, under its key —
+ * the binding changes the control plane sent it — in its inbound and commands partitions, under its key —
  * applied one by one in (received_at, id) order through the data plane's own `applyItem`, the
  * function the merger decides with, and each event annotated with what became of it and the SPEC
  * rule that decided. Identifies of the id that sent no binding change were refused (R2f) or came
@@ -16,7 +16,7 @@ import { applyItem, compareItems, emptyDataState, type DataEntity, type DataItem
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * @param records the records under the id's key in the inbound topic (its events and commands)
+ * @param records the records under the id's key in the inbound topic (its events) and the commands topic (its binding changes)
  * @param identifies the person operations that name the id (identify, alias), from person-ops
  */
 export function explainOrdered(workspace: string, anonymousId: string, records: readonly InboundRecord[], identifies: readonly InboundRecord[]): Explanation {

@@ -46,7 +46,8 @@ interface StoredOrdered {
 }
 
 /** The outbox position of an item (its place in the log) and of a window the clock ended. */
-export const itemPosition = (partition: number, offset: number) => `${partition}:${offset}`;
+/** An item's outbox field: its log (inbound, or `c` for commands), partition and offset. */
+export const itemPosition = (log: 'inbound' | 'commands', partition: number, offset: number) => (log === 'inbound' ? `${partition}:${offset}` : `c${partition}:${offset}`);
 export const timerPosition = (windowEnd: number) => `t:${windowEnd}`;
 
 const DAY_MS = 86_400_000;

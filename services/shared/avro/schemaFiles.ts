@@ -11,7 +11,7 @@ import { projectRoot } from '../projectRoot';
 export const SCHEMA_DIR = path.join(projectRoot(), 'schemas');
 
 /** Logical names of the streams; the topic each one uses comes from configuration. */
-export type StreamName = 'inbound' | 'mergedEvents' | 'campaignTriggers' | 'activity' | 'anonymousEvents' | 'deadLetters' | 'personOps';
+export type StreamName = 'inbound' | 'mergedEvents' | 'campaignTriggers' | 'activity' | 'anonymousEvents' | 'deadLetters' | 'personOps' | 'commands';
 
 export const SCHEMA_FILE_OF: Record<StreamName, string> = {
   inbound: 'inbound-record.avsc',
@@ -22,6 +22,8 @@ export const SCHEMA_FILE_OF: Record<StreamName, string> = {
   deadLetters: 'dead-letter.avsc',
   // Person operations are inbound records, on a topic of their own (docs/design-person-operations.md).
   personOps: 'inbound-record.avsc',
+  // The control plane's binding changes and clocks, for the data plane: inbound records too.
+  commands: 'inbound-record.avsc',
 };
 
 export const STREAMS = Object.keys(SCHEMA_FILE_OF) as StreamName[];

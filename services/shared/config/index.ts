@@ -25,6 +25,7 @@ export const topicSettings = {
   anonymousEvents: string('ANONMERGE_TOPIC_ANONYMOUS_EVENTS', { default: 'anonmerge.anonymous-events', description: 'Anonymous events as they arrive, for observers' }),
   deadLetters: string('ANONMERGE_TOPIC_DEAD_LETTERS', { default: 'anonmerge.dead-letters', description: 'Records that could not be decoded or broke the contract' }),
   personOps: string('ANONMERGE_TOPIC_PERSON_OPS', { default: 'anonmerge.person-ops', description: "Person operations (identify, alias, delete, merge) keyed by workspace, for the merger's control plane" }),
+  commands: string('ANONMERGE_TOPIC_COMMANDS', { default: 'anonmerge.commands', description: "The merger's control plane to its data plane: binding changes and clocks, co-partitioned with the inbound topic (same partition count)" }),
   partitions: integer('ANONMERGE_TOPIC_PARTITIONS', { default: '6', min: 1, max: 10000, description: 'Partitions of topics the services create' }),
   replicationFactor: integer('ANONMERGE_TOPIC_REPLICATION_FACTOR', { default: '1', min: 1, max: 10, description: 'Replication factor of topics the services create' }),
 } satisfies SettingsSpec;
@@ -112,9 +113,10 @@ export const mergerSettings = {
   redisKeyPrefix: string('ANONMERGE_MERGER_REDIS_PREFIX', { default: 'am', description: 'Prefix of every Redis key of the merger' }),
   controlPlane: boolean('ANONMERGE_MERGER_CONTROL_PLANE', {
     default: 'false',
-    description: 'The two-plane merger: person operations, read from the person-ops topic (with ANONMERGE_INGEST_PERSON_OPS=true), decided in received_at order (docs/design-person-operations.md). Not yet the default: it drains a backlog at less than half the speed and holds it in memory (see its Plan)',
+    description: 'The two-plane merger: person operations, read from the person-ops topic (with ANONMERGE_INGEST_PERSON_OPS=true), decided in received_at order (docs/design-person-operations.md). Not yet the default (see its Plan)',
   }),
-  reorderMs: integer('ANONMERGE_MERGER_REORDER_MS', { default: '100', min: 1, max: 60000, description: 'Control plane: a person operation is decided once its partition shows one received this long after it (two ingest replicas may append slightly out of order)' }),
+  reorderMs: integer('ANONMERGE_MERGER_REORDER_MS', { default: '100', min: 1, max: 60000, description: 'Both planes: a record is decided once its partition shows one received this long after it (ingest appends a record less than this after stamping it; two replicas may append slightly out of order)' }),
+  maxHeldInbound: integer('ANONMERGE_MERGER_MAX_HELD_INBOUND', { default: '20000', min: 100, description: 'Two-plane data consumer: inbound records a partition may hold while waiting for the control clock before its inbound reads pause (bounds memory after an outage)' }),
   controlTickIntervalMs: integer('ANONMERGE_MERGER_CONTROL_TICK_INTERVAL_MS', { default: '50', min: 10, description: "Control plane: a quiet person-ops partition gets a tick this often, so its clock moves on" }),
 } satisfies SettingsSpec;
 

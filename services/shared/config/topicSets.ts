@@ -13,6 +13,7 @@ export function prefixedTopics(prefix: string, partitions: number, replicationFa
     anonymousEvents: `${prefix}.anonymous-events`,
     deadLetters: `${prefix}.dead-letters`,
     personOps: `${prefix}.person-ops`,
+    commands: `${prefix}.commands`,
     partitions,
     replicationFactor,
   };
@@ -28,6 +29,7 @@ export function topicEnv(topics: TopicConfig): Record<string, string> {
     ANONMERGE_TOPIC_ANONYMOUS_EVENTS: topics.anonymousEvents,
     ANONMERGE_TOPIC_DEAD_LETTERS: topics.deadLetters,
     ANONMERGE_TOPIC_PERSON_OPS: topics.personOps,
+    ANONMERGE_TOPIC_COMMANDS: topics.commands,
     ANONMERGE_TOPIC_PARTITIONS: String(topics.partitions),
   };
 }

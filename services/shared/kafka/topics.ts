@@ -21,6 +21,8 @@ const RETENTION_MS: Record<StreamName, number> = {
   deadLetters: 30 * DAY_MS,
   // Like inbound: the control plane's state is rebuilt from it.
   personOps: 35 * DAY_MS,
+  // The data plane's state is rebuilt from inbound and this, together.
+  commands: 35 * DAY_MS,
 };
 
 export function topicDefinitions(topics: TopicConfig): ITopicConfig[] {
@@ -56,9 +58,20 @@ export async function waitForLeaders(admin: Admin, names: string[], timeoutMs: n
   }
 }
 
+/**
+ * The commands topic is co-partitioned with inbound (a binding change goes to the partition of
+ * its id's events): it has inbound's partition count, created with it or grown to it.
+ */
+async function inboundPartitionCount(admin: Admin, topics: TopicConfig, existing: ReadonlySet<string>): Promise<number> {
+  if (!existing.has(topics.inbound)) return topics.partitions;
+  const [inbound] = (await admin.fetchTopicMetadata({ topics: [topics.inbound] })).topics;
+  return inbound?.partitions.length || topics.partitions;
+}
+
 export async function ensureTopics(admin: Admin, topics: TopicConfig, logger: Logger): Promise<void> {
-  const wanted = topicDefinitions(topics);
   const existing = new Set(await admin.listTopics());
+  const inboundPartitions = await inboundPartitionCount(admin, topics, existing);
+  const wanted = topicDefinitions(topics).map((t) => (t.topic === topics.commands ? { ...t, numPartitions: inboundPartitions } : t));
   const missing = wanted.filter((t) => !existing.has(t.topic));
   if (missing.length > 0) {
     try {
@@ -71,10 +84,26 @@ export async function ensureTopics(admin: Admin, topics: TopicConfig, logger: Lo
   }
   await waitForLeaders(admin, wanted.map((t) => t.topic), 30_000);
   const metadata = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
+  await coPartitionCommands(admin, topics, metadata.topics, logger);
   for (const topic of metadata.topics) {
     if (topic.partitions.length !== topics.partitions) {
       logger.info({ topic: topic.name, partitions: topic.partitions.length, configured: topics.partitions }, 'topic keeps its existing partition count');
     }
+  }
+}
+
+/** Grows the commands topic to inbound's partition count (partitions were added to inbound). */
+async function coPartitionCommands(admin: Admin, topics: TopicConfig, metadata: ReadonlyArray<{ name: string; partitions: readonly unknown[] }>, logger: Logger): Promise<void> {
+  const count = (name: string) => metadata.find((t) => t.name === name)?.partitions.length ?? 0;
+  const inbound = count(topics.inbound);
+  const commands = count(topics.commands);
+  if (commands === 0 || commands >= inbound) return;
+  try {
+    await admin.createPartitions({ topicPartitions: [{ topic: topics.commands, count: inbound }] });
+    logger.info({ topic: topics.commands, from: commands, to: inbound }, 'commands topic grown to the inbound partition count');
+  } catch (error) {
+    // Another service may have grown it meanwhile.
+    if ((error as { type?: string }).type !== 'INVALID_PARTITIONS') throw error;
   }
 }
 

@@ -2,8 +2,8 @@
  * The control plane on the real stack (docs/design-person-operations.md): person operations
  * written to the person-ops topic, slightly out of received_at order, come out of the control
  * consumer as exactly the commands, activity and tombstones that deciding them one by one in
- * (received_at, id) order gives (R2a–f, R3, R9, R10) — each command on the inbound partition of
- * the events it concerns, every inbound partition carrying the clock — once, across a restart of
+ * (received_at, id) order gives (R2a–f, R3, R9, R10) — each command on the commands partition of
+ * the number of the events it concerns, every commands partition carrying the clock — once, across a restart of
  * the consumer in the middle.
  */
 import Redis from 'ioredis';
@@ -60,7 +60,7 @@ describe('the control plane', () => {
       logger: testLogger,
       groupId,
       personOpsTopic: topics.personOps,
-      inboundTopic: topics.inbound,
+      commandsTopic: topics.commands,
       reorderMs: REORDER_MS,
       tickIntervalMs: 50,
       sessionTimeoutMs: 6000,
@@ -112,13 +112,13 @@ describe('the control plane', () => {
     const store = new ControlStore(redis, new KeySpace(prefix));
     const messages = log.map((r, offset) => ({ key: Buffer.from('crashws'), value: crashCatalog.encode('personOps', toWire(r)), offset: String(offset), timestamp: String(Date.now()), attributes: 0, headers: {} }) as unknown as KafkaMessage);
     const lease = { partition: 0, buffer: emptyReorderBuffer(), published: Number.NEGATIVE_INFINITY, clock: Number.NEGATIVE_INFINITY };
-    const crashed = await processControlBatch(lease, crashTopics.personOps, messages, { store, catalog: crashCatalog, logger: testLogger, reorderMs: REORDER_MS, inboundPartitions: () => PARTITIONS });
+    const crashed = await processControlBatch(lease, crashTopics.personOps, messages, { store, catalog: crashCatalog, logger: testLogger, reorderMs: REORDER_MS, commandsPartitions: () => PARTITIONS });
     expect(crashed.tally.released).toBe(operations.length);
 
     // The next consumer reads them again: all replays, sent from the outbox.
     const admin = kafka.admin();
     await admin.connect();
-    const next = await startControlConsumer({ kafka, admin, catalog: crashCatalog, store, logger: testLogger, groupId: uniqueName('control-crash-window-group'), personOpsTopic: crashTopics.personOps, inboundTopic: crashTopics.inbound, reorderMs: REORDER_MS, tickIntervalMs: 50, sessionTimeoutMs: 6000, metadataMaxAgeMs: 5000 });
+    const next = await startControlConsumer({ kafka, admin, catalog: crashCatalog, store, logger: testLogger, groupId: uniqueName('control-crash-window-group'), personOpsTopic: crashTopics.personOps, commandsTopic: crashTopics.commands, reorderMs: REORDER_MS, tickIntervalMs: 50, sessionTimeoutMs: 6000, metadataMaxAgeMs: 5000 });
     try {
       const got = await readControlOutputs(kafka, crashCatalog, crashTopics, last);
       expect(next.totals.resent).toBe(operations.length);
