@@ -72,6 +72,8 @@ export interface OrderedTally extends DecisionCounts {
 export interface OrderedOutcome {
   /** The topic the batch came from (inbound or commands). */
   readonly topic: string;
+  /** Nothing released, no window ended, nothing to send: no transaction needed (see sequentialPartitions). */
+  readonly nothingToCommit: boolean;
   readonly outputs: EncodedOutput[];
   /** The inbound position to commit, and its metadata. */
   readonly nextOffset: number;
@@ -328,6 +330,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   for (const [control, point] of points) if (point > (published.get(control) ?? Number.NEGATIVE_INFINITY)) published.set(control, point);
   return {
     topic,
+    nothingToCommit: outputs.length === 0 && works.size === 0,
     outputs,
     nextOffset: positions.inbound.offset,
     metadata: formatInboundPosition(positions.inbound.highest, published),

@@ -31,6 +31,12 @@ export interface StepOutcome {
   readonly metadata: string;
   /** Positions in the other topics of the same partition number, committed in the same transaction. */
   readonly alongside?: readonly AlongsidePosition[];
+  /**
+   * The batch wrote nothing (no output, no state): its positions can wait for the next
+   * transaction. A restart then reads it again, which decides nothing either — the data plane's
+   * clock-only batches of the commands log, several a second per partition, cost no transaction.
+   */
+  readonly nothingToCommit?: boolean;
   readonly afterCommit: () => Promise<void>;
 }
 
@@ -131,6 +137,13 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
       return;
     }
     const outcome = await step.process(own.lease, topic, batch.messages);
+    if (outcome.nothingToCommit) {
+      step.committed(own.lease, outcome, partition);
+      resolveOffset(batch.lastOffset());
+      step.after?.(own.lease, partition, consumer);
+      await heartbeat();
+      return;
+    }
     try {
       await publisher.publish(partition, outcome.outputs, outcome.nextOffset, outcome.metadata, outcome.alongside ?? []);
     } catch (error) {

@@ -31,17 +31,46 @@ export function compareRecords(a: InboundRecord, b: InboundRecord): number {
 
 /** JSON with every object's keys sorted: the same record gives the same string however it was built. */
 export function recordContentKey(record: InboundRecord): string {
-  return JSON.stringify(sortKeys(record));
+  return canonicalJson(record);
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
-    );
+/**
+ * JSON.stringify of the value with every object's keys sorted, written in one pass (no sorted
+ * copy of the object is built: the merger computes it for every record it applies, and the copy
+ * was ~8 % of its CPU). Same string as JSON.stringify would give for that sorted copy: objects
+ * with toJSON (Buffers) as JSON.stringify writes them, undefined members left out of objects and
+ * written as null in arrays, and keys in the order a rebuilt object would keep them.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i += 1) {
+      const member: unknown = value[i];
+      out += (i > 0 ? ',' : '') + (member === undefined || typeof member === 'function' ? 'null' : canonicalJson(member));
+    }
+    return `${out}]`;
   }
-  return value;
+  let out = '{';
+  let first = true;
+  for (const key of sortedKeys(value)) {
+    const member = (value as Record<string, unknown>)[key];
+    if (member === undefined || typeof member === 'function') continue;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+const isArrayIndex = (key: string) => {
+  const first = key.charCodeAt(0);
+  return first >= 48 && first <= 57 && /^(0|[1-9]\d*)$/.test(key) && Number(key) < 4294967295;
+};
+
+/** Sorted, in the order an object built from sorted keys lists them: array indices first, by number. */
+function sortedKeys(value: object): string[] {
+  const keys = Object.keys(value).sort();
+  if (!keys.some(isArrayIndex)) return keys;
+  return [...keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b)), ...keys.filter((key) => !isArrayIndex(key))];
 }
