@@ -4,7 +4,7 @@
  *   throughput  a pre-loaded realistic mix drained by 1 and by 2 merger processes, beside a raw
  *               kafkajs pass-through (same consumer settings, same transaction per batch)
  *   latency     identifies of anonymous ids with backlogs of 10 … 3000 pending events: from the
- *               identify consumed to the last merged event committed, p50/p99
+ *               identify written to its last merged event readable (read_committed), p50/p99
  *   state cost  Redis bytes per pending event beside its Avro size (bench/stateCost.ts)
  *
  * BENCH_RECORDS (default 1,000,000) sizes the throughput run; BENCH_PROFILE=1 writes CPU
@@ -24,7 +24,7 @@ import { inboundKey } from '../services/shared/model/keys';
 import { projectRoot } from '../services/shared/projectRoot';
 import { deleteByPrefix } from '../services/shared/redis/deleteByPrefix';
 import { createRedis, type AnyRedis } from '../services/shared/redis/client';
-import { startMerger, type BatchEvent } from '../services/merger/service';
+import { startMerger } from '../services/merger/service';
 import { cpuOf, cpuSnapshot, cpuSpent, pidsMatching, type CpuParts } from './cpuUsage';
 import { lineChartSvg } from './svgPlot';
 import { benchTopics, round, saveResult, spawnScript, spawnService, table, topicEnv, type SpawnedService } from './support';
@@ -309,28 +309,46 @@ export async function latency(backlogs: number[], identifiesEach: number): Promi
   process.stderr.write('\n');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
+  // End to end, the same in both merger modes: from the identify written (its received_at) until
+  // its last merged event can be read (read_committed) on the merged-events topic.
+  const mergedOf = new Map<string, number>();
+  const waiting = new Map<string, { want: number; resolve: (at: number) => void }>();
+  const reader = kafka.consumer({ groupId: `${prefix}-reader`, readUncommitted: false, maxWaitTimeInMs: 20 });
+  await reader.connect();
+  await reader.subscribe({ topic: topics.mergedEvents, fromBeginning: true });
+  await reader.run({
+    eachMessage: async ({ message }) => {
+      if (!message.value) return;
+      const { anonymous_id: anonymousId } = await catalog.decode<{ anonymous_id: string | null }>('mergedEvents', message.value);
+      if (!anonymousId) return;
+      const count = (mergedOf.get(anonymousId) ?? 0) + 1;
+      mergedOf.set(anonymousId, count);
+      const waiter = waiting.get(anonymousId);
+      if (waiter && count >= waiter.want) waiter.resolve(Date.now());
+    },
+  });
+  const personOps = loadConfig(['ingest']).ingest.personOps;
   const samples = new Map<number, number[]>();
   // Identify in random order, one at a time, so each merge is measured on its own.
   const order = [...ids].sort(() => Math.random() - 0.5);
   let done = 0;
   for (const { anonymousId, backlog } of order) {
-    const measured = new Promise<number>((resolve, reject) => {
+    const merged = new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no merge of ${anonymousId} within 30 s`)), 30000);
-      const listener = (event: BatchEvent) => {
-        if (event.largestMerge !== backlog) return;
-        clearTimeout(timer);
-        merger.events.off('batch', listener);
-        resolve(event.committedAt - event.startedAt);
-      };
-      merger.events.on('batch', listener);
+      waiting.set(anonymousId, { want: backlog, resolve: (at) => (clearTimeout(timer), resolve(at)) });
     });
-    const identify: InboundRecord = { workspace_id: 'bench', id: `identify-${anonymousId}`, received_at: Date.now(), settings: BENCH_SETTINGS, command: { kind: 'identify', body: { person: { id_type: 'ID', value: `person-${anonymousId}` }, anonymous_id: anonymousId, attributes_json: '{}' } } };
-    await producer.send({ topic: topics.inbound, acks: -1, messages: [{ key: inboundKey(identify), value: catalog.encode('inbound', toWire(identify)) }] });
-    const ms = await measured;
+    const sentAt = Date.now();
+    const identify: InboundRecord = { workspace_id: 'bench', id: `identify-${anonymousId}`, received_at: sentAt, settings: BENCH_SETTINGS, command: { kind: 'identify', body: { person: { id_type: 'ID', value: `person-${anonymousId}` }, anonymous_id: anonymousId, attributes_json: '{}' } } };
+    // As ingest writes it: to person-ops, keyed by workspace, for the two-plane merger.
+    const message = personOps ? { topic: topics.personOps, key: identify.workspace_id, value: catalog.encode('personOps', toWire(identify)) } : { topic: topics.inbound, key: inboundKey(identify), value: catalog.encode('inbound', toWire(identify)) };
+    await producer.send({ topic: message.topic, acks: -1, messages: [{ key: message.key, value: message.value }] });
+    const ms = (await merged) - sentAt;
+    waiting.delete(anonymousId);
     samples.set(backlog, [...(samples.get(backlog) ?? []), ms]);
     done += 1;
     progress(`merge latency: ${done}/${order.length} identifies measured`);
   }
+  await reader.disconnect();
   process.stderr.write('\n');
   await producer.disconnect();
   await merger.close();
