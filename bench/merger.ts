@@ -214,7 +214,10 @@ async function publishedBy(ports: number[]): Promise<number> {
 async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
   const group = `${run.topics.inbound}-merger${run.instances}-${Date.now()}`;
   const prefix = `bench-${run.instances}-${Date.now().toString(36)}`;
-  const env = { ...topicEnv(run.topics), ...run.env, ANONMERGE_MERGER_GROUP_ID: group, ANONMERGE_MERGER_REDIS_PREFIX: prefix, ANONMERGE_LOG_LEVEL: 'warn' };
+  // The commands topic belongs to one merger group (its control plane writes it, its data plane
+  // reads it): each run has its own, as each has its own group and Redis prefix.
+  const commands = `${run.topics.commands}-${run.instances}-${Date.now().toString(36)}`;
+  const env = { ...topicEnv(run.topics), ...run.env, ANONMERGE_TOPIC_COMMANDS: commands, ANONMERGE_MERGER_GROUP_ID: group, ANONMERGE_MERGER_REDIS_PREFIX: prefix, ANONMERGE_LOG_LEVEL: 'warn' };
   const before = cpuSnapshot(run.stack ?? {});
   const started = Date.now();
   const children: SpawnedService[] = [];
@@ -229,6 +232,7 @@ async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
   await Promise.all(children.map((c) => c.stop()));
   process.stderr.write(`  cleaning up ${run.instances}-instance state in Redis…\n`);
   await deleteByPrefix(run.redis, prefix);
+  await run.admin.deleteTopics({ topics: [commands] }).catch(() => undefined);
   return drainFigures(run.total, (result.doneAt - started) / 1000, cpu, outputs);
 }
 

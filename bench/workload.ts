@@ -3,7 +3,9 @@
  * each with a few anonymous page views; some sign up (an identify with their anonymous id) and
  * go on as the known person; some come back after their window ended with the old cookie.
  * Per million records: ~82% anonymous page views, ~9% identifies, ~7% identified events, ~2%
- * late anonymous events. Records come out in received_at order, a window of visitors at a time.
+ * late anonymous events. Records come out in received_at order, a window of visitors at a time —
+ * across windows too, as ingest appends them (a late event waits for the window it falls in): the
+ * two-plane merger treats a record appended long after records stamped later as late.
  */
 import { ulid } from 'ulid';
 import type { InboundRecord, WorkspaceSettings } from '../services/shared/model/inbound';
@@ -29,6 +31,7 @@ export function* websiteTraffic(total: number, seed = 7, start = Date.now() - 2 
   const rand = lcg(seed);
   let made = 0;
   let visitor = 0;
+  let carry: InboundRecord[] = [];
   while (made < total) {
     const window: InboundRecord[] = [];
     for (let v = 0; v < 2000 && made + window.length < total; v += 1, visitor += 1) {
@@ -66,8 +69,18 @@ export function* websiteTraffic(total: number, seed = 7, start = Date.now() - 2 
         }
       }
     }
-    window.sort((a, b) => a.received_at - b.received_at);
+    // Everything stamped before the next window's first visitor goes out now; the rest (late
+    // events, long sessions) waits for the window it falls in.
+    const nextStart = start + visitor * 50;
+    const all = [...carry, ...window].sort((a, b) => a.received_at - b.received_at);
+    const cut = all.findIndex((r) => r.received_at >= nextStart);
+    const ready = cut === -1 ? all : all.slice(0, cut);
+    carry = cut === -1 ? [] : all.slice(cut);
     made += window.length;
-    yield window;
+    if (made >= total) {
+      yield [...ready, ...carry];
+      return;
+    }
+    if (ready.length > 0) yield ready;
   }
 }

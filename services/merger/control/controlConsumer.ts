@@ -68,6 +68,8 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     sessionTimeout: options.sessionTimeoutMs,
     heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)),
     maxWaitTimeInMs: 50,
+    // Small batches while catching up: each step sends a clock, and the data plane waits for it.
+    maxBytesPerPartition: 128 * 1024,
     metadataMaxAge: options.metadataMaxAgeMs,
     retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
   });

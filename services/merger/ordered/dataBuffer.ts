@@ -74,6 +74,9 @@ export interface DataRelease {
   readonly misplaced: LogEntry[];
 }
 
+/** The clocks of an inbound item (none: it is placed by the inbound log alone), shared. */
+const NO_CLOCKS: Clocks = new Map();
+
 const clockOf = (clocks: Clocks, controlPartition: number) => clocks.get(controlPartition) ?? Number.NEGATIVE_INFINITY;
 
 /** Up to where the workspace of control partition `controlPartition` can be applied. */
@@ -132,8 +135,8 @@ export function releaseData(
     }
     const item: DataItem = { kind: 'event', record };
     const frontier = highestBefore - reorderMs;
-    if (record.received_at <= frontier) held.push({ log: 'inbound', offset, workspace: record.workspace_id, item: withReceivedAt(item, frontier + 1), highestBefore, clocksBefore: new Map(), lateFrom: record.received_at });
-    else held.push({ log: 'inbound', offset, workspace: record.workspace_id, item, highestBefore, clocksBefore: new Map(), lateFrom: null });
+    if (record.received_at <= frontier) held.push({ log: 'inbound', offset, workspace: record.workspace_id, item: withReceivedAt(item, frontier + 1), highestBefore, clocksBefore: NO_CLOCKS, lateFrom: record.received_at });
+    else held.push({ log: 'inbound', offset, workspace: record.workspace_id, item, highestBefore, clocksBefore: NO_CLOCKS, lateFrom: null });
   }
   const next = { clocks, highest };
   const points = new Map<string, number>();

@@ -116,7 +116,7 @@ export const mergerSettings = {
     description: 'The two-plane merger: person operations, read from the person-ops topic (with ANONMERGE_INGEST_PERSON_OPS=true), decided in received_at order (docs/design-person-operations.md). Not yet the default (see its Plan)',
   }),
   reorderMs: integer('ANONMERGE_MERGER_REORDER_MS', { default: '100', min: 1, max: 60000, description: 'Both planes: a record is decided once its partition shows one received this long after it (ingest appends a record less than this after stamping it; two replicas may append slightly out of order)' }),
-  maxHeldInbound: integer('ANONMERGE_MERGER_MAX_HELD_INBOUND', { default: '20000', min: 100, description: 'Two-plane data consumer: inbound records a partition may hold while waiting for the control clock before its inbound reads pause (bounds memory after an outage)' }),
+  maxHeldInbound: integer('ANONMERGE_MERGER_MAX_HELD_INBOUND', { default: '2000', min: 100, description: 'Two-plane data consumer: inbound records a partition may hold while some wait for the control clock, before its inbound reads pause (bounds memory after an outage, and leaves the CPU to the control plane catching up)' }),
   controlTickIntervalMs: integer('ANONMERGE_MERGER_CONTROL_TICK_INTERVAL_MS', { default: '50', min: 10, description: "Control plane: a quiet person-ops partition gets a tick this often, so its clock moves on" }),
 } satisfies SettingsSpec;
 
