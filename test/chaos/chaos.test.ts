@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ChaosRun, ChaosStack, check, LoadGenerator, recoveryTime, sleep, type CheckResult } from './harness';
+import { ChaosRun, ChaosStack, check, LoadGenerator, recoveryTime, sleep, TWO_PLANES, type CheckResult } from './harness';
 import { resultsPath } from '../support/results';
 import { kafkaKill, mergerKill, partitionsAdded, rebalances, redisKill, unreachable, zombie, type Fault } from './faults';
 
@@ -41,8 +41,9 @@ describe('faults under load: nothing lost, nothing doubled (R7)', () => {
       '| --- | --- | --- | --- | --- | --- | --- | --- |',
       ...rows.map((r) => `| ${r.fault} | ${r.runs} | ${r.result.records} | ${r.result.lost} | ${r.result.duplicated + r.result.duplicateTriggers} | ${r.result.wrongMerges + r.result.wrongPending} | ${(r.recoveredMs / 1000).toFixed(1)} s | ${Object.entries(r.counted).map(([k, v]) => `${k} ${v}`).join(', ')} |`),
     ].join('\n');
-    process.stdout.write(`\nchaos (${FULL ? 'full' : 'short'}):\n${table}\n`);
-    writeFileSync(resultsPath(`chaos-${FULL ? 'full' : 'short'}.md`), `${table}\n`);
+    const label = `${FULL ? 'full' : 'short'}${TWO_PLANES ? '-two-planes' : ''}`;
+    process.stdout.write(`\nchaos (${label}):\n${table}\n`);
+    writeFileSync(resultsPath(`chaos-${label}.md`), `${table}\n`);
   });
 
   for (const { name, fault, times, proxied } of wanted) {

@@ -63,28 +63,55 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
   const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions(), batches: 0 };
   let generation = 0;
   let joined = false;
-  const consumer = kafka.consumer({
-    groupId,
-    sessionTimeout: options.sessionTimeoutMs,
-    heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)),
-    maxWaitTimeInMs: 50,
-    // Small batches while catching up: each step sends a clock, and the data plane waits for it.
-    maxBytesPerPartition: 128 * 1024,
-    metadataMaxAge: options.metadataMaxAgeMs,
-    retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
-  });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+  let closing = false;
+  const newConsumer = () => {
+    const created = kafka.consumer({
+      groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)),
+      maxWaitTimeInMs: 50,
+      // Small batches while catching up: each step sends a clock, and the data plane waits for it.
+      maxBytesPerPartition: 128 * 1024,
+      metadataMaxAge: options.metadataMaxAgeMs,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+    created.on(created.events.GROUP_JOIN, ({ payload }) => {
+      generation += 1;
+      joined = true;
+      const assigned = new Set(payload.memberAssignment[topic] ?? []);
+      partitions.keepOnly(assigned);
+      ticker.setPartitions([...assigned]);
+      logger.info({ generation, partitions: [...assigned].sort((a, b) => a - b) }, 'control plane joined its consumer group');
+    });
+    created.on(created.events.CRASH, ({ payload }) => {
+      joined = false;
+      logger.error({ err: payload.error, restart: payload.restart }, 'control consumer crashed');
+      // kafkajs gives up on some errors (no group coordinator after its retries, while Kafka was
+      // unreachable): without the control plane no clock moves and the data plane waits for
+      // ever, so start a new consumer instead (found by the chaos matrix in the two-plane mode).
+      if (!payload.restart && !closing) setTimeout(() => void restart(created), 2000).unref();
+    });
+    return created;
+  };
+  let consumer = newConsumer();
+  const start = async (current: typeof consumer) => {
+    await current.connect();
+    await current.subscribe({ topic, fromBeginning: true });
+    await current.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: partitions.eachBatch });
+  };
+  const restart = async (crashed: typeof consumer) => {
+    if (closing || crashed !== consumer) return;
+    await crashed.disconnect().catch(() => undefined);
+    consumer = newConsumer();
     generation += 1;
-    joined = true;
-    const assigned = new Set(payload.memberAssignment[topic] ?? []);
-    partitions.keepOnly(assigned);
-    ticker.setPartitions([...assigned]);
-    logger.info({ generation, partitions: [...assigned].sort((a, b) => a - b) }, 'control plane joined its consumer group');
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    joined = false;
-    logger.error({ err: payload.error, restart: payload.restart }, 'control consumer crashed');
-  });
+    try {
+      await start(consumer);
+      logger.info({ group: groupId, topic }, 'control plane consuming again after a crash');
+    } catch (error) {
+      logger.error({ err: error }, 'restarting the control consumer failed; trying again');
+      setTimeout(() => void restart(consumer), 2000).unref();
+    }
+  };
 
   const context = { store, catalog, logger, reorderMs: options.reorderMs, commandsPartitions: commandsPartitions.current };
 
@@ -116,15 +143,14 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     },
   });
 
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: partitions.eachBatch });
+  await start(consumer);
   logger.info({ group: groupId, topic }, 'control plane consuming');
 
   return {
     totals,
     joined: () => joined,
     close: async () => {
+      closing = true;
       commandsPartitions.stop();
       await consumer.disconnect();
       await ticker.stop();
