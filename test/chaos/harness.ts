@@ -432,7 +432,7 @@ function expected(records: Array<InboundRecord & { key: string }>) {
 function expectedInReceivedOrder(records: InboundRecord[]) {
   const merged = new Map<string, string>();
   const triggers = new Set<string>();
-  const horizon = Math.max(0, ...records.map((r) => r.received_at)) + 1;
+  const horizon = records.reduce((max, r) => Math.max(max, r.received_at), 0) + 1;
   for (const output of ReferenceModel.run(records, horizon)) {
     const value = output.value as { event_id?: string; person?: { value: string } } | null;
     if (output.stream === 'mergedEvents' && value?.event_id) merged.set(value.event_id, value.person?.value ?? '');
