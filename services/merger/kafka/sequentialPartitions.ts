@@ -33,8 +33,10 @@ export interface StepOutcome {
   readonly alongside?: readonly AlongsidePosition[];
   /**
    * The batch wrote nothing (no output, no state): its positions can wait for the next
-   * transaction. A restart then reads it again, which decides nothing either — the data plane's
-   * clock-only batches of the commands log, several a second per partition, cost no transaction.
+   * transaction, up to IDLE_COMMIT_MS. A restart then reads it again, which decides nothing
+   * either — the data plane's clock-only and tick-only batches, several a second per partition,
+   * cost no transaction; a quiet partition still commits its position every IDLE_COMMIT_MS, so
+   * its lag does not grow.
    */
   readonly nothingToCommit?: boolean;
   readonly afterCommit: () => Promise<void>;
@@ -67,7 +69,12 @@ interface Held<Lease> {
   readonly lease: Lease;
   readonly generation: number;
   zombie: boolean;
+  /** When this partition last committed a transaction (or was claimed). */
+  committedAt: number;
 }
+
+/** How long a partition's position may go uncommitted while its batches write nothing. */
+export const IDLE_COMMIT_MS = 1000;
 
 /** The offset kafkajs fetched this batch from (in its Batch, not in its typings). */
 const fetchedFrom = (batch: Batch) => Number((batch as unknown as { fetchedOffset: string }).fetchedOffset);
@@ -110,7 +117,7 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
     }
     // A partition paused here before (the step's bound) and claimed again starts unpaused.
     consumer.resume(deps.topics.map((each) => ({ topic: each, partitions: [partition] })));
-    held.set(partition, { lease: step.claim(partition, committed), generation: deps.generation(), zombie: false });
+    held.set(partition, { lease: step.claim(partition, committed), generation: deps.generation(), zombie: false, committedAt: Date.now() });
     logger.info({ topics: deps.topics, partition, committed: Object.fromEntries([...committed].map(([t, p]) => [t, p.offset])) }, 'partition claimed');
     // What the step holds is rebuilt from the committed positions: every topic is read from there.
     let readThis = true;
@@ -137,7 +144,7 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
       return;
     }
     const outcome = await step.process(own.lease, topic, batch.messages);
-    if (outcome.nothingToCommit) {
+    if (outcome.nothingToCommit && Date.now() - own.committedAt < IDLE_COMMIT_MS) {
       step.committed(own.lease, outcome, partition);
       resolveOffset(batch.lastOffset());
       step.after?.(own.lease, partition, consumer);
@@ -158,6 +165,7 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
       consumer.seek({ topic, partition, offset: String(fetchedFrom(batch)) });
       return;
     }
+    own.committedAt = Date.now();
     step.committed(own.lease, outcome, partition);
     resolveOffset(batch.lastOffset());
     await outcome.afterCommit().catch((error: unknown) => logger.warn({ err: error, topic, partition }, 'clean-up after commit failed; the expiries will catch it'));
