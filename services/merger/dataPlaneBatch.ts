@@ -33,6 +33,7 @@ import { KeySpace } from './redis/keys';
 import { itemPosition, timerPosition, type AppliedStamp, type LoadedOrdered, type OrderedCommit, type OrderedEntityStore } from './redis/orderedEntityStore';
 import type { StateStore } from './redis/stateStore';
 import { decodeBatch } from './decodeBatch';
+import type { AlongsidePosition } from './kafka/transactionalPublisher';
 import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from './ordered/decisionCounts';
 
 export interface OrderedLease {
@@ -79,7 +80,7 @@ export interface OrderedOutcome {
   readonly nextOffset: number;
   readonly metadata: string;
   /** The commands position, committed in the same transaction. */
-  readonly alongside: ReadonlyArray<{ readonly topic: string; readonly offset: number; readonly metadata: string }>;
+  readonly alongside: readonly AlongsidePosition[];
   readonly buffer: DataBuffer;
   readonly published: Clocks;
   readonly next: Record<DataLog, number>;
