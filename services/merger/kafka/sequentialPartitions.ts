@@ -144,31 +144,28 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
       return;
     }
     const outcome = await step.process(own.lease, topic, batch.messages);
-    if (outcome.nothingToCommit && Date.now() - own.committedAt < IDLE_COMMIT_MS) {
-      step.committed(own.lease, outcome, partition);
-      resolveOffset(batch.lastOffset());
-      step.after?.(own.lease, partition, consumer);
-      await heartbeat();
-      return;
-    }
-    try {
-      await publisher.publish(partition, outcome.outputs, outcome.nextOffset, outcome.metadata, outcome.alongside ?? []);
-    } catch (error) {
-      if (error instanceof FencedError) {
-        own.zombie = true;
-        zombieRefusals += 1;
-        logger.warn({ topic, partition }, 'refused as a zombie: this consumer no longer owns the partition');
+    // A batch that wrote nothing waits for the next transaction (up to IDLE_COMMIT_MS).
+    const deferred = outcome.nothingToCommit === true && Date.now() - own.committedAt < IDLE_COMMIT_MS;
+    if (!deferred) {
+      try {
+        await publisher.publish(partition, outcome.outputs, outcome.nextOffset, outcome.metadata, outcome.alongside ?? []);
+      } catch (error) {
+        if (error instanceof FencedError) {
+          own.zombie = true;
+          zombieRefusals += 1;
+          logger.warn({ topic, partition }, 'refused as a zombie: this consumer no longer owns the partition');
+          return;
+        }
+        held.delete(partition);
+        logger.error({ err: error, topic, partition }, 'transaction failed; the partition is read again from its committed positions');
+        consumer.seek({ topic, partition, offset: String(fetchedFrom(batch)) });
         return;
       }
-      held.delete(partition);
-      logger.error({ err: error, topic, partition }, 'transaction failed; the partition is read again from its committed positions');
-      consumer.seek({ topic, partition, offset: String(fetchedFrom(batch)) });
-      return;
+      own.committedAt = Date.now();
     }
-    own.committedAt = Date.now();
     step.committed(own.lease, outcome, partition);
     resolveOffset(batch.lastOffset());
-    await outcome.afterCommit().catch((error: unknown) => logger.warn({ err: error, topic, partition }, 'clean-up after commit failed; the expiries will catch it'));
+    if (!deferred) await outcome.afterCommit().catch((error: unknown) => logger.warn({ err: error, topic, partition }, 'clean-up after commit failed; the expiries will catch it'));
     step.after?.(own.lease, partition, consumer);
     await heartbeat();
   };
