@@ -22,7 +22,8 @@ import type { KafkaMessage } from 'kafkajs';
 import type { SchemaCatalog } from '../shared/avro/catalog';
 import type { Logger } from '../shared/logger';
 import { toWire } from '../shared/model/inbound';
-import { compareStamps } from '../shared/model/recordOrder';
+import { compareStamps, type RecordStamp } from '../shared/model/recordOrder';
+import { appliedBefore, storedStamp, type AppliedStamp } from './ordered/appliedStamp';
 import type { EntityRef } from './model/entities';
 import type { Output } from './model/outputs';
 import { commandTarget } from './ordered/commands';
@@ -30,7 +31,7 @@ import { committableDataPositions, releaseData, releasePoint, type Clocks, type 
 import { applyItem, itemStamp, passTime, type DataEntity, type DataEntityState } from './ordered/dataPlane';
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from './redis/codec';
 import { KeySpace } from './redis/keys';
-import { itemPosition, timerPosition, type AppliedStamp, type LoadedOrdered, type OrderedCommit, type OrderedEntityStore } from './redis/orderedEntityStore';
+import { itemPosition, timerPosition, type LoadedOrdered, type OrderedCommit, type OrderedEntityStore, type OrderedLoadRequest } from './redis/orderedEntityStore';
 import type { StateStore } from './redis/stateStore';
 import { decodeBatch } from './decodeBatch';
 import type { AlongsidePosition } from './kafka/transactionalPublisher';
@@ -134,7 +135,20 @@ function entityOfItem(held: HeldItem): DataEntity {
   return { kind: 'invites', workspace: held.workspace };
 }
 
-const entityKey = (entity: DataEntity) => JSON.stringify(entity);
+/** One string per entity (a workspace id cannot hold \u0000: ingest refuses control characters). */
+const entityKey = (entity: DataEntity) =>
+  entity.kind === 'anonymous' ? `a\u0000${entity.workspace}\u0000${entity.anonymousId}` : entity.kind === 'person' ? `p\u0000${entity.workspace}\u0000${entity.person.id_type}\u0000${entity.person.value}` : `i\u0000${entity.workspace}`;
+
+/** What a batch does to an anonymous id's entry in the partition's timer index. */
+interface TimerChange {
+  readonly member: string;
+  /** The open window's end after the batch (null: none open). */
+  readonly end: number | null;
+  /** Write the entry (before the transaction). */
+  readonly arm: boolean;
+  /** Window ends that fired: the entry goes once published, if it still holds one of them. */
+  readonly fired: readonly number[];
+}
 
 interface EntityWork {
   readonly entity: DataEntity;
@@ -192,8 +206,8 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
 
   const outputsOfItem = new Map<HeldItem, EncodedOutput[]>();
   const timerOutputs: EncodedOutput[] = [];
-  const cleanups: Array<{ entity: EntityRef; positions: string[] }> = [];
-  const timerChanges: Array<{ member: string; end: number | null; fired: number[] }> = [];
+  const cleanups: Array<{ entity: EntityRef; positions: readonly string[] }> = [];
+  const timerChanges: Array<TimerChange> = [];
   const encode = (outputs: readonly Output[]): EncodedOutput[] => outputs.map((o) => ({ stream: o.stream, key: o.key, value: o.value === null ? null : catalog.encode(o.stream, o.value) }));
 
   /** What deciding one entity on its loaded state gives; kept only if its write succeeds. */
@@ -202,13 +216,19 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     readonly commit: OrderedCommit | null;
     readonly decided: Map<HeldItem, EncodedOutput[]>;
     readonly timerOut: EncodedOutput[];
-    readonly timerChange: { member: string; end: number | null; fired: number[] } | null;
-    readonly positions: string[];
+    readonly timerChange: TimerChange | null;
+    readonly positions: readonly string[];
     readonly decisions: DecisionCounts;
     readonly counts: { replayed: number; resent: number; missingOutbox: number; timersFired: number };
   }
 
-  const requestOf = (work: EntityWork) => ({
+  const requests = new Map<EntityWork, OrderedLoadRequest>();
+  const requestOf = (work: EntityWork): OrderedLoadRequest => {
+    let request = requests.get(work);
+    if (!request) requests.set(work, (request = buildRequest(work)));
+    return request;
+  };
+  const buildRequest = (work: EntityWork): OrderedLoadRequest => ({
     entity: work.entity,
     ids: work.items.flatMap((held) => (held.item.kind === 'event' ? [held.item.record.id] : [])),
     withPending: work.items.some((held) => held.item.kind === 'command' && held.item.command.kind === 'bind'),
@@ -221,7 +241,11 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     const request = requestOf(work);
     const retentionMs = items.reduce((max, held) => Math.max(max, held.item.kind === 'event' ? held.item.record.settings.retention_seconds * 1000 : held.item.command.kind === 'bind' ? held.item.command.settings.retention_seconds * 1000 : 0), 0) || DEFAULT_RETENTION_MS;
     const state: DataEntityState = { seen: new Map(loaded.state.seen), person: loaded.state.person, window: loaded.state.window, pending: [...loaded.state.pending] };
-    let applied: AppliedStamp | null = loaded.applied;
+    // Replays are the items at or before the last one applied (ordered/appliedStamp.ts): the
+    // stored one, then each applied in this batch.
+    const stored = loaded.applied;
+    const stamps = items.map((held) => itemStamp(held.item));
+    let last: { stamp: RecordStamp; held: HeldItem } | null = null;
     const outbox = new Map<string, Buffer>();
     const decided = new Map<HeldItem, EncodedOutput[]>();
     const decisions = noDecisions();
@@ -232,13 +256,12 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       const outcome = decodeOutbox(stored);
       return outcome.code === 'B' ? outcome.entry.outputs : [];
     };
-    for (const held of items) {
-      const stamp = itemStamp(held.item);
+    items.forEach((held, i) => {
+      const stamp = stamps[i] as RecordStamp;
       const position = itemPosition(held.log, partition, held.offset);
-      const last = applied;
-      if (last && compareStamps(stamp, { at: last.at, id: last.id, content: () => last.content }) <= 0) {
+      if (last ? compareStamps(stamp, last.stamp) <= 0 : appliedBefore(stamp, stored)) {
         counts.replayed += 1;
-        if (stamp.at <= publishedOf(entity.workspace)) continue;
+        if (stamp.at <= publishedOf(entity.workspace)) return;
         const resent = fromOutbox(position);
         if (resent === null) {
           counts.missingOutbox += 1;
@@ -247,7 +270,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
           counts.resent += 1;
           decided.set(held, resent);
         }
-        continue;
+        return;
       }
       // The window the clock ended before this item is reported first (applyItem does it).
       const produced = applyItem(entity, state, held.item);
@@ -255,8 +278,10 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       const outputs = encode(produced);
       decided.set(held, outputs);
       outbox.set(position, encodeOutbox({ code: 'B', entry: { outputs, followUps: [] } }));
-      applied = { at: stamp.at, id: stamp.id, content: stamp.content() };
-    }
+      last = { stamp, held };
+    });
+    const lastApplied = last as { stamp: RecordStamp; held: HeldItem } | null;
+    const applied: AppliedStamp | null = lastApplied ? storedStamp(lastApplied.stamp, stamps, lastApplied.held.item.kind === 'command') : stored;
     // Windows the release point has passed: reported now, or — if that was done before a restart
     // — again from the outbox unless it was published.
     const clock = pointOf(entity.workspace);
@@ -280,7 +305,13 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       : null;
     const timerChange =
       entity.kind === 'anonymous'
-        ? { member: KeySpace.timerMember(entity.workspace, entity.anonymousId), end: state.window?.end ?? null, fired: [...new Set([...work.dueTimers, ...(endBefore !== null && state.window === null ? [endBefore] : [])])] }
+        ? {
+            member: KeySpace.timerMember(entity.workspace, entity.anonymousId),
+            end: state.window?.end ?? null,
+            // Indexed again when the window changed, or on a replay (the index write may be what the crash lost).
+            arm: state.window !== null && (state.window.end !== loaded.state.window?.end || counts.replayed > 0),
+            fired: [...new Set([...work.dueTimers, ...(endBefore !== null && state.window === null ? [endBefore] : [])])],
+          }
         : null;
     return { work, commit, decided, timerOut, timerChange, positions: request.outbox, decisions, counts };
   };
@@ -317,7 +348,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   }
 
   // The open windows, indexed for the clock to find (before the transaction: a replay needs them).
-  const arming = timerChanges.filter((t) => t.end !== null);
+  const arming = timerChanges.filter((t) => t.arm && t.end !== null);
   if (arming.length > 0) await Promise.all(arming.map((t) => store.redis.zadd(timersKey, t.end as number, t.member)));
 
   const outputs: EncodedOutput[] = [];
@@ -345,7 +376,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       await store.cleanOutboxes(cleanups);
       // A fired timer leaves the index once published, unless the window was opened again since.
       for (const change of timerChanges) {
-        if (change.end !== null) continue;
+        if (change.end !== null || change.fired.length === 0) continue;
         const score = await store.redis.zscore(timersKey, change.member);
         if (score !== null && change.fired.includes(Number(score))) await store.redis.zrem(timersKey, change.member);
       }

@@ -10,7 +10,7 @@ import type { TopicConfig } from '../../services/shared/config';
 import { fromWire, toWire, type InboundRecord, type InboundRecordWire } from '../../services/shared/model/inbound';
 import { anonymousKey, personRecordKey } from '../../services/shared/model/keys';
 import type { Activity } from '../../services/shared/model/outbound';
-import { compareRecords, recordContentKey } from '../../services/shared/model/recordOrder';
+import { canonicalJson, compareRecords } from '../../services/shared/model/recordOrder';
 import { commandOf } from '../../services/merger/ordered/commandRecords';
 import { commandTarget, type DataCommand } from '../../services/merger/ordered/commands';
 import { decidePersonOperation, emptyControlState, isPersonOperation, type ControlState } from '../../services/merger/ordered/controlPlane';
@@ -104,7 +104,7 @@ export async function readControlOutputs(kafka: Kafka, catalog: SchemaCatalog, t
 }
 
 /** Key order aside (Avro decoding builds its own objects). */
-export const canonical = (value: unknown): string => recordContentKey(value as InboundRecord);
+export const canonical = (value: unknown): string => canonicalJson(value);
 
 /** Commands per workspace and target, in the order given. */
 export function commandsPerTarget(commands: readonly DataCommand[]): Map<string, string[]> {

@@ -11,7 +11,7 @@ import { ReferenceModel } from '../../services/merger/reference/referenceModel';
 import { SchemaCatalog } from '../../services/shared/avro/catalog';
 import type { TopicConfig } from '../../services/shared/config';
 import { ensureTopics } from '../../services/shared/kafka/topics';
-import { recordContentKey } from '../../services/shared/model/recordOrder';
+import { canonicalJson } from '../../services/shared/model/recordOrder';
 import { GRACE_S } from './personOpsWorkload';
 import { mergerEnv, readLog, spawnMerger, waitForMergerReady } from './merger';
 import { resultsPath } from './results';
@@ -22,7 +22,7 @@ import { appendLikeIngest, twoPlaneWorkload } from './twoPlaneWorkload';
 const JITTER_MS = 100;
 
 type Output = { readonly stream: string; readonly key: string; readonly value: unknown };
-const canonical = (o: Output) => `${o.stream} ${o.key} ${o.value === null ? 'null' : recordContentKey(o.value as never)}`;
+const canonical = (o: Output) => `${o.stream} ${o.key} ${o.value === null ? 'null' : canonicalJson(o.value)}`;
 
 /** What is in `a` more often than in `b`, each text with how many more. */
 function excess(a: readonly string[], b: readonly string[]): string[] {

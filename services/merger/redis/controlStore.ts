@@ -8,7 +8,6 @@
  * an operation at or before it was applied before (a replay), and its outputs are in the outbox
  * until the Kafka transaction that publishes them has committed.
  */
-import { createHash } from 'node:crypto';
 import type { InboundRecord } from '../../shared/model/inbound';
 import { compareStamps, recordContentKey, stampOf } from '../../shared/model/recordOrder';
 import type { ControlState } from '../ordered/controlPlane';
@@ -28,9 +27,9 @@ export function storedStamp(record: InboundRecord): StoredStamp {
   return { at: record.received_at, id: record.id, content: recordContentKey(record) };
 }
 
-/** The outbox field of an operation: its stamp, the content by digest. */
+/** The outbox field of an operation: its stamp and content key (a digest). */
 export function outboxField(record: InboundRecord): string {
-  return `${record.received_at}|${record.id}|${createHash('sha1').update(recordContentKey(record)).digest('base64url')}`;
+  return `${record.received_at}|${record.id}|${recordContentKey(record)}`;
 }
 
 /** True when `record` is at or before `applied` in the criterion's order: applied before. */

@@ -3,22 +3,20 @@
  * the merger's entities (keys.ts): the state hash holds the version ("v"), the ordered state as
  * one JSON field ("o": person, window, last item applied) and the outbox ("x:<partition>:<offset>"
  * per item, "t:<window end>" per window reported by the clock); the pending list and the seen ids
- * keep their shapes. Outbox entries are named by "position" here (the field is "x:" + it). Reads are plain pipelined commands; the write is commitEntities.lua (a
- * compare-and-set on the version), shared with the merger's entities.
+ * keep their shapes. Outbox entries are named by "position" here (the field is "x:" + it). A
+ * batch's reads are one script call (loadOrdered.lua), its write another (commitEntities.lua, a
+ * compare-and-set on the version, shared with the legacy merger's entities).
  */
 import { decodePending } from './codec';
 import type { EntityRef } from '../model/entities';
 import type { PendingEvent } from '../model/state';
+import type { AppliedStamp } from '../ordered/appliedStamp';
 import type { DataEntityState, DataWindow } from '../ordered/dataPlane';
 import type { PersonRef } from '../../shared/model/person';
-import type { StateStore } from './stateStore';
-
-/** The last item an entity applied: items at or before it are replays. */
-export interface AppliedStamp {
-  readonly at: number;
-  readonly id: string;
-  readonly content: string;
-}
+import { flatten, pushAll, type StateStore } from './stateStore';
+import { packArgs } from './packArgs';
+import type { MergerRedis } from './scripts';
+import { callPerSlot } from './slotRouting';
 
 export interface OrderedLoadRequest {
   readonly entity: EntityRef;
@@ -52,6 +50,25 @@ export const timerPosition = (windowEnd: number) => `t:${windowEnd}`;
 
 const DAY_MS = 86_400_000;
 
+/** An entity with no state yet: nothing seen, nothing pending, nothing applied. */
+const NEW_ENTITY = (): LoadedOrdered => ({ version: 0, state: { seen: new Map(), person: null, window: null, pending: [] }, applied: null, outbox: new Map() });
+
+function parseLoaded(request: OrderedLoadRequest, [version, ordered, pending, scores, outboxValues]: [Buffer | null, Buffer | null, Buffer[], Array<Buffer | null>, Array<Buffer | null>]): LoadedOrdered {
+  const stored: StoredOrdered = ordered ? (JSON.parse(ordered.toString()) as StoredOrdered) : { p: null, w: null, a: null };
+  const seen = new Map<string, number>();
+  request.ids.forEach((id, i) => {
+    const score = scores[i];
+    if (score) seen.set(id, Number(score.toString()));
+  });
+  const outbox = new Map<string, Buffer>();
+  request.outbox.forEach((position, i) => {
+    const value = outboxValues[i];
+    if (value) outbox.set(position, value);
+  });
+  const pendingEvents: PendingEvent[] = pending.map((entry) => decodePending(entry));
+  return { version: Number(version?.toString() ?? 0), state: { seen, person: stored.p, window: stored.w, pending: pendingEvents }, applied: stored.a, outbox };
+}
+
 export interface OrderedCommit {
   readonly entity: EntityRef;
   readonly expectedVersion: number;
@@ -72,32 +89,29 @@ export interface OrderedCommit {
 export class OrderedEntityStore {
   constructor(private readonly store: StateStore) {}
 
+  /** Loads a batch's entities in one script call (one per slot in a cluster): scripts/loadOrdered.lua. */
   async load(requests: readonly OrderedLoadRequest[]): Promise<LoadedOrdered[]> {
-    const redis = this.store.redis;
-    return Promise.all(
-      requests.map(async (request) => {
-        const keys = this.store.entityKeys(request.entity);
-        const [fields, pending, scores] = await Promise.all([
-          redis.hmgetBuffer(keys.state, 'v', 'o', ...request.outbox.map((position) => `x:${position}`)),
-          request.withPending ? redis.lrangeBuffer(keys.pending, 0, -1) : Promise.resolve([] as Buffer[]),
-          request.ids.length > 0 ? (redis.zmscore(keys.seen, ...request.ids) as Promise<Array<string | null>>) : Promise.resolve([] as Array<string | null>),
-        ]);
-        const [version, ordered, ...outboxValues] = fields;
-        const stored: StoredOrdered = ordered ? (JSON.parse(ordered.toString()) as StoredOrdered) : { p: null, w: null, a: null };
-        const seen = new Map<string, number>();
-        request.ids.forEach((id, i) => {
-          const score = scores[i];
-          if (score !== null && score !== undefined) seen.set(id, Number(score));
-        });
-        const outbox = new Map<string, Buffer>();
-        request.outbox.forEach((position, i) => {
-          const value = outboxValues[i];
-          if (value) outbox.set(position, value);
-        });
-        const pendingEvents: PendingEvent[] = pending.map((entry) => decodePending(entry));
-        return { version: Number(version?.toString() ?? 0), state: { seen, person: stored.p, window: stored.w, pending: pendingEvents }, applied: stored.a, outbox };
-      }),
-    );
+    if (requests.length === 0) return [];
+    const keys = requests.map((request) => this.store.entityKeys(request.entity));
+    const writeArgs = (i: number, into: string[]) => {
+      const request = requests[i] as OrderedLoadRequest;
+      into.push(request.withPending ? '1' : '0', String(request.ids.length));
+      pushAll(into, request.ids);
+      into.push(String(request.outbox.length));
+      for (const position of request.outbox) into.push(`x:${position}`);
+    };
+    const loaded = new Array<LoadedOrdered>(requests.length);
+    const groups = await callPerSlot<Awaited<ReturnType<MergerRedis['loadOrderedBuffer']>>>(this.store.redis, keys.map((k) => k.state), (target, indexes) => {
+      const [flatKeys, flatArgs] = flatten(indexes, keys, writeArgs);
+      return target.loadOrderedBuffer(flatKeys.length, flatKeys, [packArgs(flatArgs)]);
+    });
+    for (const { indexes, reply } of groups) {
+      reply.forEach((answer, j) => {
+        const i = indexes[j] as number;
+        loaded[i] = answer === 0 ? NEW_ENTITY() : parseLoaded(requests[i] as OrderedLoadRequest, answer);
+      });
+    }
+    return loaded;
   }
 
   /** Stores each entity's new state if its version has not moved; false for those that moved. */

@@ -16,6 +16,8 @@ export const SCRIPT_DIR = path.join(projectRoot(), 'services/merger/redis/script
 export interface MergerCommands {
   /** The arguments as one MessagePack array (see scripts/loadEntities.lua). */
   loadEntitiesBuffer(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<Array<[Buffer[], Buffer[], number[], Buffer[], Buffer[]] | 0>>;
+  /** The arguments as one MessagePack array (see scripts/loadOrdered.lua). */
+  loadOrderedBuffer(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<Array<[Buffer | null, Buffer | null, Buffer[], Array<Buffer | null>, Array<Buffer | null>] | 0>>;
   /** The arguments as one MessagePack array (see scripts/commitEntities.lua). */
   commitEntities(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number[]>;
   /** The arguments as one MessagePack array (see scripts/cleanOutboxes.lua). */

@@ -54,7 +54,7 @@ export interface EntityCommit {
 }
 
 /** push(...items) without the argument-count limit of a spread call (a merge can move thousands). */
-function pushAll<T>(target: T[], items: readonly T[]): void {
+export function pushAll<T>(target: T[], items: readonly T[]): void {
   for (const item of items) target.push(item);
 }
 
@@ -63,7 +63,7 @@ function pushAll<T>(target: T[], items: readonly T[]): void {
  * Each entity's arguments are written straight into the call's array (no array per entity: this
  * runs for every entity of every batch).
  */
-function flatten<A>(indexes: readonly number[], keys: readonly EntityKeys[], writeArgs: (i: number, into: A[]) => void): [string[], A[]] {
+export function flatten<A>(indexes: readonly number[], keys: readonly EntityKeys[], writeArgs: (i: number, into: A[]) => void): [string[], A[]] {
   const flatKeys: string[] = [];
   const flatArgs: A[] = [];
   for (const i of indexes) {

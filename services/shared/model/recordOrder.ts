@@ -1,15 +1,20 @@
 /**
  * The order of the correctness criterion (docs/correctness.md): records are applied by
  * `received_at`, then `id`, then — for two different records sharing both, such as two sends of
- * one id within the same millisecond — by their content, so the order never depends on where a
- * record sits in the log. The content comparison runs only on such ties.
+ * one id within the same millisecond — by their content key, so the order never depends on where
+ * a record sits in the log. The content comparison runs only on such ties.
+ *
+ * The content key is a digest of the record's canonical JSON (SHA-1, base64url: 27 characters):
+ * the data plane stores the key of the last item each entity applied, with every write, and the
+ * whole JSON (~400 bytes for a page view) made Redis traffic 60 % larger than the legacy merger's.
  */
+import { createHash } from 'node:crypto';
 import type { InboundRecord } from './inbound';
 
 export interface RecordStamp {
   readonly at: number;
   readonly id: string;
-  /** The record's content as a canonical string (recordContentKey), for ties on at and id. */
+  /** The record's content key (recordContentKey), for ties on at and id. */
   readonly content: () => string;
 }
 
@@ -29,9 +34,9 @@ export function compareRecords(a: InboundRecord, b: InboundRecord): number {
   return compareStamps(stampOf(a), stampOf(b));
 }
 
-/** JSON with every object's keys sorted: the same record gives the same string however it was built. */
+/** A digest of the record's JSON with every object's keys sorted: the same for the same record however it was built. */
 export function recordContentKey(record: InboundRecord): string {
-  return canonicalJson(record);
+  return createHash('sha1').update(canonicalJson(record)).digest('base64url');
 }
 
 /**

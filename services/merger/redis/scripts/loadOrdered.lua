@@ -1,0 +1,55 @@
+--[[
+  What a data-plane batch needs to know about its entities (redis/orderedEntityStore.ts), in one
+  call (one per slot in a Redis Cluster; see slotRouting.ts). Most entities of a batch are
+  anonymous ids seen for the first time: they cost one HMGET here and answer 0.
+
+  KEYS  three per entity: state (hash), pending (list), seen ids (zset)
+  ARGV[1]  one MessagePack array holding, per entity in KEYS order:
+          1 when its pending events are needed (a bind among its items), else 0
+          n, then n event ids whose first-seen received_at is needed (SPEC R7)
+          m, then m outbox fields ("x:<position>") to read (replays)
+  Returns per entity 0 when it has no state yet, else
+    { version, ordered state (JSON) or false, pending entries (or {}), n scores (false: not
+      seen), m outbox values (false: none) }.
+
+  An entity's pending list and seen ids are written with its state and never outlive it (their
+  expiries are at most the state's), so an entity with no state has neither.
+]]
+local args = cmsgpack.unpack(ARGV[1])
+
+local result = {}
+local a = 1
+for e = 0, (#KEYS / 3) - 1 do
+  local stateKey, pendingKey, seenKey = KEYS[e * 3 + 1], KEYS[e * 3 + 2], KEYS[e * 3 + 3]
+  local wantPending = args[a] == '1'
+  local n = tonumber(args[a + 1])
+  local firstId = a + 2
+  a = a + 2 + n
+  local m = tonumber(args[a])
+  local firstField = a + 1
+  a = a + 1 + m
+
+  local head = redis.call('HMGET', stateKey, 'v', 'o')
+  -- Every commit writes the version (commitEntities.lua).
+  if not head[1] then
+    result[e + 1] = 0
+  else
+    local pending = {}
+    if wantPending then pending = redis.call('LRANGE', pendingKey, 0, -1) end
+    local scores = {}
+    -- In chunks: Lua's unpack is limited by its stack.
+    for start = 0, n - 1, 1000 do
+      local stop = math.min(start + 999, n - 1)
+      local chunk = redis.call('ZMSCORE', seenKey, unpack(args, firstId + start, firstId + stop))
+      for i = start, stop do scores[i + 1] = chunk[i - start + 1] end
+    end
+    local outbox = {}
+    for start = 0, m - 1, 1000 do
+      local stop = math.min(start + 999, m - 1)
+      local chunk = redis.call('HMGET', stateKey, unpack(args, firstField + start, firstField + stop))
+      for i = start, stop do outbox[i + 1] = chunk[i - start + 1] end
+    end
+    result[e + 1] = { head[1] or false, head[2] or false, pending, scores, outbox }
+  end
+end
+return result

@@ -1,0 +1,74 @@
+/**
+ * The data plane's replay rule (services/merger/ordered/appliedStamp.ts): an item is a replay when
+ * it is at or before the last item the entity applied, and the content key of that item is stored
+ * only when another item of the batch shares its (received_at, id).
+ */
+import { appliedBefore, storedStamp } from '../../../services/merger/ordered/appliedStamp';
+import type { RecordStamp } from '../../../services/shared/model/recordOrder';
+
+/** A stamp whose content key counts how often it was worked out. */
+function stamp(at: number, id: string, content: string): RecordStamp & { readonly computed: () => number } {
+  let computed = 0;
+  return {
+    at,
+    id,
+    content: () => {
+      computed += 1;
+      return content;
+    },
+    computed: () => computed,
+  };
+}
+
+describe('the last item a data-plane entity applied', () => {
+  it('nothing applied yet: no item is a replay', () => {
+    expect(appliedBefore(stamp(5, 'a', 'x'), null)).toBe(false);
+  });
+
+  it('orders by received_at, then id, without working out any content key', () => {
+    const stored = { at: 10, id: 'm', content: '' };
+    const earlier = stamp(9, 'z', 'x');
+    const later = stamp(11, 'a', 'x');
+    const sameAtSmallerId = stamp(10, 'a', 'x');
+    const sameAtLargerId = stamp(10, 'n', 'x');
+    expect(appliedBefore(earlier, stored)).toBe(true);
+    expect(appliedBefore(later, stored)).toBe(false);
+    expect(appliedBefore(sameAtSmallerId, stored)).toBe(true);
+    expect(appliedBefore(sameAtLargerId, stored)).toBe(false);
+    expect([earlier, later, sameAtSmallerId, sameAtLargerId].map((s) => s.computed())).toEqual([0, 0, 0, 0]);
+  });
+
+  it('an item equal on (received_at, id) to a stamp stored without a key is that record read again: a replay', () => {
+    const again = stamp(10, 'm', 'whatever');
+    expect(appliedBefore(again, { at: 10, id: 'm', content: '' })).toBe(true);
+    expect(again.computed()).toBe(0);
+  });
+
+  it('with a stored key, a tie on (received_at, id) is decided by the content key, as the criterion orders it', () => {
+    const stored = { at: 10, id: 'm', content: 'k2' };
+    expect(appliedBefore(stamp(10, 'm', 'k1'), stored)).toBe(true);
+    expect(appliedBefore(stamp(10, 'm', 'k2'), stored)).toBe(true);
+    expect(appliedBefore(stamp(10, 'm', 'k3'), stored)).toBe(false);
+  });
+
+  it('stores no key for an event alone on its (received_at, id) in the batch, and does not work it out', () => {
+    const last = stamp(10, 'm', 'k');
+    const batch = [stamp(8, 'a', 'x'), stamp(10, 'l', 'x'), last];
+    expect(storedStamp(last, batch, false)).toEqual({ at: 10, id: 'm', content: '' });
+    expect(last.computed()).toBe(0);
+  });
+
+  it('stores the key when another item of the batch shares (received_at, id), so a replay of either is told apart', () => {
+    const first = stamp(10, 'm', 'k1');
+    const last = stamp(10, 'm', 'k2');
+    const kept = storedStamp(last, [first, last], false);
+    expect(kept).toEqual({ at: 10, id: 'm', content: 'k2' });
+    expect(appliedBefore(first, kept)).toBe(true);
+    expect(appliedBefore(stamp(10, 'm', 'k3'), kept)).toBe(false);
+  });
+
+  it("stores a command's key, which the control plane made already", () => {
+    const last = stamp(10, 'op', 'key');
+    expect(storedStamp(last, [last], true)).toEqual({ at: 10, id: 'op', content: 'key' });
+  });
+});
