@@ -18,7 +18,8 @@ import { parseCommandsPosition, parseInboundPosition, processOrderedBatch, type 
 import { sequentialPartitions } from './kafka/sequentialPartitions';
 import { followPartitionCount } from '../shared/kafka/partitionCount';
 import type { StepPublisher } from './kafka/stepPublisher';
-import { emptyDataBuffer, heldInbound, pausesInbound } from './ordered/dataBuffer';
+import { emptyDataBuffer, frontierWaitsUntil, heldInbound, pausesInbound } from './ordered/dataBuffer';
+import type { Ticker } from './kafka/ticker';
 import { noDecisions } from './ordered/decisionCounts';
 import type { EncodedOutput } from './redis/codec';
 import { addBatchToTotals } from './totals';
@@ -38,6 +39,8 @@ export interface DataPlaneDeps {
   readonly fromBeginning: boolean;
   readonly generation: () => number;
   readonly metadataMaxAgeMs: number;
+  /** The inbound ticker: told what each partition showed, asked for a tick when a held item waits for the frontier. */
+  readonly ticker?: Pick<Ticker, 'noteReceived' | 'tickAt'>;
   /** After each committed batch: the merger's metrics and totals count it. */
   readonly onCommitted?: (tally: OrderedTally, outputs: readonly EncodedOutput[], partition: number, lastOffset: number, topic: string) => void;
 }
@@ -108,6 +111,13 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'items applied before a restart were re-sent from the outbox');
       },
       after: (lease, partition, consumer) => {
+        // An item above the inbound frontier is released once inbound shows a record received L
+        // after it: a tick then, rather than at the next periodic one.
+        if (deps.ticker && Number.isFinite(lease.buffer.highest)) {
+          deps.ticker.noteReceived(partition, lease.buffer.highest);
+          const until = frontierWaitsUntil(lease.buffer, deps.context.reorderMs);
+          if (until !== null) deps.ticker.tickAt(partition, until);
+        }
         const pause = pausesInbound(lease.buffer, deps.context.reorderMs, deps.maxHeldInbound);
         if (pause && !paused.has(partition)) {
           paused.add(partition);

@@ -35,6 +35,8 @@ export interface ControlConsumerOptions {
   readonly commandsTopic: string;
   readonly reorderMs: number;
   readonly tickIntervalMs: number;
+  /** Partitions processed at the same time (each has its own producer; a step waits on Redis and Kafka, not on the CPU). */
+  readonly partitionsConcurrently: number;
   readonly sessionTimeoutMs: number;
   readonly metadataMaxAgeMs: number;
   /** anonmerge rebuild: decide and store, publish nothing, write no ticks. */
@@ -97,7 +99,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
   const start = async (current: typeof consumer) => {
     await current.connect();
     await current.subscribe({ topic, fromBeginning: true });
-    await current.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: partitions.eachBatch });
+    await current.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: options.partitionsConcurrently, eachBatch: partitions.eachBatch });
   };
   const restart = async (crashed: typeof consumer) => {
     if (closing || crashed !== consumer) return;
@@ -138,7 +140,11 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
         addBatchToTotals(totals, outcome.tally);
         options.onCommitted?.(outcome.tally, outcome.outputs, partition, outcome.lastOffset);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'person operations decided before a restart were re-sent from the outbox');
-        ticker.noteActivity(partition);
+        // What is held is released once the partition shows a record received L after it: a
+        // tick then, rather than at the next periodic one (up to a tick interval later).
+        ticker.noteReceived(partition, outcome.buffer.highWater);
+        const oldest = outcome.buffer.held.reduce((min, entry) => Math.min(min, entry.record.received_at), Number.POSITIVE_INFINITY);
+        if (Number.isFinite(oldest)) ticker.tickAt(partition, oldest + options.reorderMs);
       },
     },
   });

@@ -3,6 +3,12 @@
  * window end plus the lateness; on a quiet partition no such record would come, so the merger
  * writes a Tick to each partition it owns that has seen nothing for a while. Because ticks are
  * records, a replay fires timers at exactly the same places.
+ *
+ * The two-plane consumers also ask for a tick at a given time (`tickAt`): a record received at t
+ * is decided once its partition shows one received at t + L, so a tick written then releases it
+ * without waiting for the next periodic one. "Quiet" is measured on what the partition showed
+ * (`noteReceived`: the highest received_at read), or on when it last delivered records
+ * (`noteActivity`, the legacy merger).
  */
 import type { Kafka, Producer } from 'kafkajs';
 import { ulid } from 'ulid';
@@ -15,6 +21,11 @@ export class Ticker {
   private timer: NodeJS.Timeout | null = null;
   private partitions: number[] = [];
   private readonly lastSeen = new Map<number, number>();
+  /** Per partition, the one-off tick asked for, and its timer. */
+  private readonly wanted = new Map<number, { at: number; timer: NodeJS.Timeout }>();
+  /** Tick ids: unique per process by a counter (a ULID per tick cost more than the tick itself). */
+  private readonly idPrefix = `tick-${ulid()}-`;
+  private ticks = 0;
 
   constructor(
     private readonly kafka: Kafka,
@@ -43,13 +54,40 @@ export class Ticker {
     this.lastSeen.set(partition, this.now());
   }
 
+  /** The partition showed a record received at `receivedAt`: no tick is needed before it is `intervalMs` old. */
+  noteReceived(partition: number, receivedAt: number): void {
+    if (receivedAt > (this.lastSeen.get(partition) ?? Number.NEGATIVE_INFINITY)) this.lastSeen.set(partition, receivedAt);
+  }
+
+  /** One tick on `partition` at wall time `at`, unless it has shown a record received by then (the earliest asked for wins). */
+  tickAt(partition: number, at: number): void {
+    if (!this.producer || (this.lastSeen.get(partition) ?? Number.NEGATIVE_INFINITY) >= at) return;
+    // Long past: the periodic ticks (or other records) already in the log cover it, and the
+    // consumer has simply not read that far yet (it is catching up).
+    if (at < this.now() - this.intervalMs) return;
+    const current = this.wanted.get(partition);
+    if (current && current.at <= at) return;
+    if (current) clearTimeout(current.timer);
+    const timer = setTimeout(() => {
+      this.wanted.delete(partition);
+      if ((this.lastSeen.get(partition) ?? Number.NEGATIVE_INFINITY) < at && this.partitions.includes(partition)) void this.write([partition], at);
+    }, Math.max(0, at - this.now()));
+    timer.unref();
+    this.wanted.set(partition, { at, timer });
+  }
+
   private async tick(): Promise<void> {
-    if (!this.producer) return;
     const now = this.now();
     const quiet = this.partitions.filter((p) => now - (this.lastSeen.get(p) ?? 0) >= this.intervalMs);
-    if (quiet.length === 0) return;
+    if (quiet.length > 0) await this.write(quiet);
+  }
+
+  /** Ticks stamped now (never before `notBefore`: a timer may fire a little early). */
+  private async write(quiet: number[], notBefore = Number.NEGATIVE_INFINITY): Promise<void> {
+    if (!this.producer) return;
+    const now = Math.max(this.now(), notBefore);
     const value = (receivedAt: number) =>
-      this.catalog.encode(this.stream, toWire({ workspace_id: '', id: `tick-${ulid()}`, received_at: receivedAt, settings: { merge_enabled: false, retention_seconds: 0, grace_seconds: 0, trigger_window_seconds: 0 }, command: { kind: 'tick', body: {} } }));
+      this.catalog.encode(this.stream, toWire({ workspace_id: '', id: `${this.idPrefix}${(this.ticks += 1)}`, received_at: receivedAt, settings: { merge_enabled: false, retention_seconds: 0, grace_seconds: 0, trigger_window_seconds: 0 }, command: { kind: 'tick', body: {} } }));
     try {
       await this.producer.send({ topic: this.topic, acks: -1, messages: quiet.map((partition) => ({ partition, key: 'tick', value: value(now) })) });
       for (const p of quiet) this.lastSeen.set(p, now);
@@ -60,6 +98,8 @@ export class Ticker {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    for (const { timer } of this.wanted.values()) clearTimeout(timer);
+    this.wanted.clear();
     this.timer = null;
     await this.producer?.disconnect();
     this.producer = null;

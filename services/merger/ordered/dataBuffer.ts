@@ -190,6 +190,20 @@ export function pausesInbound(buffer: DataBuffer, reorderMs: number, bound: numb
   return buffer.held.some((entry) => entry.log === 'inbound' && itemAt(entry.item) <= frontier);
 }
 
+/**
+ * The received_at the inbound log must show for every held item above the frontier to be passed
+ * by it (the oldest such item's received_at + L), or null when none waits for the frontier.
+ */
+export function frontierWaitsUntil(buffer: DataBuffer, reorderMs: number): number | null {
+  const frontier = buffer.highest - reorderMs;
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const entry of buffer.held) {
+    const at = itemAt(entry.item);
+    if (at > frontier && at < oldest) oldest = at;
+  }
+  return Number.isFinite(oldest) ? oldest + reorderMs : null;
+}
+
 /** How many inbound items are held. */
 export function heldInbound(buffer: DataBuffer): number {
   let count = 0;

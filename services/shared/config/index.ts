@@ -117,7 +117,12 @@ export const mergerSettings = {
   }),
   reorderMs: integer('ANONMERGE_MERGER_REORDER_MS', { default: '100', min: 1, max: 60000, description: 'Both planes: a record is decided once its partition shows one received this long after it (ingest appends a record less than this after stamping it; two replicas may append slightly out of order)' }),
   maxHeldInbound: integer('ANONMERGE_MERGER_MAX_HELD_INBOUND', { default: '2000', min: 100, description: 'Two-plane data consumer: inbound records a partition may hold while some wait for the control clock, before its inbound reads pause (bounds memory after an outage, and leaves the CPU to the control plane catching up)' }),
-  controlTickIntervalMs: integer('ANONMERGE_MERGER_CONTROL_TICK_INTERVAL_MS', { default: '50', min: 10, description: "Control plane: a quiet person-ops partition gets a tick this often, so its clock moves on" }),
+  controlTickIntervalMs: integer('ANONMERGE_MERGER_CONTROL_TICK_INTERVAL_MS', {
+    default: '200',
+    min: 10,
+    description:
+      'Two planes: a quiet person-ops or inbound partition gets a tick this often, so its clock moves on (a record held for the reorder bound gets one when it is due; each control tick costs a transaction)',
+  }),
 } satisfies SettingsSpec;
 
 export const activitySettings = {

@@ -63,6 +63,7 @@ describe('the control plane', () => {
       commandsTopic: topics.commands,
       reorderMs: REORDER_MS,
       tickIntervalMs: 50,
+      partitionsConcurrently: 3,
       sessionTimeoutMs: 6000,
       metadataMaxAgeMs: 5000,
     });
@@ -118,7 +119,7 @@ describe('the control plane', () => {
     // The next consumer reads them again: all replays, sent from the outbox.
     const admin = kafka.admin();
     await admin.connect();
-    const next = await startControlConsumer({ kafka, admin, catalog: crashCatalog, store, logger: testLogger, groupId: uniqueName('control-crash-window-group'), personOpsTopic: crashTopics.personOps, commandsTopic: crashTopics.commands, reorderMs: REORDER_MS, tickIntervalMs: 50, sessionTimeoutMs: 6000, metadataMaxAgeMs: 5000 });
+    const next = await startControlConsumer({ kafka, admin, catalog: crashCatalog, store, logger: testLogger, groupId: uniqueName('control-crash-window-group'), personOpsTopic: crashTopics.personOps, commandsTopic: crashTopics.commands, reorderMs: REORDER_MS, tickIntervalMs: 50, partitionsConcurrently: 3, sessionTimeoutMs: 6000, metadataMaxAgeMs: 5000 });
     try {
       const got = await readControlOutputs(kafka, crashCatalog, crashTopics, last);
       expect(next.totals.resent).toBe(operations.length);

@@ -5,7 +5,7 @@
  */
 import type { InboundRecord } from '../../../services/shared/model/inbound';
 import { clockRecord, commandRecord } from '../../../services/merger/ordered/commandRecords';
-import { committableDataPositions, emptyDataBuffer, heldInbound, releaseData, releasePoint, type DataBuffer, type HeldItem, type LogEntry } from '../../../services/merger/ordered/dataBuffer';
+import { committableDataPositions, emptyDataBuffer, frontierWaitsUntil, heldInbound, releaseData, releasePoint, type DataBuffer, type HeldItem, type LogEntry } from '../../../services/merger/ordered/dataBuffer';
 
 const L = 100;
 const settings = { merge_enabled: true, retention_seconds: 60, grace_seconds: 5, trigger_window_seconds: 60 };
@@ -152,5 +152,20 @@ describe('the data hold', () => {
     // A clock or a tick in inbound still counts for the frontier; nothing in the wrong log moves a clock.
     expect(step.buffer.highest).toBe(70);
     expect(step.buffer.clocks).toEqual(new Map());
+  });
+
+  it('asks for the received_at that releases the oldest item waiting for the frontier, and nothing when none waits for it', () => {
+    // Clock far ahead: what is held waits for the inbound frontier only.
+    let step = release(emptyDataBuffer(), { commands: log(0, clock(1000)), inbound: log(0, event('e1', 50), event('e2', 60)) });
+    expect(idsOf(step.ready)).toEqual([]);
+    expect(frontierWaitsUntil(step.buffer, L)).toBe(50 + L);
+    // Inbound shows 150: e1 and e2 are released, nothing waits.
+    step = release(step.buffer, { inbound: log(2, tick(160)) });
+    expect(idsOf(step.ready)).toEqual(['e1', 'e2']);
+    expect(frontierWaitsUntil(step.buffer, L)).toBeNull();
+    // An item the frontier has passed waits for the clock only: no tick of inbound helps it.
+    const behindClock = release(emptyDataBuffer(), { inbound: log(0, event('e3', 10), tick(500)) });
+    expect(idsOf(behindClock.ready)).toEqual([]);
+    expect(frontierWaitsUntil(behindClock.buffer, L)).toBeNull();
   });
 });

@@ -1,0 +1,94 @@
+/**
+ * The ticker's timing (services/merger/kafka/ticker.ts), against a producer that records what it
+ * is asked to send: periodic ticks on partitions that showed nothing recent, and one-off ticks
+ * asked for when a held record becomes releasable.
+ */
+import type { Kafka } from 'kafkajs';
+import type { SchemaCatalog } from '../../../services/shared/avro/catalog';
+import { Ticker } from '../../../services/merger/kafka/ticker';
+import { createLogger } from '../../../services/shared/logger';
+
+const testLogger = createLogger('test', 'silent');
+
+interface Sent {
+  readonly partitions: number[];
+  readonly at: number;
+}
+
+function tickerAt(intervalMs: number) {
+  let now = 1_000_000;
+  const sent: Sent[] = [];
+  const producer = {
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    send: async ({ messages }: { messages: Array<{ partition: number; value: Buffer }> }) => {
+      sent.push({ partitions: messages.map((m) => m.partition), at: now });
+    },
+  };
+  const kafka = { producer: () => producer } as unknown as Kafka;
+  const catalog = { encode: () => Buffer.alloc(0) } as unknown as SchemaCatalog;
+  const ticker = new Ticker(kafka, catalog, 'topic', intervalMs, testLogger, () => now);
+  return { ticker, sent, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+describe('the ticker', () => {
+  beforeEach(() => jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] }));
+  afterEach(() => jest.useRealTimers());
+
+  it('ticks, every interval, the partitions that showed nothing received within it', async () => {
+    const { ticker, sent, advance, now } = tickerAt(200);
+    await ticker.start();
+    ticker.setPartitions([0, 1]);
+    advance(200);
+    ticker.noteReceived(1, now() - 50);
+    await jest.advanceTimersByTimeAsync(200);
+    expect(sent).toEqual([{ partitions: [0], at: now() }]);
+    await ticker.stop();
+  });
+
+  it('a one-off tick at the time asked for, the earliest of several asks, once', async () => {
+    const { ticker, sent, advance, now } = tickerAt(10_000);
+    await ticker.start();
+    ticker.setPartitions([0]);
+    ticker.noteReceived(0, now());
+    const due = now() + 100;
+    ticker.tickAt(0, due + 50);
+    ticker.tickAt(0, due);
+    ticker.tickAt(0, due + 20);
+    advance(100);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(sent).toEqual([{ partitions: [0], at: due }]);
+    advance(100);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(sent).toHaveLength(1);
+    await ticker.stop();
+  });
+
+  it('no one-off tick when the partition showed a record received by then, or when the time is long past', async () => {
+    const { ticker, sent, advance, now } = tickerAt(200);
+    await ticker.start();
+    ticker.setPartitions([0]);
+    ticker.noteReceived(0, now());
+    ticker.tickAt(0, now() + 100);
+    ticker.noteReceived(0, now() + 100);
+    // A consumer catching up asks for a time its log has long passed: the ticks are there already.
+    ticker.tickAt(0, now() - 5_000);
+    advance(150);
+    await jest.advanceTimersByTimeAsync(150);
+    expect(sent).toEqual([]);
+    await ticker.stop();
+  });
+
+  it('no one-off tick for a partition no longer owned', async () => {
+    const { ticker, sent, advance, now } = tickerAt(10_000);
+    await ticker.start();
+    ticker.setPartitions([0]);
+    ticker.noteReceived(0, now());
+    ticker.tickAt(0, now() + 100);
+    ticker.setPartitions([]);
+    advance(100);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(sent).toEqual([]);
+    await ticker.stop();
+  });
+});
