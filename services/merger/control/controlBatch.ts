@@ -83,6 +83,10 @@ export interface ControlTally extends DecisionCounts {
 
 export interface ControlOutcome {
   readonly outputs: EncodedOutput[];
+  /** Nothing released, the clock where it was: no transaction needed (see sequentialPartitions). */
+  readonly nothingToCommit: boolean;
+  /** Nothing released, only the clock moved: its records go out, the position may wait. */
+  readonly positionMayWait: boolean;
   /** The offset to commit and its metadata. */
   readonly nextOffset: number;
   readonly metadata: string;
@@ -199,8 +203,11 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
 
   const position = committablePosition(released.buffer, lastOffset + 1);
   const published = Math.max(lease.published, released.frontier);
+  const decidedNothing = released.ready.length === 0 && deadLetters.length === 0;
   return {
     outputs,
+    nothingToCommit: decidedNothing && outputs.length === 0,
+    positionMayWait: decidedNothing,
     nextOffset: position.offset,
     metadata: formatPosition({ highWater: position.highWater, published }),
     buffer: released.buffer,

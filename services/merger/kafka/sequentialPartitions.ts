@@ -39,6 +39,13 @@ export interface StepOutcome {
    * its lag does not grow.
    */
   readonly nothingToCommit?: boolean;
+  /**
+   * The outputs must go out but nothing was stored: the position can wait for a later
+   * transaction, up to IDLE_COMMIT_MS, as for nothingToCommit. The control plane's clock-only
+   * steps (a tick moved the clock): a restart reads the ticks again and sends clocks no higher
+   * than those sent, which the data plane keeps only when they move forward.
+   */
+  readonly positionMayWait?: boolean;
   readonly afterCommit: () => Promise<void>;
 }
 
@@ -75,6 +82,18 @@ interface Held<Lease> {
 
 /** How long a partition's position may go uncommitted while its batches write nothing. */
 export const IDLE_COMMIT_MS = 1000;
+
+/**
+ * What a step's transaction carries: nothing at all (the batch wrote nothing), its outputs alone
+ * (nothing was stored: the position may wait), or outputs and positions — always the last once
+ * the partition has gone IDLE_COMMIT_MS without committing its position, so its lag shows.
+ */
+export function publishMode(outcome: Pick<StepOutcome, 'nothingToCommit' | 'positionMayWait'>, sinceCommitMs: number): 'nothing' | 'outputs' | 'all' {
+  if (sinceCommitMs >= IDLE_COMMIT_MS) return 'all';
+  if (outcome.nothingToCommit === true) return 'nothing';
+  if (outcome.positionMayWait === true) return 'outputs';
+  return 'all';
+}
 
 /** The offset kafkajs fetched this batch from (in its Batch, not in its typings). */
 const fetchedFrom = (batch: Batch) => Number((batch as unknown as { fetchedOffset: string }).fetchedOffset);
@@ -145,10 +164,12 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
     }
     const outcome = await step.process(own.lease, topic, batch.messages);
     // A batch that wrote nothing waits for the next transaction (up to IDLE_COMMIT_MS).
-    const deferred = outcome.nothingToCommit === true && Date.now() - own.committedAt < IDLE_COMMIT_MS;
+    const mode = publishMode(outcome, Date.now() - own.committedAt);
+    const deferred = mode === 'nothing';
+    const positionDeferred = mode === 'outputs';
     if (!deferred) {
       try {
-        await publisher.publish(partition, outcome.outputs, outcome.nextOffset, outcome.metadata, outcome.alongside ?? []);
+        await publisher.publish(partition, outcome.outputs, positionDeferred ? null : outcome.nextOffset, outcome.metadata, outcome.alongside ?? []);
       } catch (error) {
         if (error instanceof FencedError) {
           own.zombie = true;
@@ -161,7 +182,7 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
         consumer.seek({ topic, partition, offset: String(fetchedFrom(batch)) });
         return;
       }
-      own.committedAt = Date.now();
+      if (!positionDeferred) own.committedAt = Date.now();
     }
     step.committed(own.lease, outcome, partition);
     resolveOffset(batch.lastOffset());

@@ -9,7 +9,8 @@ import type { AlongsidePosition } from './transactionalPublisher';
 
 export interface StepPublisher {
   acquire(partition: number): Promise<void>;
-  publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata?: string, alongside?: readonly AlongsidePosition[]): Promise<void>;
+  /** `nextOffset` null: the outputs alone, no position committed (see StepOutcome.positionMayWait). */
+  publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number | null, metadata?: string, alongside?: readonly AlongsidePosition[]): Promise<void>;
   release(partition: number): Promise<void>;
   close(): Promise<void>;
 }

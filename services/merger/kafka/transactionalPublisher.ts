@@ -96,11 +96,12 @@ export class TransactionalPublisher {
   }
 
   /**
+   * `nextOffset` null publishes the outputs with no position (a step whose position may wait).
    * `metadata` is committed with the offset (the two-plane consumers keep their restart position
    * there); `alongside`: positions in other topics' partition of the same number, committed in
    * the same transaction (the data plane reads inbound and commands together).
    */
-  async publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata?: string, alongside: readonly AlongsidePosition[] = []): Promise<void> {
+  async publish(partition: number, outputs: readonly EncodedOutput[], nextOffset: number | null, metadata?: string, alongside: readonly AlongsidePosition[] = []): Promise<void> {
     // The coordinator may still be finishing this producer's previous transaction (its markers,
     // or the abort that fenced the previous owner): it answers CONCURRENT_TRANSACTIONS, and the
     // transaction is tried again shortly, as the Java client does. Nothing of it was committed.
@@ -115,7 +116,7 @@ export class TransactionalPublisher {
     }
   }
 
-  private async publishOnce(partition: number, outputs: readonly EncodedOutput[], nextOffset: number, metadata: string | undefined, alongside: readonly AlongsidePosition[]): Promise<void> {
+  private async publishOnce(partition: number, outputs: readonly EncodedOutput[], nextOffset: number | null, metadata: string | undefined, alongside: readonly AlongsidePosition[]): Promise<void> {
     // Only a claim acquires a producer. Acquiring one here, for a partition that was revoked
     // meanwhile, would fence the new owner's producer and commit this stale transaction beside
     // the new owner's replay of the same operations: duplicates.
@@ -140,8 +141,10 @@ export class TransactionalPublisher {
       }
       // kafkajs passes each partition's metadata through to TxnOffsetCommit; its typings omit it.
       const committed = (offset: number, meta: string | undefined) => (meta === undefined ? { partition, offset: String(offset) } : ({ partition, offset: String(offset), metadata: meta } as { partition: number; offset: string }));
-      const topics = [{ topic: this.inboundTopic, partitions: [committed(nextOffset, metadata)] }, ...alongside.map((position) => ({ topic: position.topic, partitions: [committed(position.offset, position.metadata)] }))];
-      await transaction.sendOffsets({ consumerGroupId: this.groupId, topics });
+      if (nextOffset !== null) {
+        const topics = [{ topic: this.inboundTopic, partitions: [committed(nextOffset, metadata)] }, ...alongside.map((position) => ({ topic: position.topic, partitions: [committed(position.offset, position.metadata)] }))];
+        await transaction.sendOffsets({ consumerGroupId: this.groupId, topics });
+      }
       await transaction.commit();
     } catch (error) {
       await transaction.abort().catch(() => undefined);
