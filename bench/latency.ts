@@ -1,7 +1,8 @@
 /**
  * make bench-latency: merge latency alone — identifies of anonymous ids with backlogs of 10 …
  * 3,000 pending events, p50/p99 from the identify written to its last merged event readable
- * (read_committed), end to end in either merger mode — and
+ * (read_committed), end to end in either merger mode; then, per identify, an event of the id
+ * inside the window it opened, written → merged; and
  * its plot (docs/merge-latency-vs-backlog.svg). BENCH_LATENCY_IDENTIFIES (10) per backlog size.
  */
 import { latency, latencyPlot, latencyTable, writeDocFile, BACKLOGS } from './merger';
