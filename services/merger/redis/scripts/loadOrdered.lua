@@ -14,8 +14,23 @@
 
   An entity's pending list and seen ids are written with its state and never outlive it (their
   expiries are at most the state's), so an entity with no state has neither.
+
+  The arguments are laid out as for loadEntities.lua, the legacy merger's load, which goes with
+  the legacy merger once the two planes are the default (Redis scripts cannot share code).
 ]]
 local args = cmsgpack.unpack(ARGV[1])
+
+-- command(key, args[first], …, args[first + n - 1]), answers in one table: in chunks, because
+-- Lua's unpack is limited by its stack.
+local function chunked(command, key, first, n)
+  local answers = {}
+  for start = 0, n - 1, 1000 do
+    local stop = math.min(start + 999, n - 1)
+    local chunk = redis.call(command, key, unpack(args, first + start, first + stop))
+    for i = start, stop do answers[i + 1] = chunk[i - start + 1] end
+  end
+  return answers
+end
 
 local result = {}
 local a = 1
@@ -36,19 +51,8 @@ for e = 0, (#KEYS / 3) - 1 do
   else
     local pending = {}
     if wantPending then pending = redis.call('LRANGE', pendingKey, 0, -1) end
-    local scores = {}
-    -- In chunks: Lua's unpack is limited by its stack.
-    for start = 0, n - 1, 1000 do
-      local stop = math.min(start + 999, n - 1)
-      local chunk = redis.call('ZMSCORE', seenKey, unpack(args, firstId + start, firstId + stop))
-      for i = start, stop do scores[i + 1] = chunk[i - start + 1] end
-    end
-    local outbox = {}
-    for start = 0, m - 1, 1000 do
-      local stop = math.min(start + 999, m - 1)
-      local chunk = redis.call('HMGET', stateKey, unpack(args, firstField + start, firstField + stop))
-      for i = start, stop do outbox[i + 1] = chunk[i - start + 1] end
-    end
+    local scores = chunked('ZMSCORE', seenKey, firstId, n)
+    local outbox = chunked('HMGET', stateKey, firstField, m)
     result[e + 1] = { head[1] or false, head[2] or false, pending, scores, outbox }
   end
 end
