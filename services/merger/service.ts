@@ -24,6 +24,7 @@ import { emptyTally } from './model/outputs';
 import { FencedError, TransactionalPublisher } from './kafka/transactionalPublisher';
 import { publishingNothing } from './kafka/stepPublisher';
 import { Ticker } from './kafka/ticker';
+import { restartingConsumer } from './kafka/restartingConsumer';
 import { coPartitionedAssigner } from './kafka/coPartitionedAssigner';
 import { PublishQueue } from './kafka/publishQueue';
 import { KeySpace } from './redis/keys';
@@ -108,40 +109,55 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   let generation = 0;
   let dataPlane: Awaited<ReturnType<typeof startDataPlane>> | null = null;
   let joined = false;
-  const consumer = kafka.consumer({
-    groupId: config.merger.groupId,
-    sessionTimeout: config.merger.sessionTimeoutMs,
-    heartbeatInterval: Math.min(3000, Math.floor(config.merger.sessionTimeoutMs / 3)),
-    // Two planes: a command waits for the next fetch of its partition; wait less for data.
-    maxWaitTimeInMs: ordered ? 50 : 200,
-    metadataMaxAge: config.kafka.metadataMaxAgeMs,
-    maxBytesPerPartition: config.merger.fetchMaxBytes,
-    retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
-    // Two planes: inbound partition p and commands partition p go to the same member.
-    ...(ordered ? { partitionAssigners: [coPartitionedAssigner] } : {}),
-  });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    generation += 1;
-    joined = true;
-    const assigned = new Set(payload.memberAssignment[topic] ?? []);
-    for (const partition of [...leases.keys()]) {
-      if (!assigned.has(partition)) {
-        leases.delete(partition);
-        queue.forget(partition);
-        void publisher.release(partition);
+  const newConsumer = () => {
+    const created = kafka.consumer({
+      groupId: config.merger.groupId,
+      sessionTimeout: config.merger.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3000, Math.floor(config.merger.sessionTimeoutMs / 3)),
+      // Two planes: a command waits for the next fetch of its partition; wait less for data.
+      maxWaitTimeInMs: ordered ? 50 : 200,
+      metadataMaxAge: config.kafka.metadataMaxAgeMs,
+      maxBytesPerPartition: config.merger.fetchMaxBytes,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+      // Two planes: inbound partition p and commands partition p go to the same member.
+      ...(ordered ? { partitionAssigners: [coPartitionedAssigner] } : {}),
+    });
+    created.on(created.events.GROUP_JOIN, ({ payload }) => {
+      generation += 1;
+      joined = true;
+      const assigned = new Set(payload.memberAssignment[topic] ?? []);
+      for (const partition of [...leases.keys()]) {
+        if (!assigned.has(partition)) {
+          leases.delete(partition);
+          queue.forget(partition);
+          void publisher.release(partition);
+        }
       }
-    }
-    dataPlane?.keepOnly(assigned);
-    ticker.setPartitions([...assigned]);
-    logger.info({ generation, partitions: [...assigned].sort((a, b) => a - b) }, 'joined the consumer group');
+      dataPlane?.keepOnly(assigned);
+      ticker.setPartitions([...assigned]);
+      logger.info({ generation, partitions: [...assigned].sort((a, b) => a - b) }, 'joined the consumer group');
+    });
+    created.on(created.events.STOP, () => {
+      joined = false;
+    });
+    return created;
+  };
+  // Started again if kafkajs gives up on it for good (kafka/restartingConsumer.ts).
+  const consumers = restartingConsumer({
+    create: newConsumer,
+    run: async (current) => {
+      await current.connect();
+      // Two planes: the commands topic is read beside inbound, partition p of both by one member.
+      await current.subscribe({ topics: ordered ? [topic, config.topics.commands] : [topic], fromBeginning: config.merger.fromBeginning });
+      await current.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: config.merger.partitionsConcurrently, eachBatch: dataPlane ? dataPlane.eachBatch : eachBatch });
+    },
+    logger,
+    name: 'inbound',
+    onCrash: () => {
+      joined = false;
+    },
   });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    joined = false;
-    logger.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
-  });
-  consumer.on(consumer.events.STOP, () => {
-    joined = false;
-  });
+  const consumer = () => consumers.current();
 
   const batchContext = { store, catalog, logger, latenessMs: config.merger.timerLatenessMs, now: Date.now, rebuild: options.rebuild };
 
@@ -179,12 +195,12 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         totals.rollbacks += 1;
         metrics.rollbacks.inc();
         logger.warn({ partition, watermark: claim.watermark, committed: lease.committedBelow }, 'redis is behind the committed offset; re-applying from its watermark');
-        consumer.seek({ topic, partition, offset: String(claim.watermark + 1) });
+        consumer().seek({ topic, partition, offset: String(claim.watermark + 1) });
         return;
       }
       if (first < lease.committedBelow) {
         // The batch starts before what the previous owner committed in the end: skip to it.
-        consumer.seek({ topic, partition, offset: String(lease.committedBelow) });
+        consumer().seek({ topic, partition, offset: String(lease.committedBelow) });
         return;
       }
     }
@@ -214,7 +230,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         await publisher.acquire(partition);
         lease.committedBelow = Math.max(lease.committedBelow, await committedOffset(partition));
       }
-      consumer.seek({ topic, partition, offset: String(Math.max(failure.offset, lease.committedBelow)) });
+      consumer().seek({ topic, partition, offset: String(Math.max(failure.offset, lease.committedBelow)) });
       return;
     }
     const started = Date.now();
@@ -237,7 +253,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         logger.warn({ partition, err: error }, 'redis lost writes; claiming the partition again');
         await queue.drain(partition);
         leases.delete(partition);
-        consumer.seek({ topic, partition, offset: String(lease.committedBelow) });
+        consumer().seek({ topic, partition, offset: String(lease.committedBelow) });
         return;
       }
       metrics.kafkaErrors.inc();
@@ -318,7 +334,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
 
   dataPlane = ordered
     ? await startDataPlane({
-        consumer: () => consumer,
+        consumer,
         admin,
         publisher: options.rebuild ? publishingNothing : publisher,
         logger,
@@ -368,10 +384,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         })
       : null;
 
-  await consumer.connect();
-  // Two planes: the commands topic is read beside inbound, partition p of both by one member.
-  await consumer.subscribe({ topics: ordered ? [topic, config.topics.commands] : [topic], fromBeginning: config.merger.fromBeginning });
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: config.merger.partitionsConcurrently, eachBatch: dataPlane ? dataPlane.eachBatch : eachBatch });
+  await consumers.start();
 
   const summary = setInterval(() => logger.info({ totals }, 'merger totals'), 30000);
   summary.unref();
@@ -396,7 +409,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
 
   const closeSteps: CloseStep[] = [
     // Stops fetching and waits for the batches in progress, then for their transactions.
-    { name: 'consumer', close: () => consumer.disconnect() },
+    { name: 'consumer', close: () => consumers.stop() },
     { name: 'control plane', close: async () => control?.close() },
     { name: 'data plane', close: async () => dataPlane?.close() },
     { name: 'queued transactions', close: () => queue.drain() },

@@ -12,6 +12,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { SchemaCatalog } from '../../shared/avro/catalog';
 import type { Logger } from '../../shared/logger';
 import { Ticker } from '../kafka/ticker';
+import { restartingConsumer } from '../kafka/restartingConsumer';
 import { TransactionalPublisher } from '../kafka/transactionalPublisher';
 import { publishingNothing, type StepPublisher } from '../kafka/stepPublisher';
 import { sequentialPartitions } from '../kafka/sequentialPartitions';
@@ -65,7 +66,6 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
   const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions(), batches: 0 };
   let generation = 0;
   let joined = false;
-  let closing = false;
   const newConsumer = () => {
     const created = kafka.consumer({
       groupId,
@@ -85,40 +85,30 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
       ticker.setPartitions([...assigned]);
       logger.info({ generation, partitions: [...assigned].sort((a, b) => a - b) }, 'control plane joined its consumer group');
     });
-    created.on(created.events.CRASH, ({ payload }) => {
-      joined = false;
-      logger.error({ err: payload.error, restart: payload.restart }, 'control consumer crashed');
-      // kafkajs gives up on some errors (no group coordinator after its retries, while Kafka was
-      // unreachable): without the control plane no clock moves and the data plane waits for
-      // ever, so start a new consumer instead (found by the chaos matrix in the two-plane mode).
-      if (!payload.restart && !closing) setTimeout(() => void restart(created), 2000).unref();
-    });
     return created;
   };
-  let consumer = newConsumer();
-  const start = async (current: typeof consumer) => {
-    await current.connect();
-    await current.subscribe({ topic, fromBeginning: true });
-    await current.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: options.partitionsConcurrently, eachBatch: partitions.eachBatch });
-  };
-  const restart = async (crashed: typeof consumer) => {
-    if (closing || crashed !== consumer) return;
-    await crashed.disconnect().catch(() => undefined);
-    consumer = newConsumer();
-    generation += 1;
-    try {
-      await start(consumer);
-      logger.info({ group: groupId, topic }, 'control plane consuming again after a crash');
-    } catch (error) {
-      logger.error({ err: error }, 'restarting the control consumer failed; trying again');
-      setTimeout(() => void restart(consumer), 2000).unref();
-    }
-  };
+  // Without the control plane no clock moves and the data plane waits for ever: started again
+  // if kafkajs gives up on it (kafka/restartingConsumer.ts; found by the two-plane chaos matrix).
+  const consumers = restartingConsumer({
+    create: newConsumer,
+    run: async (current) => {
+      await current.connect();
+      await current.subscribe({ topic, fromBeginning: true });
+      await current.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: options.partitionsConcurrently, eachBatch: partitions.eachBatch });
+    },
+    logger,
+    name: 'control',
+    onCrash: () => {
+      joined = false;
+      // What each partition holds is claimed again from its committed position.
+      generation += 1;
+    },
+  });
 
   const context = { store, catalog, logger, reorderMs: options.reorderMs, commandsPartitions: commandsPartitions.current };
 
   const partitions = sequentialPartitions<ControlLease, ControlOutcome>({
-    consumer: () => consumer,
+    consumer: () => consumers.current(),
     admin,
     publisher,
     logger,
@@ -149,16 +139,15 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     },
   });
 
-  await start(consumer);
+  await consumers.start();
   logger.info({ group: groupId, topic }, 'control plane consuming');
 
   return {
     totals,
     joined: () => joined,
     close: async () => {
-      closing = true;
       commandsPartitions.stop();
-      await consumer.disconnect();
+      await consumers.stop();
       await ticker.stop();
       await publisher.close();
     },
