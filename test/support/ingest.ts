@@ -11,6 +11,7 @@ import { startIngest, type RunningIngest } from '../../services/ingest/service';
 import { WorkspaceRegistry, parseWorkspaces } from '../../services/ingest/workspaces';
 import { createLogger, type Logger } from '../../services/shared/logger';
 import { config, readMessages, readToEnd, testLogger } from './stack';
+import { placeLate, type PlacedLog } from './latePlacement';
 
 export const DEMO_WORKSPACES = path.resolve(__dirname, '../../config/workspaces.json');
 
@@ -80,6 +81,40 @@ export async function readInbound(kafka: Kafka, topics: TopicConfig, count?: num
   // Ingest's own records (not the merger's ticks, clocks and binding commands), in the order
   // ingest took them (two topics have no order between them).
   return records.filter((r) => r.command.kind !== 'tick' && r.command.kind !== 'clock' && r.command.kind !== 'binding').sort((a, b) => a.received_at - b.received_at);
+}
+
+/**
+ * As readInbound, but every record appended later than the reorder bound placed where the
+ * two-plane merger places it (latePlacement.ts): each log read to its end, partition by partition
+ * in offset order, ticks included for the frontier.
+ */
+export async function readInboundAsPlaced(kafka: Kafka, topics: TopicConfig, reorderMs: number, timeoutMs = 20000): Promise<Array<InboundRecord & { key: string; topic: string }>> {
+  const catalog = await SchemaCatalog.open(config.registry, topics, testLogger, ['inbound', 'personOps']);
+  const logs: Array<[string, PlacedLog]> = [
+    [topics.inbound, 'inbound'],
+    [topics.personOps, 'personOps'],
+  ];
+  const placed = await Promise.all(
+    logs.map(async ([topic, log]) => {
+      const byPartition = new Map<number, Array<{ key: Buffer | null; value: Buffer | null; offset: string }>>();
+      for (const message of await readToEnd(kafka, topic, timeoutMs)) {
+        const list = byPartition.get(message.partition) ?? [];
+        list.push(message);
+        byPartition.set(message.partition, list);
+      }
+      const out: Array<InboundRecord & { key: string; topic: string }> = [];
+      for (const messages of byPartition.values()) {
+        messages.sort((a, b) => Number(a.offset) - Number(b.offset));
+        const records = await Promise.all(messages.map(async (m) => fromWire(await catalog.decode<InboundRecordWire>(log, m.value as Buffer))));
+        placeLate(log, records, reorderMs).forEach((record, i) => out.push({ ...record, key: messages[i]?.key?.toString() ?? '', topic }));
+      }
+      return out;
+    }),
+  );
+  return placed
+    .flat()
+    .filter((r) => r.command.kind !== 'tick' && r.command.kind !== 'clock' && r.command.kind !== 'binding')
+    .sort((a, b) => a.received_at - b.received_at);
 }
 
 /** A logger that keeps its lines, to check what a request did (not) log. */
