@@ -62,7 +62,7 @@ describe('faults under load: nothing lost, nothing doubled (R7)', () => {
         await load.stop();
         if (run.live().length === 0) await run.ready(run.spawnMerger());
         const result = await check(run, load.ledger, LAG_BOUND_MS);
-        rows.push({ fault: name, runs: times, counted: { ...counted, requests: load.ledger.requests, retries: load.ledger.retries }, result, recoveredMs, seconds: (Date.now() - started) / 1000 });
+        rows.push({ fault: name, runs: times, counted: { ...counted, requests: load.ledger.requests, retries: load.ledger.retries, pendingListsCompared: result.pendingCompared }, result, recoveredMs, seconds: (Date.now() - started) / 1000 });
         expect(run.unexpectedExits()).toEqual([]);
         expect(result.details).toEqual([]);
         expect(result).toMatchObject({ lost: 0, duplicated: 0, duplicateTriggers: 0, wrongMerges: 0, wrongPending: 0 });

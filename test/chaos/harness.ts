@@ -32,6 +32,7 @@ import { parseWorkspaces, WorkspaceRegistry } from '../../services/ingest/worksp
 import { ensureTopics } from '../../services/shared/kafka/topics';
 import { personKey } from '../../services/shared/model/person';
 import type { InboundRecord } from '../../services/shared/model/inbound';
+import { compareRecords } from '../../services/shared/model/recordOrder';
 import { loadConfig, type TopicConfig } from '../../services/shared/config';
 import { DedicatedKafka } from '../support/dedicatedKafka';
 import { DedicatedRedis } from '../support/dedicatedRedis';
@@ -366,6 +367,8 @@ export interface CheckResult {
   readonly duplicateTriggers: number;
   readonly wrongMerges: number;
   readonly wrongPending: number;
+  /** Anonymous ids whose pending list in Redis was compared with the expected one. */
+  readonly pendingCompared: number;
   readonly missingFromLog: number;
   readonly lagToZeroMs: number;
   readonly details: string[];
@@ -433,12 +436,16 @@ function expectedInReceivedOrder(records: InboundRecord[]) {
   const merged = new Map<string, string>();
   const triggers = new Set<string>();
   const horizon = records.reduce((max, r) => Math.max(max, r.received_at), 0) + 1;
-  for (const output of ReferenceModel.run(records, horizon)) {
+  const model = new ReferenceModel();
+  for (const record of [...records].sort(compareRecords)) model.apply(record);
+  model.advanceTo(horizon);
+  for (const output of model.emitted()) {
     const value = output.value as { event_id?: string; person?: { value: string } } | null;
     if (output.stream === 'mergedEvents' && value?.event_id) merged.set(value.event_id, value.person?.value ?? '');
     if (output.stream === 'campaignTriggers' && value?.event_id) triggers.add(value.event_id);
   }
-  return { merged, triggers, pending: new Map<string, string[]>() };
+  // What stays pending, as the data plane keeps it in Redis: the same lists the legacy check reads.
+  return { merged, triggers, pending: model.pendingIds(WORKSPACE) };
 }
 
 export async function check(run: ChaosRun, ledger: Ledger, lagBoundMs: number): Promise<CheckResult> {
@@ -505,6 +512,7 @@ export async function check(run: ChaosRun, ledger: Ledger, lagBoundMs: number): 
     duplicateTriggers,
     wrongMerges: wrongPerson.length + extra.length,
     wrongPending,
+    pendingCompared: want.pending.size,
     missingFromLog: missingFromLog.length,
     lagToZeroMs,
     details,

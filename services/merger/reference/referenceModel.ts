@@ -75,6 +75,13 @@ export class ReferenceModel {
     return [...this.outputs];
   }
 
+  /** The ids of the events pending under every anonymous id a workspace has seen (none: []), in received_at order (SPEC R1). */
+  pendingIds(workspace: string): Map<string, string[]> {
+    const pending = new Map<string, string[]>();
+    for (const [anonymousId, state] of this.workspaces.get(workspace)?.anonymousIds ?? []) pending.set(anonymousId, state.pending.map((event) => event.id));
+    return pending;
+  }
+
   /** Ends every window whose end is before `time` (SPEC R6's grace timer). */
   advanceTo(time: number): void {
     const ending: Array<{ workspace: string; anonymousId: string; state: AnonymousId; window: Window }> = [];

@@ -245,4 +245,13 @@ describe('reference model', () => {
     model.apply(anonEvent(T0 + MIN, 'A'));
     expect(() => model.apply(anonEvent(T0, 'A'))).toThrow('apply in (received_at, id) order');
   });
+
+  it('R1 R2b: what stays pending, per anonymous id the workspace has seen (the chaos checker compares it with Redis)', () => {
+    const model = new ReferenceModel();
+    const first = anonEvent(T0, 'A', { id: 'a1' });
+    const second = anonEvent(T0 + MIN, 'A', { id: 'a2' });
+    for (const r of [first, second, anonEvent(T0 + 2 * MIN, 'B', { id: 'b1' }), identify(T0 + 3 * MIN, P, 'B')]) model.apply(r);
+    expect(model.pendingIds(first.workspace_id)).toEqual(new Map([['A', ['a1', 'a2']], ['B', []]]));
+    expect(model.pendingIds('another workspace')).toEqual(new Map());
+  });
 });
