@@ -107,6 +107,8 @@ export interface DrainFigures {
   readonly cpuMicrosPerRecord: number;
   /** Records the run published per inbound record. */
   readonly outputsPerRecord: number;
+  /** Kafka transactions the merger committed per 1,000 inbound records, both planes (the pass-through: one per batch, not counted). */
+  readonly transactionsPer1k?: number;
 }
 
 export interface ThroughputFigures {
@@ -177,9 +179,9 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
 
 /** The throughput runs as a table: time, rate, outputs per record, and where the CPU went. */
 export function throughputTable(tp: ThroughputFigures): string {
-  const row = (run: string, f: DrainFigures) => [run, f.seconds, f.recordsPerSecond, f.outputsPerRecord, f.cpu['pass-through'] ?? f.cpu.merger ?? 0, f.cpu.redis ?? 0, f.cpu.kafka ?? 0, f.cpuMicrosPerRecord];
+  const row = (run: string, f: DrainFigures) => [run, f.seconds, f.recordsPerSecond, f.outputsPerRecord, f.transactionsPer1k ?? '–', f.cpu['pass-through'] ?? f.cpu.merger ?? 0, f.cpu.redis ?? 0, f.cpu.kafka ?? 0, f.cpuMicrosPerRecord];
   return table(
-    ['run', 'seconds', 'records/s', 'outputs/record', 'CPU s: node', 'CPU s: Redis', 'CPU s: Kafka', 'CPU µs/record'],
+    ['run', 'seconds', 'records/s', 'outputs/record', 'transactions/1k records', 'CPU s: node', 'CPU s: Redis', 'CPU s: Kafka', 'CPU µs/record'],
     [row('raw kafkajs pass-through', tp.raw), row(`raw pass-through, ${tp.rawAtMergerVolume.outputsPerRecord} outputs/record`, tp.rawAtMergerVolume), row('merger × 1', tp.merger1), row('merger × 2', tp.merger2)],
   );
 }
@@ -200,14 +202,16 @@ interface DrainRun {
   readonly stack?: Record<string, number[]>;
 }
 
-/** Records the merger processes published, from their /metrics (anonmerge_merger_outputs_total). */
-async function publishedBy(ports: number[]): Promise<number> {
+/** Records the merger processes published and the transactions they committed, from their /metrics. */
+async function publishedBy(ports: number[]): Promise<{ outputs: number; transactions: number }> {
   let outputs = 0;
+  let transactions = 0;
   for (const port of ports) {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     for (const match of text.matchAll(/^anonmerge_merger_outputs_total\{[^}]*\} (\d+)/gm)) outputs += Number(match[1]);
+    for (const match of text.matchAll(/^anonmerge_merger_transactions_total\{[^}]*\} (\d+)/gm)) transactions += Number(match[1]);
   }
-  return outputs;
+  return { outputs, transactions };
 }
 
 /** Drains the pre-loaded inbound topic with `instances` merger processes of a fresh group. */
@@ -227,13 +231,13 @@ async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
   );
   const result = await drain(run.admin, group, run.topics.inbound, run.ends, run.total, run.label ?? `merger × ${run.instances}`);
   await Promise.all(spawning);
-  const outputs = await publishedBy(ports).catch(() => 0);
+  const published = await publishedBy(ports).catch(() => ({ outputs: 0, transactions: 0 }));
   const cpu = { merger: cpuOf(children.map((c) => c.child.pid ?? 0)), ...cpuSpent(before, cpuSnapshot(run.stack ?? {})) };
   await Promise.all(children.map((c) => c.stop()));
   process.stderr.write(`  cleaning up ${run.instances}-instance state in Redis…\n`);
   await deleteByPrefix(run.redis, prefix);
   await run.admin.deleteTopics({ topics: [commands] }).catch(() => undefined);
-  return drainFigures(run.total, (result.doneAt - started) / 1000, cpu, outputs);
+  return { ...drainFigures(run.total, (result.doneAt - started) / 1000, cpu, published.outputs), transactionsPer1k: round((published.transactions / run.total) * 1000, 1) };
 }
 
 export interface ClusterFigures {

@@ -91,7 +91,9 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   const redis = defineMergerCommands(createRedis(config.redis, logger, 'merger'));
   await redis.connect();
   const store = new StateStore(redis, new KeySpace(config.merger.redisKeyPrefix));
-  const publisher = new TransactionalPublisher(kafka, config.merger.groupId, topic, (stream) => catalog.topic(stream), logger);
+  const registry = createRegistry('merger');
+  const metrics = mergerMetrics(registry);
+  const publisher = new TransactionalPublisher(kafka, config.merger.groupId, topic, (stream) => catalog.topic(stream), logger, () => metrics.transactions.inc({ consumer: 'main' }));
   // Ticks move a quiet inbound partition's time: the legacy merger's timers, and in two planes
   // (docs/design-person-operations.md) the inbound frontier the data plane releases under.
   const ordered = config.merger.controlPlane;
@@ -100,8 +102,6 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
 
   const totals = emptyTotals();
   const events = new EventEmitter();
-  const registry = createRegistry('merger');
-  const metrics = mergerMetrics(registry);
   redis.on('error', () => metrics.redisErrors.inc());
   // At most two transactions of a partition behind its processing (see kafka/publishQueue.ts).
   const queue = new PublishQueue(2, logger);
@@ -377,6 +377,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           sessionTimeoutMs: config.merger.sessionTimeoutMs,
           metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
           rebuild: options.rebuild,
+          onTransaction: () => metrics.transactions.inc({ consumer: 'control' }),
           onCommitted: (tally, outputs, partition, lastOffset) => {
             countCommitted(tally, outputs);
             events.emit('control-batch', { partition, lastOffset });

@@ -42,6 +42,8 @@ export interface ControlConsumerOptions {
   readonly metadataMaxAgeMs: number;
   /** anonmerge rebuild: decide and store, publish nothing, write no ticks. */
   readonly rebuild?: boolean;
+  /** Each committed Kafka transaction (clock-only steps too): the merger's metrics count it. */
+  readonly onTransaction?: () => void;
   /** After each committed batch: the merger's metrics and totals count it. */
   readonly onCommitted?: (tally: ControlTally, outputs: readonly EncodedOutput[], partition: number, lastOffset: number) => void;
 }
@@ -56,7 +58,7 @@ export interface RunningControlConsumer {
 export async function startControlConsumer(options: ControlConsumerOptions): Promise<RunningControlConsumer> {
   const { kafka, admin, catalog, store, logger, personOpsTopic: topic } = options;
   const groupId = `${options.groupId}.control`;
-  const publisher: StepPublisher = options.rebuild ? publishingNothing : new TransactionalPublisher(kafka, groupId, topic, (stream) => catalog.topic(stream), logger);
+  const publisher: StepPublisher = options.rebuild ? publishingNothing : new TransactionalPublisher(kafka, groupId, topic, (stream) => catalog.topic(stream), logger, options.onTransaction);
   const ticker = new Ticker(kafka, catalog, topic, options.tickIntervalMs, logger, Date.now, 'personOps');
   if (!options.rebuild) await ticker.start();
 

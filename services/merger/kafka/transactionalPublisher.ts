@@ -56,6 +56,8 @@ export class TransactionalPublisher {
     private readonly inboundTopic: string,
     private readonly topicOf: (stream: StreamName) => string,
     private readonly logger: Logger,
+    /** Told of each committed transaction (the merger's metrics count them). */
+    private readonly onCommitted: () => void = () => undefined,
   ) {}
 
   transactionalId(partition: number): string {
@@ -146,6 +148,7 @@ export class TransactionalPublisher {
         await transaction.sendOffsets({ consumerGroupId: this.groupId, topics });
       }
       await transaction.commit();
+      this.onCommitted();
     } catch (error) {
       await transaction.abort().catch(() => undefined);
       if (isFencing(error)) {
