@@ -28,7 +28,8 @@ import type { EntityRef } from './model/entities';
 import type { Output } from './model/outputs';
 import { commandTarget } from './ordered/commands';
 import { committableDataPositions, releaseData, releasePoint, type Clocks, type DataBuffer, type DataLog, type HeldItem } from './ordered/dataBuffer';
-import { applyItem, itemStamp, passTime, type DataEntity, type DataEntityState } from './ordered/dataPlane';
+import { applyItem, itemStamp, passTime, type DataEntity, type DataEntityState, type DataItem } from './ordered/dataPlane';
+import { replayedItemOutputs, storedItemOutcome } from './ordered/itemOutbox';
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from './redis/codec';
 import { KeySpace } from './redis/keys';
 import { itemPosition, timerPosition, type LoadedOrdered, type OrderedCommit, type OrderedEntityStore, type OrderedLoadRequest } from './redis/orderedEntityStore';
@@ -250,11 +251,12 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     const decided = new Map<HeldItem, EncodedOutput[]>();
     const decisions = noDecisions();
     const counts = { replayed: 0, resent: 0, missingOutbox: 0, timersFired: 0 };
-    const fromOutbox = (position: string): EncodedOutput[] | null => {
+    const fromOutbox = (position: string, item: DataItem | null): EncodedOutput[] | null => {
       const stored = loaded.outbox.get(position);
       if (!stored) return null;
       const outcome = decodeOutbox(stored);
-      return outcome.code === 'B' ? outcome.entry.outputs : [];
+      // A window's entry (no item) is always stored whole.
+      return item ? replayedItemOutputs(entity, item, outcome, encode) : outcome.code === 'B' ? outcome.entry.outputs : [];
     };
     items.forEach((held, i) => {
       const stamp = stamps[i] as RecordStamp;
@@ -262,7 +264,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       if (last ? compareStamps(stamp, last.stamp) <= 0 : appliedBefore(stamp, stored)) {
         counts.replayed += 1;
         if (stamp.at <= publishedOf(entity.workspace)) return;
-        const resent = fromOutbox(position);
+        const resent = fromOutbox(position, held.item);
         if (resent === null) {
           counts.missingOutbox += 1;
           logger.error({ partition, offset: held.offset }, 'a replayed item has no outbox entry; its outputs cannot be re-sent');
@@ -277,7 +279,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       countDecisions(decisions, held.item, produced);
       const outputs = encode(produced);
       decided.set(held, outputs);
-      outbox.set(position, encodeOutbox({ code: 'B', entry: { outputs, followUps: [] } }));
+      outbox.set(position, encodeOutbox(storedItemOutcome(entity, held.item, produced, outputs)));
       last = { stamp, held };
     });
     const lastApplied = last as { stamp: RecordStamp; held: HeldItem } | null;
@@ -295,7 +297,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     }
     for (const end of work.dueTimers) {
       if (end === endBefore || end < publishedOf(entity.workspace)) continue;
-      const resent = fromOutbox(timerPosition(end));
+      const resent = fromOutbox(timerPosition(end), null);
       if (resent) timerOut.push(...resent);
     }
     const seen = [...state.seen].filter(([id, at]) => loaded.state.seen.get(id) !== at).map(([id, receivedAt]) => ({ id, receivedAt }));
@@ -348,8 +350,9 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   }
 
   // The open windows, indexed for the clock to find (before the transaction: a replay needs them).
-  const arming = timerChanges.filter((t) => t.arm && t.end !== null);
-  if (arming.length > 0) await Promise.all(arming.map((t) => store.redis.zadd(timersKey, t.end as number, t.member)));
+  // One command for the batch: a command each cost a socket write apiece (~5 µs of CPU per record).
+  const arming = timerChanges.filter((t) => t.arm && t.end !== null).flatMap((t) => [t.end as number, t.member]);
+  if (arming.length > 0) await store.redis.zadd(timersKey, ...(arming as [number, string]));
 
   const outputs: EncodedOutput[] = [];
   for (const held of released.ready) outputs.push(...(outputsOfItem.get(held) ?? []));
@@ -374,12 +377,10 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     lastOffset,
     afterCommit: async () => {
       await store.cleanOutboxes(cleanups);
-      // A fired timer leaves the index once published, unless the window was opened again since.
-      for (const change of timerChanges) {
-        if (change.end !== null || change.fired.length === 0) continue;
-        const score = await store.redis.zscore(timersKey, change.member);
-        if (score !== null && change.fired.includes(Number(score))) await store.redis.zrem(timersKey, change.member);
-      }
+      // A fired timer leaves the index once published, unless the window was opened again since
+      // (compared with the end that fired, in one script call for the batch).
+      const fired = timerChanges.filter((change) => change.end === null).flatMap((change) => change.fired.flatMap((end) => [change.member, String(end)]));
+      if (fired.length > 0) await store.redis.clearFiredTimers(timersKey, ...fired);
     },
   };
 }

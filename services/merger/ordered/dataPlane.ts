@@ -85,7 +85,7 @@ function applyEvent(entity: DataEntity, state: DataEntityState, record: InboundR
   const firstSeen = state.seen.get(record.id);
   if (firstSeen !== undefined && record.received_at <= firstSeen + settings.retention_seconds * 1000) return;
   state.seen.set(record.id, record.received_at);
-  const event: PendingEvent = { id: record.id, receivedAt: record.received_at, name: body.name, type: body.type, timestamp: body.timestamp, dataJson: body.data_json };
+  const event = pendingEventOf(record);
 
   switch (entity.kind) {
     case 'anonymous': {
@@ -98,20 +98,40 @@ function applyEvent(entity: DataEntity, state: DataEntityState, record: InboundR
       }
       // SPEC R1 / R2d: pending, visible on the anonymous stream.
       state.pending.push(event);
-      outputs.push(anonymousEventOutput(entity.workspace, entity.anonymousId, event.id, event.receivedAt, event));
+      outputs.push(pendingEventOutput(entity, record));
       return;
     }
     case 'person':
       // SPEC R5 (and R9: a person merged away means the primary).
       personEvent(entity.workspace, state.person ?? entity.person, event, null, event.receivedAt, settings, outputs);
       return;
-    case 'invites': {
+    case 'invites':
       // SPEC R4: a trigger addressed to its recipient, never pending.
-      const recipient = (JSON.parse(event.dataJson) as { recipient: string }).recipient;
-      outputs.push(inviteTrigger(entity.workspace, event.id, event.receivedAt, recipient, event));
+      outputs.push(inviteOutput(entity, record));
       return;
-    }
   }
+}
+
+function pendingEventOf(record: InboundRecord): PendingEvent {
+  const body = record.command.kind === 'track' ? record.command.body : null;
+  if (!body) throw new Error(`a ${record.command.kind} record is not an event`);
+  return { id: record.id, receivedAt: record.received_at, name: body.name, type: body.type, timestamp: body.timestamp, dataJson: body.data_json };
+}
+
+/**
+ * What a pending event shows on the anonymous stream (SPEC R1): a function of the record alone,
+ * so a replay builds it again from the record (ordered/itemOutbox.ts).
+ */
+export function pendingEventOutput(entity: DataEntity & { kind: 'anonymous' }, record: InboundRecord): Output {
+  const event = pendingEventOf(record);
+  return anonymousEventOutput(entity.workspace, entity.anonymousId, event.id, event.receivedAt, event);
+}
+
+/** An invite's trigger (SPEC R4): a function of the record alone, like pendingEventOutput. */
+export function inviteOutput(entity: DataEntity & { kind: 'invites' }, record: InboundRecord): Output {
+  const event = pendingEventOf(record);
+  const recipient = (JSON.parse(event.dataJson) as { recipient: string }).recipient;
+  return inviteTrigger(entity.workspace, event.id, event.receivedAt, recipient, event);
 }
 
 function applyCommand(entity: DataEntity, state: DataEntityState, command: DataCommand, outputs: Output[]): void {

@@ -24,6 +24,8 @@ export interface MergerCommands {
   cleanOutboxes(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number>;
   /** See scripts/commitControl.lua. */
   commitControl(numberOfKeys: number, ...keysThenArgs: Array<string | Buffer>): Promise<number>;
+  /** Pairs of timer member and the window end that fired (see scripts/clearFiredTimers-1.lua). */
+  clearFiredTimers(timersKey: string, ...memberEndPairs: string[]): Promise<number>;
   claimPartition(stateKey: string): Promise<[number, string, string]>;
   commitPartition(stateKey: string, epoch: number, lastWatermark: number, watermark: number, eventTime: number): Promise<number>;
 }

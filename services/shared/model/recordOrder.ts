@@ -36,8 +36,16 @@ export function compareRecords(a: InboundRecord, b: InboundRecord): number {
 
 /** A digest of the record's JSON with every object's keys sorted: the same for the same record however it was built. */
 export function recordContentKey(record: InboundRecord): string {
-  return createHash('sha1').update(canonicalJson(record)).digest('base64url');
+  let key = contentKeys.get(record);
+  if (key === undefined) contentKeys.set(record, (key = createHash('sha1').update(canonicalJson(record)).digest('base64url')));
+  return key;
 }
+
+/**
+ * Records are never changed once decoded (a late one is copied with its new received_at), and the
+ * control plane asks for one record's key several times (its stamp, its outbox field).
+ */
+const contentKeys = new WeakMap<InboundRecord, string>();
 
 /**
  * JSON.stringify of the value with every object's keys sorted, written in one pass (no sorted
