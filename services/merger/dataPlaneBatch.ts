@@ -46,6 +46,13 @@ export interface OrderedLease {
   published: Clocks;
   /** Per log, the offset after the last batch read (or the committed one, at a claim). */
   next: Record<DataLog, number>;
+  /**
+   * Claimed after Redis lost writes (kafka/sequentialPartitions.ts, ClaimPositions): per control
+   * partition, items at or before `upTo` — and windows ending before it — were applied and
+   * published already: applied again for the state, their outputs held back; per log, records
+   * before offset `below` were dead-lettered or forwarded already.
+   */
+  readonly heldBack: { readonly upTo: Clocks; readonly below: Record<DataLog, number> } | null;
 }
 
 export interface OrderedContext {
@@ -64,6 +71,8 @@ export interface OrderedTally extends DecisionCounts {
   released: number;
   late: number;
   replayed: number;
+  /** Applied again after Redis lost them, their published outputs held back. */
+  recovered: number;
   resent: number;
   missingOutbox: number;
   deadLetters: number;
@@ -162,11 +171,12 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   const { catalog, logger, store } = ctx;
   const { partition } = lease;
   const log: DataLog = topic === lease.topics.commands ? 'commands' : 'inbound';
-  const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, ...noDecisions() };
+  const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, ...noDecisions() };
   const decoded = await decodeBatch(messages, { topic, partition, stream: log }, catalog, logger);
   const read = decoded.records;
-  const tail: EncodedOutput[] = decoded.deadLetters.map((d) => d.output);
-  tally.deadLetters = decoded.deadLetters.length;
+  const sentBefore = (offset: number) => lease.heldBack !== null && offset < lease.heldBack.below[log];
+  const tail: EncodedOutput[] = decoded.deadLetters.filter((d) => !sentBefore(d.offset)).map((d) => d.output);
+  tally.deadLetters = tail.length;
   const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
 
   const released = releaseData(lease.buffer, log === 'inbound' ? { inbound: read } : { commands: read }, ctx.controlPartitionOf, ctx.reorderMs);
@@ -176,8 +186,9 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   const points: Clocks = new Map([...clocks.keys()].map((control) => [control, releasePoint(released.buffer, control, ctx.reorderMs)]));
   const pointOf = (workspace: string) => points.get(ctx.controlPartitionOf(workspace)) ?? Number.NEGATIVE_INFINITY;
   const publishedOf = (workspace: string) => lease.published.get(ctx.controlPartitionOf(workspace)) ?? Number.NEGATIVE_INFINITY;
-  for (const { record } of released.other) {
-    if (record.command.kind === 'tick') continue;
+  const heldBackTo = (workspace: string) => (lease.heldBack ? (lease.heldBack.upTo.get(ctx.controlPartitionOf(workspace)) ?? Number.NEGATIVE_INFINITY) : Number.NEGATIVE_INFINITY);
+  for (const { record, offset } of released.other) {
+    if (record.command.kind === 'tick' || sentBefore(offset)) continue;
     // An older ingest wrote this person operation here: the control plane decides it.
     tail.push({ stream: 'personOps', key: record.workspace_id, value: catalog.encode('personOps', toWire(record)) });
     tally.forwarded += 1;
@@ -220,7 +231,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     readonly timerChange: TimerChange | null;
     readonly positions: readonly string[];
     readonly decisions: DecisionCounts;
-    readonly counts: { replayed: number; resent: number; missingOutbox: number; timersFired: number };
+    readonly counts: { replayed: number; recovered: number; resent: number; missingOutbox: number; timersFired: number };
   }
 
   const requests = new Map<EntityWork, OrderedLoadRequest>();
@@ -250,7 +261,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     const outbox = new Map<string, Buffer>();
     const decided = new Map<HeldItem, EncodedOutput[]>();
     const decisions = noDecisions();
-    const counts = { replayed: 0, resent: 0, missingOutbox: 0, timersFired: 0 };
+    const counts = { replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, timersFired: 0 };
     const fromOutbox = (position: string, item: DataItem | null): EncodedOutput[] | null => {
       const stored = loaded.outbox.get(position);
       if (!stored) return null;
@@ -274,6 +285,17 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
         }
         return;
       }
+      const heldBack = heldBackTo(entity.workspace);
+      if (stamp.at <= heldBack) {
+        // Redis lost this item's effect, Kafka has its outputs: the state is rebuilt, nothing sent twice.
+        applyItem(entity, state, held.item);
+        counts.recovered += 1;
+        last = { stamp, held };
+        return;
+      }
+      // A window that ended before the held-back point was reported then: its report is not sent
+      // again, whether an item or the clock ends it now (the report is the same either way).
+      if (Number.isFinite(heldBack)) passTime(entity, state, heldBack);
       // The window the clock ended before this item is reported first (applyItem does it).
       const produced = applyItem(entity, state, held.item);
       countDecisions(decisions, held.item, produced);
@@ -288,6 +310,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     // — again from the outbox unless it was published.
     const clock = pointOf(entity.workspace);
     const timerOut: EncodedOutput[] = [];
+    if (Number.isFinite(heldBackTo(entity.workspace))) passTime(entity, state, Math.min(clock, heldBackTo(entity.workspace)));
     const endBefore = state.window?.end ?? null;
     const ended = encode(passTime(entity, state, clock));
     if (endBefore !== null && state.window === null) {
@@ -301,7 +324,8 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       if (resent) timerOut.push(...resent);
     }
     const seen = [...state.seen].filter(([id, at]) => loaded.state.seen.get(id) !== at).map(([id, receivedAt]) => ({ id, receivedAt }));
-    const changed = outbox.size > 0 || seen.length > 0;
+    // Items applied with their outputs held back (recovery) and windows ended silently change the state alone.
+    const changed = lastApplied !== null || outbox.size > 0 || seen.length > 0 || (state.window?.end ?? null) !== (loaded.state.window?.end ?? null);
     const commit: OrderedCommit | null = changed
       ? { entity, expectedVersion: loaded.version, before: loaded, state, applied, pendingLoaded: request.withPending, seen, outbox, published: [], retentionMs, now: ctx.now() }
       : null;
@@ -339,6 +363,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       for (const [held, outputs] of result.decided) outputsOfItem.set(held, outputs);
       addDecisions(tally, result.decisions);
       tally.replayed += result.counts.replayed;
+      tally.recovered += result.counts.recovered;
       tally.resent += result.counts.resent;
       tally.missingOutbox += result.counts.missingOutbox;
       tally.timersFired += result.counts.timersFired;

@@ -15,7 +15,7 @@ import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Logger } from '../shared/logger';
 import { parseCommandsPosition, parseInboundPosition, processOrderedBatch, type OrderedContext, type OrderedLease, type OrderedOutcome, type OrderedTally } from './dataPlaneBatch';
-import { sequentialPartitions } from './kafka/sequentialPartitions';
+import { sequentialPartitions, type ProgressLog } from './kafka/sequentialPartitions';
 import { followPartitionCount } from '../shared/kafka/partitionCount';
 import type { StepPublisher } from './kafka/stepPublisher';
 import { emptyDataBuffer, frontierWaitsUntil, heldInbound, pausesInbound } from './ordered/dataBuffer';
@@ -34,6 +34,8 @@ export interface DataPlaneDeps {
   readonly commandsTopic: string;
   readonly personOpsTopic: string;
   readonly context: Omit<OrderedContext, 'controlPartitionOf'>;
+  /** Where Redis says each partition stood (redis/partitionProgress.ts): a claim recovers from writes Redis lost. */
+  readonly progress?: ProgressLog;
   /** Inbound items a partition may hold before its inbound reads pause. */
   readonly maxHeldInbound: number;
   readonly fromBeginning: boolean;
@@ -79,7 +81,7 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   const { admin, logger, topic } = deps;
   const controlPartitions = await followPartitionCount(admin, deps.personOpsTopic, deps.metadataMaxAgeMs, logger);
   const context: OrderedContext = { ...deps.context, controlPartitionOf: (workspace) => controlPartitionFor(workspace, controlPartitions.current()) };
-  const totals = { records: 0, released: 0, late: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, ...noDecisions(), batches: 0 };
+  const totals = { records: 0, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, ...noDecisions(), batches: 0 };
 
   const topics = { inbound: topic, commands: deps.commandsTopic };
   const paused = new Set<number>();
@@ -92,14 +94,18 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
     topics: [topic, deps.commandsTopic],
     generation: deps.generation,
     fromBeginning: deps.fromBeginning,
+    progress: deps.progress,
     step: {
-      claim: (partition, committed) => {
-        const inbound = committed.get(topic);
-        const commands = committed.get(deps.commandsTopic);
-        const { highest, published } = parseInboundPosition(inbound?.metadata ?? null);
+      claim: (partition, { readFrom, committed, recovering }) => {
+        const inbound = readFrom.get(topic);
+        const commands = readFrom.get(deps.commandsTopic);
+        const { highest } = parseInboundPosition(inbound?.metadata ?? null);
         const { clocks } = parseCommandsPosition(commands?.metadata ?? null);
+        // What was published is what Kafka committed, whichever positions are read from.
+        const { published } = parseInboundPosition(committed.get(topic)?.metadata ?? null);
+        const heldBack = recovering ? { upTo: published, below: { inbound: committed.get(topic)?.offset ?? 0, commands: committed.get(deps.commandsTopic)?.offset ?? 0 } } : null;
         paused.delete(partition);
-        return { topics, partition, buffer: emptyDataBuffer(clocks, highest), published, next: { inbound: inbound?.offset ?? 0, commands: commands?.offset ?? 0 } };
+        return { topics, partition, buffer: emptyDataBuffer(clocks, highest), published, heldBack, next: { inbound: inbound?.offset ?? 0, commands: commands?.offset ?? 0 } };
       },
       process: (lease, batchTopic, messages) => processOrderedBatch(lease, batchTopic, messages, context),
       committed: (lease, outcome, partition) => {

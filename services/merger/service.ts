@@ -35,6 +35,7 @@ import { StateStore } from './redis/stateStore';
 import { ControlStore } from './redis/controlStore';
 import { startControlConsumer } from './control/controlConsumer';
 import { startDataPlane } from './dataPlaneConsumer';
+import { PartitionProgress } from './redis/partitionProgress';
 import { OrderedEntityStore } from './redis/orderedEntityStore';
 
 export type MergerConfig = Config<'kafka' | 'topics' | 'registry' | 'redis' | 'merger'>;
@@ -344,6 +345,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         personOpsTopic: config.topics.personOps,
         context: { store, entities: new OrderedEntityStore(store), catalog, logger, reorderMs: config.merger.reorderMs, now: Date.now },
         maxHeldInbound: config.merger.maxHeldInbound,
+        progress: new PartitionProgress(redis, store.keys, topic, [topic, config.topics.commands]),
         ticker,
         fromBeginning: config.merger.fromBeginning,
         generation: () => generation,
@@ -377,6 +379,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           sessionTimeoutMs: config.merger.sessionTimeoutMs,
           metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
           rebuild: options.rebuild,
+          progress: new PartitionProgress(redis, store.keys, config.topics.personOps, [config.topics.personOps]),
           onTransaction: () => metrics.transactions.inc({ consumer: 'control' }),
           onCommitted: (tally, outputs, partition, lastOffset) => {
             countCommitted(tally, outputs);

@@ -17,6 +17,8 @@ import { mergerEnv, readLog, spawnMerger, waitForMergerReady } from './merger';
 import { resultsPath } from './results';
 import { config, testLogger, uniqueName, withAdmin } from './stack';
 import { appendLikeIngest, twoPlaneWorkload } from './twoPlaneWorkload';
+import { restorePrefix, snapshotPrefix, type RedisSnapshot } from './redisSnapshot';
+import Redis from 'ioredis';
 
 /** Ingest appends within this after stamping; the reorder bound is well above it. */
 const JITTER_MS = 100;
@@ -42,6 +44,11 @@ export interface CrashRun {
   readonly seed: number;
   /** More settings for the merger (a Redis Cluster's, say). */
   readonly env?: Record<string, string>;
+  /**
+   * Redis loses writes at each kill: its keys are copied a few seconds before, while the merger
+   * goes on committing, and put back before the restart (test/support/redisSnapshot.ts).
+   */
+  readonly redisRollbacks?: boolean;
   readonly label: string;
 }
 
@@ -57,6 +64,8 @@ export interface CrashReport {
   readonly claims: number;
   readonly late: number;
   readonly missingOutbox: number;
+  /** Claims that found Redis behind Kafka's committed positions, and checks that found it had lost writes. */
+  readonly rollbacks: number;
 }
 
 export async function crashAgainstModel(run: CrashRun, child: { current: ChildProcess | null }): Promise<CrashReport> {
@@ -73,6 +82,7 @@ export async function crashAgainstModel(run: CrashRun, child: { current: ChildPr
   const catalog = await SchemaCatalog.open(config.registry, topics, testLogger);
   const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
+  const redis = new Redis(config.redis.url);
   try {
     const logs: string[] = [];
     const start = () => {
@@ -91,9 +101,18 @@ export async function crashAgainstModel(run: CrashRun, child: { current: ChildPr
     const seeded = (n: number) => ((run.seed * 9301 + n * 49297) % 233280) / 233280;
     for (let kill = 0; kill < run.kills; kill += 1) {
       await new Promise((resolve) => setTimeout(resolve, 1000 + seeded(kill) * 3000));
+      let snapshot: RedisSnapshot | null = null;
+      if (run.redisRollbacks) {
+        // A copy of one moment (the merger stopped meanwhile), then more batches committed to Kafka.
+        child.current.kill('SIGSTOP');
+        snapshot = await snapshotPrefix(redis, run.prefix);
+        child.current.kill('SIGCONT');
+        await new Promise((resolve) => setTimeout(resolve, 1500 + seeded(kill + 100) * 1500));
+      }
       const exited = new Promise((resolve) => child.current?.once('exit', resolve));
       child.current.kill('SIGKILL');
       await exited;
+      if (snapshot) await restorePrefix(redis, run.prefix, snapshot);
       current = start();
       child.current = current.spawned;
       await ready(current.logFile);
@@ -124,8 +143,10 @@ export async function crashAgainstModel(run: CrashRun, child: { current: ChildPr
       claims: lines.filter((line) => line.includes('"partition claimed"')).length,
       late: lines.filter((line) => line.includes('later than the reorder bound')).length,
       missingOutbox: lines.filter((line) => line.includes('has no outbox entry')).length,
+      rollbacks: lines.filter((line) => line.includes('redis is behind the committed offset') || line.includes('redis lost writes')).length,
     };
   } finally {
     await producer.disconnect();
+    redis.disconnect();
   }
 }

@@ -35,6 +35,12 @@ export interface ControlLease {
   published: number;
   /** The last clock this partition's transactions carried. */
   clock: number;
+  /**
+   * Claimed after Redis lost writes (kafka/sequentialPartitions.ts, ClaimPositions): operations at
+   * or before `upTo` were decided and published already — decided again for the state, their
+   * outputs held back — and records before offset `below` were dead-lettered already.
+   */
+  readonly heldBack: { readonly upTo: number; readonly below: number } | null;
 }
 
 /** Committed with the offset: where and how a restart picks up (see reorderBuffer.ts). */
@@ -74,6 +80,8 @@ export interface ControlTally extends DecisionCounts {
   late: number;
   commands: number;
   replayed: number;
+  /** Decided again after Redis lost them, their published outputs held back. */
+  recovered: number;
   /** Replays whose outputs were not published yet: sent from the outbox. */
   resent: number;
   missingOutbox: number;
@@ -115,12 +123,12 @@ function encodeDecision(catalog: SchemaCatalog, record: InboundRecord, decision:
 
 export async function processControlBatch(lease: ControlLease, topic: string, messages: readonly KafkaMessage[], ctx: ControlContext): Promise<ControlOutcome> {
   const { catalog, store, logger } = ctx;
-  const tally: ControlTally = { records: messages.length, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions() };
+  const tally: ControlTally = { records: messages.length, released: 0, late: 0, commands: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions() };
   const decoded = await decodeBatch(messages, { topic, partition: lease.partition, stream: 'personOps' }, catalog, logger, (record) =>
     isPersonOperation(record) || record.command.kind === 'tick' ? null : `a ${record.command.kind} record is not a person operation`,
   );
   const read = decoded.records;
-  const deadLetters = decoded.deadLetters.map((d) => d.output);
+  const deadLetters = decoded.deadLetters.filter((d) => !lease.heldBack || d.offset >= lease.heldBack.below).map((d) => d.output);
   tally.deadLetters = deadLetters.length;
   const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
 
@@ -166,11 +174,16 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
             continue;
           }
           const decision = decidePersonOperation(state, entry.record);
+          lastFresh = entry.record;
+          if (lease.heldBack && entry.record.received_at <= lease.heldBack.upTo) {
+            // Redis lost this decision, Kafka has its outputs: the state is rebuilt, nothing sent twice.
+            tally.recovered += 1;
+            continue;
+          }
           countDecisions(decisions, null, decision.outputs);
           const outputs = encodeDecision(catalog, entry.record, decision);
           decided.set(entry, outputs);
           outbox.set(outboxField(entry.record), encodeOutbox({ code: 'B', entry: { outputs, followUps: [] } }));
-          lastFresh = entry.record;
         }
         if (lastFresh && !(await store.commit(workspace, loaded.version, controlWrites(loaded.state, state), storedStamp(lastFresh), outbox))) {
           tally.conflicts += 1;

@@ -15,7 +15,7 @@ import { Ticker } from '../kafka/ticker';
 import { restartingConsumer } from '../kafka/restartingConsumer';
 import { TransactionalPublisher } from '../kafka/transactionalPublisher';
 import { publishingNothing, type StepPublisher } from '../kafka/stepPublisher';
-import { sequentialPartitions } from '../kafka/sequentialPartitions';
+import { sequentialPartitions, type ProgressLog } from '../kafka/sequentialPartitions';
 import { followPartitionCount } from '../../shared/kafka/partitionCount';
 import type { ControlStore } from '../redis/controlStore';
 import { emptyReorderBuffer } from '../ordered/reorderBuffer';
@@ -42,6 +42,8 @@ export interface ControlConsumerOptions {
   readonly metadataMaxAgeMs: number;
   /** anonmerge rebuild: decide and store, publish nothing, write no ticks. */
   readonly rebuild?: boolean;
+  /** Where Redis says each partition stood (redis/partitionProgress.ts): a claim recovers from writes Redis lost. */
+  readonly progress?: ProgressLog;
   /** Each committed Kafka transaction (clock-only steps too): the merger's metrics count it. */
   readonly onTransaction?: () => void;
   /** After each committed batch: the merger's metrics and totals count it. */
@@ -65,7 +67,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
   // The clock goes to every commands partition, including ones added later.
   const commandsPartitions = await followPartitionCount(admin, options.commandsTopic, options.metadataMaxAgeMs, logger);
 
-  const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions(), batches: 0 };
+  const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions(), batches: 0 };
   let generation = 0;
   let joined = false;
   const newConsumer = () => {
@@ -118,11 +120,15 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     topics: [topic],
     generation: () => generation,
     fromBeginning: true,
+    progress: options.progress,
     step: {
-      claim: (partition, committed) => {
-        // The reorder buffer is rebuilt by reading from the committed offset, under its high water.
-        const position = parsePosition(committed.get(topic)?.metadata ?? null);
-        return { partition, buffer: emptyReorderBuffer(position.highWater), published: position.published, clock: position.published };
+      claim: (partition, { readFrom, committed, recovering }) => {
+        // The reorder buffer is rebuilt by reading from the position, under its high water.
+        const position = parsePosition(readFrom.get(topic)?.metadata ?? null);
+        // What was published is what Kafka committed, whichever position is read from.
+        const { published } = parsePosition(committed.get(topic)?.metadata ?? null);
+        const heldBack = recovering ? { upTo: published, below: committed.get(topic)?.offset ?? 0 } : null;
+        return { partition, buffer: emptyReorderBuffer(position.highWater), published, clock: published, heldBack };
       },
       process: (lease, _topic, messages) => processControlBatch(lease, topic, messages, context),
       committed: (lease, outcome, partition) => {

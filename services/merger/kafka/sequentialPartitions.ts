@@ -55,9 +55,63 @@ export interface ClaimedPosition {
   readonly metadata: string | null;
 }
 
+/** A partition's progress record in Redis (redis/partitionProgress.ts). */
+export interface RecordedProgress {
+  /** How many times it was written (0: never). */
+  readonly writes: number;
+  readonly positions: ReadonlyMap<string, ClaimedPosition>;
+}
+
+/** Where Redis says each partition stood: read at a claim, written before each transaction that commits positions. */
+export interface ProgressLog {
+  read(partition: number): Promise<RecordedProgress>;
+  /** The record's count of writes now. */
+  writes(partition: number): Promise<number>;
+  /** The new count, or null when Redis holds another count than `writes` (it lost writes, or another consumer wrote). */
+  record(partition: number, writes: number, positions: ReadonlyMap<string, ClaimedPosition>): Promise<number | null>;
+}
+
+/** How a partition is claimed. */
+export interface ClaimPositions {
+  /** Where each topic is read from, with what was read before it (its metadata). */
+  readonly readFrom: ReadonlyMap<string, ClaimedPosition>;
+  /** Kafka's committed positions: whatever their metadata says was published stays published. */
+  readonly committed: ReadonlyMap<string, ClaimedPosition>;
+  /**
+   * Redis lost writes: readFrom is its older record, behind `committed`. The batches between were
+   * published; they are applied again with their outputs held back (the step's part).
+   */
+  readonly recovering: boolean;
+}
+
+/**
+ * Where a claim reads from: Kafka's committed positions, unless Redis's progress record is behind
+ * them in some topic — Redis lost writes that Kafka committed — and then from that record. A
+ * partition the group has committed positions for and Redis has no record of (Redis emptied) is
+ * read again from each log's start (`logStart`). `fromGroup`: the topics whose committed position
+ * the group did commit (the others were set from the group's starting policy).
+ */
+export function claimPositions(
+  committed: ReadonlyMap<string, ClaimedPosition>,
+  fromGroup: ReadonlySet<string>,
+  recorded: RecordedProgress | null,
+  logStart: ReadonlyMap<string, number>,
+): ClaimPositions {
+  const normal = { readFrom: committed, committed, recovering: false };
+  if (!recorded) return normal;
+  const readFrom = new Map<string, ClaimedPosition>();
+  let behind = false;
+  for (const [topic, position] of committed) {
+    const own = recorded.positions.get(topic) ?? (fromGroup.has(topic) ? { offset: logStart.get(topic) ?? 0, metadata: null } : position);
+    if (own.offset < position.offset) behind = true;
+    readFrom.set(topic, own);
+  }
+  return behind ? { readFrom, committed, recovering: true } : normal;
+}
+
 export interface PartitionStep<Lease, Outcome extends StepOutcome> {
-  /** What the step holds for a partition it starts on, from each topic's committed position. */
-  claim(partition: number, committed: ReadonlyMap<string, ClaimedPosition>): Lease;
+  /** What the step holds for a partition it starts on, from where each topic is read (see ClaimPositions). */
+  claim(partition: number, positions: ClaimPositions): Lease;
   process(lease: Lease, topic: string, messages: readonly KafkaMessage[]): Promise<Outcome>;
   /** After the transaction committed: the lease takes the outcome's state. */
   committed(lease: Lease, outcome: Outcome, partition: number): void;
@@ -76,6 +130,8 @@ interface Held<Lease> {
   readonly lease: Lease;
   readonly generation: number;
   zombie: boolean;
+  /** The progress record's count as this consumer last read or wrote it. */
+  writes: number;
   /** When this partition last committed a transaction (or was claimed). */
   committedAt: number;
 }
@@ -110,6 +166,8 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
   /** Where a topic with no committed position is read from. */
   readonly fromBeginning: boolean;
   readonly step: PartitionStep<Lease, Outcome>;
+  /** Where Redis says each partition stood (two planes); none: Kafka's committed positions are trusted alone. */
+  readonly progress?: ProgressLog;
 }): SequentialPartitions {
   const { admin, publisher, logger, step } = deps;
   const held = new Map<number, Held<Lease>>();
@@ -127,25 +185,44 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
     const { partition, topic } = batch;
     await publisher.acquire(partition);
     const committed = new Map<string, ClaimedPosition>();
+    const fromGroup = new Set<string>();
     for (const each of deps.topics) {
       const position = (await fetchCommittedPositions(admin, deps.groupId, each, { partitions: [partition], stable: true })).get(partition);
+      if (position && position.offset >= 0) fromGroup.add(each);
       // Nothing committed yet: from the start or the end, as the group is configured — known,
       // so that every commit of the partition can name a position in each topic.
       const offset = position && position.offset >= 0 ? position.offset : await startingOffset(each, partition);
       committed.set(each, { offset, metadata: position?.metadata ?? null });
     }
+    const recorded = deps.progress ? await deps.progress.read(partition) : null;
+    const logStart = new Map<string, number>();
+    if (recorded && fromGroup.size > recorded.positions.size) {
+      for (const each of fromGroup) logStart.set(each, Number((await admin.fetchTopicOffsets(each)).find((p) => p.partition === partition)?.low ?? 0));
+    }
+    const positions = claimPositions(committed, fromGroup, recorded, logStart);
     // A partition paused here before (the step's bound) and claimed again starts unpaused.
     consumer.resume(deps.topics.map((each) => ({ topic: each, partitions: [partition] })));
-    held.set(partition, { lease: step.claim(partition, committed), generation: deps.generation(), zombie: false, committedAt: Date.now() });
-    logger.info({ topics: deps.topics, partition, committed: Object.fromEntries([...committed].map(([t, p]) => [t, p.offset])) }, 'partition claimed');
-    // What the step holds is rebuilt from the committed positions: every topic is read from there.
+    held.set(partition, { lease: step.claim(partition, positions), generation: deps.generation(), zombie: false, committedAt: Date.now(), writes: recorded?.writes ?? 0 });
+    const offsets = (map: ReadonlyMap<string, ClaimedPosition>) => Object.fromEntries([...map].map(([t, p]) => [t, p.offset]));
+    logger.info({ topics: deps.topics, partition, committed: offsets(committed) }, 'partition claimed');
+    if (positions.recovering) {
+      logger.warn({ topics: deps.topics, partition, committed: offsets(committed), recorded: offsets(positions.readFrom) }, 'redis is behind the committed offset; re-applying from the positions it recorded, published outputs held back');
+    }
+    // What the step holds is rebuilt from where it reads: every topic is read from there.
     let readThis = true;
-    for (const [each, position] of committed) {
+    for (const [each, position] of positions.readFrom) {
       if (each === topic && fetchedFrom(batch) === position.offset) continue;
       consumer.seek({ topic: each, partition, offset: String(position.offset) });
       if (each === topic) readThis = false;
     }
     return readThis;
+  };
+
+  /** The partition is claimed again at its next batch: the claim compares Redis's record with Kafka's positions. */
+  const lostWrites = (partition: number, topic: string, consumer: Consumer, batch: Batch) => {
+    held.delete(partition);
+    logger.warn({ topic, partition }, 'redis lost writes: the progress record is not the one this consumer last wrote; the partition is claimed again');
+    consumer.seek({ topic, partition, offset: String(fetchedFrom(batch)) });
   };
 
   const runBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
@@ -162,11 +239,30 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
       await heartbeat();
       return;
     }
+    // Redis lost writes since this consumer's last record (a restart, a failover to a replica
+    // that lagged): deciding on its state would build on what it lost. Checked before the batch
+    // reads any state, and again when its positions are recorded.
+    if (deps.progress && (await deps.progress.writes(partition)) !== own.writes) {
+      lostWrites(partition, topic, consumer, batch);
+      return;
+    }
     const outcome = await step.process(own.lease, topic, batch.messages);
     // A batch that wrote nothing waits for the next transaction (up to IDLE_COMMIT_MS).
     const mode = publishMode(outcome, Date.now() - own.committedAt);
     const deferred = mode === 'nothing';
     const positionDeferred = mode === 'outputs';
+    if (mode === 'all' && deps.progress) {
+      // Recorded after the batch's state writes, before its transaction (see redis/partitionProgress.ts).
+      const positions = new Map<string, ClaimedPosition>([[deps.topics[0] as string, { offset: outcome.nextOffset, metadata: outcome.metadata }]]);
+      for (const other of outcome.alongside ?? []) positions.set(other.topic, { offset: other.offset, metadata: other.metadata ?? null });
+      const writes = await deps.progress.record(partition, own.writes, positions);
+      if (writes === null) {
+        // Decided on a state that may be missing writes: not published; the claim finds where Redis stands.
+        lostWrites(partition, topic, consumer, batch);
+        return;
+      }
+      own.writes = writes;
+    }
     if (!deferred) {
       try {
         await publisher.publish(partition, outcome.outputs, positionDeferred ? null : outcome.nextOffset, outcome.metadata, outcome.alongside ?? []);

@@ -17,6 +17,7 @@
  *   <prefix>:{<ws>|c}:f:<person key>     set     the person keys merged into the person
  *   <prefix>:{part|<topic>|<n>}:s        hash    partition: epoch, watermark, event time
  *   <prefix>:{part|<topic>|<n>}:t        zset    grace timers "<ws>/<anonymous id>" → window end
+ *   <prefix>:{part|<topic>|<n>}:o        hash    two planes: positions about to be committed (redis/partitionProgress.ts)
  *
  * Workspace ids cannot hold '|' or braces, so a tag never mixes two entities of different
  * workspaces; an anonymous id holding a '}' still gives all of its keys the same tag.
@@ -76,9 +77,9 @@ export class KeySpace {
     return { state: `${tag}:s`, bindings: `${tag}:b`, mergedInto: `${tag}:m`, outbox: `${tag}:x`, idsOf: (person) => `${tag}:i:${person}`, mergedFrom: (person) => `${tag}:f:${person}` };
   }
 
-  partition(topic: string, partition: number): { readonly state: string; readonly timers: string } {
+  partition(topic: string, partition: number): { readonly state: string; readonly timers: string; readonly progress: string } {
     const tag = `${this.prefix}:{part|${topic}|${partition}}`;
-    return { state: `${tag}:s`, timers: `${tag}:t` };
+    return { state: `${tag}:s`, timers: `${tag}:t`, progress: `${tag}:o` };
   }
 
   /** The member of a partition's timer set for one anonymous id. */

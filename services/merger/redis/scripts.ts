@@ -26,6 +26,8 @@ export interface MergerCommands {
   commitControl(numberOfKeys: number, ...keysThenArgs: Array<string | Buffer>): Promise<number>;
   /** Pairs of timer member and the window end that fired (see scripts/clearFiredTimers-1.lua). */
   clearFiredTimers(timersKey: string, ...memberEndPairs: string[]): Promise<number>;
+  /** See scripts/recordProgress-1.lua: the new count, or -1 when Redis holds another. */
+  recordProgress(progressKey: string, expectedCount: string, ...fieldValuePairs: string[]): Promise<number>;
   claimPartition(stateKey: string): Promise<[number, string, string]>;
   commitPartition(stateKey: string, epoch: number, lastWatermark: number, watermark: number, eventTime: number): Promise<number>;
 }

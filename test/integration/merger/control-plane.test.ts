@@ -112,7 +112,7 @@ describe('the control plane', () => {
     // its transaction: nothing of it reaches Kafka.
     const store = new ControlStore(redis, new KeySpace(prefix));
     const messages = log.map((r, offset) => ({ key: Buffer.from('crashws'), value: crashCatalog.encode('personOps', toWire(r)), offset: String(offset), timestamp: String(Date.now()), attributes: 0, headers: {} }) as unknown as KafkaMessage);
-    const lease = { partition: 0, buffer: emptyReorderBuffer(), published: Number.NEGATIVE_INFINITY, clock: Number.NEGATIVE_INFINITY };
+    const lease = { partition: 0, buffer: emptyReorderBuffer(), published: Number.NEGATIVE_INFINITY, clock: Number.NEGATIVE_INFINITY, heldBack: null };
     const crashed = await processControlBatch(lease, crashTopics.personOps, messages, { store, catalog: crashCatalog, logger: testLogger, reorderMs: REORDER_MS, commandsPartitions: () => PARTITIONS });
     expect(crashed.tally.released).toBe(operations.length);
 
