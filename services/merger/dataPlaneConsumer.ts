@@ -20,6 +20,7 @@ import { followPartitionCount } from '../shared/kafka/partitionCount';
 import type { StepPublisher } from './kafka/stepPublisher';
 import { emptyDataBuffer, frontierWaitsUntil, heldInbound, pausesInbound } from './ordered/dataBuffer';
 import type { Ticker } from './kafka/ticker';
+import type { PublishedPoints } from './redis/publishedPoints';
 import { noDecisions } from './ordered/decisionCounts';
 import type { EncodedOutput } from './redis/codec';
 import { addBatchToTotals } from './totals';
@@ -36,6 +37,8 @@ export interface DataPlaneDeps {
   readonly context: Omit<OrderedContext, 'controlPartitionOf'>;
   /** Where Redis says each partition stood (redis/partitionProgress.ts): a claim recovers from writes Redis lost. */
   readonly progress?: ProgressLog;
+  /** Told how far each partition has published (the control plane holds deletions' tombstones until all have passed them). */
+  readonly publishedPoints?: PublishedPoints;
   /** Inbound items a partition may hold before its inbound reads pause. */
   readonly maxHeldInbound: number;
   readonly fromBeginning: boolean;
@@ -112,6 +115,8 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
         lease.buffer = outcome.buffer;
         lease.published = outcome.published;
         lease.next = outcome.next;
+        // Committed (or nothing to commit): every item up to these points is out.
+        deps.publishedPoints?.write(partition, outcome.published).catch((error: unknown) => logger.warn({ err: error, partition }, 'could not record how far the partition has published; the next batch will'));
         addBatchToTotals(totals, outcome.tally);
         deps.onCommitted?.(outcome.tally, outcome.outputs, partition, outcome.lastOffset, outcome.topic);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'items applied before a restart were re-sent from the outbox');

@@ -36,6 +36,8 @@ import { ControlStore } from './redis/controlStore';
 import { startControlConsumer } from './control/controlConsumer';
 import { startDataPlane } from './dataPlaneConsumer';
 import { PartitionProgress } from './redis/partitionProgress';
+import { PublishedPoints } from './redis/publishedPoints';
+import { HeldTombstones } from './redis/heldTombstones';
 import { OrderedEntityStore } from './redis/orderedEntityStore';
 
 export type MergerConfig = Config<'kafka' | 'topics' | 'registry' | 'redis' | 'merger'>;
@@ -333,6 +335,8 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     for (const key of ['records', 'merged', 'pending', 'triggers', 'duplicates', 'refusedRebinds', 'timersFired', 'deadLetters', 'conflicts', 'replayed', 'missingOutbox'] as const) t[key] = (t[key] ?? 0) + (tally[key] ?? 0);
   };
 
+  // How far each data partition has published: the control plane holds a deletion's tombstone until all have passed it.
+  const publishedPoints = new PublishedPoints(redis, store.keys, topic);
   dataPlane = ordered
     ? await startDataPlane({
         consumer,
@@ -346,6 +350,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         context: { store, entities: new OrderedEntityStore(store), catalog, logger, reorderMs: config.merger.reorderMs, now: Date.now },
         maxHeldInbound: config.merger.maxHeldInbound,
         progress: new PartitionProgress(redis, store.keys, topic, [topic, config.topics.commands]),
+        publishedPoints,
         ticker,
         fromBeginning: config.merger.fromBeginning,
         generation: () => generation,
@@ -380,6 +385,8 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
           rebuild: options.rebuild,
           progress: new PartitionProgress(redis, store.keys, config.topics.personOps, [config.topics.personOps]),
+          tombstones: new HeldTombstones(redis, store.keys, config.topics.personOps),
+          publishedPoints,
           onTransaction: () => metrics.transactions.inc({ consumer: 'control' }),
           onCommitted: (tally, outputs, partition, lastOffset) => {
             countCommitted(tally, outputs);

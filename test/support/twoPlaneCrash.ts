@@ -12,6 +12,8 @@ import { SchemaCatalog } from '../../services/shared/avro/catalog';
 import type { TopicConfig } from '../../services/shared/config';
 import { ensureTopics } from '../../services/shared/kafka/topics';
 import { canonicalJson } from '../../services/shared/model/recordOrder';
+import type { InboundRecord } from '../../services/shared/model/inbound';
+import { personRecordKey } from '../../services/shared/model/keys';
 import { GRACE_S } from './personOpsWorkload';
 import { mergerEnv, readLog, spawnMerger, waitForMergerReady } from './merger';
 import { resultsPath } from './results';
@@ -32,6 +34,43 @@ function excess(a: readonly string[], b: readonly string[]): string[] {
   for (const text of a) counts.set(text, (counts.get(text) ?? 0) + 1);
   for (const text of b) counts.set(text, (counts.get(text) ?? 0) - 1);
   return [...counts].filter(([, n]) => n > 0).map(([text, n]) => (n > 1 ? `${n}× ${text}` : text));
+}
+
+/**
+ * R10 for a consumer keeping a table per person: a deletion's tombstone comes after every merged
+ * event that became the person's (its associated_at) before the deletion. `read`: the
+ * merged-events records in each partition's order (so each key's in its order). The n-th
+ * tombstone of a key is the n-th deletion naming it, in received_at order. Also counted, not
+ * a failure: events that became the person's after a deletion written before its tombstone (a
+ * person identified again while the tombstone waits; docs/design-person-operations.md, "Open").
+ */
+export function tombstoneOrder(records: readonly InboundRecord[], read: ReadonlyArray<{ stream: string; key: string; value: unknown }>): { tooEarly: string[]; newBefore: number } {
+  const deletions = new Map<string, number[]>();
+  for (const record of [...records].sort((a, b) => a.received_at - b.received_at)) {
+    if (record.command.kind !== 'delete') continue;
+    const key = personRecordKey(record.workspace_id, record.command.body.person);
+    deletions.set(key, [...(deletions.get(key) ?? []), record.received_at]);
+  }
+  const merged = read.filter((output) => output.stream === 'mergedEvents');
+  const tombstones = new Map<string, Array<{ index: number; deletedAt: number; n: number }>>();
+  merged.forEach((output, index) => {
+    if (output.value !== null) return;
+    const list = tombstones.get(output.key) ?? [];
+    const deletedAt = deletions.get(output.key)?.[list.length];
+    if (deletedAt !== undefined) list.push({ index, deletedAt, n: list.length });
+    tombstones.set(output.key, list);
+  });
+  const tooEarly: string[] = [];
+  let newBefore = 0;
+  merged.forEach((output, index) => {
+    if (output.value === null) return;
+    const associatedAt = (output.value as { associated_at: number }).associated_at;
+    for (const tombstone of tombstones.get(output.key) ?? []) {
+      if (index > tombstone.index && associatedAt < tombstone.deletedAt) tooEarly.push(`${output.key}: tombstone ${tombstone.n + 1} before an event that became the person's ${tombstone.deletedAt - associatedAt} ms before its deletion`);
+      if (index < tombstone.index && associatedAt > tombstone.deletedAt) newBefore += 1;
+    }
+  });
+  return { tooEarly, newBefore };
 }
 
 export interface CrashRun {
@@ -64,6 +103,10 @@ export interface CrashReport {
   readonly claims: number;
   readonly late: number;
   readonly missingOutbox: number;
+  /** Tombstones followed, under their key, by a merged event that became the person's before their deletion (R10). */
+  readonly tombstonesTooEarly: string[];
+  /** Merged events that became the person's after a deletion, written before its tombstone (the open case). */
+  readonly newEventsBeforeTombstone: number;
   /** Claims that found Redis behind Kafka's committed positions, and checks that found it had lost writes. */
   readonly rollbacks: number;
 }
@@ -126,7 +169,8 @@ export async function crashAgainstModel(run: CrashRun, child: { current: ChildPr
     await waitForMerger(kafka, topics, run.groupId, true, 180_000);
     // The windows ending up to the horizon fire once the control clock passes them.
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    const actual = (await readAll(kafka, catalog, topics, ['mergedEvents', 'campaignTriggers', 'activity', 'anonymousEvents'])).map(canonical);
+    const read = await readAll(kafka, catalog, topics, ['mergedEvents', 'campaignTriggers', 'activity', 'anonymousEvents']);
+    const actual = read.map(canonical);
     const expected = ReferenceModel.run(records, horizon).map(canonical);
 
     const log = logs.map(readLog).join('\n');
@@ -143,6 +187,8 @@ export async function crashAgainstModel(run: CrashRun, child: { current: ChildPr
       claims: lines.filter((line) => line.includes('"partition claimed"')).length,
       late: lines.filter((line) => line.includes('later than the reorder bound')).length,
       missingOutbox: lines.filter((line) => line.includes('has no outbox entry')).length,
+      tombstonesTooEarly: tombstoneOrder(records, read).tooEarly,
+      newEventsBeforeTombstone: tombstoneOrder(records, read).newBefore,
       rollbacks: lines.filter((line) => line.includes('redis is behind the committed offset') || line.includes('redis lost writes')).length,
     };
   } finally {

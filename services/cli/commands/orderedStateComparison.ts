@@ -4,7 +4,8 @@
  * applied), each entity's ordered state, pending events, seen ids, and the open windows' timers.
  * Left out, as they say how the state was written rather than what it is: versions (one per
  * write, and a rebuild writes in other batches), outbox entries (deleted once published),
- * partitions' claims and progress records, and expiry times.
+ * partitions' claims, progress records, published points and held tombstones (how far the
+ * writing went, not what it decided), and expiry times.
  */
 import type { AnyRedis } from '../../shared/redis/client';
 import { scanKeys } from '../../shared/redis/scanKeys';
@@ -12,7 +13,7 @@ import type { Comparison } from './rebuild';
 
 /** The key's value as text, or null when it says nothing about the state. */
 async function valueOf(redis: AnyRedis, key: string): Promise<string | null> {
-  if (/\}:x$/.test(key) || /^\S*\{part\|[^}]*\}:[so]$/.test(key)) return null;
+  if (/\}:x$/.test(key) || /^\S*\{part\|[^}]*\}:[soph]$/.test(key)) return null;
   const type = await redis.type(key);
   switch (type) {
     case 'hash': {

@@ -25,6 +25,9 @@ import { committablePosition, release, type BufferedRecord, type ReorderBuffer }
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from '../redis/codec';
 import { appliedAlready, outboxField, storedStamp, type ControlStore } from '../redis/controlStore';
 import { decodeBatch } from '../decodeBatch';
+import { compareTombstones, type HeldTombstone, type HeldTombstones } from '../redis/heldTombstones';
+import type { PublishedPoints } from '../redis/publishedPoints';
+import { personRecordKey } from '../../shared/model/keys';
 import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from '../ordered/decisionCounts';
 
 /** What a control consumer keeps about a partition it owns, between batches. */
@@ -35,6 +38,10 @@ export interface ControlLease {
   published: number;
   /** The last clock this partition's transactions carried. */
   clock: number;
+  /** The last deletion tombstone a committed transaction sent (redis/heldTombstones.ts). */
+  tombstonesSent: HeldTombstone | null;
+  /** Tombstones may be held: look at them at the next step. */
+  mayHoldTombstones: boolean;
   /**
    * Claimed after Redis lost writes (kafka/sequentialPartitions.ts, ClaimPositions): operations at
    * or before `upTo` were decided and published already — decided again for the state, their
@@ -49,21 +56,33 @@ export interface ControlPosition {
   readonly highWater: number;
   /** As ControlLease.published. */
   readonly published: number;
+  /** As ControlLease.tombstonesSent. */
+  readonly tombstonesSent: HeldTombstone | null;
+}
+
+function parseTombstone(value: unknown): HeldTombstone | null {
+  if (!Array.isArray(value) || value.length !== 3) return null;
+  const [at, recordId, key] = value as unknown[];
+  return typeof at === 'number' && typeof recordId === 'string' && typeof key === 'string' ? { at, recordId, key } : null;
 }
 
 export function parsePosition(metadata: string | null): ControlPosition {
-  const none = { highWater: Number.NEGATIVE_INFINITY, published: Number.NEGATIVE_INFINITY };
+  const none = { highWater: Number.NEGATIVE_INFINITY, published: Number.NEGATIVE_INFINITY, tombstonesSent: null };
   if (!metadata) return none;
   try {
-    const parsed = JSON.parse(metadata) as { h?: unknown; p?: unknown };
-    return { highWater: typeof parsed.h === 'number' ? parsed.h : none.highWater, published: typeof parsed.p === 'number' ? parsed.p : none.published };
+    const parsed = JSON.parse(metadata) as { h?: unknown; p?: unknown; t?: unknown };
+    return { highWater: typeof parsed.h === 'number' ? parsed.h : none.highWater, published: typeof parsed.p === 'number' ? parsed.p : none.published, tombstonesSent: parseTombstone(parsed.t) };
   } catch {
     return none;
   }
 }
 
 export const formatPosition = (position: ControlPosition): string =>
-  JSON.stringify({ h: Number.isFinite(position.highWater) ? position.highWater : null, p: Number.isFinite(position.published) ? position.published : null });
+  JSON.stringify({
+    h: Number.isFinite(position.highWater) ? position.highWater : null,
+    p: Number.isFinite(position.published) ? position.published : null,
+    t: position.tombstonesSent ? [position.tombstonesSent.at, position.tombstonesSent.recordId, position.tombstonesSent.key] : null,
+  });
 
 export interface ControlContext {
   readonly store: ControlStore;
@@ -72,6 +91,10 @@ export interface ControlContext {
   readonly reorderMs: number;
   /** The commands topic's partition count now: the clock goes to each. */
   readonly commandsPartitions: () => number;
+  /** Deletions' tombstones held until every data partition has published past them. */
+  readonly tombstones: HeldTombstones;
+  /** How far each data partition has published. */
+  readonly publishedPoints: PublishedPoints;
 }
 
 export interface ControlTally extends DecisionCounts {
@@ -80,6 +103,8 @@ export interface ControlTally extends DecisionCounts {
   late: number;
   commands: number;
   replayed: number;
+  /** Deletions' tombstones sent (held until every data partition had published past them). */
+  tombstones: number;
   /** Decided again after Redis lost them, their published outputs held back. */
   recovered: number;
   /** Replays whose outputs were not published yet: sent from the outbox. */
@@ -102,6 +127,8 @@ export interface ControlOutcome {
   readonly buffer: ReorderBuffer;
   readonly published: number;
   readonly clock: number;
+  readonly tombstonesSent: HeldTombstone | null;
+  readonly mayHoldTombstones: boolean;
   readonly tally: ControlTally;
   /** The last offset of the batch: read (not necessarily applied) up to here. */
   readonly lastOffset: number;
@@ -110,20 +137,36 @@ export interface ControlOutcome {
 
 const MAX_ATTEMPTS = 8;
 
-/** The outputs of one operation, encoded: its commands (as inbound records, for the commands topic), then the rest. */
+/**
+ * The outputs of one operation, encoded: its commands (as inbound records, for the commands
+ * topic), then the rest — but a deletion's tombstone, which is held (heldTombstone).
+ */
 function encodeDecision(catalog: SchemaCatalog, record: InboundRecord, decision: ReturnType<typeof decidePersonOperation>): EncodedOutput[] {
   const encoded: EncodedOutput[] = [];
   for (const command of decision.commands) {
     const written = commandRecord(command, record.settings) as InboundRecord & { command: { kind: 'binding' } };
     encoded.push({ stream: 'commands', key: commandKey(written), value: catalog.encode('commands', toWire(written)) });
   }
-  for (const output of decision.outputs) encoded.push({ stream: output.stream, key: output.key, value: output.value === null ? null : catalog.encode(output.stream, output.value) });
+  for (const output of decision.outputs) {
+    if (output.stream === 'mergedEvents' && output.value === null) continue;
+    encoded.push({ stream: output.stream, key: output.key, value: output.value === null ? null : catalog.encode(output.stream, output.value) });
+  }
   return encoded;
+}
+
+/**
+ * SPEC R10's tombstone of a deletion, which must follow every merged event of the person received
+ * before it. Those come from data partitions that may be behind, so it is held
+ * (redis/heldTombstones.ts) and sent once each has published past the deletion. The key is the
+ * one the decision's tombstone carries: the person the deletion names.
+ */
+function heldTombstone(record: InboundRecord): HeldTombstone | null {
+  return record.command.kind === 'delete' ? { at: record.received_at, recordId: record.id, key: personRecordKey(record.workspace_id, record.command.body.person) } : null;
 }
 
 export async function processControlBatch(lease: ControlLease, topic: string, messages: readonly KafkaMessage[], ctx: ControlContext): Promise<ControlOutcome> {
   const { catalog, store, logger } = ctx;
-  const tally: ControlTally = { records: messages.length, released: 0, late: 0, commands: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions() };
+  const tally: ControlTally = { records: messages.length, released: 0, late: 0, commands: 0, replayed: 0, tombstones: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions() };
   const decoded = await decodeBatch(messages, { topic, partition: lease.partition, stream: 'personOps' }, catalog, logger, (record) =>
     isPersonOperation(record) || record.command.kind === 'tick' ? null : `a ${record.command.kind} record is not a person operation`,
   );
@@ -203,6 +246,30 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
     tally.commands += produced.filter((output) => output.stream === 'commands').length;
     outputs.push(...produced);
   }
+  // Deletions' tombstones: held (before the transaction, so a replay finds them), then each sent
+  // once every data partition has published past it, in order, at most once.
+  const sentBefore = lease.tombstonesSent;
+  const isNew = (t: HeldTombstone) => sentBefore === null || compareTombstones(t, sentBefore) > 0;
+  const holding = released.ready.map((entry) => heldTombstone(entry.record)).filter((t): t is HeldTombstone => t !== null && isNew(t));
+  await ctx.tombstones.add(lease.partition, holding);
+  let tombstonesSent = sentBefore;
+  let mayHoldTombstones = lease.mayHoldTombstones || holding.length > 0;
+  const settled: HeldTombstone[] = [];
+  if (mayHoldTombstones) {
+    const held = await ctx.tombstones.list(lease.partition);
+    settled.push(...held.filter((t) => !isNew(t)));
+    const waiting = held.filter(isNew);
+    const lowest = waiting.length > 0 ? await ctx.publishedPoints.lowest(lease.partition, ctx.commandsPartitions()) : Number.NEGATIVE_INFINITY;
+    let sent = 0;
+    while (sent < waiting.length && (waiting[sent] as HeldTombstone).at <= lowest) sent += 1;
+    for (const tombstone of waiting.slice(0, sent)) {
+      outputs.push({ stream: 'mergedEvents', key: tombstone.key, value: null });
+      settled.push(tombstone);
+      tombstonesSent = tombstone;
+    }
+    tally.tombstones = sent;
+    mayHoldTombstones = sent < waiting.length;
+  }
   // After the commands, in the same transaction: a data partition that reads the clock has every
   // command at or before it in front of it (design-person-operations.md).
   let clock = lease.clock;
@@ -216,20 +283,23 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
 
   const position = committablePosition(released.buffer, lastOffset + 1);
   const published = Math.max(lease.published, released.frontier);
-  const decidedNothing = released.ready.length === 0 && deadLetters.length === 0;
+  // A tombstone sent is named in the committed position: the position may not wait.
+  const decidedNothing = released.ready.length === 0 && deadLetters.length === 0 && tombstonesSent === sentBefore;
   return {
     outputs,
     nothingToCommit: decidedNothing && outputs.length === 0,
     positionMayWait: decidedNothing,
     nextOffset: position.offset,
-    metadata: formatPosition({ highWater: position.highWater, published }),
+    metadata: formatPosition({ highWater: position.highWater, published, tombstonesSent }),
     buffer: released.buffer,
     published,
     clock,
+    tombstonesSent,
+    mayHoldTombstones,
     tally,
     lastOffset,
     afterCommit: async () => {
-      await Promise.all(cleanUp.map(({ workspace, fields }) => store.cleanOutbox(workspace, fields)));
+      await Promise.all([...cleanUp.map(({ workspace, fields }) => store.cleanOutbox(workspace, fields)), ctx.tombstones.remove(lease.partition, settled)]);
     },
   };
 }

@@ -18,6 +18,8 @@ import { publishingNothing, type StepPublisher } from '../kafka/stepPublisher';
 import { sequentialPartitions, type ProgressLog } from '../kafka/sequentialPartitions';
 import { followPartitionCount } from '../../shared/kafka/partitionCount';
 import type { ControlStore } from '../redis/controlStore';
+import type { HeldTombstones } from '../redis/heldTombstones';
+import type { PublishedPoints } from '../redis/publishedPoints';
 import { emptyReorderBuffer } from '../ordered/reorderBuffer';
 import { parsePosition, processControlBatch, type ControlLease, type ControlOutcome, type ControlTally } from './controlBatch';
 import { noDecisions } from '../ordered/decisionCounts';
@@ -44,6 +46,9 @@ export interface ControlConsumerOptions {
   readonly rebuild?: boolean;
   /** Where Redis says each partition stood (redis/partitionProgress.ts): a claim recovers from writes Redis lost. */
   readonly progress?: ProgressLog;
+  /** Deletions' tombstones held until every data partition has published past them, and how far each has. */
+  readonly tombstones: HeldTombstones;
+  readonly publishedPoints: PublishedPoints;
   /** Each committed Kafka transaction (clock-only steps too): the merger's metrics count it. */
   readonly onTransaction?: () => void;
   /** After each committed batch: the merger's metrics and totals count it. */
@@ -67,7 +72,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
   // The clock goes to every commands partition, including ones added later.
   const commandsPartitions = await followPartitionCount(admin, options.commandsTopic, options.metadataMaxAgeMs, logger);
 
-  const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions(), batches: 0 };
+  const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, tombstones: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions(), batches: 0 };
   let generation = 0;
   let joined = false;
   const newConsumer = () => {
@@ -109,7 +114,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     },
   });
 
-  const context = { store, catalog, logger, reorderMs: options.reorderMs, commandsPartitions: commandsPartitions.current };
+  const context = { store, catalog, logger, reorderMs: options.reorderMs, commandsPartitions: commandsPartitions.current, tombstones: options.tombstones, publishedPoints: options.publishedPoints };
 
   const partitions = sequentialPartitions<ControlLease, ControlOutcome>({
     consumer: () => consumers.current(),
@@ -126,15 +131,17 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
         // The reorder buffer is rebuilt by reading from the position, under its high water.
         const position = parsePosition(readFrom.get(topic)?.metadata ?? null);
         // What was published is what Kafka committed, whichever position is read from.
-        const { published } = parsePosition(committed.get(topic)?.metadata ?? null);
+        const { published, tombstonesSent } = parsePosition(committed.get(topic)?.metadata ?? null);
         const heldBack = recovering ? { upTo: published, below: committed.get(topic)?.offset ?? 0 } : null;
-        return { partition, buffer: emptyReorderBuffer(position.highWater), published, clock: published, heldBack };
+        return { partition, buffer: emptyReorderBuffer(position.highWater), published, clock: published, tombstonesSent, mayHoldTombstones: true, heldBack };
       },
       process: (lease, _topic, messages) => processControlBatch(lease, topic, messages, context),
       committed: (lease, outcome, partition) => {
         lease.buffer = outcome.buffer;
         lease.published = outcome.published;
         lease.clock = outcome.clock;
+        lease.tombstonesSent = outcome.tombstonesSent;
+        lease.mayHoldTombstones = outcome.mayHoldTombstones;
         addBatchToTotals(totals, outcome.tally);
         options.onCommitted?.(outcome.tally, outcome.outputs, partition, outcome.lastOffset);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'person operations decided before a restart were re-sent from the outbox');

@@ -30,9 +30,11 @@ describe('the two-plane merger killed with SIGKILL at random moments (R7, R9, R1
 
   it(`every output equals the reference model's across ${KILLS} kills (seed ${SEED})`, async () => {
     const report = await crashAgainstModel({ kafka, topics, groupId: uniqueName('two-planes-crash-group'), prefix, kills: KILLS, groups: GROUPS, seed: SEED, label: 'two-planes-crash' }, child);
-    process.stdout.write(`two-plane crash test: ${JSON.stringify({ ...report, lost: report.lost.length, extra: report.extra.length })}\n`);
+    process.stdout.write(`two-plane crash test: ${JSON.stringify({ ...report, lost: report.lost.length, extra: report.extra.length, tombstonesTooEarly: report.tombstonesTooEarly.length })}\n`);
     expect({ lost: report.lost.slice(0, 10), extra: report.extra.slice(0, 10) }).toEqual({ lost: [], extra: [] });
     expect(report.outputs).toBe(report.expectedOutputs);
+    // R10: each deletion's tombstone after every merged event of the person received before it.
+    expect(report.tombstonesTooEarly.slice(0, 10)).toEqual([]);
     // A replay that needed an outbox entry and found none would have lost outputs.
     expect(report.missingOutbox).toBe(0);
   }, 600_000);
