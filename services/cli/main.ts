@@ -6,6 +6,7 @@
  *   anonmerge rebuild [--into PREFIX] [--empty-first] [--compare-with PREFIX]
  *   anonmerge dlq replay [--from-offset N] [--dry-run]
  *   anonmerge partitions add --count N [--stream inbound]
+ *   anonmerge migrate two-planes
  *   anonmerge config-docs [--check]
  *
  * Settings come from the same environment variables as the services (docs/configuration.md).
@@ -25,12 +26,14 @@ import { explain, renderExplanation } from './commands/explain';
 import { addPartitions } from './commands/partitions';
 import { compareStates, rebuildState } from './commands/rebuild';
 import { compareOrderedStates } from './commands/orderedStateComparison';
+import { MigrationRefused, migrateToTwoPlanes } from './commands/migrate';
 
 const USAGE = `usage:
   anonmerge explain --workspace W (--anonymous-id A | --person P) [--json]
   anonmerge rebuild [--into PREFIX] [--empty-first] [--compare-with PREFIX]
   anonmerge dlq replay [--from-offset N] [--dry-run]
   anonmerge partitions add --count N [--stream inbound]
+  anonmerge migrate two-planes      (legacy mergers stopped first: docs/deployment.md)
   anonmerge config-docs [--check]`;
 
 function fail(message: string): never {
@@ -45,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const { values } = parseArgs({
-    args: argv.slice(command === 'dlq' || command === 'partitions' ? 2 : 1),
+    args: argv.slice(command === 'dlq' || command === 'partitions' || command === 'migrate' ? 2 : 1),
     options: {
       workspace: { type: 'string' },
       'anonymous-id': { type: 'string' },
@@ -90,6 +93,18 @@ async function main(argv: string[]): Promise<number> {
       const explanations = await explain(kafka, catalog, redis, new KeySpace(config.merger.redisKeyPrefix), values.workspace, { anonymousId: values['anonymous-id'], person: values.person }, config.merger.controlPlane);
       process.stdout.write(values.json ? `${JSON.stringify(explanations, null, 2)}\n` : `${explanations.map(renderExplanation).join('\n\n') || 'nothing known about that'}\n`);
       return 0;
+    }
+    if (command === 'migrate' && sub === 'two-planes') {
+      try {
+        const report = await migrateToTwoPlanes(config, redis, logger, (line) => process.stderr.write(`\r\u001b[2K${line}`));
+        process.stderr.write('\n');
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\nnext: start the mergers with ANONMERGE_MERGER_CONTROL_PLANE=true, then ingest with ANONMERGE_INGEST_PERSON_OPS=true\n`);
+        return 0;
+      } catch (error) {
+        if (!(error instanceof MigrationRefused)) throw error;
+        process.stderr.write(`anonmerge: refused: ${error.message}\n`);
+        return 2;
+      }
     }
     if (command === 'rebuild') {
       const live = config.merger.redisKeyPrefix;
