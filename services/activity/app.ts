@@ -63,6 +63,9 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => (deps.ready() ? { status: 'ready' } : reply.status(503).send({ status: 'not ready' })));
   app.get('/', async (_request, reply) => reply.redirect('/activity'));
+  // Browsers ask for an icon with every page; the page has none, and a 404 shows as an error in
+  // every viewer's console.
+  app.get('/favicon.ico', async (_request, reply) => reply.status(204).send());
 
   // A brake on guessing logins (failedAuthThrottle.ts): an address past its failures is refused
   // before its credentials are looked at. A request without credentials (the page's first, which

@@ -39,6 +39,7 @@ describe('activity security headers', () => {
     ['a refused workspace', '/activity/api/rows?workspace=ws-b', login, 403],
     ['an unknown route', '/nothing-here', {}, 404],
     ['the health check', '/healthz', {}, 200],
+    ['the icon a browser asks for (none: no error in its console)', '/favicon.ico', {}, 204],
   ];
 
   it.each(answers)('%s: nosniff, no framing, no referrer, not cached', async (_what, path, headers, status) => {

@@ -19,4 +19,17 @@ describe('OpenAPI document', () => {
     expect(served).toHaveLength(22);
     await app.close();
   });
+
+  it('documents the answers every route can give before it runs: 408, 431, and 429 where credentials are checked', () => {
+    const document = JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const missing: string[] = [];
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const codes = Object.keys(operation.responses);
+        const wanted = ['408', '431', ...(codes.includes('401') ? ['429'] : [])];
+        for (const code of wanted) if (!codes.includes(code)) missing.push(`${method.toUpperCase()} ${path} ${code}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
 });
