@@ -146,6 +146,12 @@ case "${1:-}" in
     # make run / make up are the demo: the demo workspace of config/workspaces.json (whose keys a
     # deployment refuses) and the demo shop page at /demo. ANONMERGE_DEMO=0 makes them a deployment.
     export ANONMERGE_DEMO="${ANONMERGE_DEMO:-1}"
+    # A stack an earlier version left with the legacy merger's state (before the two planes were
+    # the default): moved once, before the merger starts (docs/deployment.md). Nothing otherwise.
+    if [[ "${ANONMERGE_MERGER_CONTROL_PLANE:-true}" != false ]] && ! pid_alive merger; then
+      (cd "$ROOT_DIR" && node dist/services/cli/main.js migrate two-planes --if-needed) | sed 's/^/[services] /' \
+        || die "the legacy merger's state could not be moved; see above (or set ANONMERGE_MERGER_CONTROL_PLANE=false and ANONMERGE_INGEST_PERSON_OPS=false)"
+    fi
     for name in "${SERVICES[@]}"; do start_one "$name"; done
     for name in "${SERVICES[@]}"; do wait_ready "$name"; done
     ;;

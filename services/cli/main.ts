@@ -6,7 +6,7 @@
  *   anonmerge rebuild [--into PREFIX] [--empty-first] [--compare-with PREFIX]
  *   anonmerge dlq replay [--from-offset N] [--dry-run]
  *   anonmerge partitions add --count N [--stream inbound]
- *   anonmerge migrate two-planes
+ *   anonmerge migrate two-planes [--if-needed]
  *   anonmerge config-docs [--check]
  *
  * Settings come from the same environment variables as the services (docs/configuration.md).
@@ -26,14 +26,14 @@ import { explain, renderExplanation } from './commands/explain';
 import { addPartitions } from './commands/partitions';
 import { compareStates, rebuildState } from './commands/rebuild';
 import { compareOrderedStates } from './commands/orderedStateComparison';
-import { MigrationRefused, migrateToTwoPlanes } from './commands/migrate';
+import { MigrationRefused, migrateToTwoPlanes, unmigratedPartitions } from './commands/migrate';
 
 const USAGE = `usage:
   anonmerge explain --workspace W (--anonymous-id A | --person P) [--json]
   anonmerge rebuild [--into PREFIX] [--empty-first] [--compare-with PREFIX]
   anonmerge dlq replay [--from-offset N] [--dry-run]
   anonmerge partitions add --count N [--stream inbound]
-  anonmerge migrate two-planes      (legacy mergers stopped first: docs/deployment.md)
+  anonmerge migrate two-planes [--if-needed]   (legacy mergers stopped first: docs/deployment.md)
   anonmerge config-docs [--check]`;
 
 function fail(message: string): never {
@@ -62,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
       count: { type: 'string' },
       stream: { type: 'string', default: 'inbound' },
       check: { type: 'boolean', default: false },
+      'if-needed': { type: 'boolean', default: false },
     },
   });
   if (command === 'config-docs') return configDocs(values.check ?? false);
@@ -95,6 +96,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === 'migrate' && sub === 'two-planes') {
+      // --if-needed (make up, make run): only when some partition still has unmoved legacy state.
+      if (values['if-needed'] && (await unmigratedPartitions(config, redis, logger)).length === 0) {
+        process.stdout.write('nothing to migrate: no legacy merger state without its two-plane record\n');
+        return 0;
+      }
       try {
         const report = await migrateToTwoPlanes(config, redis, logger, (line) => process.stderr.write(`\r\u001b[2K${line}`));
         process.stderr.write('\n');

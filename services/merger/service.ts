@@ -100,6 +100,21 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   // Ticks move a quiet inbound partition's time: the legacy merger's timers, and in two planes
   // (docs/design-person-operations.md) the inbound frontier the data plane releases under.
   const ordered = config.merger.controlPlane;
+  if (ordered && !options.rebuild) {
+    // The two planes on a legacy deployment's Redis, not migrated: they would start without its
+    // bindings. Refused, with what to do, rather than discovered as wrong merges.
+    const partitions = (await admin.fetchTopicOffsets(topic)).length;
+    const unmigrated = await new PartitionProgress(redis, store.keys, topic, [topic, config.topics.commands]).unmigratedLegacy(partitions);
+    if (unmigrated.length > 0) {
+      await admin.disconnect();
+      redis.disconnect();
+      throw new Error(
+        `Redis prefix ${config.merger.redisKeyPrefix} holds the legacy merger's state (inbound partitions ${unmigrated.join(', ')}) and the two-plane merger is on ` +
+          '(ANONMERGE_MERGER_CONTROL_PLANE, the default): stop the legacy mergers with SIGTERM and run `anonmerge migrate two-planes` first, ' +
+          'or set ANONMERGE_MERGER_CONTROL_PLANE=false and ANONMERGE_INGEST_PERSON_OPS=false to stay on the legacy merger (docs/deployment.md)',
+      );
+    }
+  }
   const ticker = new Ticker(kafka, catalog, topic, ordered ? config.merger.controlTickIntervalMs : config.merger.tickIntervalMs, logger);
   if (!options.rebuild) await ticker.start();
 

@@ -47,6 +47,20 @@ export class PartitionProgress {
     return Number((await this.redis.hget(this.key(partition), 'n')) ?? 0);
   }
 
+  /**
+   * Partitions among 0 … `partitions` − 1 that the legacy merger applied (its watermark is in
+   * the partition's state) and that have no progress record: a legacy deployment started as two
+   * planes without `anonmerge migrate two-planes`, which would run without the legacy state.
+   */
+  async unmigratedLegacy(partitions: number): Promise<number[]> {
+    const found: number[] = [];
+    for (let partition = 0; partition < partitions; partition += 1) {
+      const [watermark, recorded] = await Promise.all([this.redis.hget(this.keys.partition(this.topic, partition).state, 'w'), this.redis.exists(this.key(partition))]);
+      if (watermark !== null && recorded === 0) found.push(partition);
+    }
+    return found;
+  }
+
   /** The new count of writes, or null when Redis holds another count than `writes` (see the script). */
   async record(partition: number, writes: number, positions: ReadonlyMap<string, ClaimedPosition>): Promise<number | null> {
     const args: string[] = [];

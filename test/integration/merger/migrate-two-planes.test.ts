@@ -79,7 +79,10 @@ describe('moving a deployment from the legacy merger to the two planes', () => {
     await merger.close();
     merger = null;
 
-    // A running merger, or a state behind Kafka, is refused; then the move.
+    // The two planes refuse to start on the legacy state before it is moved.
+    await expect(startMerger(twoPlanesConfig, testLogger, { listen: false })).rejects.toThrow(/anonmerge migrate two-planes/);
+
+    // A running merger is refused; then the move.
     const running = await startMerger(legacyConfig, testLogger, { listen: false });
     await sleep(1500);
     await expect(migrateToTwoPlanes(twoPlanesConfig, redis, testLogger, () => undefined)).rejects.toThrow(MigrationRefused);
