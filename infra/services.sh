@@ -149,7 +149,7 @@ case "${1:-}" in
     # A stack an earlier version left with the legacy merger's state (before the two planes were
     # the default): moved once, before the merger starts (docs/deployment.md). Nothing otherwise.
     if [[ "${ANONMERGE_MERGER_CONTROL_PLANE:-true}" != false ]] && ! pid_alive merger; then
-      (cd "$ROOT_DIR" && node dist/services/cli/main.js migrate two-planes --if-needed) | sed 's/^/[services] /' \
+      (cd "$ROOT_DIR" && ANONMERGE_LOG_LEVEL=error node dist/services/cli/main.js migrate two-planes --if-needed) | sed 's/^/[services] /' \
         || die "the legacy merger's state could not be moved; see above (or set ANONMERGE_MERGER_CONTROL_PLANE=false and ANONMERGE_INGEST_PERSON_OPS=false)"
     fi
     for name in "${SERVICES[@]}"; do start_one "$name"; done
