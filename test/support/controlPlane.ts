@@ -65,7 +65,11 @@ export async function appendOnTime(producer: Producer, catalog: SchemaCatalog, t
 }
 
 /** Reads (read_committed) what the control plane wrote, until every commands partition's clock passed `until`. */
-export async function readControlOutputs(kafka: Kafka, catalog: SchemaCatalog, topics: TopicConfig, until: number, timeoutMs = 90_000): Promise<ControlOutputs & { partitionOf: Map<DataCommand, number> }> {
+/**
+ * `tombstones`: how many deletion tombstones to wait for besides — they are held until every data
+ * partition has published past their deletion, which comes after the control clocks.
+ */
+export async function readControlOutputs(kafka: Kafka, catalog: SchemaCatalog, topics: TopicConfig, until: number, timeoutMs = 90_000, tombstones = 0): Promise<ControlOutputs & { partitionOf: Map<DataCommand, number> }> {
   const got = { commands: [] as DataCommand[], activity: [] as Activity[], tombstones: [] as string[], partitionOf: new Map<DataCommand, number>() };
   const clocks = new Map<number, number>();
   const reader = kafka.consumer({ groupId: uniqueName('control-reader'), readUncommitted: false, maxWaitTimeInMs: 100 });
@@ -91,8 +95,8 @@ export async function readControlOutputs(kafka: Kafka, catalog: SchemaCatalog, t
   });
   const deadline = Date.now() + timeoutMs;
   try {
-    while (!(clocks.size === topics.partitions && [...clocks.values()].every((clock) => clock >= until))) {
-      if (Date.now() > deadline) throw new Error(`timed out: ${got.commands.length} commands; clocks ${JSON.stringify([...clocks])}, waiting for ${until}`);
+    while (!(clocks.size === topics.partitions && [...clocks.values()].every((clock) => clock >= until) && got.tombstones.length >= tombstones)) {
+      if (Date.now() > deadline) throw new Error(`timed out: ${got.commands.length} commands, ${got.tombstones.length}/${tombstones} tombstones; clocks ${JSON.stringify([...clocks])}, waiting for ${until}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     // Whatever was committed with those clocks is in by now; a little more for the other topics.

@@ -78,7 +78,7 @@ describe('the control plane killed with SIGKILL at random moments (R7)', () => {
       await ready(current.logFile);
     }
     await writing;
-    const got = await readControlOutputs(kafka, catalog, topics, Math.max(...operations.map((r) => r.received_at)), 120_000);
+    const got = await readControlOutputs(kafka, catalog, topics, Math.max(...operations.map((r) => r.received_at)), 120_000, expected.tombstones.length);
 
     const log = logs.map(readLog).join('\n');
     const report = {
