@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (command === 'migrate' && sub === 'two-planes') {
       // --if-needed (make up, make run): only when some partition still has unmoved legacy state.
-      if (values['if-needed'] && (await unmigratedPartitions(config, redis, logger)).length === 0) {
+      if (values['if-needed'] && (await unmigratedPartitions(config, redis)).length === 0) {
         process.stdout.write('nothing to migrate: no legacy merger state without its two-plane record\n');
         return 0;
       }

@@ -103,8 +103,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   if (ordered && !options.rebuild) {
     // The two planes on a legacy deployment's Redis, not migrated: they would start without its
     // bindings. Refused, with what to do, rather than discovered as wrong merges.
-    const partitions = (await admin.fetchTopicOffsets(topic)).length;
-    const unmigrated = await new PartitionProgress(redis, store.keys, topic, [topic, config.topics.commands]).unmigratedLegacy(partitions);
+    const unmigrated = await new PartitionProgress(redis, store.keys, topic, [topic, config.topics.commands]).unmigratedLegacy();
     if (unmigrated.length > 0) {
       await admin.disconnect();
       redis.disconnect();

@@ -73,6 +73,25 @@ export function tombstoneOrder(records: readonly InboundRecord[], read: Readonly
   return { tooEarly, newBefore };
 }
 
+/** How many keys of merged-events carry their events in another order than the model's (same events). */
+export function keysOutOfOrder(model: ReadonlyArray<{ stream: string; key: string; value: unknown }>, read: ReadonlyArray<{ stream: string; key: string; value: unknown }>): number {
+  const sequences = (outputs: ReadonlyArray<{ stream: string; key: string; value: unknown }>) => {
+    const byKey = new Map<string, string[]>();
+    for (const o of outputs) {
+      if (o.stream !== 'mergedEvents' || o.value === null) continue;
+      const list = byKey.get(o.key) ?? [];
+      list.push((o.value as { event_id: string }).event_id);
+      byKey.set(o.key, list);
+    }
+    return byKey;
+  };
+  const want = sequences(model);
+  const got = sequences(read);
+  let differ = 0;
+  for (const [key, ids] of want) if ((got.get(key) ?? []).join('\n') !== ids.join('\n')) differ += 1;
+  return differ;
+}
+
 export interface CrashRun {
   readonly kafka: Kafka;
   readonly topics: TopicConfig;
@@ -107,6 +126,9 @@ export interface CrashReport {
   readonly tombstonesTooEarly: string[];
   /** Merged events that became the person's after a deletion, written before its tombstone (the open case). */
   readonly newEventsBeforeTombstone: number;
+  /** Person keys whose merged events came in another order than the model emits them (measured, not asserted). */
+  readonly personKeysOutOfOrder: number;
+  readonly personKeys: number;
   /** Claims that found Redis behind Kafka's committed positions, and checks that found it had lost writes. */
   readonly rollbacks: number;
 }
@@ -171,7 +193,8 @@ export async function crashAgainstModel(run: CrashRun, child: { current: ChildPr
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const read = await readAll(kafka, catalog, topics, ['mergedEvents', 'campaignTriggers', 'activity', 'anonymousEvents']);
     const actual = read.map(canonical);
-    const expected = ReferenceModel.run(records, horizon).map(canonical);
+    const modelOutputs = ReferenceModel.run(records, horizon);
+    const expected = modelOutputs.map(canonical);
 
     const log = logs.map(readLog).join('\n');
     const lines = log.split('\n');
@@ -189,6 +212,8 @@ export async function crashAgainstModel(run: CrashRun, child: { current: ChildPr
       missingOutbox: lines.filter((line) => line.includes('has no outbox entry')).length,
       tombstonesTooEarly: tombstoneOrder(records, read).tooEarly,
       newEventsBeforeTombstone: tombstoneOrder(records, read).newBefore,
+      personKeysOutOfOrder: keysOutOfOrder(modelOutputs, read),
+      personKeys: new Set(modelOutputs.filter((o) => o.stream === 'mergedEvents' && o.value !== null).map((o) => o.key)).size,
       rollbacks: lines.filter((line) => line.includes('redis is behind the committed offset') || line.includes('redis lost writes')).length,
     };
   } finally {

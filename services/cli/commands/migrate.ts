@@ -48,18 +48,10 @@ const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 /** The applied stamp of a workspace no person operation reached yet through the two planes: before any record. */
 const NOTHING_APPLIED = { at: 0, id: '', content: '' };
 
-/** Inbound partitions whose legacy state has not been moved (none: nothing to migrate). */
-export async function unmigratedPartitions(config: MergerConfig, redis: AnyRedis, logger: Logger): Promise<number[]> {
-  const kafka = createKafka(config.kafka, logger, 'migrate');
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const partitions = (await admin.fetchTopicOffsets(config.topics.inbound).catch(() => [])).length;
-    const keys = new KeySpace(config.merger.redisKeyPrefix);
-    return await new PartitionProgress(defineMergerCommands(redis), keys, config.topics.inbound, [config.topics.inbound, config.topics.commands]).unmigratedLegacy(partitions);
-  } finally {
-    await admin.disconnect();
-  }
+/** Inbound partitions whose legacy state has not been moved (none: nothing to migrate). Redis alone answers. */
+export async function unmigratedPartitions(config: MergerConfig, redis: AnyRedis): Promise<number[]> {
+  const keys = new KeySpace(config.merger.redisKeyPrefix);
+  return new PartitionProgress(defineMergerCommands(redis), keys, config.topics.inbound, [config.topics.inbound, config.topics.commands]).unmigratedLegacy();
 }
 
 export async function migrateToTwoPlanes(config: MergerConfig, redis: AnyRedis, logger: Logger, progress: (line: string) => void): Promise<MigrationReport> {

@@ -11,10 +11,12 @@
  * running claims again.
  */
 import type { ClaimedPosition, RecordedProgress } from '../kafka/sequentialPartitions';
+import { scanKeys } from '../../shared/redis/scanKeys';
 import type { KeySpace } from './keys';
 import type { MergerRedis } from './scripts';
 
 const offsetField = (topic: string) => `o|${topic}`;
+const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 const metadataField = (topic: string) => `m|${topic}`;
 
 export class PartitionProgress {
@@ -48,17 +50,22 @@ export class PartitionProgress {
   }
 
   /**
-   * Partitions among 0 … `partitions` − 1 that the legacy merger applied (its watermark is in
-   * the partition's state) and that have no progress record: a legacy deployment started as two
-   * planes without `anonmerge migrate two-planes`, which would run without the legacy state.
+   * Partitions the legacy merger applied (its watermark is in the partition's state hash) that
+   * have no progress record: a legacy deployment started as two planes without `anonmerge migrate
+   * two-planes`, which would run without the legacy state. Redis alone answers (a scan of the
+   * partitions' state keys): nothing to ask Kafka, whose new topics may have no leader yet.
    */
-  async unmigratedLegacy(partitions: number): Promise<number[]> {
+  async unmigratedLegacy(): Promise<number[]> {
+    const sample = this.keys.partition(this.topic, 0).state;
+    const head = sample.slice(0, sample.length - '0}:s'.length);
     const found: number[] = [];
-    for (let partition = 0; partition < partitions; partition += 1) {
-      const [watermark, recorded] = await Promise.all([this.redis.hget(this.keys.partition(this.topic, partition).state, 'w'), this.redis.exists(this.key(partition))]);
+    for (const key of await scanKeys(this.redis, `${escapeGlob(head)}*}:s`)) {
+      const partition = Number(key.slice(head.length, -'}:s'.length));
+      if (!Number.isInteger(partition) || this.keys.partition(this.topic, partition).state !== key) continue;
+      const [watermark, recorded] = await Promise.all([this.redis.hget(key, 'w'), this.redis.exists(this.key(partition))]);
       if (watermark !== null && recorded === 0) found.push(partition);
     }
-    return found;
+    return found.sort((a, b) => a - b);
   }
 
   /** The new count of writes, or null when Redis holds another count than `writes` (see the script). */

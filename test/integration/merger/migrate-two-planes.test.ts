@@ -21,7 +21,8 @@ import { anonymousEvent, deleteRedisPrefix, identify, InboundWriter, mergerConfi
 import { config, deleteTopics, isolatedTopics, testKafka, testLogger, uniqueName, withAdmin } from '../../support/stack';
 import { ensureTopics } from '../../../services/shared/kafka/topics';
 
-const GRACE_S = 8;
+// Long enough that the windows opened before the switch are still open at it, on a loaded machine too.
+const GRACE_S = 30;
 const settings = { merge_enabled: true, retention_seconds: 3600, grace_seconds: GRACE_S, trigger_window_seconds: 600 };
 const shortWindow = { ...settings, grace_seconds: 1 };
 const IDS = 24;
