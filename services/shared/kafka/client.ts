@@ -17,7 +17,24 @@ const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 // Responses kafkajs logs as errors but retries by itself; they are expected while a broker or a
 // coordinator starts, so they must not look like failures in the logs.
-const RETRIABLE_NOISE = /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader|another concurrent operation on the same transaction/i;
+const RETRIABLE_NOISE = /coordinator is loading|coordinator is not available|not the correct coordinator|leadership election|There is no leader/i;
+const CONCURRENT_TRANSACTIONS = /another concurrent operation on the same transaction/i;
+
+/** The level one of kafkajs' log lines is written at in our log. */
+export function kafkajsLevel(level: number, message: string, error: unknown): 'error' | 'warn' | 'info' | 'debug' {
+  const said = typeof error === 'string' ? error : '';
+  // A transaction begun while the coordinator still completes the previous one (a new producer's
+  // fencing abort, the markers of the last commit): kafkajs retries it, then the merger's
+  // publisher does, and logs if that fails. Each retry is not worth a line.
+  if (CONCURRENT_TRANSACTIONS.test(`${message} ${said}`)) return 'debug';
+  // Our idempotent producers bound their retries on purpose: ingest answers 503 and replaces
+  // the producer, the merger aborts the transaction and replays the batch from Redis.
+  if (message.startsWith('Limiting retries for the idempotent producer')) return 'debug';
+  const name = LEVEL_NAMES[level] ?? 'info';
+  if (name === 'error' && RETRIABLE_NOISE.test(said)) return 'warn';
+  // kafkajs INFO is chatty (every join, every fetch session); keep it at debug.
+  return name === 'info' ? 'debug' : name;
+}
 
 export function createKafka(config: KafkaConfig, logger: Logger, clientSuffix: string): Kafka {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
@@ -41,14 +58,7 @@ export function createKafka(config: KafkaConfig, logger: Logger, clientSuffix: s
       () =>
       ({ level, log }: LogEntry) => {
         const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
-        let name = LEVEL_NAMES[level] ?? 'info';
-        if (name === 'error' && typeof extra.error === 'string' && RETRIABLE_NOISE.test(extra.error)) name = 'warn';
-        // Our idempotent producers bound their retries on purpose: ingest answers 503 and replaces
-        // the producer, the merger aborts the transaction and replays the batch from Redis.
-        if (message.startsWith('Limiting retries for the idempotent producer')) name = 'debug';
-        // kafkajs INFO is chatty (every join, every fetch session); keep it at debug.
-        if (name === 'info') name = 'debug';
-        kafkaLogger[name](extra, message);
+        kafkaLogger[kafkajsLevel(level, message, extra.error)](extra, message);
       },
   });
 }

@@ -2,21 +2,33 @@
  * A topic's partition count, read at start and again every `refreshMs`: partitions added to a
  * topic are picked up within that time, as the clients' own metadata refresh does. A failed read
  * keeps the count known before (logged).
+ *
+ * Read from the topic's metadata, not its offsets: listing offsets needs each partition's leader
+ * to answer, which a topic created a moment before may not yet (a merger starting on a fresh stack
+ * died of "not the leader for that topic-partition" here).
  */
 import type { Admin } from 'kafkajs';
 import type { Logger } from '../logger';
+import { waitForLeaders } from './topics';
 
 export interface PartitionCount {
   readonly current: () => number;
   stop(): void;
 }
 
+async function partitionsOf(admin: Admin, topic: string): Promise<number> {
+  const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+  return metadata?.partitions.length ?? 0;
+}
+
 export async function followPartitionCount(admin: Admin, topic: string, refreshMs: number, logger: Logger): Promise<PartitionCount> {
-  let count = (await admin.fetchTopicOffsets(topic)).length;
+  await waitForLeaders(admin, [topic], 30_000);
+  let count = await partitionsOf(admin, topic);
   const timer = setInterval(() => {
-    admin
-      .fetchTopicOffsets(topic)
-      .then((offsets) => (count = offsets.length))
+    partitionsOf(admin, topic)
+      .then((partitions) => {
+        if (partitions > 0) count = partitions;
+      })
       .catch((error: unknown) => logger.warn({ err: error, topic }, 'reading the partition count failed; going on with the one known'));
   }, refreshMs);
   timer.unref();
