@@ -6,11 +6,10 @@
  */
 import type Redis from 'ioredis';
 import { deleteByPrefix } from '../../services/shared/redis/deleteByPrefix';
-import { scanKeys } from '../../services/shared/redis/scanKeys';
+import { escapeGlob, scanKeys } from '../../services/shared/redis/scanKeys';
 
 export type RedisSnapshot = ReadonlyArray<{ readonly key: string; readonly dump: Buffer; readonly ttlMs: number }>;
 
-const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 
 export async function snapshotPrefix(redis: Redis, prefix: string): Promise<RedisSnapshot> {
   const snapshot: Array<{ key: string; dump: Buffer; ttlMs: number }> = [];

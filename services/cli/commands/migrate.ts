@@ -19,7 +19,7 @@ import { fetchCommittedPositions } from '../../shared/kafka/committedOffsets';
 import { ensureTopics } from '../../shared/kafka/topics';
 import type { Logger } from '../../shared/logger';
 import type { AnyRedis } from '../../shared/redis/client';
-import { scanKeys } from '../../shared/redis/scanKeys';
+import { escapeGlob, scanKeys } from '../../shared/redis/scanKeys';
 import { controlStatesOf, migrateAnonymous, parseAnonymousStateKey } from '../../merger/migration/legacyState';
 import { controlWrites } from '../../merger/ordered/controlReads';
 import { emptyControlState } from '../../merger/ordered/controlPlane';
@@ -43,7 +43,6 @@ export class MigrationRefused extends Error {
   override name = 'MigrationRefused';
 }
 
-const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 
 /** The applied stamp of a workspace no person operation reached yet through the two planes: before any record. */
 const NOTHING_APPLIED = { at: 0, id: '', content: '' };

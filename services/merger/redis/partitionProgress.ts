@@ -11,12 +11,11 @@
  * running claims again.
  */
 import type { ClaimedPosition, RecordedProgress } from '../kafka/sequentialPartitions';
-import { scanKeys } from '../../shared/redis/scanKeys';
+import { escapeGlob, scanKeys } from '../../shared/redis/scanKeys';
 import type { KeySpace } from './keys';
 import type { MergerRedis } from './scripts';
 
 const offsetField = (topic: string) => `o|${topic}`;
-const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 const metadataField = (topic: string) => `m|${topic}`;
 
 export class PartitionProgress {

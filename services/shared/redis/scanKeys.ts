@@ -14,6 +14,11 @@ async function scanNode(node: Redis, pattern: string, found: string[]): Promise<
   } while (cursor !== '0');
 }
 
+/** `text` with the characters MATCH treats as a pattern escaped, to match it literally (a prefix, a topic name). */
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
 export async function scanKeys(redis: AnyRedis, pattern: string): Promise<string[]> {
   const found: string[] = [];
   if (redis.isCluster) {
