@@ -10,7 +10,9 @@ import { fetchCommittedOffsets } from '../services/shared/kafka/committedOffsets
 
 /**
  * Waits until the group's committed offsets on the inbound topic are at its ends. Two planes:
- * ticks keep arriving, so "caught up" is within a few of them.
+ * ticks keep arriving, so "caught up" is within a few of them; then until the order stage has
+ * committed past what the person-order topic held at that moment (every merged event decided
+ * by then is out).
  */
 export async function waitForMerger(kafka: Kafka, topics: TopicConfig, groupId: string, TWO_PLANES: boolean, timeoutMs = 120_000): Promise<void> {
   const admin = kafka.admin();
@@ -20,8 +22,16 @@ export async function waitForMerger(kafka: Kafka, topics: TopicConfig, groupId: 
     for (;;) {
       const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topics.inbound), fetchCommittedOffsets(admin, groupId, topics.inbound)]);
       const slack = TWO_PLANES ? 50 : 0;
-      if (ends.every((e) => (committed.get(e.partition) ?? -1) >= Number(e.high) - slack)) return;
+      if (ends.every((e) => (committed.get(e.partition) ?? -1) >= Number(e.high) - slack)) break;
       if (Date.now() > deadline) throw new Error(`the merger did not catch up within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    if (!TWO_PLANES) return;
+    const orderEnds = await admin.fetchTopicOffsets(topics.personOrder);
+    for (;;) {
+      const committed = await fetchCommittedOffsets(admin, `${groupId}.order`, topics.personOrder);
+      if (orderEnds.every((e) => (committed.get(e.partition) ?? -1) >= Number(e.high))) return;
+      if (Date.now() > deadline) throw new Error(`the merger's order stage did not catch up within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   } finally {

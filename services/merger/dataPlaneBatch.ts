@@ -36,6 +36,7 @@ import { itemPosition, timerPosition, type LoadedOrdered, type OrderedCommit, ty
 import type { StateStore } from './redis/stateStore';
 import { decodeBatch } from './decodeBatch';
 import type { AlongsidePosition } from './kafka/transactionalPublisher';
+import { orderedOutputRecord, sourceClockRecord } from './order/orderRecords';
 import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from './ordered/decisionCounts';
 
 export interface OrderedLease {
@@ -46,6 +47,8 @@ export interface OrderedLease {
   published: Clocks;
   /** Per log, the offset after the last batch read (or the committed one, at a claim). */
   next: Record<DataLog, number>;
+  /** The clock last sent to the person-order topic (null: none since the claim). */
+  clockSent: Clocks | null;
   /**
    * Claimed after Redis lost writes (kafka/sequentialPartitions.ts, ClaimPositions): per control
    * partition, items at or before `upTo` — and windows ending before it — were applied and
@@ -64,6 +67,8 @@ export interface OrderedContext {
   /** L: ingest appends a record less than this after stamping it. */
   readonly reorderMs: number;
   readonly now: () => number;
+  /** The person-order topic's partition count now: the partition's clock goes to each (order/orderBuffer.ts). */
+  readonly personOrderPartitions: () => number;
 }
 
 export interface OrderedTally extends DecisionCounts {
@@ -95,6 +100,9 @@ export interface OrderedOutcome {
   readonly buffer: DataBuffer;
   readonly published: Clocks;
   readonly next: Record<DataLog, number>;
+  readonly clockSent: Clocks | null;
+  /** Only the clock goes out: the positions may wait (see sequentialPartitions). */
+  readonly positionMayWait: boolean;
   readonly tally: OrderedTally;
   /** The last offset of the batch: read (not necessarily applied) up to here. */
   readonly lastOffset: number;
@@ -128,6 +136,12 @@ export function formatCommandsPosition(clocks: Clocks): string {
 
 export function parseCommandsPosition(metadata: string | null): { clocks: Clocks } {
   return { clocks: toClocks(parseJson(metadata).c) };
+}
+
+function sameClocks(a: Clocks, b: Clocks | null): boolean {
+  if (!b || a.size !== b.size) return false;
+  for (const [control, point] of a) if (b.get(control) !== point) return false;
+  return true;
 }
 
 const DEFAULT_RETENTION_MS = 30 * 86_400_000;
@@ -379,8 +393,16 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   const arming = timerChanges.filter((t) => t.arm && t.end !== null).flatMap((t) => [t.end as number, t.member]);
   if (arming.length > 0) await store.redis.zadd(timersKey, ...(arming as [number, string]));
 
+  // A person's merged events come from several partitions (one per anonymous id, one for its own
+  // events): they go to the order stage, which writes them in the model's order (order/orderBuffer.ts).
   const outputs: EncodedOutput[] = [];
-  for (const held of released.ready) outputs.push(...(outputsOfItem.get(held) ?? []));
+  for (const held of released.ready) {
+    const produced = outputsOfItem.get(held);
+    if (!produced) continue;
+    const stamp = itemStamp(held.item);
+    const controlPartition = ctx.controlPartitionOf(held.workspace);
+    produced.forEach((output, index) => outputs.push(output.stream === 'mergedEvents' ? orderedOutputRecord(ctx.catalog, output, { controlPartition, at: stamp.at, recordId: stamp.id, content: stamp.content(), index, source: partition }) : output));
+  }
   outputs.push(...timerOutputs, ...tail);
   const next = { ...lease.next, [log]: lastOffset + 1 };
   const positions = committableDataPositions(released.buffer, next);
@@ -388,9 +410,16 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   // from the first held items, so its release points start below the ones already committed.
   const published = new Map(lease.published);
   for (const [control, point] of points) if (point > (published.get(control) ?? Number.NEGATIVE_INFINITY)) published.set(control, point);
+  // After its merged events, to every person-order partition: this partition has sent each one up
+  // to these points. Only when they moved; a batch that sends nothing else need not commit its positions.
+  const decidedNothing = outputs.length === 0 && works.size === 0;
+  const clockMoved = !sameClocks(published, lease.clockSent);
+  if (clockMoved) for (let order = 0; order < ctx.personOrderPartitions(); order += 1) outputs.push(sourceClockRecord(ctx.catalog, partition, published, order));
   return {
     topic,
     nothingToCommit: outputs.length === 0 && works.size === 0,
+    positionMayWait: decidedNothing,
+    clockSent: clockMoved ? published : lease.clockSent,
     outputs,
     nextOffset: positions.inbound.offset,
     metadata: formatInboundPosition(positions.inbound.highest, published),

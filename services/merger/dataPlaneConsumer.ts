@@ -20,7 +20,6 @@ import { followPartitionCount } from '../shared/kafka/partitionCount';
 import type { StepPublisher } from './kafka/stepPublisher';
 import { emptyDataBuffer, frontierWaitsUntil, heldInbound, pausesInbound } from './ordered/dataBuffer';
 import type { Ticker } from './kafka/ticker';
-import type { PublishedPoints } from './redis/publishedPoints';
 import { noDecisions } from './ordered/decisionCounts';
 import type { EncodedOutput } from './redis/codec';
 import { addBatchToTotals } from './totals';
@@ -34,11 +33,11 @@ export interface DataPlaneDeps {
   readonly topic: string;
   readonly commandsTopic: string;
   readonly personOpsTopic: string;
-  readonly context: Omit<OrderedContext, 'controlPartitionOf'>;
+  /** The order stage's topic: merged events and this plane's clocks go to it. */
+  readonly personOrderTopic: string;
+  readonly context: Omit<OrderedContext, 'controlPartitionOf' | 'personOrderPartitions'>;
   /** Where Redis says each partition stood (redis/partitionProgress.ts): a claim recovers from writes Redis lost. */
   readonly progress?: ProgressLog;
-  /** Told how far each partition has published (the control plane holds deletions' tombstones until all have passed them). */
-  readonly publishedPoints?: PublishedPoints;
   /** Inbound items a partition may hold before its inbound reads pause. */
   readonly maxHeldInbound: number;
   readonly fromBeginning: boolean;
@@ -83,7 +82,8 @@ export function controlPartitionFor(workspace: string, partitions: number): numb
 export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   const { admin, logger, topic } = deps;
   const controlPartitions = await followPartitionCount(admin, deps.personOpsTopic, deps.metadataMaxAgeMs, logger);
-  const context: OrderedContext = { ...deps.context, controlPartitionOf: (workspace) => controlPartitionFor(workspace, controlPartitions.current()) };
+  const orderPartitions = await followPartitionCount(admin, deps.personOrderTopic, deps.metadataMaxAgeMs, logger);
+  const context: OrderedContext = { ...deps.context, controlPartitionOf: (workspace) => controlPartitionFor(workspace, controlPartitions.current()), personOrderPartitions: orderPartitions.current };
   const totals = { records: 0, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, ...noDecisions(), batches: 0 };
 
   const topics = { inbound: topic, commands: deps.commandsTopic };
@@ -108,15 +108,14 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
         const { published } = parseInboundPosition(committed.get(topic)?.metadata ?? null);
         const heldBack = recovering ? { upTo: published, below: { inbound: committed.get(topic)?.offset ?? 0, commands: committed.get(deps.commandsTopic)?.offset ?? 0 } } : null;
         paused.delete(partition);
-        return { topics, partition, buffer: emptyDataBuffer(clocks, highest), published, heldBack, next: { inbound: inbound?.offset ?? 0, commands: commands?.offset ?? 0 } };
+        return { topics, partition, buffer: emptyDataBuffer(clocks, highest), published, heldBack, next: { inbound: inbound?.offset ?? 0, commands: commands?.offset ?? 0 }, clockSent: null };
       },
       process: (lease, batchTopic, messages) => processOrderedBatch(lease, batchTopic, messages, context),
       committed: (lease, outcome, partition) => {
         lease.buffer = outcome.buffer;
         lease.published = outcome.published;
         lease.next = outcome.next;
-        // Committed (or nothing to commit): every item up to these points is out.
-        deps.publishedPoints?.write(partition, outcome.published).catch((error: unknown) => logger.warn({ err: error, partition }, 'could not record how far the partition has published; the next batch will'));
+        lease.clockSent = outcome.clockSent;
         addBatchToTotals(totals, outcome.tally);
         deps.onCommitted?.(outcome.tally, outcome.outputs, partition, outcome.lastOffset, outcome.topic);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'items applied before a restart were re-sent from the outbox');
@@ -142,5 +141,13 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
       },
     },
   });
-  return { eachBatch: partitions.eachBatch, keepOnly: partitions.keepOnly, totals, close: () => controlPartitions.stop() };
+  return {
+    eachBatch: partitions.eachBatch,
+    keepOnly: partitions.keepOnly,
+    totals,
+    close: () => {
+      controlPartitions.stop();
+      orderPartitions.stop();
+    },
+  };
 }

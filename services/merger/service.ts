@@ -36,8 +36,7 @@ import { ControlStore } from './redis/controlStore';
 import { startControlConsumer } from './control/controlConsumer';
 import { startDataPlane } from './dataPlaneConsumer';
 import { PartitionProgress } from './redis/partitionProgress';
-import { PublishedPoints } from './redis/publishedPoints';
-import { HeldTombstones } from './redis/heldTombstones';
+import { startOrderStage } from './order/orderStage';
 import { OrderedEntityStore } from './redis/orderedEntityStore';
 
 export type MergerConfig = Config<'kafka' | 'topics' | 'registry' | 'redis' | 'merger'>;
@@ -349,8 +348,6 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     for (const key of ['records', 'merged', 'pending', 'triggers', 'duplicates', 'refusedRebinds', 'timersFired', 'deadLetters', 'conflicts', 'replayed', 'missingOutbox'] as const) t[key] = (t[key] ?? 0) + (tally[key] ?? 0);
   };
 
-  // How far each data partition has published: the control plane holds a deletion's tombstone until all have passed it.
-  const publishedPoints = new PublishedPoints(redis, store.keys, topic);
   dataPlane = ordered
     ? await startDataPlane({
         consumer,
@@ -361,10 +358,10 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         topic,
         commandsTopic: config.topics.commands,
         personOpsTopic: config.topics.personOps,
+        personOrderTopic: config.topics.personOrder,
         context: { store, entities: new OrderedEntityStore(store), catalog, logger, reorderMs: config.merger.reorderMs, now: Date.now },
         maxHeldInbound: config.merger.maxHeldInbound,
         progress: new PartitionProgress(redis, store.keys, topic, [topic, config.topics.commands]),
-        publishedPoints,
         ticker,
         fromBeginning: config.merger.fromBeginning,
         generation: () => generation,
@@ -399,12 +396,34 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
           rebuild: options.rebuild,
           progress: new PartitionProgress(redis, store.keys, config.topics.personOps, [config.topics.personOps]),
-          tombstones: new HeldTombstones(redis, store.keys, config.topics.personOps),
-          publishedPoints,
           onTransaction: () => metrics.transactions.inc({ consumer: 'control' }),
           onCommitted: (tally, outputs, partition, lastOffset) => {
             countCommitted(tally, outputs);
             events.emit('control-batch', { partition, lastOffset });
+          },
+        })
+      : null;
+
+  // A person's merged events, from several partitions, written in the model's order.
+  const orderStage =
+    ordered && !options.rebuild
+      ? await startOrderStage({
+          kafka,
+          admin,
+          catalog,
+          logger: logger.child({ stage: 'order' }),
+          groupId: config.merger.groupId,
+          personOrderTopic: config.topics.personOrder,
+          inboundTopic: topic,
+          partitionsConcurrently: config.merger.partitionsConcurrently,
+          sessionTimeoutMs: config.merger.sessionTimeoutMs,
+          metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
+          onTransaction: () => metrics.transactions.inc({ consumer: 'order' }),
+          onCommitted: (_tally, outputs, partition, lastOffset) => {
+            const perStream = new Map<string, number>();
+            for (const output of outputs) perStream.set(output.stream, (perStream.get(output.stream) ?? 0) + 1);
+            for (const [stream, count] of perStream) metrics.outputs.inc({ stream }, count);
+            events.emit('order-batch', { partition, lastOffset });
           },
         })
       : null;
@@ -437,6 +456,8 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     { name: 'consumer', close: () => consumers.stop() },
     { name: 'control plane', close: async () => control?.close() },
     { name: 'data plane', close: async () => dataPlane?.close() },
+    // After both planes: their last transactions' merged events are read and sent if released.
+    { name: 'order stage', close: async () => orderStage?.close() },
     { name: 'queued transactions', close: () => queue.drain() },
     { name: 'ticker', close: () => ticker.stop() },
     { name: 'transactional producers', close: () => publisher.close() },

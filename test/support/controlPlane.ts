@@ -11,6 +11,7 @@ import { fromWire, toWire, type InboundRecord, type InboundRecordWire } from '..
 import { anonymousKey, personRecordKey } from '../../services/shared/model/keys';
 import type { Activity } from '../../services/shared/model/outbound';
 import { canonicalJson, compareRecords } from '../../services/shared/model/recordOrder';
+import { decodeOrderEntry } from '../../services/merger/order/orderRecords';
 import { commandOf } from '../../services/merger/ordered/commandRecords';
 import { commandTarget, type DataCommand } from '../../services/merger/ordered/commands';
 import { decidePersonOperation, emptyControlState, isPersonOperation, type ControlState } from '../../services/merger/ordered/controlPlane';
@@ -74,11 +75,13 @@ export async function readControlOutputs(kafka: Kafka, catalog: SchemaCatalog, t
   const clocks = new Map<number, number>();
   const reader = kafka.consumer({ groupId: uniqueName('control-reader'), readUncommitted: false, maxWaitTimeInMs: 100 });
   await reader.connect();
-  await reader.subscribe({ topics: [topics.commands, topics.activity, topics.mergedEvents], fromBeginning: true });
+  // The control plane alone: its tombstones are read where it sends them, the order stage's topic.
+  await reader.subscribe({ topics: [topics.commands, topics.activity, topics.personOrder], fromBeginning: true });
   await reader.run({
     eachMessage: async ({ topic, partition, message }) => {
-      if (topic === topics.mergedEvents) {
-        if (message.value === null) got.tombstones.push(message.key?.toString() ?? '');
+      if (topic === topics.personOrder) {
+        const entry = await decodeOrderEntry(catalog, message.key, message.value);
+        if (entry.kind === 'output' && entry.output.value === null) got.tombstones.push(entry.output.key);
         return;
       }
       if (topic === topics.activity) {

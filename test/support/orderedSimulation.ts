@@ -13,12 +13,17 @@
  * the merger's own hold (ordered/dataBuffer.ts): an item of workspace W goes once W's control
  * clock and the inbound frontier (highest received_at read − L) have both passed it.
  *
+ * A person's merged events (and a deletion's tombstone) go, as in the merger, to the order stage
+ * (order/orderBuffer.ts): appended to order[k] (k by the person's key) with their place in the
+ * model's order, each data step appending its published points to every order[k] after them; an
+ * order consumer per k releases them by the merger's own rule, in random batches, with crashes.
+ *
  * A step of a consumer is atomic (its state, outputs, appended records and progress commit
  * together), as a Kafka transaction with the Redis step that records progress is in the merger.
  */
 import type { InboundRecord } from '../../services/shared/model/inbound';
 import { inboundKey } from '../../services/shared/model/keys';
-import { compareRecords, compareStamps } from '../../services/shared/model/recordOrder';
+import { compareRecords, compareStamps, recordContentKey } from '../../services/shared/model/recordOrder';
 import { commandTarget, type DataCommand } from '../../services/merger/ordered/commands';
 import { decidePersonOperation, emptyControlState, isPersonOperation, type ControlState } from '../../services/merger/ordered/controlPlane';
 import { applyItem, emptyDataState, itemStamp, passTime, type DataEntity, type DataEntityState } from '../../services/merger/ordered/dataPlane';
@@ -26,6 +31,8 @@ import { clockRecord, commandRecord } from '../../services/merger/ordered/comman
 import { committableDataPositions, emptyDataBuffer, heldInbound, pausesInbound, releaseData, releasePoint, type Clocks, type DataBuffer, type LogEntry } from '../../services/merger/ordered/dataBuffer';
 import type { Output } from '../../services/merger/model/outputs';
 import { anonymousKey, personRecordKey } from '../../services/shared/model/keys';
+import { committableOrderOffset, emptyOrderBuffer, releaseOrdered, type OrderBuffer, type OrderLogEntry } from '../../services/merger/order/orderBuffer';
+import type { OrderPlace } from '../../services/merger/order/orderRecords';
 
 export interface SimulationOptions {
   readonly controlPartitions: number;
@@ -62,6 +69,8 @@ export interface SimulationOptions {
    * reads inbound ahead of the commands' clocks.
    */
   readonly controlTurns?: number;
+  /** Partitions of the person-order topic (default 1). */
+  readonly orderPartitions?: number;
 }
 
 export interface SimulationResult {
@@ -78,6 +87,8 @@ export interface SimulationResult {
   readonly maxBatch: number;
   /** Data steps that read no inbound entry because of `maxHeldInbound`. */
   readonly pausedReads: number;
+  /** The most merged events an order consumer held between two of its steps. */
+  readonly maxHeldOrdered: number;
 }
 
 type ControlEntry = { readonly record: InboundRecord } | { readonly tick: number };
@@ -153,7 +164,17 @@ interface DataConsumer {
     commands: { readonly offset: number; readonly clocks: Clocks };
     /** Per entity, its state and the stamp of the last item it applied (replays are at or before it). */
     states: EntityStates;
+    /** Per control partition, the release points it passed: sent to the order stage as its clock. */
+    published: Clocks;
   };
+}
+
+interface OrderConsumer {
+  /** order[k]: merged events with their places, and every data partition's clocks. */
+  readonly log: OrderLogEntry['entry'][];
+  readTo: number;
+  buffer: OrderBuffer;
+  committed: { offset: number; published: Clocks };
 }
 
 /** Settings of command records that are not binds (the data plane reads them from binds only). */
@@ -204,9 +225,17 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     read: { inbound: 0, commands: 0 },
     buffer: emptyDataBuffer(),
     ghost: { applied: new Set(), stampAt: new Map() },
-    committed: { inbound: { offset: 0, highest: Number.NEGATIVE_INFINITY }, commands: { offset: 0, clocks: new Map() }, states: new Map() },
+    committed: { inbound: { offset: 0, highest: Number.NEGATIVE_INFINITY }, commands: { offset: 0, clocks: new Map() }, states: new Map(), published: new Map() },
   }));
+  const orders: OrderConsumer[] = Array.from({ length: options.orderPartitions ?? 1 }, () => ({ log: [], readTo: 0, buffer: emptyOrderBuffer(), committed: { offset: 0, published: new Map() } }));
   const outputs: Output[] = [];
+  /** The merged events sent to the order stage; an entry's value names one by its index. */
+  const orderedValues: Output[] = [];
+  /** A merged event as the planes send it: to the order partition of its key, at its place. */
+  const toOrder = (output: Output, place: OrderPlace): { partition: number; entry: OrderLogEntry['entry'] } => {
+    orderedValues.push(output);
+    return { partition: hash(output.key) % orders.length, entry: { kind: 'output', output: { ...place, key: output.key, value: Buffer.from(String(orderedValues.length - 1)) } } };
+  };
 
   let wall = first;
   const appendUpTo = (time: number) => {
@@ -234,6 +263,10 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
   /** What a restart keeps: the committed positions, and what was read before them. */
   const restartControl = (consumer: ControlConsumer) => {
     consumer.readTo = consumer.committed.next;
+  };
+  const restartOrder = (consumer: OrderConsumer) => {
+    consumer.readTo = consumer.committed.offset;
+    consumer.buffer = emptyOrderBuffer();
   };
   const restartData = (consumer: DataConsumer) => {
     consumer.read = { inbound: consumer.committed.inbound.offset, commands: consumer.committed.commands.offset };
@@ -265,11 +298,15 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     ready.sort((a, b) => compareRecords(a.record, b.record));
     const produced: Output[] = [];
     const appended: Array<{ partition: number; entry: CommandsEntry }> = [];
+    const ordered: Array<{ partition: number; entry: OrderLogEntry['entry'] }> = [];
     for (const { index, record } of ready) {
       let state = work.states.get(record.workspace_id);
       if (!state) work.states.set(record.workspace_id, (state = emptyControlState()));
       const decision = decidePersonOperation(state, record);
-      produced.push(...decision.outputs);
+      decision.outputs.forEach((output, i) => {
+        if (output.stream === 'mergedEvents') ordered.push(toOrder(output, { controlPartition: consumer.partition, at: record.received_at, recordId: record.id, content: recordContentKey(record), index: i, source: -1 - consumer.partition }));
+        else produced.push(output);
+      });
       for (const command of decision.commands) appended.push({ partition: dataOf(entityKey(commandEntity(command))), entry: { command } });
       work.applied.add(index);
     }
@@ -282,6 +319,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     if (crashedBeforeCommit()) return restartControl(consumer);
     consumer.committed = work;
     outputs.push(...produced);
+    for (const { partition, entry } of ordered) (orders[partition] as OrderConsumer).log.push(entry);
     for (const { partition, entry } of appended) (datas[partition] as DataConsumer).commands.push(entry);
   };
 
@@ -310,8 +348,9 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     maxHeld = Math.max(maxHeld, heldInbound(released.buffer));
     maxHeldCommands = Math.max(maxHeldCommands, released.buffer.held.length - heldInbound(released.buffer));
     const produced: Output[] = [];
+    const ordered: Array<{ partition: number; entry: OrderLogEntry['entry'] }> = [];
     const appliedNow: string[] = [];
-    for (const { log, offset, item } of released.ready) {
+    for (const { log, offset, item, workspace } of released.ready) {
       // The merger's own invariants, checked beside the outputs (which the per-key duplicate check
       // of R7 would often hide): a record is released at the same stamp on every reading, and
       // applied once.
@@ -329,19 +368,52 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
       if (applied && compareStamps(stamp, { at: applied.at, id: applied.id, content: () => applied.content }) <= 0) continue;
       if (consumer.ghost.applied.has(where)) throw new Error(`${where} applied twice`);
       appliedNow.push(where);
-      produced.push(...applyItem(entity, entry.state, item));
+      applyItem(entity, entry.state, item).forEach((output, index) => {
+        if (output.stream === 'mergedEvents') ordered.push(toOrder(output, { controlPartition: controlOf(workspace), at: stamp.at, recordId: stamp.id, content: stamp.content(), index, source: datas.indexOf(consumer) }));
+        else produced.push(output);
+      });
       entry.applied = { at: stamp.at, id: stamp.id, content: stamp.content() };
     }
     // Windows end when the workspace's release point passes them: every item at or before it is
     // applied (its control clock alone is not enough: events up to it may not have been read).
-    for (const { entity, state } of states.values()) produced.push(...passTime(entity, state, releasePoint(released.buffer, controlOf(entity.workspace), L)));
+    for (const { entity, state } of states.values()) {
+      for (const output of passTime(entity, state, releasePoint(released.buffer, controlOf(entity.workspace), L))) {
+        if (output.stream === 'mergedEvents') throw new Error('a window reported a merged event');
+        produced.push(output);
+      }
+    }
     const positions = committableDataPositions(released.buffer, { inbound: inboundTo, commands: commandsTo });
+    // The clock to the order stage: never lower than one sent before (after a restart the hold
+    // starts again below it), as dataPlaneBatch.ts keeps `published`.
+    const published = new Map(consumer.committed.published);
+    for (let c = 0; c < controls.length; c += 1) {
+      const point = releasePoint(released.buffer, c, L);
+      if (point > (published.get(c) ?? Number.NEGATIVE_INFINITY)) published.set(c, point);
+    }
+    // Sent only when it moved, as dataPlaneBatch.ts does.
+    const clockMoved = [...published].some(([c, point]) => consumer.committed.published.get(c) !== point);
     if (crashedBeforeCommit()) return restartData(consumer);
     consumer.read = { inbound: inboundTo, commands: commandsTo };
     consumer.buffer = released.buffer;
-    consumer.committed = { inbound: positions.inbound, commands: positions.commands, states };
+    consumer.committed = { inbound: positions.inbound, commands: positions.commands, states, published };
     for (const where of appliedNow) consumer.ghost.applied.add(where);
     outputs.push(...produced);
+    for (const { partition, entry } of ordered) (orders[partition] as OrderConsumer).log.push(entry);
+    if (clockMoved) for (const order of orders) order.log.push({ kind: 'clock', source: datas.indexOf(consumer), points: published });
+  };
+
+  let maxHeldOrdered = 0;
+  /** Reads up to `batch` entries of its person-order log; sends what the merger's own rule releases. */
+  const stepOrder = (consumer: OrderConsumer, batch: number): void => {
+    const readUpTo = Math.min(consumer.log.length, consumer.readTo + batch);
+    const read = consumer.log.slice(consumer.readTo, readUpTo).map((entry, i) => ({ offset: consumer.readTo + i, entry }));
+    const released = releaseOrdered(consumer.buffer, read, datas.length, consumer.committed.published);
+    maxHeldOrdered = Math.max(maxHeldOrdered, released.buffer.held.length);
+    if (crashedBeforeCommit()) return restartOrder(consumer);
+    consumer.readTo = readUpTo;
+    consumer.buffer = released.buffer;
+    consumer.committed = { offset: committableOrderOffset(released.buffer, readUpTo), published: released.published };
+    for (const { output } of released.ready) outputs.push(orderedValues[Number(String(output.value))] as Output);
   };
 
   // Done when everything is appended, the control clocks passed the last record (so every person
@@ -352,7 +424,8 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     controlArrivals.every((a) => a.length === 0) &&
     inboundArrivals.every((a) => a.length === 0) &&
     controls.every((c) => c.committed.clock >= last) &&
-    datas.every((d) => d.committed.inbound.offset >= d.inbound.length && d.committed.commands.offset >= d.commands.length && controls.every((_, c) => releasePoint(d.buffer, c, L) >= last));
+    datas.every((d) => d.committed.inbound.offset >= d.inbound.length && d.committed.commands.offset >= d.commands.length && controls.every((_, c) => releasePoint(d.buffer, c, L) >= last)) &&
+    orders.every((o) => o.readTo >= o.log.length && o.buffer.held.length === 0);
   let outageBegun = false;
   const controlTurns = options.controlTurns ?? 1;
   for (let guard = 0; !done(); guard += 1) {
@@ -372,19 +445,22 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
         outageBegun = true;
         controls.forEach(restartControl);
         datas.forEach(restartData);
+        orders.forEach(restartOrder);
       }
       wall += Math.floor(options.random() * options.tickMs) + 1;
       appendUpTo(wall);
       continue;
     }
-    // Turns: the wall clock 1, each control consumer `controlTurns`, each data consumer 1.
-    const pick = options.random() * (1 + controlTurns * controls.length + datas.length);
+    // Turns: the wall clock 1, each control consumer `controlTurns`, each data consumer 1, each order consumer 1.
+    const pick = options.random() * (1 + controlTurns * controls.length + datas.length + orders.length);
+    const dataFrom = 1 + controlTurns * controls.length;
     if (pick < 1) {
       wall += Math.floor(options.random() * options.tickMs) + 1;
       appendUpTo(wall);
-    } else if (pick < 1 + controlTurns * controls.length) stepControl(controls[Math.min(controls.length - 1, Math.floor((pick - 1) / controlTurns))] as ControlConsumer, 1 + Math.floor(options.random() * 8));
-    else stepData(datas[Math.min(datas.length - 1, Math.floor(pick - 1 - controlTurns * controls.length))] as DataConsumer, Math.floor(options.random() * 9));
+    } else if (pick < dataFrom) stepControl(controls[Math.min(controls.length - 1, Math.floor((pick - 1) / controlTurns))] as ControlConsumer, 1 + Math.floor(options.random() * 8));
+    else if (pick < dataFrom + datas.length) stepData(datas[Math.min(datas.length - 1, Math.floor(pick - dataFrom))] as DataConsumer, Math.floor(options.random() * 9));
+    else stepOrder(orders[Math.min(orders.length - 1, Math.floor(pick - dataFrom - datas.length))] as OrderConsumer, 1 + Math.floor(options.random() * 12));
   }
   const clockRecords = datas.reduce((sum, d) => sum + d.commands.filter((e) => 'clock' in e).length, 0);
-  return { outputs, steps, crashes, clockRecords, maxHeld, maxHeldCommands, maxBatch, pausedReads };
+  return { outputs, steps, crashes, clockRecords, maxHeld, maxHeldCommands, maxBatch, pausedReads, maxHeldOrdered };
 }

@@ -40,9 +40,9 @@ function excess(a: readonly string[], b: readonly string[]): string[] {
  * R10 for a consumer keeping a table per person: a deletion's tombstone comes after every merged
  * event that became the person's (its associated_at) before the deletion. `read`: the
  * merged-events records in each partition's order (so each key's in its order). The n-th
- * tombstone of a key is the n-th deletion naming it, in received_at order. Also counted, not
- * a failure: events that became the person's after a deletion written before its tombstone (a
- * person identified again while the tombstone waits; docs/design-person-operations.md, "Open").
+ * tombstone of a key is the n-th deletion naming it, in received_at order. Also counted: events
+ * that became the person's after a deletion written before its tombstone (a person identified
+ * again at once).
  */
 export function tombstoneOrder(records: readonly InboundRecord[], read: ReadonlyArray<{ stream: string; key: string; value: unknown }>): { tooEarly: string[]; newBefore: number } {
   const deletions = new Map<string, number[]>();
@@ -73,14 +73,14 @@ export function tombstoneOrder(records: readonly InboundRecord[], read: Readonly
   return { tooEarly, newBefore };
 }
 
-/** How many keys of merged-events carry their events in another order than the model's (same events). */
+/** How many keys of merged-events carry their events and tombstones in another order than the model's. */
 export function keysOutOfOrder(model: ReadonlyArray<{ stream: string; key: string; value: unknown }>, read: ReadonlyArray<{ stream: string; key: string; value: unknown }>): number {
   const sequences = (outputs: ReadonlyArray<{ stream: string; key: string; value: unknown }>) => {
     const byKey = new Map<string, string[]>();
     for (const o of outputs) {
-      if (o.stream !== 'mergedEvents' || o.value === null) continue;
+      if (o.stream !== 'mergedEvents') continue;
       const list = byKey.get(o.key) ?? [];
-      list.push((o.value as { event_id: string }).event_id);
+      list.push(o.value === null ? 'tombstone' : (o.value as { event_id: string }).event_id);
       byKey.set(o.key, list);
     }
     return byKey;
@@ -126,7 +126,7 @@ export interface CrashReport {
   readonly tombstonesTooEarly: string[];
   /** Merged events that became the person's after a deletion, written before its tombstone (the open case). */
   readonly newEventsBeforeTombstone: number;
-  /** Person keys whose merged events came in another order than the model emits them (measured, not asserted). */
+  /** Person keys whose merged events and tombstones came in another order than the model emits them. */
   readonly personKeysOutOfOrder: number;
   readonly personKeys: number;
   /** Claims that found Redis behind Kafka's committed positions, and checks that found it had lost writes. */

@@ -7,7 +7,8 @@
  *   replays from fresh ones by the applied stamp, decide the fresh ones, store the changes and
  *   their outputs (outbox) with a compare-and-set → outputs in release order: each operation's
  *   commands (into the commands topic, keyed like their events so they land on the partition
- *   number of those events), activity and tombstones; then the clock, to every commands
+ *   number of those events), activity, and a deletion's tombstone (to the order stage, which
+ *   writes it after the person's merged events before it); then the clock, to every commands
  *   partition, when it moved.
  *
  * The caller publishes the outputs and the commit position in one Kafka transaction, and after
@@ -25,9 +26,8 @@ import { committablePosition, release, type BufferedRecord, type ReorderBuffer }
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from '../redis/codec';
 import { appliedAlready, outboxField, storedStamp, type ControlStore } from '../redis/controlStore';
 import { decodeBatch } from '../decodeBatch';
-import { compareTombstones, type HeldTombstone, type HeldTombstones } from '../redis/heldTombstones';
-import type { PublishedPoints } from '../redis/publishedPoints';
-import { personRecordKey } from '../../shared/model/keys';
+import { controlSource, orderedOutputRecord } from '../order/orderRecords';
+import { recordContentKey } from '../../shared/model/recordOrder';
 import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from '../ordered/decisionCounts';
 
 /** What a control consumer keeps about a partition it owns, between batches. */
@@ -38,10 +38,6 @@ export interface ControlLease {
   published: number;
   /** The last clock this partition's transactions carried. */
   clock: number;
-  /** The last deletion tombstone a committed transaction sent (redis/heldTombstones.ts). */
-  tombstonesSent: HeldTombstone | null;
-  /** Tombstones may be held: look at them at the next step. */
-  mayHoldTombstones: boolean;
   /**
    * Claimed after Redis lost writes (kafka/sequentialPartitions.ts, ClaimPositions): operations at
    * or before `upTo` were decided and published already — decided again for the state, their
@@ -56,22 +52,14 @@ export interface ControlPosition {
   readonly highWater: number;
   /** As ControlLease.published. */
   readonly published: number;
-  /** As ControlLease.tombstonesSent. */
-  readonly tombstonesSent: HeldTombstone | null;
-}
-
-function parseTombstone(value: unknown): HeldTombstone | null {
-  if (!Array.isArray(value) || value.length !== 3) return null;
-  const [at, recordId, key] = value as unknown[];
-  return typeof at === 'number' && typeof recordId === 'string' && typeof key === 'string' ? { at, recordId, key } : null;
 }
 
 export function parsePosition(metadata: string | null): ControlPosition {
-  const none = { highWater: Number.NEGATIVE_INFINITY, published: Number.NEGATIVE_INFINITY, tombstonesSent: null };
+  const none = { highWater: Number.NEGATIVE_INFINITY, published: Number.NEGATIVE_INFINITY };
   if (!metadata) return none;
   try {
-    const parsed = JSON.parse(metadata) as { h?: unknown; p?: unknown; t?: unknown };
-    return { highWater: typeof parsed.h === 'number' ? parsed.h : none.highWater, published: typeof parsed.p === 'number' ? parsed.p : none.published, tombstonesSent: parseTombstone(parsed.t) };
+    const parsed = JSON.parse(metadata) as { h?: unknown; p?: unknown };
+    return { highWater: typeof parsed.h === 'number' ? parsed.h : none.highWater, published: typeof parsed.p === 'number' ? parsed.p : none.published };
   } catch {
     return none;
   }
@@ -81,7 +69,6 @@ export const formatPosition = (position: ControlPosition): string =>
   JSON.stringify({
     h: Number.isFinite(position.highWater) ? position.highWater : null,
     p: Number.isFinite(position.published) ? position.published : null,
-    t: position.tombstonesSent ? [position.tombstonesSent.at, position.tombstonesSent.recordId, position.tombstonesSent.key] : null,
   });
 
 export interface ControlContext {
@@ -91,10 +78,6 @@ export interface ControlContext {
   readonly reorderMs: number;
   /** The commands topic's partition count now: the clock goes to each. */
   readonly commandsPartitions: () => number;
-  /** Deletions' tombstones held until every data partition has published past them. */
-  readonly tombstones: HeldTombstones;
-  /** How far each data partition has published. */
-  readonly publishedPoints: PublishedPoints;
 }
 
 export interface ControlTally extends DecisionCounts {
@@ -103,7 +86,7 @@ export interface ControlTally extends DecisionCounts {
   late: number;
   commands: number;
   replayed: number;
-  /** Deletions' tombstones sent (held until every data partition had published past them). */
+  /** Deletions' tombstones sent to the order stage. */
   tombstones: number;
   /** Decided again after Redis lost them, their published outputs held back. */
   recovered: number;
@@ -127,8 +110,6 @@ export interface ControlOutcome {
   readonly buffer: ReorderBuffer;
   readonly published: number;
   readonly clock: number;
-  readonly tombstonesSent: HeldTombstone | null;
-  readonly mayHoldTombstones: boolean;
   readonly tally: ControlTally;
   /** The last offset of the batch: read (not necessarily applied) up to here. */
   readonly lastOffset: number;
@@ -139,29 +120,22 @@ const MAX_ATTEMPTS = 8;
 
 /**
  * The outputs of one operation, encoded: its commands (as inbound records, for the commands
- * topic), then the rest — but a deletion's tombstone, which is held (heldTombstone).
+ * topic), then the rest. SPEC R10's tombstone of a deletion must follow every merged event of the
+ * person received before it, which data partitions decide: it goes through the order stage, at
+ * the deletion's place in the model's order (order/orderBuffer.ts).
  */
-function encodeDecision(catalog: SchemaCatalog, record: InboundRecord, decision: ReturnType<typeof decidePersonOperation>): EncodedOutput[] {
+function encodeDecision(catalog: SchemaCatalog, controlPartition: number, record: InboundRecord, decision: ReturnType<typeof decidePersonOperation>): EncodedOutput[] {
   const encoded: EncodedOutput[] = [];
   for (const command of decision.commands) {
     const written = commandRecord(command, record.settings) as InboundRecord & { command: { kind: 'binding' } };
     encoded.push({ stream: 'commands', key: commandKey(written), value: catalog.encode('commands', toWire(written)) });
   }
-  for (const output of decision.outputs) {
-    if (output.stream === 'mergedEvents' && output.value === null) continue;
-    encoded.push({ stream: output.stream, key: output.key, value: output.value === null ? null : catalog.encode(output.stream, output.value) });
-  }
+  decision.outputs.forEach((output, index) => {
+    const plain: EncodedOutput = { stream: output.stream, key: output.key, value: output.value === null ? null : catalog.encode(output.stream, output.value) };
+    const place = { controlPartition, at: record.received_at, recordId: record.id, content: recordContentKey(record), index, source: controlSource(controlPartition) };
+    encoded.push(output.stream === 'mergedEvents' ? orderedOutputRecord(catalog, plain, place) : plain);
+  });
   return encoded;
-}
-
-/**
- * SPEC R10's tombstone of a deletion, which must follow every merged event of the person received
- * before it. Those come from data partitions that may be behind, so it is held
- * (redis/heldTombstones.ts) and sent once each has published past the deletion. The key is the
- * one the decision's tombstone carries: the person the deletion names.
- */
-function heldTombstone(record: InboundRecord): HeldTombstone | null {
-  return record.command.kind === 'delete' ? { at: record.received_at, recordId: record.id, key: personRecordKey(record.workspace_id, record.command.body.person) } : null;
 }
 
 export async function processControlBatch(lease: ControlLease, topic: string, messages: readonly KafkaMessage[], ctx: ControlContext): Promise<ControlOutcome> {
@@ -224,7 +198,7 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
             continue;
           }
           countDecisions(decisions, null, decision.outputs);
-          const outputs = encodeDecision(catalog, entry.record, decision);
+          const outputs = encodeDecision(catalog, lease.partition, entry.record, decision);
           decided.set(entry, outputs);
           outbox.set(outboxField(entry.record), encodeOutbox({ code: 'B', entry: { outputs, followUps: [] } }));
         }
@@ -244,31 +218,8 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
   for (const entry of released.ready) {
     const produced = outputsOf.get(entry) ?? [];
     tally.commands += produced.filter((output) => output.stream === 'commands').length;
+    tally.tombstones += produced.filter((output) => output.stream === 'personOrder').length;
     outputs.push(...produced);
-  }
-  // Deletions' tombstones: held (before the transaction, so a replay finds them), then each sent
-  // once every data partition has published past it, in order, at most once.
-  const sentBefore = lease.tombstonesSent;
-  const isNew = (t: HeldTombstone) => sentBefore === null || compareTombstones(t, sentBefore) > 0;
-  const holding = released.ready.map((entry) => heldTombstone(entry.record)).filter((t): t is HeldTombstone => t !== null && isNew(t));
-  await ctx.tombstones.add(lease.partition, holding);
-  let tombstonesSent = sentBefore;
-  let mayHoldTombstones = lease.mayHoldTombstones || holding.length > 0;
-  const settled: HeldTombstone[] = [];
-  if (mayHoldTombstones) {
-    const held = await ctx.tombstones.list(lease.partition);
-    settled.push(...held.filter((t) => !isNew(t)));
-    const waiting = held.filter(isNew);
-    const lowest = waiting.length > 0 ? await ctx.publishedPoints.lowest(lease.partition, ctx.commandsPartitions()) : Number.NEGATIVE_INFINITY;
-    let sent = 0;
-    while (sent < waiting.length && (waiting[sent] as HeldTombstone).at <= lowest) sent += 1;
-    for (const tombstone of waiting.slice(0, sent)) {
-      outputs.push({ stream: 'mergedEvents', key: tombstone.key, value: null });
-      settled.push(tombstone);
-      tombstonesSent = tombstone;
-    }
-    tally.tombstones = sent;
-    mayHoldTombstones = sent < waiting.length;
   }
   // After the commands, in the same transaction: a data partition that reads the clock has every
   // command at or before it in front of it (design-person-operations.md).
@@ -283,23 +234,20 @@ export async function processControlBatch(lease: ControlLease, topic: string, me
 
   const position = committablePosition(released.buffer, lastOffset + 1);
   const published = Math.max(lease.published, released.frontier);
-  // A tombstone sent is named in the committed position: the position may not wait.
-  const decidedNothing = released.ready.length === 0 && deadLetters.length === 0 && tombstonesSent === sentBefore;
+  const decidedNothing = released.ready.length === 0 && deadLetters.length === 0;
   return {
     outputs,
     nothingToCommit: decidedNothing && outputs.length === 0,
     positionMayWait: decidedNothing,
     nextOffset: position.offset,
-    metadata: formatPosition({ highWater: position.highWater, published, tombstonesSent }),
+    metadata: formatPosition({ highWater: position.highWater, published }),
     buffer: released.buffer,
     published,
     clock,
-    tombstonesSent,
-    mayHoldTombstones,
     tally,
     lastOffset,
     afterCommit: async () => {
-      await Promise.all([...cleanUp.map(({ workspace, fields }) => store.cleanOutbox(workspace, fields)), ctx.tombstones.remove(lease.partition, settled)]);
+      await Promise.all(cleanUp.map(({ workspace, fields }) => store.cleanOutbox(workspace, fields)));
     },
   };
 }

@@ -18,8 +18,6 @@ import { publishingNothing, type StepPublisher } from '../kafka/stepPublisher';
 import { sequentialPartitions, type ProgressLog } from '../kafka/sequentialPartitions';
 import { followPartitionCount } from '../../shared/kafka/partitionCount';
 import type { ControlStore } from '../redis/controlStore';
-import type { HeldTombstones } from '../redis/heldTombstones';
-import type { PublishedPoints } from '../redis/publishedPoints';
 import { emptyReorderBuffer } from '../ordered/reorderBuffer';
 import { parsePosition, processControlBatch, type ControlLease, type ControlOutcome, type ControlTally } from './controlBatch';
 import { noDecisions } from '../ordered/decisionCounts';
@@ -46,9 +44,6 @@ export interface ControlConsumerOptions {
   readonly rebuild?: boolean;
   /** Where Redis says each partition stood (redis/partitionProgress.ts): a claim recovers from writes Redis lost. */
   readonly progress?: ProgressLog;
-  /** Deletions' tombstones held until every data partition has published past them, and how far each has. */
-  readonly tombstones: HeldTombstones;
-  readonly publishedPoints: PublishedPoints;
   /** Each committed Kafka transaction (clock-only steps too): the merger's metrics count it. */
   readonly onTransaction?: () => void;
   /** After each committed batch: the merger's metrics and totals count it. */
@@ -114,7 +109,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     },
   });
 
-  const context = { store, catalog, logger, reorderMs: options.reorderMs, commandsPartitions: commandsPartitions.current, tombstones: options.tombstones, publishedPoints: options.publishedPoints };
+  const context = { store, catalog, logger, reorderMs: options.reorderMs, commandsPartitions: commandsPartitions.current };
 
   const partitions = sequentialPartitions<ControlLease, ControlOutcome>({
     consumer: () => consumers.current(),
@@ -131,17 +126,15 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
         // The reorder buffer is rebuilt by reading from the position, under its high water.
         const position = parsePosition(readFrom.get(topic)?.metadata ?? null);
         // What was published is what Kafka committed, whichever position is read from.
-        const { published, tombstonesSent } = parsePosition(committed.get(topic)?.metadata ?? null);
+        const { published } = parsePosition(committed.get(topic)?.metadata ?? null);
         const heldBack = recovering ? { upTo: published, below: committed.get(topic)?.offset ?? 0 } : null;
-        return { partition, buffer: emptyReorderBuffer(position.highWater), published, clock: published, tombstonesSent, mayHoldTombstones: true, heldBack };
+        return { partition, buffer: emptyReorderBuffer(position.highWater), published, clock: published, heldBack };
       },
       process: (lease, _topic, messages) => processControlBatch(lease, topic, messages, context),
       committed: (lease, outcome, partition) => {
         lease.buffer = outcome.buffer;
         lease.published = outcome.published;
         lease.clock = outcome.clock;
-        lease.tombstonesSent = outcome.tombstonesSent;
-        lease.mayHoldTombstones = outcome.mayHoldTombstones;
         addBatchToTotals(totals, outcome.tally);
         options.onCommitted?.(outcome.tally, outcome.outputs, partition, outcome.lastOffset);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'person operations decided before a restart were re-sent from the outbox');

@@ -18,8 +18,6 @@
  *   <prefix>:{part|<topic>|<n>}:s        hash    partition: epoch, watermark, event time
  *   <prefix>:{part|<topic>|<n>}:t        zset    grace timers "<ws>/<anonymous id>" → window end
  *   <prefix>:{part|<topic>|<n>}:o        hash    two planes: positions about to be committed (redis/partitionProgress.ts)
- *   <prefix>:{part|<topic>|<n>}:p        string  two planes, data partition: how far it published (redis/publishedPoints.ts)
- *   <prefix>:{part|<topic>|<n>}:h        zset    two planes, control partition: tombstones held (redis/heldTombstones.ts)
  *
  * Workspace ids cannot hold '|' or braces, so a tag never mixes two entities of different
  * workspaces; an anonymous id holding a '}' still gives all of its keys the same tag.
@@ -79,9 +77,9 @@ export class KeySpace {
     return { state: `${tag}:s`, bindings: `${tag}:b`, mergedInto: `${tag}:m`, outbox: `${tag}:x`, idsOf: (person) => `${tag}:i:${person}`, mergedFrom: (person) => `${tag}:f:${person}` };
   }
 
-  partition(topic: string, partition: number): { readonly state: string; readonly timers: string; readonly progress: string; readonly published: string; readonly tombstones: string } {
+  partition(topic: string, partition: number): { readonly state: string; readonly timers: string; readonly progress: string } {
     const tag = `${this.prefix}:{part|${topic}|${partition}}`;
-    return { state: `${tag}:s`, timers: `${tag}:t`, progress: `${tag}:o`, published: `${tag}:p`, tombstones: `${tag}:h` };
+    return { state: `${tag}:s`, timers: `${tag}:t`, progress: `${tag}:o` };
   }
 
   /** The member of a partition's timer set for one anonymous id. */

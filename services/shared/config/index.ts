@@ -26,6 +26,10 @@ export const topicSettings = {
   deadLetters: string('ANONMERGE_TOPIC_DEAD_LETTERS', { default: 'anonmerge.dead-letters', description: 'Records that could not be decoded or broke the contract' }),
   personOps: string('ANONMERGE_TOPIC_PERSON_OPS', { default: 'anonmerge.person-ops', description: "Person operations (identify, alias, delete, merge) keyed by workspace, for the merger's control plane" }),
   commands: string('ANONMERGE_TOPIC_COMMANDS', { default: 'anonmerge.commands', description: "The merger's control plane to its data plane: binding changes and clocks, co-partitioned with the inbound topic (same partition count)" }),
+  personOrder: string('ANONMERGE_TOPIC_PERSON_ORDER', {
+    default: 'anonmerge.person-order',
+    description: "The merger's planes to its order stage: merged events keyed by person, with each data partition's clock, so that a person's merged events are written in the reference model's order",
+  }),
   partitions: integer('ANONMERGE_TOPIC_PARTITIONS', { default: '6', min: 1, max: 10000, description: 'Partitions of topics the services create' }),
   replicationFactor: integer('ANONMERGE_TOPIC_REPLICATION_FACTOR', { default: '1', min: 1, max: 10, description: 'Replication factor of topics the services create' }),
 } satisfies SettingsSpec;

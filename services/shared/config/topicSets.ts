@@ -14,6 +14,7 @@ export function prefixedTopics(prefix: string, partitions: number, replicationFa
     deadLetters: `${prefix}.dead-letters`,
     personOps: `${prefix}.person-ops`,
     commands: `${prefix}.commands`,
+    personOrder: `${prefix}.person-order`,
     partitions,
     replicationFactor,
   };
@@ -30,6 +31,7 @@ export function topicEnv(topics: TopicConfig): Record<string, string> {
     ANONMERGE_TOPIC_DEAD_LETTERS: topics.deadLetters,
     ANONMERGE_TOPIC_PERSON_OPS: topics.personOps,
     ANONMERGE_TOPIC_COMMANDS: topics.commands,
+    ANONMERGE_TOPIC_PERSON_ORDER: topics.personOrder,
     ANONMERGE_TOPIC_PARTITIONS: String(topics.partitions),
   };
 }

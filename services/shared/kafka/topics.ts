@@ -23,6 +23,8 @@ const RETENTION_MS: Record<StreamName, number> = {
   personOps: 35 * DAY_MS,
   // The data plane's state is rebuilt from inbound and this, together.
   commands: 35 * DAY_MS,
+  // Read by the order stage within seconds; kept as long as the merged events it becomes.
+  personOrder: 7 * DAY_MS,
 };
 
 export function topicDefinitions(topics: TopicConfig): ITopicConfig[] {

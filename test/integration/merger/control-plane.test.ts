@@ -15,8 +15,6 @@ import { SchemaCatalog } from '../../../services/shared/avro/catalog';
 import { ensureTopics } from '../../../services/shared/kafka/topics';
 import { startControlConsumer, type RunningControlConsumer } from '../../../services/merger/control/controlConsumer';
 import { ControlStore } from '../../../services/merger/redis/controlStore';
-import { HeldTombstones } from '../../../services/merger/redis/heldTombstones';
-import type { PublishedPoints } from '../../../services/merger/redis/publishedPoints';
 import { KeySpace } from '../../../services/merger/redis/keys';
 import { defineMergerCommands } from '../../../services/merger/redis/scripts';
 import { appendOnTime, canonical, commandsPerTarget, eventsPartition, expectedControlOutputs, personOperationsFrom, readControlOutputs } from '../../support/controlPlane';
@@ -51,13 +49,6 @@ describe('the control plane', () => {
     await deleteTopics(kafka, topics);
   });
 
-  /**
-   * The control plane alone: no data plane publishes how far it got, so every data partition is
-   * taken as past every deletion and tombstones go out at once (their hold is tested with both
-   * planes, in two-planes-crash.test.ts).
-   */
-  const tombstoneStores = (personOpsTopic = 'control-test') => ({ tombstones: new HeldTombstones(redis, new KeySpace(prefix), personOpsTopic), publishedPoints: { lowest: async () => Number.POSITIVE_INFINITY } as unknown as PublishedPoints });
-
   const start = async (): Promise<RunningControlConsumer> => {
     const admin = kafka.admin();
     await admin.connect();
@@ -75,7 +66,6 @@ describe('the control plane', () => {
       partitionsConcurrently: 3,
       sessionTimeoutMs: 6000,
       metadataMaxAgeMs: 5000,
-      ...tombstoneStores(),
     });
     return { ...running, close: async () => (await running.close(), await admin.disconnect()) };
   };
@@ -122,14 +112,14 @@ describe('the control plane', () => {
     // its transaction: nothing of it reaches Kafka.
     const store = new ControlStore(redis, new KeySpace(prefix));
     const messages = log.map((r, offset) => ({ key: Buffer.from('crashws'), value: crashCatalog.encode('personOps', toWire(r)), offset: String(offset), timestamp: String(Date.now()), attributes: 0, headers: {} }) as unknown as KafkaMessage);
-    const lease = { partition: 0, buffer: emptyReorderBuffer(), published: Number.NEGATIVE_INFINITY, clock: Number.NEGATIVE_INFINITY, tombstonesSent: null, mayHoldTombstones: true, heldBack: null };
-    const crashed = await processControlBatch(lease, crashTopics.personOps, messages, { store, catalog: crashCatalog, logger: testLogger, reorderMs: REORDER_MS, commandsPartitions: () => PARTITIONS, ...tombstoneStores('crashed-batch') });
+    const lease = { partition: 0, buffer: emptyReorderBuffer(), published: Number.NEGATIVE_INFINITY, clock: Number.NEGATIVE_INFINITY, heldBack: null };
+    const crashed = await processControlBatch(lease, crashTopics.personOps, messages, { store, catalog: crashCatalog, logger: testLogger, reorderMs: REORDER_MS, commandsPartitions: () => PARTITIONS });
     expect(crashed.tally.released).toBe(operations.length);
 
     // The next consumer reads them again: all replays, sent from the outbox.
     const admin = kafka.admin();
     await admin.connect();
-    const next = await startControlConsumer({ kafka, admin, catalog: crashCatalog, store, logger: testLogger, groupId: uniqueName('control-crash-window-group'), personOpsTopic: crashTopics.personOps, commandsTopic: crashTopics.commands, reorderMs: REORDER_MS, tickIntervalMs: 50, partitionsConcurrently: 3, sessionTimeoutMs: 6000, metadataMaxAgeMs: 5000, ...tombstoneStores(crashTopics.personOps) });
+    const next = await startControlConsumer({ kafka, admin, catalog: crashCatalog, store, logger: testLogger, groupId: uniqueName('control-crash-window-group'), personOpsTopic: crashTopics.personOps, commandsTopic: crashTopics.commands, reorderMs: REORDER_MS, tickIntervalMs: 50, partitionsConcurrently: 3, sessionTimeoutMs: 6000, metadataMaxAgeMs: 5000 });
     try {
       const got = await readControlOutputs(kafka, crashCatalog, crashTopics, last);
       expect(next.totals.resent).toBe(operations.length);

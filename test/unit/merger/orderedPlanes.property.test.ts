@@ -5,14 +5,13 @@
  * random partitionings, logs appended out of received_at order within the reorder bound, random
  * batch sizes and turns, crashes and outages — emit exactly what the reference model emits
  * (R1–R10). Each data partition reads its inbound log and its commands log (the control plane's
- * commands and clocks), in random splits. ORDERED_RUNS sets the number of cases (make chaos runs
- * more).
+ * commands and clocks), in random splits; a person's merged events go through the order stage
+ * (order/orderBuffer.ts), and per person they come out in the model's order. ORDERED_RUNS sets the
+ * number of cases (make chaos runs more).
  */
 import fc from 'fast-check';
 import type { InboundRecord } from '../../../services/shared/model/inbound';
-import { personKey } from '../../../services/shared/model/person';
 import { ReferenceModel } from '../../../services/merger/reference/referenceModel';
-import type { Output } from '../../../services/merger/model/outputs';
 import { simulateOrderedMerger } from '../../support/orderedSimulation';
 import { GRACE_S, T0, toRecords, workload } from '../../support/personOpsWorkload';
 
@@ -51,33 +50,24 @@ function canonical(output: { stream: string; key: string; value: unknown }): str
   return `${output.stream} ${output.key} ${JSON.stringify(sortKeys(output.value))}`;
 }
 
-/**
- * Per person key and per source — the anonymous id it was merged from, or the person it was sent
- * for as named (after a merge, two named people feed one key from two partitions) — merged events
- * in the order they were emitted.
- */
-function mergedBySource(outputs: ReadonlyArray<{ stream: string; key: string; value: unknown }>, records: readonly InboundRecord[]): Map<string, string[]> {
-  const namedAs = new Map<string, string>();
-  for (const r of records) {
-    if (r.command.kind === 'track' && r.command.body.person) namedAs.set(`${r.id} ${r.received_at}`, personKey(r.command.body.person));
-  }
-  const bySource = new Map<string, string[]>();
+/** Per person key, its merged events and tombstones in the order they were emitted. */
+function mergedByPerson(outputs: ReadonlyArray<{ stream: string; key: string; value: unknown }>): Map<string, string[]> {
+  const byPerson = new Map<string, string[]>();
   for (const o of outputs) {
-    if (o.stream !== 'mergedEvents' || o.value === null) continue;
-    const value = o.value as { anonymous_id: string | null; event_id: string; received_at: number };
-    const source = `${o.key} ${value.anonymous_id ?? `as ${namedAs.get(`${value.event_id} ${value.received_at}`) ?? '?'}`}`;
-    bySource.set(source, [...(bySource.get(source) ?? []), value.event_id]);
+    if (o.stream !== 'mergedEvents') continue;
+    byPerson.set(o.key, [...(byPerson.get(o.key) ?? []), canonical(o)]);
   }
-  return bySource;
+  return byPerson;
 }
 
 describe('the two-plane merger against the reference model', () => {
-  it('R1 R2a-g R3 R4 R5 R6 R7 R9 R10: same outputs whatever the partitioning, log skew, batches, turns, crashes and outages', () => {
+  it('R1 R2a-g R3 R4 R5 R6 R7 R9 R10: same outputs, and per person the same order, whatever the partitioning, log skew, batches, turns, crashes and outages', () => {
     let crashes = 0;
     let outages = 0;
     let maxHeld = 0;
     let maxHeldCommands = 0;
     let clockRecords = 0;
+    let maxHeldOrdered = 0;
     fc.assert(
       fc.property(
         workload,
@@ -90,24 +80,26 @@ describe('the two-plane merger against the reference model', () => {
         fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 10_000 }) }),
         // One in four has its control plane take fewer turns than the data plane.
         fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.double({ min: 0.1, max: 1, noNaN: true }) }),
+        fc.integer({ min: 1, max: 3 }),
         fc.integer(),
-        (steps, controlPartitions, dataPartitions, reorderMs, tickMs, crashRate, outageMs, controlTurns, seed) => {
+        (steps, controlPartitions, dataPartitions, reorderMs, tickMs, crashRate, outageMs, controlTurns, orderPartitions, seed) => {
           const records = toRecords(steps);
           const horizon = horizonOf(records);
           const expected = ReferenceModel.run(records, horizon);
-          const got = simulateOrderedMerger(records, { controlPartitions, dataPartitions, reorderMs, tickMs, horizon, random: mulberry32(seed), crashRate, outageMs, controlTurns });
+          const got = simulateOrderedMerger(records, { controlPartitions, dataPartitions, reorderMs, tickMs, horizon, random: mulberry32(seed), crashRate, outageMs, controlTurns, orderPartitions });
           crashes += got.crashes;
           if (outageMs > 0) outages += 1;
           maxHeld = Math.max(maxHeld, got.maxHeld);
           maxHeldCommands = Math.max(maxHeldCommands, got.maxHeldCommands);
           clockRecords += got.clockRecords;
           expect(got.outputs.map(canonical).sort()).toEqual(expected.map(canonical).sort());
-          expect(mergedBySource(got.outputs as Output[], records)).toEqual(mergedBySource(expected, records));
+          expect(mergedByPerson(got.outputs)).toEqual(mergedByPerson(expected));
+          maxHeldOrdered = Math.max(maxHeldOrdered, got.maxHeldOrdered);
         },
       ),
       { numRuns: RUNS },
     );
-    process.stdout.write(`ordered planes: ${RUNS} cases, ${crashes} crashes simulated, ${outages} with an outage, at most ${maxHeld} inbound items and ${maxHeldCommands} commands held, ${clockRecords} clock records\n`);
+    process.stdout.write(`ordered planes: ${RUNS} cases, ${crashes} crashes simulated, ${outages} with an outage, at most ${maxHeld} inbound items, ${maxHeldCommands} commands and ${maxHeldOrdered} ordered outputs held, ${clockRecords} clock records\n`);
     expect(crashes).toBeGreaterThan(0);
     expect(outages).toBeGreaterThan(0);
   });
@@ -144,7 +136,7 @@ describe('the two-plane merger against the reference model', () => {
           const bounded = simulateOrderedMerger(records, { ...options, random: mulberry32(seed), maxHeldInbound });
           expect(unbounded.outputs.map(canonical).sort()).toEqual(expected);
           expect(bounded.outputs.map(canonical).sort()).toEqual(expected);
-          expect(mergedBySource(bounded.outputs as Output[], records)).toEqual(mergedBySource(reference, records));
+          expect(mergedByPerson(bounded.outputs)).toEqual(mergedByPerson(reference));
           // Over the bound only while something held waits for a clock: items above the inbound
           // frontier were received within L of the highest read, and one batch more is read.
           const within = eventsWithin(records, reorderMs);

@@ -1,0 +1,105 @@
+/**
+ * One batch of one person-order partition in the order stage (docs/design-person-operations.md,
+ * "One order per person"): decode (dead letters for what fails) → the hold (order/orderBuffer.ts)
+ * releases what every data partition's clock has passed, in the model's order → those merged
+ * events, as the planes encoded them, to the merged-events topic.
+ *
+ * The caller publishes them with the position in one Kafka transaction. The position is the first
+ * output still held; its metadata names up to where outputs were released (a restart skips them)
+ * and the offset read up to (a restart does not dead-letter a record twice).
+ */
+import type { KafkaMessage } from 'kafkajs';
+import type { SchemaCatalog } from '../../shared/avro/catalog';
+import type { Logger } from '../../shared/logger';
+import type { DeadLetter } from '../../shared/model/outbound';
+import type { Clocks } from '../ordered/dataBuffer';
+import type { EncodedOutput } from '../redis/codec';
+import { committableOrderOffset, releaseOrdered, type OrderBuffer, type OrderLogEntry } from './orderBuffer';
+import { decodeOrderEntry } from './orderRecords';
+
+export interface OrderLease {
+  readonly partition: number;
+  buffer: OrderBuffer;
+  /** Per control partition: outputs at or before it were sent in a committed transaction. */
+  published: Clocks;
+  /** Records before this offset were read (and dead-lettered, if they had to be) before a restart. */
+  readonly readBefore: number;
+}
+
+export interface OrderContext {
+  readonly catalog: SchemaCatalog;
+  readonly logger: Logger;
+  /** The data partitions whose clocks release an output: the inbound topic's partition count now. */
+  readonly sources: () => number;
+}
+
+export interface OrderTally {
+  records: number;
+  released: number;
+  /** Read again after a restart, released before it. */
+  skipped: number;
+  deadLetters: number;
+  /** Outputs held once the batch is done. */
+  held: number;
+}
+
+export interface OrderOutcome {
+  readonly outputs: EncodedOutput[];
+  readonly nothingToCommit: boolean;
+  readonly nextOffset: number;
+  readonly metadata: string;
+  readonly buffer: OrderBuffer;
+  readonly published: Clocks;
+  readonly tally: OrderTally;
+  readonly lastOffset: number;
+  readonly afterCommit: () => Promise<void>;
+}
+
+/** Committed with the position: up to where outputs were released, and the offset read up to. */
+export function formatOrderPosition(published: Clocks, readUpTo: number): string {
+  return JSON.stringify({ p: Object.fromEntries([...published].filter(([, point]) => Number.isFinite(point))), r: readUpTo });
+}
+
+export function parseOrderPosition(metadata: string | null): { published: Clocks; readUpTo: number } {
+  try {
+    const parsed = metadata ? (JSON.parse(metadata) as { p?: Record<string, unknown>; r?: unknown }) : {};
+    const published = new Map(Object.entries(parsed.p ?? {}).filter((e): e is [string, number] => typeof e[1] === 'number').map(([control, point]) => [Number(control), point]));
+    return { published, readUpTo: typeof parsed.r === 'number' ? parsed.r : 0 };
+  } catch {
+    return { published: new Map(), readUpTo: 0 };
+  }
+}
+
+export async function processOrderBatch(lease: OrderLease, topic: string, messages: readonly KafkaMessage[], ctx: OrderContext): Promise<OrderOutcome> {
+  const { catalog, logger } = ctx;
+  const read: OrderLogEntry[] = [];
+  const deadLetters: EncodedOutput[] = [];
+  for (const message of messages) {
+    const offset = Number(message.offset);
+    try {
+      read.push({ offset, entry: await decodeOrderEntry(catalog, message.key, message.value) });
+    } catch (error) {
+      if (offset < lease.readBefore) continue;
+      const reason = `undecodable: ${(error as Error).message}`;
+      logger.warn({ topic, partition: lease.partition, offset, reason }, 'dead-lettering a record');
+      const letter: DeadLetter = { reason, source_topic: topic, source_partition: lease.partition, source_offset: offset, key: message.key, value: message.value, failed_at: Number(message.timestamp) };
+      deadLetters.push({ stream: 'deadLetters', key: message.key?.toString() ?? '', value: catalog.encode('deadLetters', letter) });
+    }
+  }
+  const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
+  const released = releaseOrdered(lease.buffer, read, ctx.sources(), lease.published);
+  const outputs: EncodedOutput[] = released.ready.map(({ output }) => ({ stream: 'mergedEvents', key: output.key, value: output.value }));
+  outputs.push(...deadLetters);
+  const tally: OrderTally = { records: messages.length, released: released.ready.length, skipped: released.skipped, deadLetters: deadLetters.length, held: released.buffer.held.length };
+  return {
+    outputs,
+    nothingToCommit: outputs.length === 0,
+    nextOffset: committableOrderOffset(released.buffer, lastOffset + 1),
+    metadata: formatOrderPosition(released.published, Math.max(lease.readBefore, lastOffset + 1)),
+    buffer: released.buffer,
+    published: released.published,
+    tally,
+    lastOffset,
+    afterCommit: async () => undefined,
+  };
+}

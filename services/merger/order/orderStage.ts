@@ -1,0 +1,139 @@
+/**
+ * The merger's order stage as a Kafka consumer (docs/design-person-operations.md, "One order per
+ * person"): a consumer group of its own on the person-order topic; per owned partition a
+ * transactional producer (which fences the previous owner's) and the hold of order/orderBuffer.ts;
+ * per batch processOrderBatch, then one transaction with the merged events it released and the
+ * position.
+ *
+ * It keeps nothing in Redis: what it holds is rebuilt from the topic at a claim.
+ */
+import type { Admin, Kafka } from 'kafkajs';
+import type { SchemaCatalog } from '../../shared/avro/catalog';
+import type { Logger } from '../../shared/logger';
+import { followPartitionCount } from '../../shared/kafka/partitionCount';
+import { restartingConsumer } from '../kafka/restartingConsumer';
+import { sequentialPartitions } from '../kafka/sequentialPartitions';
+import { TransactionalPublisher } from '../kafka/transactionalPublisher';
+import type { EncodedOutput } from '../redis/codec';
+import { emptyOrderBuffer } from './orderBuffer';
+import { parseOrderPosition, processOrderBatch, type OrderLease, type OrderOutcome, type OrderTally } from './orderBatch';
+
+export interface OrderStageOptions {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly catalog: SchemaCatalog;
+  readonly logger: Logger;
+  /** The merger's group id; the stage's group and transactional ids derive from it. */
+  readonly groupId: string;
+  readonly personOrderTopic: string;
+  /** Its partition count is the number of data partitions whose clocks release an output. */
+  readonly inboundTopic: string;
+  readonly partitionsConcurrently: number;
+  readonly sessionTimeoutMs: number;
+  readonly metadataMaxAgeMs: number;
+  /** Each committed Kafka transaction: the merger's metrics count it. */
+  readonly onTransaction?: () => void;
+  readonly onCommitted?: (tally: OrderTally, outputs: readonly EncodedOutput[], partition: number, lastOffset: number) => void;
+}
+
+export interface RunningOrderStage {
+  readonly totals: OrderTally & { batches: number };
+  readonly joined: () => boolean;
+  close(): Promise<void>;
+}
+
+/** Held outputs beyond which a partition logs that a data partition's clock is behind. */
+const HELD_WARNING = 100_000;
+
+export async function startOrderStage(options: OrderStageOptions): Promise<RunningOrderStage> {
+  const { kafka, admin, catalog, logger, personOrderTopic: topic } = options;
+  const groupId = `${options.groupId}.order`;
+  const publisher = new TransactionalPublisher(kafka, groupId, topic, (stream) => catalog.topic(stream), logger, options.onTransaction);
+  const sources = await followPartitionCount(admin, options.inboundTopic, options.metadataMaxAgeMs, logger);
+  const totals = { records: 0, released: 0, skipped: 0, deadLetters: 0, held: 0, batches: 0 };
+  const warned = new Set<number>();
+  let generation = 0;
+  let joined = false;
+
+  const newConsumer = () => {
+    const created = kafka.consumer({
+      groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)),
+      // A merged event waits here for the slowest data partition's clock: fetch as soon as it comes.
+      maxWaitTimeInMs: 20,
+      metadataMaxAge: options.metadataMaxAgeMs,
+      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
+    });
+    created.on(created.events.GROUP_JOIN, ({ payload }) => {
+      generation += 1;
+      joined = true;
+      const assigned = new Set(payload.memberAssignment[topic] ?? []);
+      partitions.keepOnly(assigned);
+      logger.info({ generation, partitions: [...assigned].sort((a, b) => a - b) }, 'order stage joined its consumer group');
+    });
+    return created;
+  };
+  // Without the order stage no merged event comes out: started again if kafkajs gives up on it.
+  const consumers = restartingConsumer({
+    create: newConsumer,
+    run: async (current) => {
+      await current.connect();
+      await current.subscribe({ topic, fromBeginning: true });
+      await current.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: options.partitionsConcurrently, eachBatch: partitions.eachBatch });
+    },
+    logger,
+    name: 'order',
+    onCrash: () => {
+      joined = false;
+      generation += 1;
+    },
+  });
+
+  const context = { catalog, logger, sources: sources.current };
+  const partitions = sequentialPartitions<OrderLease, OrderOutcome>({
+    consumer: () => consumers.current(),
+    admin,
+    publisher,
+    logger,
+    groupId,
+    topics: [topic],
+    generation: () => generation,
+    fromBeginning: true,
+    step: {
+      claim: (partition, { readFrom }) => {
+        const { published, readUpTo } = parseOrderPosition(readFrom.get(topic)?.metadata ?? null);
+        return { partition, buffer: emptyOrderBuffer(), published, readBefore: readUpTo };
+      },
+      process: (lease, _topic, messages) => processOrderBatch(lease, topic, messages, context),
+      committed: (lease, outcome, partition) => {
+        lease.buffer = outcome.buffer;
+        lease.published = outcome.published;
+        const t = outcome.tally;
+        totals.records += t.records;
+        totals.released += t.released;
+        totals.skipped += t.skipped;
+        totals.deadLetters += t.deadLetters;
+        totals.held = t.held;
+        totals.batches += 1;
+        if (t.held > HELD_WARNING && !warned.has(partition)) {
+          warned.add(partition);
+          logger.warn({ partition, held: t.held }, 'many merged events wait for a data partition whose clock is behind');
+        } else if (t.held <= HELD_WARNING) warned.delete(partition);
+        options.onCommitted?.(t, outcome.outputs, partition, outcome.lastOffset);
+      },
+    },
+  });
+
+  await consumers.start();
+  logger.info({ group: groupId, topic }, 'order stage consuming');
+  return {
+    totals,
+    joined: () => joined,
+    close: async () => {
+      sources.stop();
+      await consumers.stop();
+      await publisher.close();
+    },
+  };
+}
