@@ -73,6 +73,22 @@ async function endOffsets(admin: Admin, topic: string): Promise<Map<number, numb
   return new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
 }
 
+/** When the topic last grew, once it has not grown for `quietMs` (polled every 50 ms). */
+async function lastWriteTo(admin: Admin, topic: string, quietMs: number): Promise<number> {
+  const size = async () => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+  let last = await size();
+  let changedAt = Date.now();
+  while (Date.now() - changedAt < quietMs) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = await size();
+    if (now !== last) {
+      last = now;
+      changedAt = Date.now();
+    }
+  }
+  return changedAt;
+}
+
 /** Polls the group's committed offsets until every partition reached `ends`. */
 async function drain(admin: Admin, groupId: string, topic: string, ends: Map<number, number>, total: number, label: string): Promise<{ seconds: number; firstProgressAt: number; doneAt: number }> {
   const started = Date.now();
@@ -109,6 +125,8 @@ export interface DrainFigures {
   readonly outputsPerRecord: number;
   /** Kafka transactions the merger committed per 1,000 inbound records, both planes (the pass-through: one per batch, not counted). */
   readonly transactionsPer1k?: number;
+  /** The same, per consumer of the merger. */
+  readonly transactionsSplit?: string;
 }
 
 export interface ThroughputFigures {
@@ -179,7 +197,7 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
 
 /** The throughput runs as a table: time, rate, outputs per record, and where the CPU went. */
 export function throughputTable(tp: ThroughputFigures): string {
-  const row = (run: string, f: DrainFigures) => [run, f.seconds, f.recordsPerSecond, f.outputsPerRecord, f.transactionsPer1k ?? '–', f.cpu['pass-through'] ?? f.cpu.merger ?? 0, f.cpu.redis ?? 0, f.cpu.kafka ?? 0, f.cpuMicrosPerRecord];
+  const row = (run: string, f: DrainFigures) => [run, f.seconds, f.recordsPerSecond, f.outputsPerRecord, f.transactionsPer1k === undefined ? '–' : `${f.transactionsPer1k} (${f.transactionsSplit ?? ''})`, f.cpu['pass-through'] ?? f.cpu.merger ?? 0, f.cpu.redis ?? 0, f.cpu.kafka ?? 0, f.cpuMicrosPerRecord];
   return table(
     ['run', 'seconds', 'records/s', 'outputs/record', 'transactions/1k records', 'CPU s: node', 'CPU s: Redis', 'CPU s: Kafka', 'CPU µs/record'],
     [row('raw kafkajs pass-through', tp.raw), row(`raw pass-through, ${tp.rawAtMergerVolume.outputsPerRecord} outputs/record`, tp.rawAtMergerVolume), row('merger × 1', tp.merger1), row('merger × 2', tp.merger2)],
@@ -203,15 +221,21 @@ interface DrainRun {
 }
 
 /** Records the merger processes published and the transactions they committed, from their /metrics. */
-async function publishedBy(ports: number[]): Promise<{ outputs: number; transactions: number }> {
+async function publishedBy(ports: number[]): Promise<{ outputs: number; transactions: number; byConsumer: Map<string, number> }> {
   let outputs = 0;
   let transactions = 0;
+  const byConsumer = new Map<string, number>();
   for (const port of ports) {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-    for (const match of text.matchAll(/^anonmerge_merger_outputs_total\{[^}]*\} (\d+)/gm)) outputs += Number(match[1]);
-    for (const match of text.matchAll(/^anonmerge_merger_transactions_total\{[^}]*\} (\d+)/gm)) transactions += Number(match[1]);
+    // The records of the merger's own person-order topic are a step on the way, not outputs.
+    for (const match of text.matchAll(/^anonmerge_merger_outputs_total\{([^}]*)\} (\d+)/gm)) if (!(match[1] as string).includes('"personOrder"')) outputs += Number(match[2]);
+    for (const match of text.matchAll(/^anonmerge_merger_transactions_total\{([^}]*)\} (\d+)/gm)) {
+      const consumer = /consumer="([^"]*)"/.exec(match[1] as string)?.[1] ?? '?';
+      transactions += Number(match[2]);
+      byConsumer.set(consumer, (byConsumer.get(consumer) ?? 0) + Number(match[2]));
+    }
   }
-  return { outputs, transactions };
+  return { outputs, transactions, byConsumer };
 }
 
 /** Drains the pre-loaded inbound topic with `instances` merger processes of a fresh group. */
@@ -221,7 +245,9 @@ async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
   // The commands topic belongs to one merger group (its control plane writes it, its data plane
   // reads it): each run has its own, as each has its own group and Redis prefix.
   const commands = `${run.topics.commands}-${run.instances}-${Date.now().toString(36)}`;
-  const env = { ...topicEnv(run.topics), ...run.env, ANONMERGE_TOPIC_COMMANDS: commands, ANONMERGE_MERGER_GROUP_ID: group, ANONMERGE_MERGER_REDIS_PREFIX: prefix, ANONMERGE_LOG_LEVEL: 'warn' };
+  // So does the person-order topic (its data planes write it, its order stage reads it).
+  const personOrder = `${run.topics.personOrder}-${run.instances}-${Date.now().toString(36)}`;
+  const env = { ...topicEnv(run.topics), ...run.env, ANONMERGE_TOPIC_COMMANDS: commands, ANONMERGE_TOPIC_PERSON_ORDER: personOrder, ANONMERGE_MERGER_GROUP_ID: group, ANONMERGE_MERGER_REDIS_PREFIX: prefix, ANONMERGE_LOG_LEVEL: 'warn' };
   const before = cpuSnapshot(run.stack ?? {});
   const started = Date.now();
   const children: SpawnedService[] = [];
@@ -229,15 +255,28 @@ async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
   const spawning = ports.map((port, i) =>
     spawnService('merger', { ...env, ANONMERGE_MERGER_PORT: String(port) }, `http://127.0.0.1:${port}/readyz`, path.join(LOG_DIR, `bench-merger-${i}.log`), run.profile ?? []).then((c) => children.push(c)),
   );
-  const result = await drain(run.admin, group, run.topics.inbound, run.ends, run.total, run.label ?? `merger × ${run.instances}`);
+  let result = await drain(run.admin, group, run.topics.inbound, run.ends, run.total, run.label ?? `merger × ${run.instances}`);
   await Promise.all(spawning);
-  const published = await publishedBy(ports).catch(() => ({ outputs: 0, transactions: 0 }));
+  if (loadConfig(['merger']).merger.controlPlane) {
+    // Two planes: the order stage writes the merged events after the data plane has committed;
+    // done when merged-events has stopped growing, at its last write.
+    result = { ...result, doneAt: await lastWriteTo(run.admin, run.topics.mergedEvents, 2000) };
+  }
+  const published = await publishedBy(ports).catch(() => ({ outputs: 0, transactions: 0, byConsumer: new Map<string, number>() }));
   const cpu = { merger: cpuOf(children.map((c) => c.child.pid ?? 0)), ...cpuSpent(before, cpuSnapshot(run.stack ?? {})) };
   await Promise.all(children.map((c) => c.stop()));
   process.stderr.write(`  cleaning up ${run.instances}-instance state in Redis…\n`);
   await deleteByPrefix(run.redis, prefix);
-  await run.admin.deleteTopics({ topics: [commands] }).catch(() => undefined);
-  return { ...drainFigures(run.total, (result.doneAt - started) / 1000, cpu, published.outputs), transactionsPer1k: round((published.transactions / run.total) * 1000, 1) };
+  await run.admin.deleteTopics({ topics: [commands, personOrder] }).catch(() => undefined);
+  return { ...drainFigures(run.total, (result.doneAt - started) / 1000, cpu, published.outputs), transactionsPer1k: round((published.transactions / run.total) * 1000, 1), transactionsSplit: per1kSplit(published.byConsumer, run.total) };
+}
+
+/** Transactions per 1,000 records of each consumer (main: the data plane; control; order), as "a + b + c". */
+function per1kSplit(byConsumer: ReadonlyMap<string, number>, total: number): string {
+  return ['main', 'control', 'order']
+    .filter((consumer) => byConsumer.has(consumer))
+    .map((consumer) => `${consumer} ${round(((byConsumer.get(consumer) ?? 0) / total) * 1000, 1)}`)
+    .join(' + ');
 }
 
 export interface ClusterFigures {

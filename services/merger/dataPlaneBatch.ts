@@ -36,7 +36,7 @@ import { itemPosition, timerPosition, type LoadedOrdered, type OrderedCommit, ty
 import type { StateStore } from './redis/stateStore';
 import { decodeBatch } from './decodeBatch';
 import type { AlongsidePosition } from './kafka/transactionalPublisher';
-import { orderedOutputRecord, sourceClockRecord } from './order/orderRecords';
+import { routeMergedEvents, sourceClockRecord } from './order/orderRecords';
 import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from './ordered/decisionCounts';
 
 export interface OrderedLease {
@@ -399,9 +399,12 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   for (const held of released.ready) {
     const produced = outputsOfItem.get(held);
     if (!produced) continue;
+    if (!produced.some((output) => output.stream === 'mergedEvents')) {
+      outputs.push(...produced);
+      continue;
+    }
     const stamp = itemStamp(held.item);
-    const controlPartition = ctx.controlPartitionOf(held.workspace);
-    produced.forEach((output, index) => outputs.push(output.stream === 'mergedEvents' ? orderedOutputRecord(ctx.catalog, output, { controlPartition, at: stamp.at, recordId: stamp.id, content: stamp.content(), index, source: partition }) : output));
+    outputs.push(...routeMergedEvents(ctx.catalog, produced, { controlPartition: ctx.controlPartitionOf(held.workspace), at: stamp.at, recordId: stamp.id, content: stamp.content(), source: partition }));
   }
   outputs.push(...timerOutputs, ...tail);
   const next = { ...lease.next, [log]: lastOffset + 1 };

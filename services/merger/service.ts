@@ -415,6 +415,8 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           groupId: config.merger.groupId,
           personOrderTopic: config.topics.personOrder,
           inboundTopic: topic,
+          reorderMs: config.merger.reorderMs,
+          tickIntervalMs: config.merger.controlTickIntervalMs,
           partitionsConcurrently: config.merger.partitionsConcurrently,
           sessionTimeoutMs: config.merger.sessionTimeoutMs,
           metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,

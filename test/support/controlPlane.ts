@@ -81,7 +81,7 @@ export async function readControlOutputs(kafka: Kafka, catalog: SchemaCatalog, t
     eachMessage: async ({ topic, partition, message }) => {
       if (topic === topics.personOrder) {
         const entry = await decodeOrderEntry(catalog, message.key, message.value);
-        if (entry.kind === 'output' && entry.output.value === null) got.tombstones.push(entry.output.key);
+        if (entry.kind === 'output') for (const value of entry.output.values) if (value === null) got.tombstones.push(entry.output.key);
         return;
       }
       if (topic === topics.activity) {

@@ -232,9 +232,24 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
   /** The merged events sent to the order stage; an entry's value names one by its index. */
   const orderedValues: Output[] = [];
   /** A merged event as the planes send it: to the order partition of its key, at its place. */
-  const toOrder = (output: Output, place: OrderPlace): { partition: number; entry: OrderLogEntry['entry'] } => {
-    orderedValues.push(output);
-    return { partition: hash(output.key) % orders.length, entry: { kind: 'output', output: { ...place, key: output.key, value: Buffer.from(String(orderedValues.length - 1)) } } };
+  /** An item's outputs: merged events to the order stage, as the merger groups them (runs of one key, order/orderRecords.ts), the rest as they are. */
+  const route = (outputs: readonly Output[], place: Omit<OrderPlace, 'index'>, produced: Output[], ordered: Array<{ partition: number; entry: OrderLogEntry['entry'] }>) => {
+    for (let i = 0; i < outputs.length; ) {
+      const first = outputs[i] as Output;
+      if (first.stream !== 'mergedEvents') {
+        produced.push(first);
+        i += 1;
+        continue;
+      }
+      const values: Buffer[] = [];
+      let end = i;
+      for (; end < outputs.length && (outputs[end] as Output).stream === 'mergedEvents' && (outputs[end] as Output).key === first.key; end += 1) {
+        orderedValues.push(outputs[end] as Output);
+        values.push(Buffer.from(String(orderedValues.length - 1)));
+      }
+      ordered.push({ partition: hash(first.key) % orders.length, entry: { kind: 'output', output: { ...place, index: i, key: first.key, values } } });
+      i = end;
+    }
   };
 
   let wall = first;
@@ -303,10 +318,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
       let state = work.states.get(record.workspace_id);
       if (!state) work.states.set(record.workspace_id, (state = emptyControlState()));
       const decision = decidePersonOperation(state, record);
-      decision.outputs.forEach((output, i) => {
-        if (output.stream === 'mergedEvents') ordered.push(toOrder(output, { controlPartition: consumer.partition, at: record.received_at, recordId: record.id, content: recordContentKey(record), index: i, source: -1 - consumer.partition }));
-        else produced.push(output);
-      });
+      route(decision.outputs, { controlPartition: consumer.partition, at: record.received_at, recordId: record.id, content: recordContentKey(record), source: -1 - consumer.partition }, produced, ordered);
       for (const command of decision.commands) appended.push({ partition: dataOf(entityKey(commandEntity(command))), entry: { command } });
       work.applied.add(index);
     }
@@ -368,10 +380,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
       if (applied && compareStamps(stamp, { at: applied.at, id: applied.id, content: () => applied.content }) <= 0) continue;
       if (consumer.ghost.applied.has(where)) throw new Error(`${where} applied twice`);
       appliedNow.push(where);
-      applyItem(entity, entry.state, item).forEach((output, index) => {
-        if (output.stream === 'mergedEvents') ordered.push(toOrder(output, { controlPartition: controlOf(workspace), at: stamp.at, recordId: stamp.id, content: stamp.content(), index, source: datas.indexOf(consumer) }));
-        else produced.push(output);
-      });
+      route(applyItem(entity, entry.state, item), { controlPartition: controlOf(workspace), at: stamp.at, recordId: stamp.id, content: stamp.content(), source: datas.indexOf(consumer) }, produced, ordered);
       entry.applied = { at: stamp.at, id: stamp.id, content: stamp.content() };
     }
     // Windows end when the workspace's release point passes them: every item at or before it is
@@ -413,7 +422,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     consumer.readTo = readUpTo;
     consumer.buffer = released.buffer;
     consumer.committed = { offset: committableOrderOffset(released.buffer, readUpTo), published: released.published };
-    for (const { output } of released.ready) outputs.push(orderedValues[Number(String(output.value))] as Output);
+    for (const { output } of released.ready) for (const value of output.values) outputs.push(orderedValues[Number(String(value))] as Output);
   };
 
   // Done when everything is appended, the control clocks passed the last record (so every person

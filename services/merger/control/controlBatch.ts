@@ -26,7 +26,7 @@ import { committablePosition, release, type BufferedRecord, type ReorderBuffer }
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from '../redis/codec';
 import { appliedAlready, outboxField, storedStamp, type ControlStore } from '../redis/controlStore';
 import { decodeBatch } from '../decodeBatch';
-import { controlSource, orderedOutputRecord } from '../order/orderRecords';
+import { controlSource, routeMergedEvents } from '../order/orderRecords';
 import { recordContentKey } from '../../shared/model/recordOrder';
 import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from '../ordered/decisionCounts';
 
@@ -130,12 +130,10 @@ function encodeDecision(catalog: SchemaCatalog, controlPartition: number, record
     const written = commandRecord(command, record.settings) as InboundRecord & { command: { kind: 'binding' } };
     encoded.push({ stream: 'commands', key: commandKey(written), value: catalog.encode('commands', toWire(written)) });
   }
-  decision.outputs.forEach((output, index) => {
-    const plain: EncodedOutput = { stream: output.stream, key: output.key, value: output.value === null ? null : catalog.encode(output.stream, output.value) };
-    const place = { controlPartition, at: record.received_at, recordId: record.id, content: recordContentKey(record), index, source: controlSource(controlPartition) };
-    encoded.push(output.stream === 'mergedEvents' ? orderedOutputRecord(catalog, plain, place) : plain);
-  });
-  return encoded;
+  const plain = decision.outputs.map((output): EncodedOutput => ({ stream: output.stream, key: output.key, value: output.value === null ? null : catalog.encode(output.stream, output.value) }));
+  if (!plain.some((output) => output.stream === 'mergedEvents')) return [...encoded, ...plain];
+  const place = { controlPartition, at: record.received_at, recordId: record.id, content: recordContentKey(record), source: controlSource(controlPartition) };
+  return [...encoded, ...routeMergedEvents(catalog, plain, place)];
 }
 
 export async function processControlBatch(lease: ControlLease, topic: string, messages: readonly KafkaMessage[], ctx: ControlContext): Promise<ControlOutcome> {

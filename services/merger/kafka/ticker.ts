@@ -38,9 +38,11 @@ export class Ticker {
     private readonly stream: 'inbound' | 'personOps' = 'inbound',
   ) {}
 
-  async start(): Promise<void> {
+  /** `periodic` false: only the ticks asked for with tickAt (the order stage's, for partitions it waits on). */
+  async start(periodic = true): Promise<void> {
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await this.producer.connect();
+    if (!periodic) return;
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
     this.timer.unref();
   }

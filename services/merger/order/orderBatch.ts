@@ -88,7 +88,7 @@ export async function processOrderBatch(lease: OrderLease, topic: string, messag
   }
   const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
   const released = releaseOrdered(lease.buffer, read, ctx.sources(), lease.published);
-  const outputs: EncodedOutput[] = released.ready.map(({ output }) => ({ stream: 'mergedEvents', key: output.key, value: output.value }));
+  const outputs: EncodedOutput[] = released.ready.flatMap(({ output }) => output.values.map((value): EncodedOutput => ({ stream: 'mergedEvents', key: output.key, value })));
   outputs.push(...deadLetters);
   const tally: OrderTally = { records: messages.length, released: released.ready.length, skipped: released.skipped, deadLetters: deadLetters.length, held: released.buffer.held.length };
   return {

@@ -114,6 +114,22 @@ export function releaseOrdered(buffer: OrderBuffer, read: readonly OrderLogEntry
   return { buffer: { held: kept, clocks, clockOffsets }, ready, skipped, published: next };
 }
 
+/**
+ * What the hold waits for: per data partition behind, the received_at its clock must reach for
+ * the oldest held output of some control partition to be released.
+ */
+export function clocksAwaited(buffer: OrderBuffer, sources: number): Map<number, number> {
+  const oldest = new Map<number, number>();
+  for (const { output } of buffer.held) if (output.at < (oldest.get(output.controlPartition) ?? Number.POSITIVE_INFINITY)) oldest.set(output.controlPartition, output.at);
+  const awaited = new Map<number, number>();
+  for (const [control, at] of oldest) {
+    for (let source = 0; source < sources; source += 1) {
+      if ((buffer.clocks.get(source)?.get(control) ?? Number.NEGATIVE_INFINITY) < at && at < (awaited.get(source) ?? Number.POSITIVE_INFINITY)) awaited.set(source, at);
+    }
+  }
+  return awaited;
+}
+
 /** Where a restart reads again from: the first output still held or clock record in force, or the next offset. */
 export function committableOrderOffset(buffer: OrderBuffer, next: number): number {
   let first = next;

@@ -26,8 +26,8 @@ export interface OrderPlace {
 export interface OrderedOutput extends OrderPlace {
   /** The merged-events key (the person's). */
   readonly key: string;
-  /** The merged-events value as it will be sent, or null for a tombstone. */
-  readonly value: Buffer | null;
+  /** The merged-events values as they will be sent, in order (null: a tombstone). */
+  readonly values: ReadonlyArray<Buffer | null>;
 }
 
 export type OrderEntry = { readonly kind: 'output'; readonly output: OrderedOutput } | { readonly kind: 'clock'; readonly source: number; readonly points: Clocks };
@@ -39,12 +39,36 @@ interface Wire {
 /** The control plane's source number for its partition p. */
 export const controlSource = (controlPartition: number) => -1 - controlPartition;
 
-/** A merged-events output, sent through the person-order topic under the same key. */
-export function orderedOutputRecord(catalog: SchemaCatalog, output: EncodedOutput, place: OrderPlace): EncodedOutput {
+/**
+ * Merged-events outputs of one person (one key) at one place, consecutive among their item's
+ * outputs, sent through the person-order topic under that key as one record: an identify that
+ * merges a backlog costs one record of the hop, not one per event.
+ */
+export function orderedOutputRecord(catalog: SchemaCatalog, outputs: readonly EncodedOutput[], place: OrderPlace): EncodedOutput {
+  const key = outputs[0]?.key;
+  if (key === undefined || outputs.some((output) => output.key !== key || output.stream !== 'mergedEvents')) throw new Error('an ordered output holds merged events of one key');
   const wire: Wire = {
-    entry: { [OUTPUT]: { control_partition: place.controlPartition, at: place.at, record_id: place.recordId, content: place.content, index: place.index, source: place.source, value: output.value } },
+    entry: { [OUTPUT]: { control_partition: place.controlPartition, at: place.at, record_id: place.recordId, content: place.content, index: place.index, source: place.source, values: outputs.map((output) => output.value) } },
   };
-  return { stream: 'personOrder', key: output.key, value: catalog.encode('personOrder', wire) };
+  return { stream: 'personOrder', key, value: catalog.encode('personOrder', wire) };
+}
+
+/** An item's outputs with each run of consecutive merged events of one key as one person-order record. */
+export function routeMergedEvents(catalog: SchemaCatalog, outputs: readonly EncodedOutput[], place: Omit<OrderPlace, 'index'>): EncodedOutput[] {
+  const routed: EncodedOutput[] = [];
+  for (let i = 0; i < outputs.length; ) {
+    const first = outputs[i] as EncodedOutput;
+    if (first.stream !== 'mergedEvents') {
+      routed.push(first);
+      i += 1;
+      continue;
+    }
+    let end = i + 1;
+    while (end < outputs.length && (outputs[end] as EncodedOutput).stream === 'mergedEvents' && (outputs[end] as EncodedOutput).key === first.key) end += 1;
+    routed.push(orderedOutputRecord(catalog, outputs.slice(i, end), { ...place, index: i }));
+    i = end;
+  }
+  return routed;
 }
 
 /** A data partition's published points, to one partition of the person-order topic. */
@@ -64,7 +88,7 @@ export async function decodeOrderEntry(catalog: SchemaCatalog, key: Buffer | nul
     if (key === null) throw new Error('an ordered output has no key');
     return {
       kind: 'output',
-      output: { controlPartition: body.control_partition as number, at: body.at as number, recordId: body.record_id as string, content: body.content as string, index: body.index as number, source: body.source as number, key: key.toString(), value: (body.value as Buffer | null) ?? null },
+      output: { controlPartition: body.control_partition as number, at: body.at as number, recordId: body.record_id as string, content: body.content as string, index: body.index as number, source: body.source as number, key: key.toString(), values: body.values as Array<Buffer | null> },
     };
   }
   if (branch === CLOCK && body) {

@@ -15,7 +15,8 @@ import { restartingConsumer } from '../kafka/restartingConsumer';
 import { sequentialPartitions } from '../kafka/sequentialPartitions';
 import { TransactionalPublisher } from '../kafka/transactionalPublisher';
 import type { EncodedOutput } from '../redis/codec';
-import { emptyOrderBuffer } from './orderBuffer';
+import { Ticker } from '../kafka/ticker';
+import { clocksAwaited, emptyOrderBuffer } from './orderBuffer';
 import { parseOrderPosition, processOrderBatch, type OrderLease, type OrderOutcome, type OrderTally } from './orderBatch';
 
 export interface OrderStageOptions {
@@ -28,6 +29,10 @@ export interface OrderStageOptions {
   readonly personOrderTopic: string;
   /** Its partition count is the number of data partitions whose clocks release an output. */
   readonly inboundTopic: string;
+  /** L: a data partition's clock passes t once its inbound log shows a record received at t + L. */
+  readonly reorderMs: number;
+  /** The periodic tick of inbound partitions: a tick asked for longer ago than this is covered by them. */
+  readonly tickIntervalMs: number;
   readonly partitionsConcurrently: number;
   readonly sessionTimeoutMs: number;
   readonly metadataMaxAgeMs: number;
@@ -50,6 +55,11 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
   const groupId = `${options.groupId}.order`;
   const publisher = new TransactionalPublisher(kafka, groupId, topic, (stream) => catalog.topic(stream), logger, options.onTransaction);
   const sources = await followPartitionCount(admin, options.inboundTopic, options.metadataMaxAgeMs, logger);
+  // A quiet data partition's clock moves with its inbound frontier, which its periodic tick moves
+  // every tick interval: the stage asks for a tick where it waits instead (identify → merged
+  // events p99 went from ~190 to ~720 ms without it). Any process may tick any inbound partition.
+  const ticker = new Ticker(kafka, catalog, options.inboundTopic, options.tickIntervalMs, logger);
+  await ticker.start(false);
   const totals = { records: 0, released: 0, skipped: 0, deadLetters: 0, held: 0, batches: 0 };
   const warned = new Set<number>();
   let generation = 0;
@@ -120,6 +130,9 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
           warned.add(partition);
           logger.warn({ partition, held: t.held }, 'many merged events wait for a data partition whose clock is behind');
         } else if (t.held <= HELD_WARNING) warned.delete(partition);
+        const count = sources.current();
+        ticker.setPartitions(Array.from({ length: count }, (_, source) => source));
+        for (const [source, at] of clocksAwaited(outcome.buffer, count)) ticker.tickAt(source, at + options.reorderMs);
         options.onCommitted?.(t, outcome.outputs, partition, outcome.lastOffset);
       },
     },
@@ -133,6 +146,7 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
     close: async () => {
       sources.stop();
       await consumers.stop();
+      await ticker.stop();
       await publisher.close();
     },
   };

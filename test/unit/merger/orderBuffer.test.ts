@@ -11,7 +11,7 @@ import type { OrderedOutput, OrderEntry } from '../../../services/merger/order/o
 
 const output = (recordId: string, at: number, source: number, key = 'w/p/id:ada', controlPartition = 0, index = 0): OrderEntry => ({
   kind: 'output',
-  output: { controlPartition, at, recordId, content: `c-${recordId}`, index, source, key, value: Buffer.from(recordId) },
+  output: { controlPartition, at, recordId, content: `c-${recordId}`, index, source, key, values: [Buffer.from(recordId)] },
 });
 const clock = (source: number, point: number, controlPartition = 0): OrderEntry => ({ kind: 'clock', source, points: new Map([[controlPartition, point]]) });
 const log = (from: number, ...entries: OrderEntry[]): OrderLogEntry[] => entries.map((entry, i) => ({ offset: from + i, entry }));
@@ -54,9 +54,9 @@ describe('the order hold', () => {
   });
 
   it('a deletion tombstone from the control plane goes out between the merged events before and after it', () => {
-    const tombstone: OrderEntry = { kind: 'output', output: { controlPartition: 0, at: 150, recordId: 'del', content: 'c', index: 0, source: -1, key: 'w/p/id:ada', value: null } };
+    const tombstone: OrderEntry = { kind: 'output', output: { controlPartition: 0, at: 150, recordId: 'del', content: 'c', index: 0, source: -1, key: 'w/p/id:ada', values: [null] } };
     const read = log(0, output('after', 160, 1), tombstone, output('before', 140, 0), clock(0, 200), clock(1, 200));
-    expect(releaseOrdered(emptyOrderBuffer(), read, 2, NONE).ready.map(({ output: o }) => (o.value === null ? 'tombstone' : o.recordId))).toEqual(['before', 'tombstone', 'after']);
+    expect(releaseOrdered(emptyOrderBuffer(), read, 2, NONE).ready.map(({ output: o }) => (o.values[0] === null ? 'tombstone' : o.recordId))).toEqual(['before', 'tombstone', 'after']);
   });
 
   it('a restart reads from the first held output, with no clocks, and sends nothing twice', () => {
@@ -99,9 +99,9 @@ describe('the order hold', () => {
 
   it("the topic's records encode and decode with its schema", () => {
     const type = loadSchema('personOrder', { personOrder: 'order' } as unknown as TopicConfig).type;
-    const out = { entry: { 'dev.anonmerge.order.OrderedOutput': { control_partition: 2, at: 5, record_id: 'r', content: 'c', index: 1, source: -3, value: Buffer.from('v') } } };
+    const out = { entry: { 'dev.anonmerge.order.OrderedOutput': { control_partition: 2, at: 5, record_id: 'r', content: 'c', index: 1, source: -3, values: [Buffer.from('v'), Buffer.from('w')] } } };
     expect(type.fromBuffer(type.toBuffer(out))).toEqual(out);
-    const tombstone = { entry: { 'dev.anonmerge.order.OrderedOutput': { ...out.entry['dev.anonmerge.order.OrderedOutput'], value: null } } };
+    const tombstone = { entry: { 'dev.anonmerge.order.OrderedOutput': { ...out.entry['dev.anonmerge.order.OrderedOutput'], values: [null] } } };
     expect(type.fromBuffer(type.toBuffer(tombstone))).toEqual(tombstone);
     const clockRecord = { entry: { 'dev.anonmerge.order.SourceClock': { source: 4, points: { '0': 12, '3': 40 } } } };
     expect(JSON.parse(JSON.stringify(type.fromBuffer(type.toBuffer(clockRecord))))).toEqual(clockRecord);
