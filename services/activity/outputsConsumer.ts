@@ -7,6 +7,7 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { SchemaCatalog } from '../shared/avro/catalog';
 import type { StreamName } from '../shared/avro/schemaFiles';
+import { settledTopicOffsets } from '../shared/kafka/topicOffsets';
 import type { Logger } from '../shared/logger';
 import type { Activity, AnonymousEvent, MergedEvent } from '../shared/model/outbound';
 import { rowOfActivity, rowOfAnonymous, rowOfMerged, type ViewRow } from './view';
@@ -26,7 +27,7 @@ export async function consumeOutputs(kafka: Kafka, catalog: SchemaCatalog, logge
   const starts = new Map<string, Map<number, string>>();
   try {
     for (const topic of topics.keys()) {
-      const offsets = await admin.fetchTopicOffsets(topic);
+      const offsets = await settledTopicOffsets(admin, topic);
       starts.set(topic, new Map(offsets.map((o) => [o.partition, String(Math.max(Number(o.low), Number(o.high) - backfillPerPartition))])));
     }
   } finally {

@@ -420,7 +420,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   if (clockMoved) for (let order = 0; order < ctx.personOrderPartitions(); order += 1) outputs.push(sourceClockRecord(ctx.catalog, partition, published, order));
   return {
     topic,
-    nothingToCommit: outputs.length === 0 && works.size === 0,
+    nothingToCommit: decidedNothing && !clockMoved,
     positionMayWait: decidedNothing,
     clockSent: clockMoved ? published : lease.clockSent,
     outputs,

@@ -12,7 +12,7 @@ export function mergerMetrics(registry: Registry) {
   return {
     batchRecords: new Histogram({ name: 'anonmerge_merger_batch_records', help: 'Records per batch', buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000], registers: [registry] }),
     batchDuration: new Histogram({ name: 'anonmerge_merger_batch_duration_seconds', help: 'From a batch handed over by the consumer to its transaction committed', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
-    transactions: new Counter({ name: 'anonmerge_merger_transactions_total', help: 'Kafka transactions committed, per consumer (main: inbound, with commands in two planes; control: person-ops)', labelNames: ['consumer'], registers: [registry] }),
+    transactions: new Counter({ name: 'anonmerge_merger_transactions_total', help: 'Kafka transactions committed, per consumer (main: inbound, with commands in two planes; control: person-ops; order: person-order)', labelNames: ['consumer'], registers: [registry] }),
     records: counter(registry, 'records', 'Inbound records applied'),
     outputs: new Counter({ name: 'anonmerge_merger_outputs_total', help: 'Records published in committed transactions, per outbound stream', labelNames: ['stream'], registers: [registry] }),
     merged: counter(registry, 'merged_events', 'Anonymous events merged into a person (R2b, R2c)'),

@@ -32,7 +32,7 @@ import { committableDataPositions, emptyDataBuffer, heldInbound, pausesInbound, 
 import type { Output } from '../../services/merger/model/outputs';
 import { anonymousKey, personRecordKey } from '../../services/shared/model/keys';
 import { committableOrderOffset, emptyOrderBuffer, releaseOrdered, type OrderBuffer, type OrderLogEntry } from '../../services/merger/order/orderBuffer';
-import type { OrderPlace } from '../../services/merger/order/orderRecords';
+import { mergedEventRuns, type OrderPlace } from '../../services/merger/order/orderRecords';
 
 export interface SimulationOptions {
   readonly controlPartitions: number;
@@ -174,7 +174,7 @@ interface OrderConsumer {
   readonly log: OrderLogEntry['entry'][];
   readTo: number;
   buffer: OrderBuffer;
-  committed: { offset: number; published: Clocks };
+  committed: { offset: number; published: Clocks; readUpTo: number };
 }
 
 /** Settings of command records that are not binds (the data plane reads them from binds only). */
@@ -227,28 +227,20 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     ghost: { applied: new Set(), stampAt: new Map() },
     committed: { inbound: { offset: 0, highest: Number.NEGATIVE_INFINITY }, commands: { offset: 0, clocks: new Map() }, states: new Map(), published: new Map() },
   }));
-  const orders: OrderConsumer[] = Array.from({ length: options.orderPartitions ?? 1 }, () => ({ log: [], readTo: 0, buffer: emptyOrderBuffer(), committed: { offset: 0, published: new Map() } }));
+  const orders: OrderConsumer[] = Array.from({ length: options.orderPartitions ?? 1 }, () => ({ log: [], readTo: 0, buffer: emptyOrderBuffer(), committed: { offset: 0, published: new Map(), readUpTo: 0 } }));
   const outputs: Output[] = [];
   /** The merged events sent to the order stage; an entry's value names one by its index. */
   const orderedValues: Output[] = [];
-  /** A merged event as the planes send it: to the order partition of its key, at its place. */
   /** An item's outputs: merged events to the order stage, as the merger groups them (runs of one key, order/orderRecords.ts), the rest as they are. */
   const route = (outputs: readonly Output[], place: Omit<OrderPlace, 'index'>, produced: Output[], ordered: Array<{ partition: number; entry: OrderLogEntry['entry'] }>) => {
-    for (let i = 0; i < outputs.length; ) {
-      const first = outputs[i] as Output;
-      if (first.stream !== 'mergedEvents') {
-        produced.push(first);
-        i += 1;
+    for (const part of mergedEventRuns(outputs)) {
+      if (part.kind === 'other') {
+        produced.push(part.output);
         continue;
       }
-      const values: Buffer[] = [];
-      let end = i;
-      for (; end < outputs.length && (outputs[end] as Output).stream === 'mergedEvents' && (outputs[end] as Output).key === first.key; end += 1) {
-        orderedValues.push(outputs[end] as Output);
-        values.push(Buffer.from(String(orderedValues.length - 1)));
-      }
-      ordered.push({ partition: hash(first.key) % orders.length, entry: { kind: 'output', output: { ...place, index: i, key: first.key, values } } });
-      i = end;
+      const values = part.outputs.map((output) => Buffer.from(String(orderedValues.push(output) - 1)));
+      const key = (part.outputs[0] as Output).key;
+      ordered.push({ partition: hash(key) % orders.length, entry: { kind: 'output', output: { ...place, index: part.index, key, values } } });
     }
   };
 
@@ -416,12 +408,14 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
   const stepOrder = (consumer: OrderConsumer, batch: number): void => {
     const readUpTo = Math.min(consumer.log.length, consumer.readTo + batch);
     const read = consumer.log.slice(consumer.readTo, readUpTo).map((entry, i) => ({ offset: consumer.readTo + i, entry }));
-    const released = releaseOrdered(consumer.buffer, read, datas.length, consumer.committed.published);
+    const released = releaseOrdered(consumer.buffer, read, datas.length, consumer.committed.published, consumer.committed.readUpTo);
+    if (released.late.length > 0) throw new Error(`${released.late.length} merged events read after their place was released`);
     maxHeldOrdered = Math.max(maxHeldOrdered, released.buffer.held.length);
     if (crashedBeforeCommit()) return restartOrder(consumer);
     consumer.readTo = readUpTo;
     consumer.buffer = released.buffer;
-    consumer.committed = { offset: committableOrderOffset(released.buffer, readUpTo), published: released.published };
+    // Read up to, never lower than before a restart (orderBatch.ts keeps the highest).
+    consumer.committed = { offset: committableOrderOffset(released.buffer, readUpTo), published: released.published, readUpTo: Math.max(consumer.committed.readUpTo, readUpTo) };
     for (const { output } of released.ready) for (const value of output.values) outputs.push(orderedValues[Number(String(value))] as Output);
   };
 

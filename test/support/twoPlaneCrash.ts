@@ -124,7 +124,7 @@ export interface CrashReport {
   readonly missingOutbox: number;
   /** Tombstones followed, under their key, by a merged event that became the person's before their deletion (R10). */
   readonly tombstonesTooEarly: string[];
-  /** Merged events that became the person's after a deletion, written before its tombstone (the open case). */
+  /** Merged events that became the person's after a deletion, written before its tombstone. */
   readonly newEventsBeforeTombstone: number;
   /** Person keys whose merged events and tombstones came in another order than the model emits them. */
   readonly personKeysOutOfOrder: number;

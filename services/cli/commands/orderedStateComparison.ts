@@ -4,8 +4,8 @@
  * applied), each entity's ordered state, pending events, seen ids, and the open windows' timers.
  * Left out, as they say how the state was written rather than what it is: versions (one per
  * write, and a rebuild writes in other batches), outbox entries (deleted once published),
- * partitions' claims, progress records, published points and held tombstones (how far the
- * writing went, not what it decided), and expiry times.
+ * partitions' claims, progress records (how far the writing went, not what it decided), the
+ * published points and held tombstones an earlier version kept (`:p`, `:h`), and expiry times.
  */
 import type { AnyRedis } from '../../shared/redis/client';
 import { scanKeys } from '../../shared/redis/scanKeys';

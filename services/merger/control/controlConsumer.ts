@@ -12,10 +12,10 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { SchemaCatalog } from '../../shared/avro/catalog';
 import type { Logger } from '../../shared/logger';
 import { Ticker } from '../kafka/ticker';
-import { restartingConsumer } from '../kafka/restartingConsumer';
+import { partitionGroup } from '../kafka/partitionGroup';
 import { TransactionalPublisher } from '../kafka/transactionalPublisher';
 import { publishingNothing, type StepPublisher } from '../kafka/stepPublisher';
-import { sequentialPartitions, type ProgressLog } from '../kafka/sequentialPartitions';
+import type { ProgressLog } from '../kafka/sequentialPartitions';
 import { followPartitionCount } from '../../shared/kafka/partitionCount';
 import type { ControlStore } from '../redis/controlStore';
 import { emptyReorderBuffer } from '../ordered/reorderBuffer';
@@ -68,59 +68,26 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
   const commandsPartitions = await followPartitionCount(admin, options.commandsTopic, options.metadataMaxAgeMs, logger);
 
   const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, tombstones: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions(), batches: 0 };
-  let generation = 0;
-  let joined = false;
-  const newConsumer = () => {
-    const created = kafka.consumer({
-      groupId,
-      sessionTimeout: options.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)),
-      maxWaitTimeInMs: 50,
-      // Small batches while catching up: each step sends a clock, and the data plane waits for it.
-      maxBytesPerPartition: 128 * 1024,
-      metadataMaxAge: options.metadataMaxAgeMs,
-      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
-    });
-    created.on(created.events.GROUP_JOIN, ({ payload }) => {
-      generation += 1;
-      joined = true;
-      const assigned = new Set(payload.memberAssignment[topic] ?? []);
-      partitions.keepOnly(assigned);
-      ticker.setPartitions([...assigned]);
-      logger.info({ generation, partitions: [...assigned].sort((a, b) => a - b) }, 'control plane joined its consumer group');
-    });
-    return created;
-  };
-  // Without the control plane no clock moves and the data plane waits for ever: started again
-  // if kafkajs gives up on it (kafka/restartingConsumer.ts; found by the two-plane chaos matrix).
-  const consumers = restartingConsumer({
-    create: newConsumer,
-    run: async (current) => {
-      await current.connect();
-      await current.subscribe({ topic, fromBeginning: true });
-      await current.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: options.partitionsConcurrently, eachBatch: partitions.eachBatch });
-    },
-    logger,
-    name: 'control',
-    onCrash: () => {
-      joined = false;
-      // What each partition holds is claimed again from its committed position.
-      generation += 1;
-    },
-  });
-
   const context = { store, catalog, logger, reorderMs: options.reorderMs, commandsPartitions: commandsPartitions.current };
 
-  const partitions = sequentialPartitions<ControlLease, ControlOutcome>({
-    consumer: () => consumers.current(),
+  // Without the control plane no clock moves and the data plane waits for ever (found by the
+  // two-plane chaos matrix: kafkajs gave up on its consumer after a Kafka outage).
+  const group = partitionGroup<ControlLease, ControlOutcome>({
+    kafka,
     admin,
     publisher,
     logger,
     groupId,
-    topics: [topic],
-    generation: () => generation,
-    fromBeginning: true,
+    topic,
+    name: 'control plane',
+    sessionTimeoutMs: options.sessionTimeoutMs,
+    metadataMaxAgeMs: options.metadataMaxAgeMs,
+    maxWaitTimeInMs: 50,
+    // Small batches while catching up: each step sends a clock, and the data plane waits for it.
+    maxBytesPerPartition: 128 * 1024,
+    partitionsConcurrently: options.partitionsConcurrently,
     progress: options.progress,
+    onAssigned: (assigned) => ticker.setPartitions(assigned),
     step: {
       claim: (partition, { readFrom, committed, recovering }) => {
         // The reorder buffer is rebuilt by reading from the position, under its high water.
@@ -147,15 +114,15 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     },
   });
 
-  await consumers.start();
+  await group.start();
   logger.info({ group: groupId, topic }, 'control plane consuming');
 
   return {
     totals,
-    joined: () => joined,
+    joined: group.joined,
     close: async () => {
       commandsPartitions.stop();
-      await consumers.stop();
+      await group.stop();
       await ticker.stop();
       await publisher.close();
     },

@@ -19,6 +19,7 @@
  */
 import type { Admin, Batch, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { fetchCommittedPositions } from '../../shared/kafka/committedOffsets';
+import { settledTopicOffsets } from '../../shared/kafka/topicOffsets';
 import type { Logger } from '../../shared/logger';
 import type { EncodedOutput } from '../redis/codec';
 import { FencedError, type AlongsidePosition } from './transactionalPublisher';
@@ -176,7 +177,7 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
   let zombieRefusals = 0;
 
   const startingOffset = async (topic: string, partition: number): Promise<number> => {
-    const offsets = (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition);
+    const offsets = (await settledTopicOffsets(admin, topic)).find((p) => p.partition === partition);
     return Number((deps.fromBeginning ? offsets?.low : offsets?.high) ?? 0);
   };
 
@@ -197,7 +198,7 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
     const recorded = deps.progress ? await deps.progress.read(partition) : null;
     const logStart = new Map<string, number>();
     if (recorded && fromGroup.size > recorded.positions.size) {
-      for (const each of fromGroup) logStart.set(each, Number((await admin.fetchTopicOffsets(each)).find((p) => p.partition === partition)?.low ?? 0));
+      for (const each of fromGroup) logStart.set(each, Number((await settledTopicOffsets(admin, each)).find((p) => p.partition === partition)?.low ?? 0));
     }
     const positions = claimPositions(committed, fromGroup, recorded, logStart);
     // A partition paused here before (the step's bound) and claimed again starts unpaused.

@@ -5,8 +5,9 @@
  * events, as the planes encoded them, to the merged-events topic.
  *
  * The caller publishes them with the position in one Kafka transaction. The position is the first
- * output still held; its metadata names up to where outputs were released (a restart skips them)
- * and the offset read up to (a restart does not dead-letter a record twice).
+ * output still held or clock record in force (order/orderBuffer.ts); its metadata names up to where
+ * outputs were released and the offset read up to: a restart skips the outputs it re-reads below
+ * both, and does not dead-letter a record twice.
  */
 import type { KafkaMessage } from 'kafkajs';
 import type { SchemaCatalog } from '../../shared/avro/catalog';
@@ -38,6 +39,8 @@ export interface OrderTally {
   released: number;
   /** Read again after a restart, released before it. */
   skipped: number;
+  /** Read for the first time after their place was released: sent out of order. */
+  late: number;
   deadLetters: number;
   /** Outputs held once the batch is done. */
   held: number;
@@ -87,10 +90,13 @@ export async function processOrderBatch(lease: OrderLease, topic: string, messag
     }
   }
   const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
-  const released = releaseOrdered(lease.buffer, read, ctx.sources(), lease.published);
+  const released = releaseOrdered(lease.buffer, read, ctx.sources(), lease.published, lease.readBefore);
+  for (const { offset, output } of released.late) {
+    logger.error({ partition: lease.partition, offset, at: output.at, source: output.source, controlPartition: output.controlPartition }, 'a merged event came after its place was released (from a data partition not counted yet?): sent now, out of order');
+  }
   const outputs: EncodedOutput[] = released.ready.flatMap(({ output }) => output.values.map((value): EncodedOutput => ({ stream: 'mergedEvents', key: output.key, value })));
   outputs.push(...deadLetters);
-  const tally: OrderTally = { records: messages.length, released: released.ready.length, skipped: released.skipped, deadLetters: deadLetters.length, held: released.buffer.held.length };
+  const tally: OrderTally = { records: messages.length, released: released.ready.length, skipped: released.skipped, late: released.late.length, deadLetters: deadLetters.length, held: released.buffer.held.length };
   return {
     outputs,
     nothingToCommit: outputs.length === 0,

@@ -42,10 +42,16 @@ export interface OrderLogEntry {
 
 export interface OrderRelease {
   readonly buffer: OrderBuffer;
-  /** In the model's order; released before (at or before `published`) left out. */
+  /** In the model's order; outputs read again after a restart and released before it left out. */
   readonly ready: HeldOutput[];
   /** Outputs read again after a restart that were released before it. */
   readonly skipped: number;
+  /**
+   * Outputs read for the first time at or below a point already released: released at once, out
+   * of order rather than lost. It takes a data partition the stage did not count yet (inbound
+   * partitions added: the stage learns their number at its next metadata refresh).
+   */
+  readonly late: HeldOutput[];
   /** Per control partition, up to where everything is released once `ready` is sent (never lower than `published`). */
   readonly published: Clocks;
 }
@@ -72,9 +78,11 @@ export function orderReleasePoint(clocks: ReadonlyMap<number, Clocks>, control: 
 /**
  * Adds what was read (in log order) and releases every held output its control partition's release
  * point has passed. `sources`: the data partitions (the inbound topic's partition count);
- * `published`: per control partition, up to where outputs were released in committed transactions.
+ * `published`: per control partition, up to where outputs were released in committed transactions;
+ * `readBefore`: records before this offset were read before a restart (an output among them at or
+ * below `published` was released then).
  */
-export function releaseOrdered(buffer: OrderBuffer, read: readonly OrderLogEntry[], sources: number, published: Clocks): OrderRelease {
+export function releaseOrdered(buffer: OrderBuffer, read: readonly OrderLogEntry[], sources: number, published: Clocks, readBefore = 0): OrderRelease {
   let clocks = buffer.clocks;
   let clockOffsets = buffer.clockOffsets;
   const held: HeldOutput[] = [...buffer.held];
@@ -101,17 +109,22 @@ export function releaseOrdered(buffer: OrderBuffer, read: readonly OrderLogEntry
   };
   const ready: HeldOutput[] = [];
   const kept: HeldOutput[] = [];
+  const late: HeldOutput[] = [];
   let skipped = 0;
   for (const entry of held) {
     const { output } = entry;
-    if (output.at > pointOf(output.controlPartition)) kept.push(entry);
-    else if (output.at <= (published.get(output.controlPartition) ?? Number.NEGATIVE_INFINITY)) skipped += 1;
+    const releasedUpTo = published.get(output.controlPartition) ?? Number.NEGATIVE_INFINITY;
+    if (output.at <= releasedUpTo && entry.offset < readBefore) skipped += 1;
+    else if (output.at <= releasedUpTo) {
+      late.push(entry);
+      ready.push(entry);
+    } else if (output.at > pointOf(output.controlPartition)) kept.push(entry);
     else ready.push(entry);
   }
   ready.sort((a, b) => comparePlaces(a.output, b.output));
   const next = new Map(published);
   for (const [control, point] of points) if (point > (next.get(control) ?? Number.NEGATIVE_INFINITY)) next.set(control, point);
-  return { buffer: { held: kept, clocks, clockOffsets }, ready, skipped, published: next };
+  return { buffer: { held: kept, clocks, clockOffsets }, ready, skipped, late, published: next };
 }
 
 /**

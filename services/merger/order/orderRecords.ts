@@ -10,7 +10,7 @@ import type { Clocks } from '../ordered/dataBuffer';
 const OUTPUT = 'dev.anonmerge.order.OrderedOutput';
 const CLOCK = 'dev.anonmerge.order.SourceClock';
 
-/** A merged event's place in the order: `(at, recordId, content, source, index)`, the model's order of records first. */
+/** A merged event's place in the order, compared as `(at, recordId, content, source, index)`: the model's order of records first. */
 export interface OrderPlace {
   /** The workspace's person-ops partition: the release points it waits for are that partition's. */
   readonly controlPartition: number;
@@ -53,22 +53,29 @@ export function orderedOutputRecord(catalog: SchemaCatalog, outputs: readonly En
   return { stream: 'personOrder', key, value: catalog.encode('personOrder', wire) };
 }
 
-/** An item's outputs with each run of consecutive merged events of one key as one person-order record. */
-export function routeMergedEvents(catalog: SchemaCatalog, outputs: readonly EncodedOutput[], place: Omit<OrderPlace, 'index'>): EncodedOutput[] {
-  const routed: EncodedOutput[] = [];
+/** An item's outputs, in order: each other output alone, each run of consecutive merged events of one key together (with the index of its first). */
+export type RoutedPart<T> = { readonly kind: 'other'; readonly output: T } | { readonly kind: 'merged'; readonly index: number; readonly outputs: T[] };
+
+export function mergedEventRuns<T extends { readonly stream: string; readonly key: string }>(outputs: readonly T[]): Array<RoutedPart<T>> {
+  const parts: Array<RoutedPart<T>> = [];
   for (let i = 0; i < outputs.length; ) {
-    const first = outputs[i] as EncodedOutput;
+    const first = outputs[i] as T;
     if (first.stream !== 'mergedEvents') {
-      routed.push(first);
+      parts.push({ kind: 'other', output: first });
       i += 1;
       continue;
     }
     let end = i + 1;
-    while (end < outputs.length && (outputs[end] as EncodedOutput).stream === 'mergedEvents' && (outputs[end] as EncodedOutput).key === first.key) end += 1;
-    routed.push(orderedOutputRecord(catalog, outputs.slice(i, end), { ...place, index: i }));
+    while (end < outputs.length && (outputs[end] as T).stream === 'mergedEvents' && (outputs[end] as T).key === first.key) end += 1;
+    parts.push({ kind: 'merged', index: i, outputs: outputs.slice(i, end) });
     i = end;
   }
-  return routed;
+  return parts;
+}
+
+/** An item's outputs with each run of consecutive merged events of one key as one person-order record. */
+export function routeMergedEvents(catalog: SchemaCatalog, outputs: readonly EncodedOutput[], place: Omit<OrderPlace, 'index'>): EncodedOutput[] {
+  return mergedEventRuns(outputs).map((part) => (part.kind === 'other' ? part.output : orderedOutputRecord(catalog, part.outputs, { ...place, index: part.index })));
 }
 
 /** A data partition's published points, to one partition of the person-order topic. */

@@ -11,8 +11,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { SchemaCatalog } from '../../shared/avro/catalog';
 import type { Logger } from '../../shared/logger';
 import { followPartitionCount } from '../../shared/kafka/partitionCount';
-import { restartingConsumer } from '../kafka/restartingConsumer';
-import { sequentialPartitions } from '../kafka/sequentialPartitions';
+import { partitionGroup } from '../kafka/partitionGroup';
 import { TransactionalPublisher } from '../kafka/transactionalPublisher';
 import type { EncodedOutput } from '../redis/codec';
 import { Ticker } from '../kafka/ticker';
@@ -60,56 +59,24 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
   // events p99 went from ~190 to ~720 ms without it). Any process may tick any inbound partition.
   const ticker = new Ticker(kafka, catalog, options.inboundTopic, options.tickIntervalMs, logger);
   await ticker.start(false);
-  const totals = { records: 0, released: 0, skipped: 0, deadLetters: 0, held: 0, batches: 0 };
+  const totals = { records: 0, released: 0, skipped: 0, late: 0, deadLetters: 0, held: 0, batches: 0 };
+  /** Per partition, the outputs it holds (totals.held is their sum). */
+  const heldBy = new Map<number, number>();
   const warned = new Set<number>();
-  let generation = 0;
-  let joined = false;
-
-  const newConsumer = () => {
-    const created = kafka.consumer({
-      groupId,
-      sessionTimeout: options.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3000, Math.floor(options.sessionTimeoutMs / 3)),
-      // A merged event waits here for the slowest data partition's clock: fetch as soon as it comes.
-      maxWaitTimeInMs: 20,
-      metadataMaxAge: options.metadataMaxAgeMs,
-      retry: { retries: 10, initialRetryTime: 200, maxRetryTime: 5000 },
-    });
-    created.on(created.events.GROUP_JOIN, ({ payload }) => {
-      generation += 1;
-      joined = true;
-      const assigned = new Set(payload.memberAssignment[topic] ?? []);
-      partitions.keepOnly(assigned);
-      logger.info({ generation, partitions: [...assigned].sort((a, b) => a - b) }, 'order stage joined its consumer group');
-    });
-    return created;
-  };
-  // Without the order stage no merged event comes out: started again if kafkajs gives up on it.
-  const consumers = restartingConsumer({
-    create: newConsumer,
-    run: async (current) => {
-      await current.connect();
-      await current.subscribe({ topic, fromBeginning: true });
-      await current.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: options.partitionsConcurrently, eachBatch: partitions.eachBatch });
-    },
-    logger,
-    name: 'order',
-    onCrash: () => {
-      joined = false;
-      generation += 1;
-    },
-  });
-
   const context = { catalog, logger, sources: sources.current };
-  const partitions = sequentialPartitions<OrderLease, OrderOutcome>({
-    consumer: () => consumers.current(),
+  const group = partitionGroup<OrderLease, OrderOutcome>({
+    kafka,
     admin,
     publisher,
     logger,
     groupId,
-    topics: [topic],
-    generation: () => generation,
-    fromBeginning: true,
+    topic,
+    name: 'order stage',
+    sessionTimeoutMs: options.sessionTimeoutMs,
+    metadataMaxAgeMs: options.metadataMaxAgeMs,
+    // A merged event waits here for the slowest data partition's clock: fetch as soon as it comes.
+    maxWaitTimeInMs: 20,
+    partitionsConcurrently: options.partitionsConcurrently,
     step: {
       claim: (partition, { readFrom }) => {
         const { published, readUpTo } = parseOrderPosition(readFrom.get(topic)?.metadata ?? null);
@@ -123,8 +90,10 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
         totals.records += t.records;
         totals.released += t.released;
         totals.skipped += t.skipped;
+        totals.late += t.late;
         totals.deadLetters += t.deadLetters;
-        totals.held = t.held;
+        heldBy.set(partition, t.held);
+        totals.held = [...heldBy.values()].reduce((sum, held) => sum + held, 0);
         totals.batches += 1;
         if (t.held > HELD_WARNING && !warned.has(partition)) {
           warned.add(partition);
@@ -138,14 +107,14 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
     },
   });
 
-  await consumers.start();
+  await group.start();
   logger.info({ group: groupId, topic }, 'order stage consuming');
   return {
     totals,
-    joined: () => joined,
+    joined: group.joined,
     close: async () => {
       sources.stop();
-      await consumers.stop();
+      await group.stop();
       await ticker.stop();
       await publisher.close();
     },

@@ -7,7 +7,7 @@ import { loadSchema } from '../../../services/shared/avro/schemaFiles';
 import type { TopicConfig } from '../../../services/shared/config';
 import { committableOrderOffset, comparePlaces, emptyOrderBuffer, orderReleasePoint, releaseOrdered, type OrderBuffer, type OrderLogEntry } from '../../../services/merger/order/orderBuffer';
 import { formatOrderPosition, parseOrderPosition } from '../../../services/merger/order/orderBatch';
-import type { OrderedOutput, OrderEntry } from '../../../services/merger/order/orderRecords';
+import { mergedEventRuns, type OrderedOutput, type OrderEntry } from '../../../services/merger/order/orderRecords';
 
 const output = (recordId: string, at: number, source: number, key = 'w/p/id:ada', controlPartition = 0, index = 0): OrderEntry => ({
   kind: 'output',
@@ -70,7 +70,7 @@ describe('the order hold', () => {
     expect(readUpTo).toBe(5);
     // Read again from offset 1: 'c' was sent before (at or below the published point), 'b' is not yet.
     let buffer: OrderBuffer = emptyOrderBuffer();
-    const again = releaseOrdered(buffer, entries.slice(offset), 2, published);
+    const again = releaseOrdered(buffer, entries.slice(offset), 2, published, readUpTo);
     expect(again.ready).toEqual([]);
     buffer = again.buffer;
     const later = releaseOrdered(buffer, log(5, clock(1, 400)), 2, again.published);
@@ -90,11 +90,28 @@ describe('the order hold', () => {
     expect(ids(again.ready)).toEqual(['x']);
   });
 
+  it('an output read for the first time below a released point goes out at once, out of order, not lost', () => {
+    // The stage counted one data partition; a second (added to inbound) sends an output below what was released.
+    const first = releaseOrdered(emptyOrderBuffer(), log(0, output('a', 100, 0), clock(0, 200)), 1, NONE);
+    expect(ids(first.ready)).toEqual(['a']);
+    const late = releaseOrdered(first.buffer, log(2, output('b', 150, 1), output('c', 250, 0)), 1, first.published, 0);
+    expect(ids(late.ready)).toEqual(['b']);
+    expect(ids(late.late)).toEqual(['b']);
+    expect(late.skipped).toBe(0);
+    expect(ids(late.buffer.held)).toEqual(['c']);
+  });
+
   it('a partition added to inbound holds everything until it sends a clock', () => {
     const read = log(0, output('a', 100, 0), clock(0, 200));
     const one = releaseOrdered(emptyOrderBuffer(), read, 2, NONE);
     expect(one.ready).toEqual([]);
     expect(ids(releaseOrdered(one.buffer, log(2, clock(1, 100)), 2, one.published).ready)).toEqual(['a']);
+  });
+
+  it("an item's merged events travel in runs of one key, the other outputs alone, in their order", () => {
+    const o = (stream: string, key: string) => ({ stream, key });
+    const parts = mergedEventRuns([o('mergedEvents', 'p'), o('mergedEvents', 'p'), o('campaignTriggers', 'p'), o('mergedEvents', 'p'), o('mergedEvents', 'q'), o('activity', 'p')]);
+    expect(parts.map((part) => (part.kind === 'other' ? part.output.stream : `${part.index}:${part.outputs.map((x) => x.key).join('')}`))).toEqual(['0:pp', 'campaignTriggers', '3:p', '4:q', 'activity']);
   });
 
   it("the topic's records encode and decode with its schema", () => {
