@@ -36,7 +36,7 @@ import { itemPosition, timerPosition, type LoadedOrdered, type OrderedCommit, ty
 import type { StateStore } from './redis/stateStore';
 import { decodeBatch } from './decodeBatch';
 import type { AlongsidePosition } from './kafka/transactionalPublisher';
-import { routeMergedEvents, sourceClockRecord } from './order/orderRecords';
+import { routeMergedEvents, sourceClockRecords } from './order/orderRecords';
 import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from './ordered/decisionCounts';
 
 export interface OrderedLease {
@@ -417,7 +417,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   // to these points. Only when they moved; a batch that sends nothing else need not commit its positions.
   const decidedNothing = outputs.length === 0 && works.size === 0;
   const clockMoved = !sameClocks(published, lease.clockSent);
-  if (clockMoved) for (let order = 0; order < ctx.personOrderPartitions(); order += 1) outputs.push(sourceClockRecord(ctx.catalog, partition, published, order));
+  if (clockMoved) outputs.push(...sourceClockRecords(ctx.catalog, partition, published, ctx.personOrderPartitions()));
   return {
     topic,
     nothingToCommit: decidedNothing && !clockMoved,

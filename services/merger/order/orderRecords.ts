@@ -78,11 +78,12 @@ export function routeMergedEvents(catalog: SchemaCatalog, outputs: readonly Enco
   return mergedEventRuns(outputs).map((part) => (part.kind === 'other' ? part.output : orderedOutputRecord(catalog, part.outputs, { ...place, index: part.index })));
 }
 
-/** A data partition's published points, to one partition of the person-order topic. */
-export function sourceClockRecord(catalog: SchemaCatalog, source: number, points: Clocks, partition: number): EncodedOutput {
+/** A data partition's published points, to each of the person-order topic's `partitions` (encoded once). */
+export function sourceClockRecords(catalog: SchemaCatalog, source: number, points: Clocks, partitions: number): EncodedOutput[] {
   const finite = [...points].filter(([, point]) => Number.isFinite(point)).map(([control, point]) => [String(control), point]);
   const wire: Wire = { entry: { [CLOCK]: { source, points: Object.fromEntries(finite) } } };
-  return { stream: 'personOrder', key: `clock/${source}`, value: catalog.encode('personOrder', wire), partition };
+  const value = catalog.encode('personOrder', wire);
+  return Array.from({ length: partitions }, (_, partition): EncodedOutput => ({ stream: 'personOrder', key: `clock/${source}`, value, partition }));
 }
 
 /** Decodes one record of the topic; throws on one that is not a person-order record. */
