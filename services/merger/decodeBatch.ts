@@ -42,11 +42,15 @@ export async function decodeBatch(
     } catch (error) {
       reason = `undecodable: ${(error as Error).message}`;
     }
-    if (reason) {
-      const letter: DeadLetter = { reason, source_topic: source.topic, source_partition: source.partition, source_offset: offset, key: message.key, value: message.value, failed_at: Number(message.timestamp) };
-      logger.warn({ topic: source.topic, partition: source.partition, offset, reason }, 'dead-lettering a record');
-      decoded.deadLetters.push({ offset, output: { stream: 'deadLetters', key: message.key?.toString() ?? '', value: catalog.encode('deadLetters', letter) } });
-    }
+    if (reason) decoded.deadLetters.push({ offset, output: deadLetterOf(message, { topic: source.topic, partition: source.partition }, reason, catalog, logger) });
   }
   return decoded;
+}
+
+/** A message the merger cannot take, as a dead letter with its reason (logged). */
+export function deadLetterOf(message: KafkaMessage, source: { readonly topic: string; readonly partition: number }, reason: string, catalog: SchemaCatalog, logger: Logger): EncodedOutput {
+  const offset = Number(message.offset);
+  const letter: DeadLetter = { reason, source_topic: source.topic, source_partition: source.partition, source_offset: offset, key: message.key, value: message.value, failed_at: Number(message.timestamp) };
+  logger.warn({ topic: source.topic, partition: source.partition, offset, reason }, 'dead-lettering a record');
+  return { stream: 'deadLetters', key: message.key?.toString() ?? '', value: catalog.encode('deadLetters', letter) };
 }

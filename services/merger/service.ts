@@ -117,6 +117,12 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   if (!options.rebuild) await ticker.start();
 
   const totals = emptyTotals();
+  /** Records published per outbound stream, for /metrics (one increment per stream, not per record). */
+  const countOutputs = (outputs: readonly EncodedOutput[]) => {
+    const perStream = new Map<string, number>();
+    for (const output of outputs) perStream.set(output.stream, (perStream.get(output.stream) ?? 0) + 1);
+    for (const [stream, count] of perStream) metrics.outputs.inc({ stream }, count);
+  };
   const events = new EventEmitter();
   redis.on('error', () => metrics.redisErrors.inc());
   // At most two transactions of a partition behind its processing (see kafka/publishQueue.ts).
@@ -292,9 +298,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         metrics.batchRecords.observe(t.records);
         metrics.batchDuration.observe((committedAt - started) / 1000);
         metrics.records.inc(t.records);
-        const perStream = new Map<string, number>();
-        for (const output of done.outputs) perStream.set(output.stream, (perStream.get(output.stream) ?? 0) + 1);
-        for (const [stream, count] of perStream) metrics.outputs.inc({ stream }, count);
+        countOutputs(done.outputs);
         metrics.merged.inc(t.merged);
         metrics.pending.inc(t.pending);
         metrics.triggers.inc(t.triggers);
@@ -331,9 +335,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   const countCommitted = (tally: Partial<Record<keyof ReturnType<typeof emptyTotals>, number>> & { records: number }, outputs: readonly EncodedOutput[]) => {
     metrics.batchRecords.observe(tally.records);
     metrics.records.inc(tally.records);
-    const perStream = new Map<string, number>();
-    for (const output of outputs) perStream.set(output.stream, (perStream.get(output.stream) ?? 0) + 1);
-    for (const [stream, count] of perStream) metrics.outputs.inc({ stream }, count);
+    countOutputs(outputs);
     metrics.merged.inc(tally.merged ?? 0);
     metrics.pending.inc(tally.pending ?? 0);
     metrics.triggers.inc(tally.triggers ?? 0);
@@ -422,9 +424,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
           onTransaction: () => metrics.transactions.inc({ consumer: 'order' }),
           onCommitted: (_tally, outputs, partition, lastOffset) => {
-            const perStream = new Map<string, number>();
-            for (const output of outputs) perStream.set(output.stream, (perStream.get(output.stream) ?? 0) + 1);
-            for (const [stream, count] of perStream) metrics.outputs.inc({ stream }, count);
+            countOutputs(outputs);
             events.emit('order-batch', { partition, lastOffset });
           },
         })

@@ -12,7 +12,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { SchemaCatalog } from '../../shared/avro/catalog';
 import type { Logger } from '../../shared/logger';
-import type { DeadLetter } from '../../shared/model/outbound';
+import { deadLetterOf } from '../decodeBatch';
 import type { Clocks } from '../ordered/dataBuffer';
 import type { EncodedOutput } from '../redis/codec';
 import { committableOrderOffset, releaseOrdered, type OrderBuffer, type OrderLogEntry } from './orderBuffer';
@@ -82,11 +82,7 @@ export async function processOrderBatch(lease: OrderLease, topic: string, messag
     try {
       read.push({ offset, entry: await decodeOrderEntry(catalog, message.key, message.value) });
     } catch (error) {
-      if (offset < lease.readBefore) continue;
-      const reason = `undecodable: ${(error as Error).message}`;
-      logger.warn({ topic, partition: lease.partition, offset, reason }, 'dead-lettering a record');
-      const letter: DeadLetter = { reason, source_topic: topic, source_partition: lease.partition, source_offset: offset, key: message.key, value: message.value, failed_at: Number(message.timestamp) };
-      deadLetters.push({ stream: 'deadLetters', key: message.key?.toString() ?? '', value: catalog.encode('deadLetters', letter) });
+      if (offset >= lease.readBefore) deadLetters.push(deadLetterOf(message, { topic, partition: lease.partition }, `undecodable: ${(error as Error).message}`, catalog, logger));
     }
   }
   const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);

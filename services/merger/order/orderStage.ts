@@ -15,6 +15,7 @@ import { partitionGroup } from '../kafka/partitionGroup';
 import { TransactionalPublisher } from '../kafka/transactionalPublisher';
 import type { EncodedOutput } from '../redis/codec';
 import { Ticker } from '../kafka/ticker';
+import { addBatchToTotals } from '../totals';
 import { clocksAwaited, emptyOrderBuffer } from './orderBuffer';
 import { parseOrderPosition, processOrderBatch, type OrderLease, type OrderOutcome, type OrderTally } from './orderBatch';
 
@@ -87,14 +88,9 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
         lease.buffer = outcome.buffer;
         lease.published = outcome.published;
         const t = outcome.tally;
-        totals.records += t.records;
-        totals.released += t.released;
-        totals.skipped += t.skipped;
-        totals.late += t.late;
-        totals.deadLetters += t.deadLetters;
+        addBatchToTotals(totals, t);
         heldBy.set(partition, t.held);
         totals.held = [...heldBy.values()].reduce((sum, held) => sum + held, 0);
-        totals.batches += 1;
         if (t.held > HELD_WARNING && !warned.has(partition)) {
           warned.add(partition);
           logger.warn({ partition, held: t.held }, 'many merged events wait for a data partition whose clock is behind');
