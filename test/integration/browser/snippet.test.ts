@@ -159,7 +159,9 @@ describe('the browser snippet in Chromium', () => {
     expect(await log.locator('#rows tr[data-kind="ANONYMOUS_DATA_MERGED"]').innerText()).toContain(`Anonymous Data Merged: 2 events`);
 
     await log.click('#tab-anonymous');
-    await log.locator('#rows tr[data-event]').first().waitFor();
+    // The view fills as the outbound topics are read: the last page view (after the logout) may come after the first rows.
+    await log.locator('#rows tr[data-event]', { hasText: secondId }).waitFor({ timeout: 30000 });
+    await log.locator('#rows tr[data-event]', { hasText: firstId }).nth(1).waitFor({ timeout: 30000 });
     const anonymous = await log.locator('#rows tr[data-event]').allInnerTexts();
     await log.screenshot({ path: resultsPath('activity-2-anonymous.png'), fullPage: true });
     // The visit after the logout is anonymous, under the new id; the first two were, when they came.
