@@ -419,6 +419,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           inboundTopic: topic,
           reorderMs: config.merger.reorderMs,
           tickIntervalMs: config.merger.controlTickIntervalMs,
+          maxHeld: config.merger.orderMaxHeld,
           partitionsConcurrently: config.merger.partitionsConcurrently,
           sessionTimeoutMs: config.merger.sessionTimeoutMs,
           metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,

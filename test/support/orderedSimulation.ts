@@ -71,6 +71,8 @@ export interface SimulationOptions {
   readonly controlTurns?: number;
   /** Partitions of the person-order topic (default 1). */
   readonly orderPartitions?: number;
+  /** The order stage's bound on held outputs (order/orderBuffer.ts): past it, read again later. Absent: none. */
+  readonly maxHeldOrdered?: number;
 }
 
 export interface SimulationResult {
@@ -89,6 +91,10 @@ export interface SimulationResult {
   readonly pausedReads: number;
   /** The most merged events an order consumer held between two of its steps. */
   readonly maxHeldOrdered: number;
+  /** Outputs the order stage dropped at its bound and read again. */
+  readonly droppedOrdered: number;
+  /** Order steps after which more than `maxHeldOrdered` outputs were held, not all of one received_at. */
+  readonly orderBoundBroken: number;
 }
 
 type ControlEntry = { readonly record: InboundRecord } | { readonly tick: number };
@@ -404,18 +410,25 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
   };
 
   let maxHeldOrdered = 0;
+  let droppedOrdered = 0;
+  let orderBoundBroken = 0;
   /** Reads up to `batch` entries of its person-order log; sends what the merger's own rule releases. */
   const stepOrder = (consumer: OrderConsumer, batch: number): void => {
     const readUpTo = Math.min(consumer.log.length, consumer.readTo + batch);
     const read = consumer.log.slice(consumer.readTo, readUpTo).map((entry, i) => ({ offset: consumer.readTo + i, entry }));
-    const released = releaseOrdered(consumer.buffer, read, datas.length, consumer.committed.published, consumer.committed.readUpTo);
+    const released = releaseOrdered(consumer.buffer, read, datas.length, consumer.committed.published, consumer.committed.readUpTo, options.maxHeldOrdered);
     if (released.late.length > 0) throw new Error(`${released.late.length} merged events read after their place was released`);
     maxHeldOrdered = Math.max(maxHeldOrdered, released.buffer.held.length);
+    droppedOrdered += released.dropped;
+    // The bound holds, but for outputs of one received_at, which are never split.
+    const heldNow = released.buffer.held;
+    if (heldNow.length > (options.maxHeldOrdered ?? Number.POSITIVE_INFINITY) && heldNow.some(({ output }) => output.at !== heldNow[0]?.output.at)) orderBoundBroken += 1;
     if (crashedBeforeCommit()) return restartOrder(consumer);
-    consumer.readTo = readUpTo;
+    // What the hold dropped at its bound is read again (the stage's seek, orderStage.ts).
+    consumer.readTo = released.readAgainFrom ?? readUpTo;
     consumer.buffer = released.buffer;
     // Read up to, never lower than before a restart (orderBatch.ts keeps the highest).
-    consumer.committed = { offset: committableOrderOffset(released.buffer, readUpTo), published: released.published, readUpTo: Math.max(consumer.committed.readUpTo, readUpTo) };
+    consumer.committed = { offset: committableOrderOffset(released.buffer, Math.min(readUpTo, released.readAgainFrom ?? readUpTo)), published: released.published, readUpTo: Math.max(consumer.committed.readUpTo, readUpTo) };
     for (const { output } of released.ready) for (const value of output.values) outputs.push(orderedValues[Number(String(value))] as Output);
   };
 
@@ -428,7 +441,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     inboundArrivals.every((a) => a.length === 0) &&
     controls.every((c) => c.committed.clock >= last) &&
     datas.every((d) => d.committed.inbound.offset >= d.inbound.length && d.committed.commands.offset >= d.commands.length && controls.every((_, c) => releasePoint(d.buffer, c, L) >= last)) &&
-    orders.every((o) => o.readTo >= o.log.length && o.buffer.held.length === 0);
+    orders.every((o) => o.readTo >= o.log.length && o.buffer.held.length === 0 && o.buffer.dropped === null);
   let outageBegun = false;
   const controlTurns = options.controlTurns ?? 1;
   for (let guard = 0; !done(); guard += 1) {
@@ -465,5 +478,5 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     else stepOrder(orders[Math.min(orders.length - 1, Math.floor(pick - dataFrom - datas.length))] as OrderConsumer, 1 + Math.floor(options.random() * 12));
   }
   const clockRecords = datas.reduce((sum, d) => sum + d.commands.filter((e) => 'clock' in e).length, 0);
-  return { outputs, steps, crashes, clockRecords, maxHeld, maxHeldCommands, maxBatch, pausedReads, maxHeldOrdered };
+  return { outputs, steps, crashes, clockRecords, maxHeld, maxHeldCommands, maxBatch, pausedReads, maxHeldOrdered, droppedOrdered, orderBoundBroken };
 }

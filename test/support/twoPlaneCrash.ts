@@ -131,6 +131,8 @@ export interface CrashReport {
   readonly personKeys: number;
   /** Claims that found Redis behind Kafka's committed positions, and checks that found it had lost writes. */
   readonly rollbacks: number;
+  /** Times an order-stage partition reached its bound (ANONMERGE_MERGER_ORDER_MAX_HELD) and read the log again. */
+  readonly orderHoldRereads: number;
 }
 
 export async function crashAgainstModel(run: CrashRun, child: { current: ChildProcess | null }): Promise<CrashReport> {
@@ -215,6 +217,7 @@ export async function crashAgainstModel(run: CrashRun, child: { current: ChildPr
       personKeysOutOfOrder: keysOutOfOrder(modelOutputs, read),
       personKeys: new Set(modelOutputs.filter((o) => o.stream === 'mergedEvents' && o.value !== null).map((o) => o.key)).size,
       rollbacks: lines.filter((line) => line.includes('redis is behind the committed offset') || line.includes('redis lost writes')).length,
+      orderHoldRereads: lines.filter((line) => line.includes('the order hold has room again')).length,
     };
   } finally {
     await producer.disconnect();

@@ -23,8 +23,10 @@ export interface OrderLease {
   buffer: OrderBuffer;
   /** Per control partition: outputs at or before it were sent in a committed transaction. */
   published: Clocks;
-  /** Records before this offset were read (and dead-lettered, if they had to be) before a restart. */
-  readonly readBefore: number;
+  /** Records before this offset were read (and dead-lettered, if they had to be) before: before a restart, or before the hold read again what it dropped. */
+  readBefore: number;
+  /** The hold has room again for what it dropped: the stage seeks back here after the batch. */
+  readAgainFrom: number | null;
 }
 
 export interface OrderContext {
@@ -32,6 +34,8 @@ export interface OrderContext {
   readonly logger: Logger;
   /** The data partitions whose clocks release an output: the inbound topic's partition count now. */
   readonly sources: () => number;
+  /** Outputs a partition holds at most; past it they are dropped and read again (order/orderBuffer.ts). */
+  readonly maxHeld: number;
 }
 
 export interface OrderTally {
@@ -44,6 +48,8 @@ export interface OrderTally {
   deadLetters: number;
   /** Outputs held once the batch is done. */
   held: number;
+  /** Outputs dropped at the bound in this batch (read again later). */
+  dropped: number;
 }
 
 export interface OrderOutcome {
@@ -55,6 +61,7 @@ export interface OrderOutcome {
   readonly published: Clocks;
   readonly tally: OrderTally;
   readonly lastOffset: number;
+  readonly readAgainFrom: number | null;
   readonly afterCommit: () => Promise<void>;
 }
 
@@ -86,22 +93,32 @@ export async function processOrderBatch(lease: OrderLease, topic: string, messag
     }
   }
   const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
-  const released = releaseOrdered(lease.buffer, read, ctx.sources(), lease.published, lease.readBefore);
+  const released = releaseOrdered(lease.buffer, read, ctx.sources(), lease.published, lease.readBefore, ctx.maxHeld);
   for (const { offset, output } of released.late) {
     logger.error({ partition: lease.partition, offset, at: output.at, source: output.source, controlPartition: output.controlPartition }, 'a merged event came after its place was released (from a data partition not counted yet?): sent now, out of order');
   }
   const outputs: EncodedOutput[] = released.ready.flatMap(({ output }) => output.values.map((value): EncodedOutput => ({ stream: 'mergedEvents', key: output.key, value })));
   outputs.push(...deadLetters);
-  const tally: OrderTally = { records: messages.length, released: released.ready.length, skipped: released.skipped, late: released.late.length, deadLetters: deadLetters.length, held: released.buffer.held.length };
+  const tally: OrderTally = {
+    records: messages.length,
+    released: released.ready.length,
+    skipped: released.skipped,
+    late: released.late.length,
+    deadLetters: deadLetters.length,
+    held: released.buffer.held.length,
+    dropped: released.dropped,
+  };
   return {
     outputs,
     nothingToCommit: outputs.length === 0,
-    nextOffset: committableOrderOffset(released.buffer, lastOffset + 1),
+    // What it will read again is read again after a restart too.
+    nextOffset: committableOrderOffset(released.buffer, Math.min(lastOffset + 1, released.readAgainFrom ?? lastOffset + 1)),
     metadata: formatOrderPosition(released.published, Math.max(lease.readBefore, lastOffset + 1)),
     buffer: released.buffer,
     published: released.published,
     tally,
     lastOffset,
+    readAgainFrom: released.readAgainFrom,
     afterCommit: async () => undefined,
   };
 }

@@ -13,6 +13,15 @@
  * partitions, the clock that lets them pass it; their clocks here come after it, so it is held
  * before they can release anything after it.
  *
+ * Bounded: past `maxHeld` outputs the hold keeps those of the earliest received_at and drops the
+ * rest — and every output it reads at or above that cutoff — keeping only the cutoff and where to
+ * read again from. It reads on for the clocks, releases what they pass below the cutoff, and once
+ * it has room reads the log again from the first dropped; the cutoff goes on holding back the
+ * release until that reading has passed where the drops were. A data partition that stops (an
+ * outage, a rebalance) made every other partition's merged events wait in memory without end; now
+ * they wait in the log. The release order is the same: nothing at or above the cutoff is released
+ * before it is read again.
+ *
  * Pure: the stage keeps the buffer between batches. A restart reads again from the first held
  * output or the record that set a data partition's clock, whichever is first — so it finds the
  * clocks it had, even of a data partition that sends no more (found by the model-based test) —
@@ -26,9 +35,23 @@ export interface HeldOutput {
   readonly output: OrderedOutput;
 }
 
+/** What the hold dropped at its bound, to be read again. */
+export interface DroppedOutputs {
+  /** Where to read again from: the first offset of an output dropped since the last reading again began (Infinity: none). */
+  readonly from: number;
+  /** Outputs read with a received_at at or above this are dropped (Infinity while reading again, until the bound is met again). */
+  readonly loadCutoff: number;
+  /** Nothing at or above this is released: some of it waits in the log. */
+  readonly releaseCutoff: number;
+  /** Reading again: records before this offset were read before; past it, the release cutoff becomes the load cutoff. */
+  readonly until: number | null;
+}
+
 export interface OrderBuffer {
   /** In the order read. */
   readonly held: readonly HeldOutput[];
+  /** Dropped at the bound since the last read-again (null: none). */
+  readonly dropped: DroppedOutputs | null;
   /** Per data partition, its points as last read (each only moves forward). */
   readonly clocks: ReadonlyMap<number, Clocks>;
   /** Per data partition, the offset of the last clock record that moved its points. */
@@ -54,10 +77,14 @@ export interface OrderRelease {
   readonly late: HeldOutput[];
   /** Per control partition, up to where everything is released once `ready` is sent (never lower than `published`). */
   readonly published: Clocks;
+  /** Outputs read and dropped at the bound (read again later). */
+  readonly dropped: number;
+  /** The hold has room again for what it dropped: the stage reads the log again from this offset. */
+  readonly readAgainFrom: number | null;
 }
 
 export function emptyOrderBuffer(): OrderBuffer {
-  return { held: [], clocks: new Map(), clockOffsets: new Map() };
+  return { held: [], dropped: null, clocks: new Map(), clockOffsets: new Map() };
 }
 
 export function comparePlaces(a: OrderPlace, b: OrderPlace): number {
@@ -79,16 +106,35 @@ export function orderReleasePoint(clocks: ReadonlyMap<number, Clocks>, control: 
  * Adds what was read (in log order) and releases every held output its control partition's release
  * point has passed. `sources`: the data partitions (the inbound topic's partition count);
  * `published`: per control partition, up to where outputs were released in committed transactions;
- * `readBefore`: records before this offset were read before a restart (an output among them at or
- * below `published` was released then).
+ * `readBefore`: records before this offset were read before (before a restart, or before the hold
+ * read again what it dropped): an output among them at or below `published` was released then.
+ * `maxHeld`: the bound, past which outputs read are dropped and read again later.
  */
-export function releaseOrdered(buffer: OrderBuffer, read: readonly OrderLogEntry[], sources: number, published: Clocks, readBefore = 0): OrderRelease {
+export function releaseOrdered(buffer: OrderBuffer, read: readonly OrderLogEntry[], sources: number, published: Clocks, readBefore = 0, maxHeld = Number.POSITIVE_INFINITY): OrderRelease {
   let clocks = buffer.clocks;
   let clockOffsets = buffer.clockOffsets;
   const held: HeldOutput[] = [...buffer.held];
+  const was = buffer.dropped ?? { from: Number.POSITIVE_INFINITY, loadCutoff: Number.POSITIVE_INFINITY, releaseCutoff: Number.POSITIVE_INFINITY, until: null };
+  let { from, loadCutoff, releaseCutoff } = was;
+  let until = was.until;
+  let droppedNow = 0;
+  /** Offsets held now: what is read again and is held already is not held twice. */
+  let heldOffsets: Set<number> | null = null;
+  let nextOffset = -1;
   for (const { offset, entry } of read) {
+    nextOffset = offset + 1;
     if (entry.kind === 'output') {
-      held.push({ offset, output: entry.output });
+      const { output } = entry;
+      // One at or below `published` is released (or skipped) at once below: never dropped.
+      if (output.at > (published.get(output.controlPartition) ?? Number.NEGATIVE_INFINITY)) {
+        if (output.at >= loadCutoff) {
+          droppedNow += 1;
+          if (offset < from) from = offset;
+          continue;
+        }
+        if (offset < readBefore && (heldOffsets ??= new Set(buffer.held.map((h) => h.offset))).has(offset)) continue;
+      }
+      held.push({ offset, output });
       continue;
     }
     const before = clocks.get(entry.source);
@@ -101,6 +147,11 @@ export function releaseOrdered(buffer: OrderBuffer, read: readonly OrderLogEntry
       clockOffsets = new Map(clockOffsets).set(entry.source, offset);
     }
   }
+  // Read again past where the drops were: everything dropped before is held or dropped again.
+  if (until !== null && nextOffset >= until) {
+    releaseCutoff = loadCutoff;
+    until = null;
+  }
   const points = new Map<number, number>();
   const pointOf = (control: number) => {
     let point = points.get(control);
@@ -108,7 +159,7 @@ export function releaseOrdered(buffer: OrderBuffer, read: readonly OrderLogEntry
     return point;
   };
   const ready: HeldOutput[] = [];
-  const kept: HeldOutput[] = [];
+  let kept: HeldOutput[] = [];
   const late: HeldOutput[] = [];
   let skipped = 0;
   for (const entry of held) {
@@ -118,13 +169,46 @@ export function releaseOrdered(buffer: OrderBuffer, read: readonly OrderLogEntry
     else if (output.at <= releasedUpTo) {
       late.push(entry);
       ready.push(entry);
-    } else if (output.at > pointOf(output.controlPartition)) kept.push(entry);
+    } else if (output.at > pointOf(output.controlPartition) || output.at >= releaseCutoff) kept.push(entry);
     else ready.push(entry);
   }
   ready.sort((a, b) => comparePlaces(a.output, b.output));
   const next = new Map(published);
-  for (const [control, point] of points) if (point > (next.get(control) ?? Number.NEGATIVE_INFINITY)) next.set(control, point);
-  return { buffer: { held: kept, clocks, clockOffsets }, ready, skipped, late, published: next };
+  for (const [control, point] of points) {
+    // Nothing at or above the release cutoff was released: some of it waits in the log
+    // (received_at is in whole milliseconds).
+    const upTo = Math.min(point, releaseCutoff - 1);
+    if (upTo > (next.get(control) ?? Number.NEGATIVE_INFINITY)) next.set(control, upTo);
+  }
+  // Over the bound: the latest received_at go back to the log. The cutoff keeps at least every
+  // output of the earliest received_at (ties are never split), so the hold always has something
+  // the clocks will release, and what it keeps is before everything it dropped.
+  if (kept.length > maxHeld) {
+    const ats = kept.map(({ output }) => output.at).sort((x, y) => x - y);
+    let cut = ats[Math.floor(maxHeld)] as number;
+    if (cut === ats[0]) cut = ats.find((at) => at > cut) ?? Number.POSITIVE_INFINITY;
+    if (cut < loadCutoff) {
+      loadCutoff = cut;
+      releaseCutoff = Math.min(releaseCutoff, cut);
+      const evicted = kept.filter(({ output }) => output.at >= cut);
+      kept = kept.filter(({ output }) => output.at < cut);
+      droppedNow += evicted.length;
+      for (const { offset } of evicted) if (offset < from) from = offset;
+    }
+  }
+  // Room again (half the bound, so that it does not read again at every batch): read again from
+  // the first dropped, loading everything up to the bound; the release cutoff stays until that
+  // reading has passed where it stands now.
+  let readAgainFrom: number | null = null;
+  if (until === null && Number.isFinite(from) && kept.length <= maxHeld / 2) {
+    readAgainFrom = from;
+    until = Math.max(readBefore, nextOffset);
+    from = Number.POSITIVE_INFINITY;
+    loadCutoff = Number.POSITIVE_INFINITY;
+  }
+  const done = until === null && !Number.isFinite(from) && !Number.isFinite(releaseCutoff);
+  const dropped = done ? null : { from, loadCutoff, releaseCutoff, until };
+  return { buffer: { held: kept, dropped, clocks, clockOffsets }, ready, skipped, late, published: next, dropped: droppedNow, readAgainFrom };
 }
 
 /**
@@ -143,9 +227,10 @@ export function clocksAwaited(buffer: OrderBuffer, sources: number): Map<number,
   return awaited;
 }
 
-/** Where a restart reads again from: the first output still held or clock record in force, or the next offset. */
+/** Where a restart reads again from: the first output still held or dropped, or clock record in force, or the next offset. */
 export function committableOrderOffset(buffer: OrderBuffer, next: number): number {
-  let first = next;
+  let first = Math.min(next, buffer.dropped?.from ?? next);
+  // Reading again: what is still ahead of it was dropped, and is read after a restart from `next`.
   for (const entry of buffer.held) if (entry.offset < first) first = entry.offset;
   for (const offset of buffer.clockOffsets.values()) if (offset < first) first = offset;
   return first;

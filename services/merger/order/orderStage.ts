@@ -33,6 +33,8 @@ export interface OrderStageOptions {
   readonly reorderMs: number;
   /** The periodic tick of inbound partitions: a tick asked for longer ago than this is covered by them. */
   readonly tickIntervalMs: number;
+  /** Outputs a partition holds at most; past it they wait in the log (order/orderBuffer.ts). */
+  readonly maxHeld: number;
   readonly partitionsConcurrently: number;
   readonly sessionTimeoutMs: number;
   readonly metadataMaxAgeMs: number;
@@ -47,9 +49,6 @@ export interface RunningOrderStage {
   close(): Promise<void>;
 }
 
-/** Held outputs beyond which a partition logs that a data partition's clock is behind. */
-const HELD_WARNING = 100_000;
-
 export async function startOrderStage(options: OrderStageOptions): Promise<RunningOrderStage> {
   const { kafka, admin, catalog, logger, personOrderTopic: topic } = options;
   const groupId = `${options.groupId}.order`;
@@ -60,11 +59,12 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
   // events p99 went from ~190 to ~720 ms without it). Any process may tick any inbound partition.
   const ticker = new Ticker(kafka, catalog, options.inboundTopic, options.tickIntervalMs, logger);
   await ticker.start(false);
-  const totals = { records: 0, released: 0, skipped: 0, late: 0, deadLetters: 0, held: 0, batches: 0 };
+  const totals = { records: 0, released: 0, skipped: 0, late: 0, deadLetters: 0, held: 0, dropped: 0, batches: 0 };
   /** Per partition, the outputs it holds (totals.held is their sum). */
   const heldBy = new Map<number, number>();
-  const warned = new Set<number>();
-  const context = { catalog, logger, sources: sources.current };
+  /** Partitions that hold at their bound (logged once each time it begins). */
+  const atBound = new Set<number>();
+  const context = { catalog, logger, sources: sources.current, maxHeld: options.maxHeld };
   const group = partitionGroup<OrderLease, OrderOutcome>({
     kafka,
     admin,
@@ -81,24 +81,35 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
     step: {
       claim: (partition, { readFrom }) => {
         const { published, readUpTo } = parseOrderPosition(readFrom.get(topic)?.metadata ?? null);
-        return { partition, buffer: emptyOrderBuffer(), published, readBefore: readUpTo };
+        return { partition, buffer: emptyOrderBuffer(), published, readBefore: readUpTo, readAgainFrom: null };
       },
       process: (lease, _topic, messages) => processOrderBatch(lease, topic, messages, context),
       committed: (lease, outcome, partition) => {
         lease.buffer = outcome.buffer;
         lease.published = outcome.published;
+        lease.readBefore = Math.max(lease.readBefore, outcome.lastOffset + 1);
+        lease.readAgainFrom = outcome.readAgainFrom;
         const t = outcome.tally;
         addBatchToTotals(totals, t);
         heldBy.set(partition, t.held);
         totals.held = [...heldBy.values()].reduce((sum, held) => sum + held, 0);
-        if (t.held > HELD_WARNING && !warned.has(partition)) {
-          warned.add(partition);
-          logger.warn({ partition, held: t.held }, 'many merged events wait for a data partition whose clock is behind');
-        } else if (t.held <= HELD_WARNING) warned.delete(partition);
+        if (outcome.buffer.dropped && !atBound.has(partition)) {
+          atBound.add(partition);
+          const awaited = Object.fromEntries(clocksAwaited(outcome.buffer, sources.current()));
+          logger.warn({ partition, held: t.held, maxHeld: options.maxHeld, awaitedClocks: awaited }, 'merged events wait for a data partition whose clock is behind: the hold is at its bound, the rest waits in the log and is read again');
+        } else if (!outcome.buffer.dropped && atBound.delete(partition)) {
+          logger.info({ partition, readAgainFrom: outcome.readAgainFrom }, 'the order hold has room again: reading what it dropped');
+        }
         const count = sources.current();
         ticker.setPartitions(Array.from({ length: count }, (_, source) => source));
         for (const [source, at] of clocksAwaited(outcome.buffer, count)) ticker.tickAt(source, at + options.reorderMs);
         options.onCommitted?.(t, outcome.outputs, partition, outcome.lastOffset);
+      },
+      // What the hold dropped at its bound is read again from the log.
+      after: (lease, partition, consumer) => {
+        if (lease.readAgainFrom === null) return;
+        consumer.seek({ topic, partition, offset: String(lease.readAgainFrom) });
+        lease.readAgainFrom = null;
       },
     },
   });

@@ -121,6 +121,12 @@ export const mergerSettings = {
   }),
   reorderMs: integer('ANONMERGE_MERGER_REORDER_MS', { default: '100', min: 1, max: 60000, description: 'Both planes: a record is decided once its partition shows one received this long after it (ingest appends a record less than this after stamping it; two replicas may append slightly out of order)' }),
   maxHeldInbound: integer('ANONMERGE_MERGER_MAX_HELD_INBOUND', { default: '2000', min: 100, description: 'Two-plane data consumer: inbound records a partition may hold while some wait for the control clock, before its inbound reads pause (bounds memory after an outage, and leaves the CPU to the control plane catching up)' }),
+  orderMaxHeld: integer('ANONMERGE_MERGER_ORDER_MAX_HELD', {
+    default: '100000',
+    min: 1,
+    description:
+      "Two planes: merged events one person-order partition holds while they wait for the slowest data partition's clock; past it the order stage drops what it reads and reads it again once it has room (bounds its memory while a data partition is down)",
+  }),
   controlTickIntervalMs: integer('ANONMERGE_MERGER_CONTROL_TICK_INTERVAL_MS', {
     default: '400',
     min: 10,

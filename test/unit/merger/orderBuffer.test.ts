@@ -108,6 +108,62 @@ describe('the order hold', () => {
     expect(ids(releaseOrdered(one.buffer, log(2, clock(1, 100)), 2, one.published).ready)).toEqual(['a']);
   });
 
+  it('past its bound the hold keeps the earliest, drops the rest to the log, and reads them again in the same order', () => {
+    // Data partition 1 is stalled (its clock stays at 100) while partition 0 sends ten merged
+    // events and moves on: the hold keeps three, and never releases anything past a dropped one.
+    const entries: OrderEntry[] = [clock(1, 100)];
+    for (let i = 0; i < 10; i += 1) entries.push(output(`e${i}`, 200 + 10 * (9 - i), 0), clock(0, 300 + i));
+    const stalled = log(0, ...entries);
+    /** Reads the log in batches of `batch`, seeking back as the hold asks; releases and held sizes seen. */
+    const drain = (logEntries: OrderLogEntry[], maxHeld: number, batch: number) => {
+      let buffer = emptyOrderBuffer();
+      let published: Map<number, number> = new Map(NONE);
+      let readTo = 0;
+      let readBefore = 0;
+      const released: string[] = [];
+      let mostHeld = 0;
+      for (let guard = 0; readTo < logEntries.length || buffer.dropped !== null; guard += 1) {
+        if (guard > 1000) throw new Error('no progress');
+        const read = logEntries.slice(readTo, readTo + batch);
+        const step = releaseOrdered(buffer, read, 2, published, readBefore, maxHeld);
+        expect(step.late).toEqual([]);
+        released.push(...ids(step.ready));
+        mostHeld = Math.max(mostHeld, step.buffer.held.length);
+        buffer = step.buffer;
+        published = new Map(step.published);
+        readTo += read.length;
+        readBefore = Math.max(readBefore, readTo);
+        if (step.readAgainFrom !== null) readTo = step.readAgainFrom;
+      }
+      return { released, mostHeld, buffer };
+    };
+    // Unbounded, for comparison: nothing goes before partition 1 moves.
+    const unbounded = drain([...stalled, { offset: stalled.length, entry: clock(1, 400) }], Number.POSITIVE_INFINITY, 4);
+    expect(unbounded.mostHeld).toBe(10);
+    expect(unbounded.released).toEqual(['e9', 'e8', 'e7', 'e6', 'e5', 'e4', 'e3', 'e2', 'e1', 'e0']);
+    // Bounded at 3: the stall costs three outputs of memory, and the release is the same.
+    const bounded = drain([...stalled, { offset: stalled.length, entry: clock(1, 400) }], 3, 4);
+    expect(bounded.mostHeld).toBeLessThanOrEqual(3);
+    expect(bounded.released).toEqual(unbounded.released);
+    expect(bounded.buffer.dropped).toBeNull();
+  });
+
+  it('while it is at its bound, a restart reads again from the first output it dropped', () => {
+    const read = log(0, output('a', 100, 0), output('b', 200, 0), output('c', 300, 0), clock(0, 400));
+    const full = releaseOrdered(emptyOrderBuffer(), read, 2, NONE, 0, 1);
+    expect(ids(full.buffer.held)).toEqual(['a']);
+    expect(full.dropped).toBe(2);
+    expect(full.buffer.dropped?.from).toBe(1);
+    expect(committableOrderOffset(full.buffer, 4)).toBe(0);
+    // Partition 1 passes a: released; the hold has room, and asks to read again from b.
+    const room = releaseOrdered(full.buffer, log(4, clock(1, 150)), 2, full.published, 4, 1);
+    expect(ids(room.ready)).toEqual(['a']);
+    expect(room.readAgainFrom).toBe(1);
+    // What it commits makes a restart read b and c again; nothing at or above b was released.
+    expect(committableOrderOffset(room.buffer, Math.min(5, room.readAgainFrom ?? 5))).toBe(1);
+    expect(room.published.get(0)).toBeLessThan(200);
+  });
+
   it("an item's merged events travel in runs of one key, the other outputs alone, in their order", () => {
     const o = (stream: string, key: string) => ({ stream, key });
     const parts = mergedEventRuns([o('mergedEvents', 'p'), o('mergedEvents', 'p'), o('campaignTriggers', 'p'), o('mergedEvents', 'p'), o('mergedEvents', 'q'), o('activity', 'p')]);
