@@ -93,13 +93,12 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
         addBatchToTotals(totals, t);
         heldBy.set(partition, t.held);
         totals.held = [...heldBy.values()].reduce((sum, held) => sum + held, 0);
-        if (outcome.buffer.dropped && !atBound.has(partition)) {
+        if (t.dropped > 0 && !atBound.has(partition)) {
           atBound.add(partition);
           const awaited = Object.fromEntries(clocksAwaited(outcome.buffer, sources.current()));
           logger.warn({ partition, held: t.held, maxHeld: options.maxHeld, awaitedClocks: awaited }, 'merged events wait for a data partition whose clock is behind: the hold is at its bound, the rest waits in the log and is read again');
-        } else if (!outcome.buffer.dropped && atBound.delete(partition)) {
-          logger.info({ partition, readAgainFrom: outcome.readAgainFrom }, 'the order hold has room again: reading what it dropped');
-        }
+        } else if (outcome.buffer.dropped === null) atBound.delete(partition);
+        if (outcome.readAgainFrom !== null) logger.info({ partition, readAgainFrom: outcome.readAgainFrom, held: t.held }, 'the order hold has room again: reading again what it dropped');
         const count = sources.current();
         ticker.setPartitions(Array.from({ length: count }, (_, source) => source));
         for (const [source, at] of clocksAwaited(outcome.buffer, count)) ticker.tickAt(source, at + options.reorderMs);
