@@ -134,6 +134,10 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
     socket.setTimeout(0);
     try {
       return { workspace, explanations: await deps.explain(workspace, anonymousId ? { anonymousId } : { person }) };
+    } catch (error) {
+      // Kafka or Redis did not answer in time (explain bounds its reads): said plainly, logged with what was asked.
+      deps.logger.warn({ err: error, workspace }, 'explain failed');
+      return reply.status(503).send({ error: 'explain could not read the logs just now; try again' });
     } finally {
       socket.setTimeout(deps.timeouts.idleTimeoutMs);
     }

@@ -21,6 +21,7 @@ describe('explain on the two-plane merger', () => {
   const topics = isolatedTopics('explain', 3);
   let merger: Awaited<ReturnType<typeof startTestMerger>>;
   let redis: Redis;
+  let stopped = false;
   const ws = uniqueName('explain').replace(/[^A-Za-z0-9_-]/g, '');
   // Ahead of now, so that nothing is late for either plane's clock.
   const T = Math.ceil((Date.now() + 3000) / 1000) * 1000;
@@ -46,7 +47,7 @@ describe('explain on the two-plane merger', () => {
     await reader.close();
   });
   afterAll(async () => {
-    await merger?.close();
+    if (!stopped) await merger?.close();
     redis?.disconnect();
     await deleteRedisPrefix(merger.prefix);
     await deleteTopics(kafka, topics);
@@ -64,4 +65,15 @@ describe('explain on the two-plane merger', () => {
     const byPerson = await explain(kafka, catalog, redis, new KeySpace(merger.prefix), ws, { person: 'p1' }, true);
     expect(byPerson.map((e) => e.anonymousId)).toEqual(['A']);
   });
+
+  it('answers with the merger stopped: the commands partition ends with a transaction marker, which no message reaches', async () => {
+    // Running, the merger's control ticks keep writing past the end explain reads to; stopped,
+    // the last offset of the id's commands partition is its last transaction's commit marker.
+    await merger.close();
+    stopped = true;
+    const catalog = await SchemaCatalog.open(config.registry, topics, testLogger);
+    const [explanation] = await explain(kafka, catalog, redis, new KeySpace(merger.prefix), ws, { anonymousId: 'A' }, true);
+    expect(explanation?.binding).toMatchObject({ person: 'id:p1', boundAt: T + 1000 });
+    expect(explanation?.events.filter((e) => e.status === 'merged')).toHaveLength(3);
+  }, 25_000);
 });

@@ -20,37 +20,50 @@ import type { StreamName } from '../../shared/avro/schemaFiles';
 import { personKey } from '../../shared/model/person';
 import { KeySpace } from '../../merger/redis/keys';
 
-async function recordsOfKey(kafka: Kafka, catalog: SchemaCatalog, stream: StreamName, key: string): Promise<InboundRecord[]> {
+/** Reading one key's records may take this long; then explain says it could not, rather than wait for ever. */
+export const READ_TIMEOUT_MS = 30_000;
+
+async function recordsOfKey(kafka: Kafka, catalog: SchemaCatalog, stream: StreamName, key: string, timeoutMs = READ_TIMEOUT_MS): Promise<InboundRecord[]> {
   const topic = catalog.topic(stream);
   const admin = kafka.admin();
   await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
+  const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
   const partition = (murmur2(key) & 0x7fffffff) % offsets.length;
   const end = Number(offsets.find((o) => o.partition === partition)?.high ?? 0);
   const records: InboundRecord[] = [];
   if (end === 0) return records;
   const consumer = kafka.consumer({ groupId: `anonmerge-explain-${Date.now()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachBatch: async ({ batch }) => {
-        if (batch.partition !== partition) return;
-        for (const message of batch.messages) {
-          if (message.key?.toString() === key && message.value) {
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} partition ${partition} up to offset ${end} took longer than ${timeoutMs / 1000} s`)), timeoutMs);
+      // Done once a batch ends at the last offset. Counted on the batch, not its messages: a
+      // transactional topic (commands) ends with a commit marker, which no message reaches, and a
+      // fetch of markers alone calls no eachBatch (kafkajs still reports it as a batch).
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.topic === topic && payload.partition === partition && Number(payload.lastOffset) >= end - 1) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void consumer.run({
+        eachBatch: async ({ batch }) => {
+          if (batch.partition !== partition) return;
+          for (const message of batch.messages) {
+            if (Number(message.offset) >= end || message.key?.toString() !== key || !message.value) continue;
             try {
               records.push(fromWire(await catalog.decode<InboundRecordWire>(stream, message.value)));
             } catch {
               // a dead letter: the merger never applied it either
             }
           }
-          if (Number(message.offset) >= end - 1) resolve();
-        }
-      },
+        },
+      });
     });
-  });
-  await consumer.disconnect();
+  } finally {
+    await consumer.disconnect();
+  }
   return records;
 }
 
