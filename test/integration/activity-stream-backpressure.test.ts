@@ -10,24 +10,11 @@ import { MAX_UNREAD_STREAM_BYTES } from '../../services/activity/app';
 import type { ViewRow } from '../../services/activity/view';
 import { loadConfig } from '../../services/shared/config';
 import { basic } from '../support/ingest';
-import { startTestActivity } from '../support/activity';
+import { anonymousRow, startTestActivity } from '../support/activity';
 
 const defaults = loadConfig(['activity'], {});
 
-const row = (i: number): ViewRow => ({
-  tab: 'anonymous',
-  at: 1_764_000_000_000 + i,
-  id: `e-${i}`,
-  person: null,
-  anonymousId: `anon-${i}`,
-  name: `page /${'x'.repeat(400)}`,
-  type: 'page',
-  timestamp: 1_764_000_000,
-  previouslyAnonymous: false,
-  kind: null,
-  mergedCount: null,
-  oldestEventTimestamp: null,
-});
+const row = (i: number): ViewRow => anonymousRow(`e-${i}`, { at: 1_764_000_000_000 + i, anonymousId: `anon-${i}`, name: `page /${'x'.repeat(400)}`, timestamp: 1_764_000_000 });
 
 describe('the activity stream and a viewer that does not read', () => {
   const rows = new EventEmitter();

@@ -66,7 +66,7 @@ describe('explain on the two-plane merger', () => {
     expect(byPerson.map((e) => e.anonymousId)).toEqual(['A']);
   });
 
-  it('answers with the merger stopped: the commands partition ends with a transaction marker, which no message reaches', async () => {
+  it('R1 R2a-f: answers with the merger stopped: the commands partition ends with a transaction marker, which no message reaches', async () => {
     // Running, the merger's control ticks keep writing past the end explain reads to; stopped,
     // the last offset of the id's commands partition is its last transaction's commit marker.
     await merger.close();

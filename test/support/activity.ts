@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import { buildActivityApp, type ActivityAppDependencies } from '../../services/activity/app';
-import { RecentView } from '../../services/activity/view';
+import { RecentView, type ViewRow } from '../../services/activity/view';
 import { testWorkspaces } from './ingest';
 import { testLogger } from './stack';
 
@@ -22,4 +22,23 @@ export async function startTestActivity(overrides: Partial<ActivityAppDependenci
   });
   const url = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('[::1]', '127.0.0.1');
   return { app, url };
+}
+
+/** A row of the Anonymous tab for event `id` (a page view of `anon-<id>`), with what a test sets. */
+export function anonymousRow(id: string, fields: Partial<ViewRow> = {}): ViewRow {
+  return {
+    tab: 'anonymous',
+    at: Date.now(),
+    id,
+    person: null,
+    anonymousId: `anon-${id}`,
+    name: `/${id}`,
+    type: 'page',
+    timestamp: Math.floor(Date.now() / 1000),
+    previouslyAnonymous: false,
+    kind: null,
+    mergedCount: null,
+    oldestEventTimestamp: null,
+    ...fields,
+  };
 }

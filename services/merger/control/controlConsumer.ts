@@ -8,11 +8,8 @@
  * Batches of a partition are processed one after another (the buffer carries over); person
  * operations are a small share of the traffic, so there is no pipelining here.
  */
-import type { Admin, Kafka } from 'kafkajs';
-import type { SchemaCatalog } from '../../shared/avro/catalog';
-import type { Logger } from '../../shared/logger';
 import { Ticker } from '../kafka/ticker';
-import { partitionGroup } from '../kafka/partitionGroup';
+import { partitionGroup, type RunningStage, type StageOptions } from '../kafka/partitionGroup';
 import { TransactionalPublisher } from '../kafka/transactionalPublisher';
 import { publishingNothing, type StepPublisher } from '../kafka/stepPublisher';
 import type { ProgressLog } from '../kafka/sequentialPartitions';
@@ -21,41 +18,21 @@ import type { ControlStore } from '../redis/controlStore';
 import { emptyReorderBuffer } from '../ordered/reorderBuffer';
 import { parsePosition, processControlBatch, type ControlLease, type ControlOutcome, type ControlTally } from './controlBatch';
 import { noDecisions } from '../ordered/decisionCounts';
-import type { EncodedOutput } from '../redis/codec';
 import { addBatchToTotals } from '../totals';
 
-export interface ControlConsumerOptions {
-  readonly kafka: Kafka;
-  readonly admin: Admin;
-  readonly catalog: SchemaCatalog;
+export interface ControlConsumerOptions extends StageOptions<ControlTally> {
   readonly store: ControlStore;
-  readonly logger: Logger;
-  /** The merger's group id; the control plane's group and transactional ids derive from it. */
-  readonly groupId: string;
   readonly personOpsTopic: string;
   readonly commandsTopic: string;
   readonly reorderMs: number;
   readonly tickIntervalMs: number;
-  /** Partitions processed at the same time (each has its own producer; a step waits on Redis and Kafka, not on the CPU). */
-  readonly partitionsConcurrently: number;
-  readonly sessionTimeoutMs: number;
-  readonly metadataMaxAgeMs: number;
   /** anonmerge rebuild: decide and store, publish nothing, write no ticks. */
   readonly rebuild?: boolean;
   /** Where Redis says each partition stood (redis/partitionProgress.ts): a claim recovers from writes Redis lost. */
   readonly progress?: ProgressLog;
-  /** Each committed Kafka transaction (clock-only steps too): the merger's metrics count it. */
-  readonly onTransaction?: () => void;
-  /** After each committed batch: the merger's metrics and totals count it. */
-  readonly onCommitted?: (tally: ControlTally, outputs: readonly EncodedOutput[], partition: number, lastOffset: number) => void;
 }
 
-export interface RunningControlConsumer {
-  readonly totals: ControlTally & { batches: number };
-  /** Resolves once the group has assigned this consumer its partitions. */
-  readonly joined: () => boolean;
-  close(): Promise<void>;
-}
+export type RunningControlConsumer = RunningStage<ControlTally>;
 
 export async function startControlConsumer(options: ControlConsumerOptions): Promise<RunningControlConsumer> {
   const { kafka, admin, catalog, store, logger, personOpsTopic: topic } = options;

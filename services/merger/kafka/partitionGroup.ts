@@ -6,10 +6,37 @@
  * look alive.
  */
 import type { Admin, Kafka } from 'kafkajs';
+import type { SchemaCatalog } from '../../shared/avro/catalog';
 import type { Logger } from '../../shared/logger';
+import type { EncodedOutput } from '../redis/codec';
 import { restartingConsumer } from './restartingConsumer';
 import { sequentialPartitions, type PartitionStep, type ProgressLog, type StepOutcome } from './sequentialPartitions';
 import type { StepPublisher } from './stepPublisher';
+
+/** What a stage run as a partition group (the control plane, the order stage) is given beside its own settings. */
+export interface StageOptions<Tally> {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly catalog: SchemaCatalog;
+  readonly logger: Logger;
+  /** The merger's group id; the stage's group and transactional ids derive from it. */
+  readonly groupId: string;
+  /** Partitions processed at the same time (each has its own producer; a step waits on Redis and Kafka, not on the CPU). */
+  readonly partitionsConcurrently: number;
+  readonly sessionTimeoutMs: number;
+  readonly metadataMaxAgeMs: number;
+  /** Each committed Kafka transaction (clock-only steps too): the merger's metrics count it. */
+  readonly onTransaction?: () => void;
+  /** After each committed batch: the merger's metrics and totals count it. */
+  readonly onCommitted?: (tally: Tally, outputs: readonly EncodedOutput[], partition: number, lastOffset: number) => void;
+}
+
+/** A running stage: its totals since it started, whether the group has given it its partitions. */
+export interface RunningStage<Tally> {
+  readonly totals: Tally & { batches: number };
+  readonly joined: () => boolean;
+  close(): Promise<void>;
+}
 
 export interface PartitionGroupOptions<Lease, Outcome extends StepOutcome> {
   readonly kafka: Kafka;

@@ -7,25 +7,15 @@
  *
  * It keeps nothing in Redis: what it holds is rebuilt from the topic at a claim.
  */
-import type { Admin, Kafka } from 'kafkajs';
-import type { SchemaCatalog } from '../../shared/avro/catalog';
-import type { Logger } from '../../shared/logger';
 import { followPartitionCount } from '../../shared/kafka/partitionCount';
-import { partitionGroup } from '../kafka/partitionGroup';
+import { partitionGroup, type RunningStage, type StageOptions } from '../kafka/partitionGroup';
 import { TransactionalPublisher } from '../kafka/transactionalPublisher';
-import type { EncodedOutput } from '../redis/codec';
 import { Ticker } from '../kafka/ticker';
 import { addBatchToTotals } from '../totals';
 import { clocksAwaited, emptyOrderBuffer } from './orderBuffer';
 import { parseOrderPosition, processOrderBatch, type OrderLease, type OrderOutcome, type OrderTally } from './orderBatch';
 
-export interface OrderStageOptions {
-  readonly kafka: Kafka;
-  readonly admin: Admin;
-  readonly catalog: SchemaCatalog;
-  readonly logger: Logger;
-  /** The merger's group id; the stage's group and transactional ids derive from it. */
-  readonly groupId: string;
+export interface OrderStageOptions extends StageOptions<OrderTally> {
   readonly personOrderTopic: string;
   /** Its partition count is the number of data partitions whose clocks release an output. */
   readonly inboundTopic: string;
@@ -35,19 +25,9 @@ export interface OrderStageOptions {
   readonly tickIntervalMs: number;
   /** Outputs a partition holds at most; past it they wait in the log (order/orderBuffer.ts). */
   readonly maxHeld: number;
-  readonly partitionsConcurrently: number;
-  readonly sessionTimeoutMs: number;
-  readonly metadataMaxAgeMs: number;
-  /** Each committed Kafka transaction: the merger's metrics count it. */
-  readonly onTransaction?: () => void;
-  readonly onCommitted?: (tally: OrderTally, outputs: readonly EncodedOutput[], partition: number, lastOffset: number) => void;
 }
 
-export interface RunningOrderStage {
-  readonly totals: OrderTally & { batches: number };
-  readonly joined: () => boolean;
-  close(): Promise<void>;
-}
+export type RunningOrderStage = RunningStage<OrderTally>;
 
 export async function startOrderStage(options: OrderStageOptions): Promise<RunningOrderStage> {
   const { kafka, admin, catalog, logger, personOrderTopic: topic } = options;

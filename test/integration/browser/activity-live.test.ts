@@ -10,25 +10,12 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { RecentView, type ViewRow } from '../../../services/activity/view';
 import { loadConfig } from '../../../services/shared/config';
-import { startTestActivity } from '../../support/activity';
+import { anonymousRow, startTestActivity } from '../../support/activity';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const defaults = loadConfig(['activity'], {});
 
-const row = (id: string): ViewRow => ({
-  tab: 'anonymous',
-  at: Date.now(),
-  id,
-  person: null,
-  anonymousId: `anon-${id}`,
-  name: `/${id}`,
-  type: 'page',
-  timestamp: Math.floor(Date.now() / 1000),
-  previouslyAnonymous: false,
-  kind: null,
-  mergedCount: null,
-  oldestEventTimestamp: null,
-});
+const row = (id: string): ViewRow => anonymousRow(id);
 
 describe('the activity page and rows that arrive while it opens or reconnects', () => {
   const rows = new EventEmitter();

@@ -44,7 +44,7 @@ describe('the two-plane merger killed with SIGKILL at random moments (R7, R9, R1
     expect(report.missingOutbox).toBe(0);
   }, 600_000);
 
-  it('the same with the order stage holding at most 3 merged events per partition: what it drops waits in the log and is read again', async () => {
+  it('R2b R2c R9 R10: the same with the order stage holding at most 3 merged events per partition: what it drops waits in the log and is read again', async () => {
     // The first run's last merger is done with.
     child.current?.kill('SIGKILL');
     const bounded = { topics: isolatedTopics('two-planes-crash-bounded', 4), prefix: uniqueName('two-planes-crash-bounded'), child: { current: null as ChildProcess | null } };
