@@ -28,6 +28,7 @@ import type { EntityRef } from './model/entities';
 import type { Output } from './model/outputs';
 import { commandTarget } from './ordered/commands';
 import { committableDataPositions, releaseData, releasePoint, type Clocks, type DataBuffer, type DataLog, type HeldItem } from './ordered/dataBuffer';
+import { IDLE_COMMIT_MS } from './kafka/sequentialPartitions';
 import { applyItem, itemStamp, passTime, type DataEntity, type DataEntityState, type DataItem } from './ordered/dataPlane';
 import { replayedItemOutputs, storedItemOutcome } from './ordered/itemOutbox';
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from './redis/codec';
@@ -47,8 +48,11 @@ export interface OrderedLease {
   published: Clocks;
   /** Per log, the offset after the last batch read (or the committed one, at a claim). */
   next: Record<DataLog, number>;
-  /** The clock last sent to the person-order topic (null: none since the claim). */
+  /** The clock last sent to the person-order topic (null: none since the claim), and when. */
   clockSent: Clocks | null;
+  clockSentAt: number;
+  /** Per control partition, the earliest window end the last batch saw open: its clock must pass it (Ticker). */
+  windowEnds: Clocks;
   /**
    * Claimed after Redis lost writes (kafka/sequentialPartitions.ts, ClaimPositions): per control
    * partition, items at or before `upTo` — and windows ending before it — were applied and
@@ -101,8 +105,10 @@ export interface OrderedOutcome {
   readonly published: Clocks;
   readonly next: Record<DataLog, number>;
   readonly clockSent: Clocks | null;
+  readonly clockSentAt: number;
   /** Only the clock goes out: the positions may wait (see sequentialPartitions). */
   readonly positionMayWait: boolean;
+  readonly windowEnds: Clocks;
   readonly tally: OrderedTally;
   /** The last offset of the batch: read (not necessarily applied) up to here. */
   readonly lastOffset: number;
@@ -221,14 +227,25 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   for (const held of released.ready) workOf(entityOfItem(held)).items.push(held);
   const timersKey = store.keys.partition(lease.topics.inbound, partition).timers;
   const maxPoint = Math.max(Number.NEGATIVE_INFINITY, ...points.values());
-  if (Number.isFinite(maxPoint)) {
-    const flat = await store.redis.zrangebyscore(timersKey, '-inf', `(${maxPoint}`, 'WITHSCORES', 'LIMIT', 0, 5000);
-    for (let i = 0; i < flat.length; i += 2) {
-      const { workspace, anonymousId } = KeySpace.parseTimerMember(flat[i] as string);
-      const end = Number(flat[i + 1]);
-      if (end < pointOf(workspace)) workOf({ kind: 'anonymous', workspace, anonymousId }).dueTimers.push(end);
-    }
+  // Per control partition, the earliest window still open: the consumer asks for that clock to
+  // move past it (control clocks move only when asked: kafka/ticker.ts).
+  const windowEnds = new Map<number, number>();
+  const stillOpen = (workspace: string, end: number) => {
+    const control = ctx.controlPartitionOf(workspace);
+    if (end < (windowEnds.get(control) ?? Number.POSITIVE_INFINITY)) windowEnds.set(control, end);
+  };
+  // The windows the points have passed (of some workspace), and the first one past them all.
+  const [upToPoints, firstAfter] = await Promise.all([
+    Number.isFinite(maxPoint) ? store.redis.zrangebyscore(timersKey, '-inf', `(${maxPoint}`, 'WITHSCORES', 'LIMIT', 0, 5000) : Promise.resolve([]),
+    store.redis.zrangebyscore(timersKey, Number.isFinite(maxPoint) ? maxPoint : '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, 1),
+  ]);
+  for (let i = 0; i < upToPoints.length; i += 2) {
+    const { workspace, anonymousId } = KeySpace.parseTimerMember(upToPoints[i] as string);
+    const end = Number(upToPoints[i + 1]);
+    if (end < pointOf(workspace)) workOf({ kind: 'anonymous', workspace, anonymousId }).dueTimers.push(end);
+    else stillOpen(workspace, end);
   }
+  for (let i = 0; i < firstAfter.length; i += 2) stillOpen(KeySpace.parseTimerMember(firstAfter[i] as string).workspace, Number(firstAfter[i + 1]));
 
   const outputsOfItem = new Map<HeldItem, EncodedOutput[]>();
   const timerOutputs: EncodedOutput[] = [];
@@ -392,6 +409,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   // One command for the batch: a command each cost a socket write apiece (~5 µs of CPU per record).
   const arming = timerChanges.filter((t) => t.arm && t.end !== null).flatMap((t) => [t.end as number, t.member]);
   if (arming.length > 0) await store.redis.zadd(timersKey, ...(arming as [number, string]));
+  for (const change of timerChanges) if (change.end !== null) stillOpen(KeySpace.parseTimerMember(change.member).workspace, change.end);
 
   // A person's merged events come from several partitions (one per anonymous id, one for its own
   // events): they go to the order stage, which writes them in the model's order (order/orderBuffer.ts).
@@ -416,13 +434,18 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   // After its merged events, to every person-order partition: this partition has sent each one up
   // to these points. Only when they moved; a batch that sends nothing else need not commit its positions.
   const decidedNothing = outputs.length === 0 && works.size === 0;
-  const clockMoved = !sameClocks(published, lease.clockSent);
+  // Sent again, unmoved, once a second while the partition is quiet (with its idle commit): the
+  // order stage's position follows its last clock record (order/orderBuffer.ts), so it reaches the
+  // end of its log though no clock moves — control clocks move only when asked (kafka/ticker.ts).
+  const clockMoved = !sameClocks(published, lease.clockSent) || (published.size > 0 && ctx.now() - lease.clockSentAt >= IDLE_COMMIT_MS);
   if (clockMoved) outputs.push(...sourceClockRecords(ctx.catalog, partition, published, ctx.personOrderPartitions()));
   return {
     topic,
     nothingToCommit: decidedNothing && !clockMoved,
     positionMayWait: decidedNothing,
     clockSent: clockMoved ? published : lease.clockSent,
+    clockSentAt: clockMoved ? ctx.now() : lease.clockSentAt,
+    windowEnds,
     outputs,
     nextOffset: positions.inbound.offset,
     metadata: formatInboundPosition(positions.inbound.highest, published),

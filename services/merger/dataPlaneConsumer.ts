@@ -18,7 +18,7 @@ import { parseCommandsPosition, parseInboundPosition, processOrderedBatch, type 
 import { sequentialPartitions, type ProgressLog } from './kafka/sequentialPartitions';
 import { followPartitionCount } from '../shared/kafka/partitionCount';
 import type { StepPublisher } from './kafka/stepPublisher';
-import { emptyDataBuffer, frontierWaitsUntil, heldInbound, pausesInbound } from './ordered/dataBuffer';
+import { controlClocksAwaited, emptyDataBuffer, frontierWaitsUntil, heldInbound, pausesInbound } from './ordered/dataBuffer';
 import type { Ticker } from './kafka/ticker';
 import { noDecisions } from './ordered/decisionCounts';
 import type { EncodedOutput } from './redis/codec';
@@ -45,6 +45,11 @@ export interface DataPlaneDeps {
   readonly metadataMaxAgeMs: number;
   /** The inbound ticker: told what each partition showed, asked for a tick when a held item waits for the frontier. */
   readonly ticker?: Pick<Ticker, 'noteReceived' | 'tickAt'>;
+  /**
+   * The person-ops ticker: asked for a tick when a held item or an open window waits for a
+   * control clock — the only way a quiet workspace's clock moves (the control plane does not tick).
+   */
+  readonly clockTicker?: Pick<Ticker, 'noteReceived' | 'tickAt' | 'setPartitions'>;
   /** After each committed batch: the merger's metrics and totals count it. */
   readonly onCommitted?: (tally: OrderedTally, outputs: readonly EncodedOutput[], partition: number, lastOffset: number, topic: string) => void;
 }
@@ -88,6 +93,7 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
 
   const topics = { inbound: topic, commands: deps.commandsTopic };
   const paused = new Set<number>();
+  let clockTickerPartitions = 0;
   const partitions = sequentialPartitions<OrderedLease, OrderedOutcome>({
     consumer: deps.consumer,
     admin,
@@ -108,7 +114,7 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
         const { published } = parseInboundPosition(committed.get(topic)?.metadata ?? null);
         const heldBack = recovering ? { upTo: published, below: { inbound: committed.get(topic)?.offset ?? 0, commands: committed.get(deps.commandsTopic)?.offset ?? 0 } } : null;
         paused.delete(partition);
-        return { topics, partition, buffer: emptyDataBuffer(clocks, highest), published, heldBack, next: { inbound: inbound?.offset ?? 0, commands: commands?.offset ?? 0 }, clockSent: null };
+        return { topics, partition, buffer: emptyDataBuffer(clocks, highest), published, heldBack, next: { inbound: inbound?.offset ?? 0, commands: commands?.offset ?? 0 }, clockSent: null, clockSentAt: 0, windowEnds: new Map() };
       },
       process: (lease, batchTopic, messages) => processOrderedBatch(lease, batchTopic, messages, context),
       committed: (lease, outcome, partition) => {
@@ -116,6 +122,8 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
         lease.published = outcome.published;
         lease.next = outcome.next;
         lease.clockSent = outcome.clockSent;
+        lease.clockSentAt = outcome.clockSentAt;
+        lease.windowEnds = outcome.windowEnds;
         addBatchToTotals(totals, outcome.tally);
         deps.onCommitted?.(outcome.tally, outcome.outputs, partition, outcome.lastOffset, outcome.topic);
         if (outcome.tally.resent > 0) logger.info({ partition, resent: outcome.tally.resent }, 'items applied before a restart were re-sent from the outbox');
@@ -123,10 +131,20 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
       after: (lease, partition, consumer) => {
         // An item above the inbound frontier is released once inbound shows a record received L
         // after it: a tick then, rather than at the next periodic one.
+        const reorderMs = deps.context.reorderMs;
         if (deps.ticker && Number.isFinite(lease.buffer.highest)) {
           deps.ticker.noteReceived(partition, lease.buffer.highest);
-          const until = frontierWaitsUntil(lease.buffer, deps.context.reorderMs);
+          const until = frontierWaitsUntil(lease.buffer, reorderMs);
           if (until !== null) deps.ticker.tickAt(partition, until);
+          // A window ends once the frontier is past its end too.
+          const firstEnd = Math.min(...lease.windowEnds.values());
+          if (Number.isFinite(firstEnd)) deps.ticker.tickAt(partition, firstEnd + 1 + reorderMs);
+        }
+        if (deps.clockTicker) {
+          const count = controlPartitions.current();
+          if (count !== clockTickerPartitions) deps.clockTicker.setPartitions(Array.from({ length: (clockTickerPartitions = count) }, (_, p) => p));
+          for (const [control, clock] of lease.buffer.clocks) deps.clockTicker.noteReceived(control, clock + reorderMs);
+          for (const [control, at] of controlClocksAwaited(lease.buffer, lease.windowEnds, context.controlPartitionOf, reorderMs)) deps.clockTicker.tickAt(control, at);
         }
         const pause = pausesInbound(lease.buffer, deps.context.reorderMs, deps.maxHeldInbound);
         if (pause && !paused.has(partition)) {

@@ -115,6 +115,10 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   }
   const ticker = new Ticker(kafka, catalog, topic, ordered ? config.merger.controlTickIntervalMs : config.merger.tickIntervalMs, logger);
   if (!options.rebuild) await ticker.start();
+  // Two planes: the control clocks move when the data plane asks (kafka/ticker.ts), at most once
+  // per tick interval per person-ops partition.
+  const clockTicker = ordered ? new Ticker(kafka, catalog, config.topics.personOps, config.merger.controlTickIntervalMs, logger, { stream: 'personOps', pastAsks: 'now', minSpacingMs: config.merger.controlTickIntervalMs }) : null;
+  if (clockTicker && !options.rebuild) await clockTicker.start(false);
 
   const totals = emptyTotals();
   /** Records published per outbound stream, for /metrics (one increment per stream, not per record). */
@@ -365,6 +369,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         maxHeldInbound: config.merger.maxHeldInbound,
         progress: new PartitionProgress(redis, store.keys, topic, [topic, config.topics.commands]),
         ticker,
+        clockTicker: clockTicker ?? undefined,
         fromBeginning: config.merger.fromBeginning,
         generation: () => generation,
         metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
@@ -463,6 +468,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     { name: 'order stage', close: async () => orderStage?.close() },
     { name: 'queued transactions', close: () => queue.drain() },
     { name: 'ticker', close: () => ticker.stop() },
+    { name: 'control clock ticker', close: async () => clockTicker?.stop() },
     { name: 'transactional producers', close: () => publisher.close() },
     { name: 'redis', close: () => redis.quit() },
     { name: 'admin', close: () => admin.disconnect() },

@@ -397,8 +397,9 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
       const point = releasePoint(released.buffer, c, L);
       if (point > (published.get(c) ?? Number.NEGATIVE_INFINITY)) published.set(c, point);
     }
-    // Sent only when it moved, as dataPlaneBatch.ts does.
-    const clockMoved = [...published].some(([c, point]) => consumer.committed.published.get(c) !== point);
+    // Sent when it moved, and — as dataPlaneBatch.ts does once a second on a quiet partition — at
+    // times unmoved (the order stage then counts that record as the one in force).
+    const clockMoved = [...published].some(([c, point]) => consumer.committed.published.get(c) !== point) || (published.size > 0 && options.random() < 0.25);
     if (crashedBeforeCommit()) return restartData(consumer);
     consumer.read = { inbound: inboundTo, commands: commandsTo };
     consumer.buffer = released.buffer;

@@ -2,8 +2,9 @@
  * The merger's control plane as a Kafka consumer (docs/design-person-operations.md): a consumer
  * group of its own on the person-ops topic; per owned partition a transactional producer (which
  * fences the previous owner's) and the reorder buffer; per batch processControlBatch, then one
- * transaction with the outputs and the commit position, then the outbox clean-up. The ticker
- * keeps the clocks of quiet partitions moving.
+ * transaction with the outputs and the commit position, then the outbox clean-up. Its ticker
+ * writes a tick when a held operation becomes releasable; the clock of a quiet partition moves
+ * when the data plane asks for it (docs/design-person-operations.md, "Ticks when due").
  *
  * Batches of a partition are processed one after another (the buffer carries over); person
  * operations are a small share of the traffic, so there is no pipelining here.
@@ -38,8 +39,10 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
   const { kafka, admin, catalog, store, logger, personOpsTopic: topic } = options;
   const groupId = `${options.groupId}.control`;
   const publisher: StepPublisher = options.rebuild ? publishingNothing : new TransactionalPublisher(kafka, groupId, topic, (stream) => catalog.topic(stream), logger, options.onTransaction);
-  const ticker = new Ticker(kafka, catalog, topic, options.tickIntervalMs, logger, Date.now, 'personOps');
-  if (!options.rebuild) await ticker.start();
+  // No periodic ticks: every partition's clock would then cost a transaction per interval, most of
+  // them for workspaces nobody is waiting on.
+  const ticker = new Ticker(kafka, catalog, topic, options.tickIntervalMs, logger, { stream: 'personOps', pastAsks: 'now' });
+  if (!options.rebuild) await ticker.start(false);
 
   // The clock goes to every commands partition, including ones added later.
   const commandsPartitions = await followPartitionCount(admin, options.commandsTopic, options.metadataMaxAgeMs, logger);

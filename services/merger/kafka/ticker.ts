@@ -9,6 +9,13 @@
  * without waiting for the next periodic one. "Quiet" is measured on what the partition showed
  * (`noteReceived`: the highest received_at read), or on when it last delivered records
  * (`noteActivity`, the legacy merger).
+ *
+ * The person-ops partitions (the control clocks) are ticked only when asked: a control clock
+ * matters only to a data partition holding something of a workspace on that partition — an item,
+ * or a window to end — and the data plane asks for it then (docs/design-person-operations.md,
+ * "Ticks when due"). Nothing else writes there, so an ask for a time already past is met by a
+ * tick now (`pastAsks: 'now'`), where an inbound ask that old is covered by ticks already in the
+ * log of a consumer catching up.
  */
 import type { Kafka, Producer } from 'kafkajs';
 import { ulid } from 'ulid';
@@ -16,11 +23,27 @@ import type { SchemaCatalog } from '../../shared/avro/catalog';
 import type { Logger } from '../../shared/logger';
 import { toWire } from '../../shared/model/inbound';
 
+export interface TickerOptions {
+  readonly now?: () => number;
+  /** The stream whose schema the ticks are written with (inbound, or person-ops). */
+  readonly stream?: 'inbound' | 'personOps';
+  /** An ask for a time more than an interval past: 'covered' (the log has ticks after it already), or 'now' (a tick now). */
+  readonly pastAsks?: 'covered' | 'now';
+  /** Asked-for ticks of one partition at least this far apart (the data plane asks after every batch). */
+  readonly minSpacingMs?: number;
+}
+
 export class Ticker {
   private producer: Producer | null = null;
   private timer: NodeJS.Timeout | null = null;
   private partitions: number[] = [];
   private readonly lastSeen = new Map<number, number>();
+  /** Per partition, when this ticker last wrote a tick there (wall time). */
+  private readonly lastWritten = new Map<number, number>();
+  private readonly now: () => number;
+  private readonly stream: 'inbound' | 'personOps';
+  private readonly pastAsks: 'covered' | 'now';
+  private readonly minSpacingMs: number;
   /** Per partition, the one-off tick asked for, and its timer. */
   private readonly wanted = new Map<number, { at: number; timer: NodeJS.Timeout }>();
   /** Tick ids: unique per process by a counter (a ULID per tick cost more than the tick itself). */
@@ -33,10 +56,13 @@ export class Ticker {
     private readonly topic: string,
     private readonly intervalMs: number,
     private readonly logger: Logger,
-    private readonly now: () => number = Date.now,
-    /** The stream whose schema the ticks are written with (inbound, or person-ops). */
-    private readonly stream: 'inbound' | 'personOps' = 'inbound',
-  ) {}
+    options: TickerOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.stream = options.stream ?? 'inbound';
+    this.pastAsks = options.pastAsks ?? 'covered';
+    this.minSpacingMs = options.minSpacingMs ?? 0;
+  }
 
   /** `periodic` false: only the ticks asked for with tickAt (the order stage's, for partitions it waits on). */
   async start(periodic = true): Promise<void> {
@@ -61,19 +87,24 @@ export class Ticker {
     if (receivedAt > (this.lastSeen.get(partition) ?? Number.NEGATIVE_INFINITY)) this.lastSeen.set(partition, receivedAt);
   }
 
-  /** One tick on `partition` at wall time `at`, unless it has shown a record received by then (the earliest asked for wins). */
+  /**
+   * One tick on `partition` received at `at` or later, unless it has shown a record received by
+   * then; written at `at`, or as soon as `minSpacingMs` after the last one allows. One ask is
+   * outstanding per partition (the earliest wins): the consumers ask again after each batch.
+   */
   tickAt(partition: number, at: number): void {
     if (!this.producer || (this.lastSeen.get(partition) ?? Number.NEGATIVE_INFINITY) >= at) return;
     // Long past: the periodic ticks (or other records) already in the log cover it, and the
     // consumer has simply not read that far yet (it is catching up).
-    if (at < this.now() - this.intervalMs) return;
+    if (this.pastAsks === 'covered' && at < this.now() - this.intervalMs) return;
     const current = this.wanted.get(partition);
     if (current && current.at <= at) return;
     if (current) clearTimeout(current.timer);
+    const due = Math.max(at, (this.lastWritten.get(partition) ?? Number.NEGATIVE_INFINITY) + this.minSpacingMs);
     const timer = setTimeout(() => {
       this.wanted.delete(partition);
       if ((this.lastSeen.get(partition) ?? Number.NEGATIVE_INFINITY) < at && this.partitions.includes(partition)) void this.write([partition], at);
-    }, Math.max(0, at - this.now()));
+    }, Math.max(0, due - this.now()));
     timer.unref();
     this.wanted.set(partition, { at, timer });
   }
@@ -92,7 +123,10 @@ export class Ticker {
       this.catalog.encode(this.stream, toWire({ workspace_id: '', id: `${this.idPrefix}${(this.ticks += 1)}`, received_at: receivedAt, settings: { merge_enabled: false, retention_seconds: 0, grace_seconds: 0, trigger_window_seconds: 0 }, command: { kind: 'tick', body: {} } }));
     try {
       await this.producer.send({ topic: this.topic, acks: -1, messages: quiet.map((partition) => ({ partition, key: 'tick', value: value(now) })) });
-      for (const p of quiet) this.lastSeen.set(p, now);
+      for (const p of quiet) {
+        this.lastSeen.set(p, now);
+        this.lastWritten.set(p, now);
+      }
     } catch (error) {
       this.logger.warn({ err: error, partitions: quiet }, 'writing ticks failed; timers on quiet partitions wait for the next');
     }

@@ -145,6 +145,10 @@ export function releaseOrdered(buffer: OrderBuffer, read: readonly OrderLogEntry
     if (moved) {
       clocks = new Map(clocks).set(entry.source, moved);
       clockOffsets = new Map(clockOffsets).set(entry.source, offset);
+    } else if (before && [...before].every(([control, point]) => (entry.points.get(control) ?? Number.NEGATIVE_INFINITY) >= point)) {
+      // The same points sent again (a quiet data partition does, every IDLE_COMMIT_MS): this record
+      // is in force now, so a restart need not read from the older one — the position moves on.
+      clockOffsets = new Map(clockOffsets).set(entry.source, offset);
     }
   }
   // Read again past where the drops were: everything dropped before is held or dropped again.

@@ -204,6 +204,31 @@ export function frontierWaitsUntil(buffer: DataBuffer, reorderMs: number): numbe
   return Number.isFinite(oldest) ? oldest + reorderMs : null;
 }
 
+/**
+ * Per control partition, the received_at its log must show for this partition to go on (control
+ * clocks move only when someone asks: kafka/ticker.ts): the oldest held item the clock has not
+ * passed, + L; and the earliest open window of its workspaces that the clock has not passed
+ * (`windowEnds`), + 1 + L — a window ends once the release point is past its end.
+ */
+export function controlClocksAwaited(
+  buffer: Pick<DataBuffer, 'held' | 'clocks'>,
+  windowEnds: ReadonlyMap<number, number>,
+  controlPartitionOf: (workspace: string) => number,
+  reorderMs: number,
+): Map<number, number> {
+  const awaited = new Map<number, number>();
+  const await_ = (control: number, at: number) => {
+    if (at < (awaited.get(control) ?? Number.POSITIVE_INFINITY)) awaited.set(control, at);
+  };
+  for (const entry of buffer.held) {
+    const control = controlPartitionOf(entry.workspace);
+    const at = itemAt(entry.item);
+    if (at > clockOf(buffer.clocks, control)) await_(control, at + reorderMs);
+  }
+  for (const [control, end] of windowEnds) if (end >= clockOf(buffer.clocks, control)) await_(control, end + 1 + reorderMs);
+  return awaited;
+}
+
 /** How many inbound items are held. */
 export function heldInbound(buffer: DataBuffer): number {
   let count = 0;

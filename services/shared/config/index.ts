@@ -131,7 +131,7 @@ export const mergerSettings = {
     default: '400',
     min: 10,
     description:
-      'Two planes: a quiet person-ops or inbound partition gets a tick this often, so its clock moves on (a record held for the reorder bound gets one when it is due; each control tick costs a transaction). An event of a bound id inside its window waits up to this for its workspace clock: 400 ms measured p99 702 ms for it, 200 ms 299 ms at 7 % more CPU per record (docs/design-person-operations.md)',
+      'Two planes: a quiet inbound partition gets a tick this often, so its frontier moves on; a person-ops partition gets one only when a data partition waits for its clock (a held record, an open window), at most this often — each control tick costs a transaction. A record held for the reorder bound gets its tick when it is due (docs/design-person-operations.md, "Ticks when due")',
   }),
 } satisfies SettingsSpec;
 

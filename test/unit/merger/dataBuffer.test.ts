@@ -5,7 +5,7 @@
  */
 import type { InboundRecord } from '../../../services/shared/model/inbound';
 import { clockRecord, commandRecord } from '../../../services/merger/ordered/commandRecords';
-import { committableDataPositions, emptyDataBuffer, frontierWaitsUntil, heldInbound, releaseData, releasePoint, type DataBuffer, type HeldItem, type LogEntry } from '../../../services/merger/ordered/dataBuffer';
+import { committableDataPositions, controlClocksAwaited, emptyDataBuffer, frontierWaitsUntil, heldInbound, releaseData, releasePoint, type DataBuffer, type HeldItem, type LogEntry } from '../../../services/merger/ordered/dataBuffer';
 
 const L = 100;
 const settings = { merge_enabled: true, retention_seconds: 60, grace_seconds: 5, trigger_window_seconds: 60 };
@@ -167,5 +167,18 @@ describe('the data hold', () => {
     const behindClock = release(emptyDataBuffer(), { inbound: log(0, event('e3', 10), tick(500)) });
     expect(idsOf(behindClock.ready)).toEqual([]);
     expect(frontierWaitsUntil(behindClock.buffer, L)).toBeNull();
+  });
+
+  it('asks each control clock to pass the oldest held item it has not passed, and the first open window of its workspaces', () => {
+    // w (control 0) has clock 120; w2 (control 1) has none yet.
+    const step = release(emptyDataBuffer(), { inbound: log(0, event('e1', 100), event('e2', 150), event('e3', 170, 'w2'), tick(140)), commands: log(0, clock(120, 0)) });
+    expect(idsOf([...step.buffer.held])).toEqual(['e1', 'e2', 'e3']);
+    // e1 waits for the frontier only (the clock has passed it); e2 and e3 wait for their clocks.
+    expect(controlClocksAwaited(step.buffer, new Map(), controlOf, L)).toEqual(new Map([[0, 150 + L], [1, 170 + L]]));
+    // A window of a w workspace ends at 130: the clock must pass it, so at 131 + L it is asked for first.
+    expect(controlClocksAwaited(step.buffer, new Map([[0, 130]]), controlOf, L)).toEqual(new Map([[0, 131 + L], [1, 170 + L]]));
+    // A window the clock has passed waits for the frontier alone; nothing held: nothing asked.
+    expect(controlClocksAwaited(step.buffer, new Map([[0, 119]]), controlOf, L).get(0)).toBe(150 + L);
+    expect(controlClocksAwaited(emptyDataBuffer(new Map([[0, 500]])), new Map(), controlOf, L)).toEqual(new Map());
   });
 });

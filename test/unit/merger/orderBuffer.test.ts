@@ -90,6 +90,21 @@ describe('the order hold', () => {
     expect(ids(again.ready)).toEqual(['x']);
   });
 
+  it('a quiet data partition sending the same clock again moves the restart position on; a lower one does not', () => {
+    // Nothing moves: each partition's first clock record stays in force, and the position with it.
+    const first = releaseOrdered(emptyOrderBuffer(), log(0, clock(0, 300), clock(1, 300), output('x', 200, 0)), 2, NONE);
+    expect(ids(first.ready)).toEqual(['x']);
+    expect(committableOrderOffset(first.buffer, 3)).toBe(0);
+    // Both sent again, unmoved (once a second while quiet): a restart reads from the first of those.
+    const again = releaseOrdered(first.buffer, log(3, clock(0, 300), clock(1, 300)), 2, first.published);
+    expect(committableOrderOffset(again.buffer, 5)).toBe(3);
+    // A record below the one in force (sent before a restart of its partition) is not a snapshot of it.
+    const lower = releaseOrdered(again.buffer, log(5, { kind: 'clock', source: 0, points: new Map([[0, 250]]) }), 2, again.published);
+    expect(committableOrderOffset(lower.buffer, 6)).toBe(3);
+    const later = releaseOrdered(lower.buffer, log(6, clock(0, 300), clock(1, 300)), 2, lower.published);
+    expect(committableOrderOffset(later.buffer, 8)).toBe(6);
+  });
+
   it('an output read for the first time below a released point goes out at once, out of order, not lost', () => {
     // The stage counted one data partition; a second (added to inbound) sends an output below what was released.
     const first = releaseOrdered(emptyOrderBuffer(), log(0, output('a', 100, 0), clock(0, 200)), 1, NONE);

@@ -5,7 +5,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { SchemaCatalog } from '../../../services/shared/avro/catalog';
-import { Ticker } from '../../../services/merger/kafka/ticker';
+import { Ticker, type TickerOptions } from '../../../services/merger/kafka/ticker';
 import { createLogger } from '../../../services/shared/logger';
 
 const testLogger = createLogger('test', 'silent');
@@ -15,7 +15,7 @@ interface Sent {
   readonly at: number;
 }
 
-function tickerAt(intervalMs: number) {
+function tickerAt(intervalMs: number, options: TickerOptions = {}) {
   let now = 1_000_000;
   const sent: Sent[] = [];
   const producer = {
@@ -27,7 +27,7 @@ function tickerAt(intervalMs: number) {
   };
   const kafka = { producer: () => producer } as unknown as Kafka;
   const catalog = { encode: () => Buffer.alloc(0) } as unknown as SchemaCatalog;
-  const ticker = new Ticker(kafka, catalog, 'topic', intervalMs, testLogger, () => now);
+  const ticker = new Ticker(kafka, catalog, 'topic', intervalMs, testLogger, { now: () => now, ...options });
   return { ticker, sent, advance: (ms: number) => (now += ms), now: () => now };
 }
 
@@ -89,6 +89,33 @@ describe('the ticker', () => {
     advance(100);
     await jest.advanceTimersByTimeAsync(100);
     expect(sent).toEqual([]);
+    await ticker.stop();
+  });
+
+  it("the control clocks' ticker: an ask long past is met by a tick now, and asked-for ticks keep their spacing", async () => {
+    const { ticker, sent, advance, now } = tickerAt(400, { pastAsks: 'now', minSpacingMs: 400 });
+    await ticker.start(false);
+    ticker.setPartitions([0, 1]);
+    ticker.noteReceived(0, now() - 10_000);
+    // Nothing writes to these partitions on its own: an item held since long ago needs a tick now.
+    ticker.tickAt(0, now() - 5_000);
+    await jest.advanceTimersByTimeAsync(0);
+    const first = now();
+    expect(sent).toEqual([{ partitions: [0], at: first }]);
+    // Covered by the tick just written.
+    ticker.tickAt(0, first - 1);
+    // Asked for 100 ms on: written 400 ms after the first, not before.
+    ticker.tickAt(0, first + 100);
+    advance(100);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(sent).toHaveLength(1);
+    advance(300);
+    await jest.advanceTimersByTimeAsync(300);
+    expect(sent).toEqual([{ partitions: [0], at: first }, { partitions: [0], at: first + 400 }]);
+    // No periodic ticks: partition 1, never asked for, gets none.
+    advance(2_000);
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(sent.flatMap((s) => s.partitions)).toEqual([0, 0]);
     await ticker.stop();
   });
 });
