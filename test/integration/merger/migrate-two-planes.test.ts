@@ -20,6 +20,9 @@ import { SchemaCatalog } from '../../../services/shared/avro/catalog';
 import { anonymousEvent, deleteRedisPrefix, identify, InboundWriter, mergerConfig, personEvent } from '../../support/merger';
 import { config, deleteTopics, isolatedTopics, testKafka, testLogger, uniqueName, withAdmin } from '../../support/stack';
 import { ensureTopics } from '../../../services/shared/kafka/topics';
+import { explain } from '../../../services/cli/commands/explain';
+import { KeySpace } from '../../../services/merger/redis/keys';
+import { personKey } from '../../../services/shared/model/person';
 
 // Long enough that the windows opened before the switch are still open at it, on a loaded machine too.
 const GRACE_S = 30;
@@ -122,5 +125,22 @@ describe('moving a deployment from the legacy merger to the two planes', () => {
     const extra = actual.filter((text) => !expected.includes(text));
     expect({ missing, extra }).toEqual({ missing: [], extra: [] });
     expect(actual).toHaveLength(expected.length);
-  }, 180_000);
+
+    // explain, on the two planes, tells the bindings the legacy merger made before the move
+    // (they sent no command): a0 bound to p0 with its first events merged, a3 bound to p3 then
+    // freed by the deletion (R10) and bound to q3, a6 refusing someone-else (R2f).
+    const keys = new KeySpace(prefix);
+    const explained = async (anonymousId: string) => (await explain(kafka, catalog, redis, keys, ws, { anonymousId }, true))[0];
+    const a0 = await explained('a0');
+    expect(a0?.binding?.person).toBe(personKey({ id_type: 'ID', value: 'p0' }));
+    expect(a0?.events.filter((e) => e.id.startsWith('e1-0-')).map((e) => `${e.status} ${e.rule}`)).toEqual(['merged R2b', 'merged R2b']);
+    expect(a0?.identifies.map((i) => i.rule)).toEqual(['R2a']);
+    expect(a0?.identifies[0]?.detail).toMatch(/legacy merger/);
+    const a3 = await explained('a3');
+    expect(a3?.identifies.map((i) => `${i.rule} ${i.person}`)).toEqual(['R2a p3', 'R10 p3', 'R2a q3']);
+    expect(a3?.binding?.person).toBe(personKey({ id_type: 'ID', value: 'q3' }));
+    const a6 = await explained('a6');
+    expect(a6?.binding?.person).toBe(personKey({ id_type: 'ID', value: 'p6' }));
+    expect(a6?.identifies.map((i) => i.rule)).toEqual(['R2a', 'R2f']);
+  }, 240_000);
 });
