@@ -49,12 +49,14 @@ export function explainOrdered(workspace: string, anonymousId: string, records: 
     const command = commandOf(record);
     if (command && command.kind !== 'resolve' && command.anonymousId === anonymousId) items.push({ kind: 'command', command });
     const person = legacyBinding(record, anonymousId);
-    if (person && !inPersonOps.has(record.id) && !record.settings.merge_enabled) legacyOff.push(record);
-    if (person && !inPersonOps.has(record.id) && record.settings.merge_enabled) {
-      const bind: DataCommand = { kind: 'bind', workspace, at: record.received_at, recordId: record.id, recordContent: recordContentKey(record), anonymousId, person, windowEnd: record.received_at + record.settings.grace_seconds * 1000, settings: record.settings };
-      legacy.add(bind);
-      items.push({ kind: 'command', command: bind });
+    if (!person || inPersonOps.has(record.id)) continue;
+    if (!record.settings.merge_enabled) {
+      legacyOff.push(record);
+      continue;
     }
+    const bind: DataCommand = { kind: 'bind', workspace, at: record.received_at, recordId: record.id, recordContent: recordContentKey(record), anonymousId, person, windowEnd: record.received_at + record.settings.grace_seconds * 1000, settings: record.settings };
+    legacy.add(bind);
+    items.push({ kind: 'command', command: bind });
   }
   items.sort(compareItems);
 
