@@ -95,6 +95,8 @@ export interface SimulationResult {
   readonly droppedOrdered: number;
   /** Order steps after which more than `maxHeldOrdered` outputs were held, not all of one received_at. */
   readonly orderBoundBroken: number;
+  /** Clocks a quiet data partition sent again unmoved (the order stage takes the last as the one in force). */
+  readonly resentClocks: number;
 }
 
 type ControlEntry = { readonly record: InboundRecord } | { readonly tick: number };
@@ -162,6 +164,8 @@ interface DataConsumer {
   /** How far it has read in each log, and what it holds (in memory: a crash goes back to the committed positions). */
   read: { inbound: number; commands: number };
   buffer: DataBuffer;
+  /** Steps since it last sent its clock to the order stage: a quiet one sends it again, unmoved, every QUIET_RESEND_STEPS. */
+  quietSteps: number;
   /** What the simulation knows and the merger does not: every committed application, every release's stamp (by log and offset). */
   readonly ghost: { readonly applied: Set<string>; readonly stampAt: Map<string, string> };
   committed: {
@@ -184,6 +188,9 @@ interface OrderConsumer {
 }
 
 /** Settings of command records that are not binds (the data plane reads them from binds only). */
+/** A data consumer whose clock has not moved for this many steps sends it again (dataPlaneBatch.ts: once per IDLE_COMMIT_MS). */
+const QUIET_RESEND_STEPS = 20;
+
 const COMMAND_SETTINGS = { merge_enabled: true, retention_seconds: 0, grace_seconds: 0, trigger_window_seconds: 0 };
 
 /** A commands log entry as the record the merger writes for it. */
@@ -230,6 +237,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     commands: [],
     read: { inbound: 0, commands: 0 },
     buffer: emptyDataBuffer(),
+    quietSteps: 0,
     ghost: { applied: new Set(), stampAt: new Map() },
     committed: { inbound: { offset: 0, highest: Number.NEGATIVE_INFINITY }, commands: { offset: 0, clocks: new Map() }, states: new Map(), published: new Map() },
   }));
@@ -397,9 +405,12 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
       const point = releasePoint(released.buffer, c, L);
       if (point > (published.get(c) ?? Number.NEGATIVE_INFINITY)) published.set(c, point);
     }
-    // Sent when it moved, and — as dataPlaneBatch.ts does once a second on a quiet partition — at
-    // times unmoved (the order stage then counts that record as the one in force).
-    const clockMoved = [...published].some(([c, point]) => consumer.committed.published.get(c) !== point) || (published.size > 0 && options.random() < 0.25);
+    // Sent when it moved, and — as dataPlaneBatch.ts does once a second on a quiet partition —
+    // unmoved every QUIET_RESEND_STEPS steps (the order stage then counts that record as the one
+    // in force). Sending it at random on any step instead grew the order logs of slow cases
+    // (a control plane given 2 % of the turns) faster than a crashing order stage re-read them.
+    const moved = [...published].some(([c, point]) => consumer.committed.published.get(c) !== point);
+    const clockMoved = moved || (published.size > 0 && consumer.quietSteps + 1 >= QUIET_RESEND_STEPS);
     if (crashedBeforeCommit()) return restartData(consumer);
     consumer.read = { inbound: inboundTo, commands: commandsTo };
     consumer.buffer = released.buffer;
@@ -407,11 +418,14 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     for (const where of appliedNow) consumer.ghost.applied.add(where);
     outputs.push(...produced);
     for (const { partition, entry } of ordered) (orders[partition] as OrderConsumer).log.push(entry);
+    consumer.quietSteps = clockMoved ? 0 : consumer.quietSteps + 1;
+    if (clockMoved && !moved) resentClocks += 1;
     if (clockMoved) for (const order of orders) order.log.push({ kind: 'clock', source: datas.indexOf(consumer), points: published });
   };
 
   let maxHeldOrdered = 0;
   let droppedOrdered = 0;
+  let resentClocks = 0;
   let orderBoundBroken = 0;
   /** Reads up to `batch` entries of its person-order log; sends what the merger's own rule releases. */
   const stepOrder = (consumer: OrderConsumer, batch: number): void => {
@@ -479,5 +493,5 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     else stepOrder(orders[Math.min(orders.length - 1, Math.floor(pick - dataFrom - datas.length))] as OrderConsumer, 1 + Math.floor(options.random() * 12));
   }
   const clockRecords = datas.reduce((sum, d) => sum + d.commands.filter((e) => 'clock' in e).length, 0);
-  return { outputs, steps, crashes, clockRecords, maxHeld, maxHeldCommands, maxBatch, pausedReads, maxHeldOrdered, droppedOrdered, orderBoundBroken };
+  return { outputs, steps, crashes, clockRecords, maxHeld, maxHeldCommands, maxBatch, pausedReads, maxHeldOrdered, droppedOrdered, orderBoundBroken, resentClocks };
 }

@@ -69,6 +69,7 @@ describe('the two-plane merger against the reference model', () => {
     let clockRecords = 0;
     let mostHeldOrdered = 0;
     let droppedOrdered = 0;
+    let resentClocks = 0;
     fc.assert(
       fc.property(
         workload,
@@ -92,6 +93,7 @@ describe('the two-plane merger against the reference model', () => {
           const got = simulateOrderedMerger(records, { controlPartitions, dataPartitions, reorderMs, tickMs, horizon, random: mulberry32(seed), crashRate, outageMs, controlTurns, orderPartitions, ...(maxHeldOrdered === undefined ? {} : { maxHeldOrdered }) });
           crashes += got.crashes;
           droppedOrdered += got.droppedOrdered;
+          resentClocks += got.resentClocks;
           expect(got.orderBoundBroken).toBe(0);
           if (outageMs > 0) outages += 1;
           maxHeld = Math.max(maxHeld, got.maxHeld);
@@ -104,9 +106,10 @@ describe('the two-plane merger against the reference model', () => {
       ),
       { numRuns: RUNS },
     );
-    process.stdout.write(`ordered planes: ${RUNS} cases, ${crashes} crashes simulated, ${outages} with an outage, at most ${maxHeld} inbound items, ${maxHeldCommands} commands and ${mostHeldOrdered} ordered outputs held, ${droppedOrdered} dropped at the order hold's bound and read again, ${clockRecords} clock records\n`);
+    process.stdout.write(`ordered planes: ${RUNS} cases, ${crashes} crashes simulated, ${outages} with an outage, at most ${maxHeld} inbound items, ${maxHeldCommands} commands and ${mostHeldOrdered} ordered outputs held, ${droppedOrdered} dropped at the order hold's bound and read again, ${clockRecords} clock records, ${resentClocks} data clocks sent again unmoved\n`);
     expect(crashes).toBeGreaterThan(0);
     expect(droppedOrdered).toBeGreaterThan(0);
+    expect(resentClocks).toBeGreaterThan(0);
     expect(outages).toBeGreaterThan(0);
   });
 
