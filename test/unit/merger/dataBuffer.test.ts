@@ -169,7 +169,7 @@ describe('the data hold', () => {
     expect(frontierWaitsUntil(behindClock.buffer, L)).toBeNull();
   });
 
-  it('asks each control clock to pass the oldest held item it has not passed, and the first open window of its workspaces', () => {
+  it('R6: asks each control clock to pass the oldest held item it has not passed, and the first open window of its workspaces', () => {
     // w (control 0) has clock 120; w2 (control 1) has none yet.
     const step = release(emptyDataBuffer(), { inbound: log(0, event('e1', 100), event('e2', 150), event('e3', 170, 'w2'), tick(140)), commands: log(0, clock(120, 0)) });
     expect(idsOf([...step.buffer.held])).toEqual(['e1', 'e2', 'e3']);
