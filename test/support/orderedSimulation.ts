@@ -32,7 +32,10 @@ import { committableDataPositions, emptyDataBuffer, heldInbound, pausesInbound, 
 import type { Output } from '../../services/merger/model/outputs';
 import { anonymousKey, personRecordKey } from '../../services/shared/model/keys';
 import { committableOrderOffset, emptyOrderBuffer, releaseOrdered, type OrderBuffer, type OrderLogEntry } from '../../services/merger/order/orderBuffer';
-import { mergedEventRuns, type OrderPlace } from '../../services/merger/order/orderRecords';
+import { mergedEventRuns, piecesOfRun, type OrderPlace } from '../../services/merger/order/orderRecords';
+
+/** The simulated merged events are their index as text (1–5 bytes): a person-order record holds one or two. */
+const SIMULATED_ORDER_RECORD_BYTES = 4;
 
 export interface SimulationOptions {
   readonly controlPartitions: number;
@@ -252,9 +255,12 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
         produced.push(part.output);
         continue;
       }
-      const values = part.outputs.map((output) => Buffer.from(String(orderedValues.push(output) - 1)));
+      const values = part.outputs.map((output) => ({ value: Buffer.from(String(orderedValues.push(output) - 1)) }));
       const key = (part.outputs[0] as Output).key;
-      ordered.push({ partition: hash(key) % orders.length, entry: { kind: 'output', output: { ...place, index: part.index, key, values } } });
+      // In pieces, as the merger splits a run above ORDER_RECORD_BYTES: here a piece holds a value or two.
+      for (const piece of piecesOfRun(values, part.index, SIMULATED_ORDER_RECORD_BYTES)) {
+        ordered.push({ partition: hash(key) % orders.length, entry: { kind: 'output', output: { ...place, index: piece.index, key, values: piece.outputs.map(({ value }) => value) } } });
+      }
     }
   };
 

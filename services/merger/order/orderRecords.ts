@@ -73,9 +73,36 @@ export function mergedEventRuns<T extends { readonly stream: string; readonly ke
   return parts;
 }
 
-/** An item's outputs with each run of consecutive merged events of one key as one person-order record. */
+/**
+ * Bytes of merged events one person-order record carries at most. Kafka refuses a record above
+ * its message.max.bytes (1 MiB by default): an identify merging a backlog of a few megabytes,
+ * sent as one record, failed its transaction on every attempt and stopped its partition.
+ */
+export const ORDER_RECORD_BYTES = 256 * 1024;
+
+/** A run's outputs in consecutive pieces of at most `limit` bytes of values (at least one output each), with the index of each piece's first. */
+export function piecesOfRun<T extends { readonly value: Buffer | null }>(outputs: readonly T[], index: number, limit: number): Array<{ readonly index: number; readonly outputs: T[] }> {
+  const pieces: Array<{ index: number; outputs: T[] }> = [];
+  let bytes = 0;
+  outputs.forEach((output, i) => {
+    const size = output.value?.length ?? 0;
+    const last = pieces[pieces.length - 1];
+    if (last && bytes + size <= limit) {
+      last.outputs.push(output);
+      bytes += size;
+      return;
+    }
+    pieces.push({ index: index + i, outputs: [output] });
+    bytes = size;
+  });
+  return pieces;
+}
+
+/** An item's outputs with each run of consecutive merged events of one key as person-order records (one per ORDER_RECORD_BYTES). */
 export function routeMergedEvents(catalog: SchemaCatalog, outputs: readonly EncodedOutput[], place: Omit<OrderPlace, 'index'>): EncodedOutput[] {
-  return mergedEventRuns(outputs).map((part) => (part.kind === 'other' ? part.output : orderedOutputRecord(catalog, part.outputs, { ...place, index: part.index })));
+  return mergedEventRuns(outputs).flatMap((part) =>
+    part.kind === 'other' ? [part.output] : piecesOfRun(part.outputs, part.index, ORDER_RECORD_BYTES).map((piece) => orderedOutputRecord(catalog, piece.outputs, { ...place, index: piece.index })),
+  );
 }
 
 /** A data partition's published points, to each of the person-order topic's `partitions` (encoded once). */

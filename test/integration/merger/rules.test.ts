@@ -82,6 +82,25 @@ describe('SPEC rules against the real stack', () => {
     expect(mine.activity[0]).toMatchObject({ kind: 'ANONYMOUS_DATA_MERGED', merged_count: 2, oldest_event_timestamp: 1_700_000_001, anonymous_id: 'A' });
   });
 
+  it('R2b: an identify merges a backlog whose merged events are several times what Kafka takes in one record (1 MiB), all of it in order', async () => {
+    const ws = workspace();
+    const T = ahead();
+    // 600 events of ~4 KB: ~2.4 MB of merged events for one person at one place in the order —
+    // consecutive among the identify's outputs, with no trigger between them (R4: a week old).
+    const payload = JSON.stringify({ note: 'x'.repeat(4000) });
+    const weekAgo = Math.floor((T - 7 * 24 * HOUR) / 1000);
+    const backlog = Array.from({ length: 600 }, (_, i) => {
+      const event = anonymousEvent(ws, 'A', T + i, `big-${String(i).padStart(3, '0')}`, { timestamp: weekAgo });
+      return { ...event, command: { kind: 'track' as const, body: { ...(event.command.body as Extract<InboundRecord['command'], { kind: 'track' }>['body']), data_json: payload } } };
+    });
+    // In sends of 100 (~400 KB): a record batch above 1 MiB is refused on the way in too.
+    for (let i = 0; i < backlog.length; i += 100) await writer.write(backlog.slice(i, i + 100));
+    await writer.write([identify(ws, 'p1', 'A', T + 1000)]);
+    await reader.until(() => reader.of(ws).mergedEvents.length === 600 && reader.of(ws).activity.length === 1, 60_000);
+    expect(reader.of(ws).mergedEvents.map((e) => e.event_id)).toEqual(backlog.map((e) => e.id));
+    expect(reader.of(ws).campaignTriggers).toEqual([]);
+  });
+
   it('R2c/R2d: received exactly at the window end merges and 1 ms after stays pending — written after the identify', async () => {
     const ws = workspace();
     const T = ahead();
