@@ -23,9 +23,9 @@ export function testKafka(suffix = 'test'): Kafka {
   return createKafka(config.kafka, testLogger, suffix);
 }
 
-/** Topic names of their own for one test (same shape as the configured ones). */
-export function isolatedTopics(label: string, partitions = 3): TopicConfig {
-  return prefixedTopics(uniqueName(`test-${label}`), partitions);
+/** Topic names of their own for one test (same shape as the configured ones: one person-order partition unless asked). */
+export function isolatedTopics(label: string, partitions = 3, personOrderPartitions = 1): TopicConfig {
+  return prefixedTopics(uniqueName(`test-${label}`), partitions, { personOrderPartitions });
 }
 
 export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Promise<T> {

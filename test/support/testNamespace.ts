@@ -21,7 +21,7 @@ const DEFAULT_TOPICS = Object.values(DEFAULTS.topics).filter((value): value is s
 
 export function sandboxEnvironment(run: string): Record<string, string> {
   const base = `test${runMarker(run)}default`;
-  const { ANONMERGE_TOPIC_PARTITIONS: _partitions, ...topics } = topicEnv(prefixedTopics(base, DEFAULTS.topics.partitions));
+  const { ANONMERGE_TOPIC_PARTITIONS: _partitions, ANONMERGE_TOPIC_PERSON_ORDER_PARTITIONS: _orderPartitions, ...topics } = topicEnv(prefixedTopics(base, DEFAULTS.topics.partitions));
   return { ...topics, ANONMERGE_MERGER_GROUP_ID: `${base}-merger`, ANONMERGE_MERGER_REDIS_PREFIX: base };
 }
 

@@ -4,7 +4,7 @@
  */
 import type { TopicConfig } from './index';
 
-export function prefixedTopics(prefix: string, partitions: number, replicationFactor = 1): TopicConfig {
+export function prefixedTopics(prefix: string, partitions: number, options: { readonly replicationFactor?: number; readonly personOrderPartitions?: number } = {}): TopicConfig {
   return {
     inbound: `${prefix}.inbound`,
     mergedEvents: `${prefix}.merged-events`,
@@ -16,7 +16,8 @@ export function prefixedTopics(prefix: string, partitions: number, replicationFa
     commands: `${prefix}.commands`,
     personOrder: `${prefix}.person-order`,
     partitions,
-    replicationFactor,
+    personOrderPartitions: options.personOrderPartitions ?? 1,
+    replicationFactor: options.replicationFactor ?? 1,
   };
 }
 
@@ -33,5 +34,6 @@ export function topicEnv(topics: TopicConfig): Record<string, string> {
     ANONMERGE_TOPIC_COMMANDS: topics.commands,
     ANONMERGE_TOPIC_PERSON_ORDER: topics.personOrder,
     ANONMERGE_TOPIC_PARTITIONS: String(topics.partitions),
+    ANONMERGE_TOPIC_PERSON_ORDER_PARTITIONS: String(topics.personOrderPartitions),
   };
 }

@@ -27,10 +27,15 @@ const RETENTION_MS: Record<StreamName, number> = {
   personOrder: 7 * DAY_MS,
 };
 
+/** Partitions a stream's topic is created with: the person-order topic has its own count (see its setting). */
+export function partitionsOf(topics: TopicConfig, stream: StreamName): number {
+  return stream === 'personOrder' ? topics.personOrderPartitions : topics.partitions;
+}
+
 export function topicDefinitions(topics: TopicConfig): ITopicConfig[] {
   return STREAMS.map((stream) => ({
     topic: topics[stream],
-    numPartitions: topics.partitions,
+    numPartitions: partitionsOf(topics, stream),
     replicationFactor: topics.replicationFactor,
     configEntries: [
       { name: 'retention.ms', value: String(RETENTION_MS[stream]) },
@@ -78,7 +83,7 @@ export async function ensureTopics(admin: Admin, topics: TopicConfig, logger: Lo
   if (missing.length > 0) {
     try {
       await admin.createTopics({ topics: missing, waitForLeaders: false });
-      logger.info({ topics: missing.map((t) => t.topic), partitions: topics.partitions }, 'topics created');
+      logger.info({ topics: missing.map((t) => t.topic), partitions: Object.fromEntries(missing.map((t) => [t.topic, t.numPartitions])) }, 'topics created');
     } catch (error) {
       // Another service may have created them between our list and create.
       if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
@@ -87,9 +92,10 @@ export async function ensureTopics(admin: Admin, topics: TopicConfig, logger: Lo
   await waitForLeaders(admin, wanted.map((t) => t.topic), 30_000);
   const metadata = await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
   await coPartitionCommands(admin, topics, metadata.topics, logger);
+  const configured = new Map(wanted.map((t) => [t.topic, t.numPartitions]));
   for (const topic of metadata.topics) {
-    if (topic.partitions.length !== topics.partitions) {
-      logger.info({ topic: topic.name, partitions: topic.partitions.length, configured: topics.partitions }, 'topic keeps its existing partition count');
+    if (topic.partitions.length !== configured.get(topic.name)) {
+      logger.info({ topic: topic.name, partitions: topic.partitions.length, configured: configured.get(topic.name) }, 'topic keeps its existing partition count');
     }
   }
 }

@@ -19,7 +19,9 @@ const SEED = Number(process.env.TWO_PLANES_CRASH_SEED ?? Date.now() % 100000);
 
 describe('the two-plane merger killed with SIGKILL at random moments (R7, R9, R10)', () => {
   const kafka = testKafka();
-  const topics = isolatedTopics('two-planes-crash', 4);
+  // Three person-order partitions here (a deployment's default is one, as in the run below): each
+  // data transaction's clock goes to all three, and their order-stage consumers move between mergers.
+  const topics = isolatedTopics('two-planes-crash', 4, 3);
   const prefix = uniqueName('two-planes-crash');
   const child: { current: ChildProcess | null } = { current: null };
 
