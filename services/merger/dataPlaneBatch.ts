@@ -37,7 +37,7 @@ import { itemPosition, timerPosition, type LoadedOrdered, type OrderedCommit, ty
 import type { StateStore } from './redis/stateStore';
 import { decodeBatch } from './decodeBatch';
 import type { AlongsidePosition } from './kafka/transactionalPublisher';
-import { routeMergedEvents, sourceClockRecords } from './order/orderRecords';
+import { orderedOutputsRecords, sourceClockRecords, splitMergedEvents, type OrderedOutput } from './order/orderRecords';
 import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from './ordered/decisionCounts';
 
 export interface OrderedLease {
@@ -413,7 +413,10 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
 
   // A person's merged events come from several partitions (one per anonymous id, one for its own
   // events): they go to the order stage, which writes them in the model's order (order/orderBuffer.ts).
+  // All of the batch's go in one record per person-order partition (a record each cost the hop a
+  // Kafka record per merged event).
   const outputs: EncodedOutput[] = [];
+  const ordered: OrderedOutput[] = [];
   for (const held of released.ready) {
     const produced = outputsOfItem.get(held);
     if (!produced) continue;
@@ -422,9 +425,12 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       continue;
     }
     const stamp = itemStamp(held.item);
-    outputs.push(...routeMergedEvents(ctx.catalog, produced, { controlPartition: ctx.controlPartitionOf(held.workspace), at: stamp.at, recordId: stamp.id, content: stamp.content(), source: partition }));
+    const split = splitMergedEvents(produced, { controlPartition: ctx.controlPartitionOf(held.workspace), at: stamp.at, recordId: stamp.id, content: stamp.content(), source: partition });
+    outputs.push(...split.others);
+    ordered.push(...split.ordered);
   }
   outputs.push(...timerOutputs, ...tail);
+  if (ordered.length > 0) outputs.push(...orderedOutputsRecords(ctx.catalog, ordered, ctx.personOrderPartitions(), partition));
   const next = { ...lease.next, [log]: lastOffset + 1 };
   const positions = committableDataPositions(released.buffer, next);
   // Never lower than what an earlier transaction published: after a restart the hold is rebuilt

@@ -11,7 +11,7 @@ import { fromWire, toWire, type InboundRecord, type InboundRecordWire } from '..
 import { anonymousKey, personRecordKey } from '../../services/shared/model/keys';
 import type { Activity } from '../../services/shared/model/outbound';
 import { canonicalJson, compareRecords } from '../../services/shared/model/recordOrder';
-import { decodeOrderEntry } from '../../services/merger/order/orderRecords';
+import { decodeOrderEntries } from '../../services/merger/order/orderRecords';
 import { commandOf } from '../../services/merger/ordered/commandRecords';
 import { commandTarget, type DataCommand } from '../../services/merger/ordered/commands';
 import { decidePersonOperation, emptyControlState, isPersonOperation, type ControlState } from '../../services/merger/ordered/controlPlane';
@@ -80,8 +80,9 @@ export async function readControlOutputs(kafka: Kafka, catalog: SchemaCatalog, t
   await reader.run({
     eachMessage: async ({ topic, partition, message }) => {
       if (topic === topics.personOrder) {
-        const entry = await decodeOrderEntry(catalog, message.key, message.value);
-        if (entry.kind === 'output') for (const value of entry.output.values) if (value === null) got.tombstones.push(entry.output.key);
+        for (const entry of await decodeOrderEntries(catalog, message.key, message.value)) {
+          if (entry.kind === 'output') for (const value of entry.output.values) if (value === null) got.tombstones.push(entry.output.key);
+        }
         return;
       }
       if (topic === topics.activity) {

@@ -31,8 +31,9 @@ import { clockRecord, commandRecord } from '../../services/merger/ordered/comman
 import { committableDataPositions, emptyDataBuffer, heldInbound, pausesInbound, releaseData, releasePoint, type Clocks, type DataBuffer, type LogEntry } from '../../services/merger/ordered/dataBuffer';
 import type { Output } from '../../services/merger/model/outputs';
 import { anonymousKey, personRecordKey } from '../../services/shared/model/keys';
-import { committableOrderOffset, emptyOrderBuffer, releaseOrdered, type OrderBuffer, type OrderLogEntry } from '../../services/merger/order/orderBuffer';
-import { mergedEventRuns, piecesOfRun, type OrderPlace } from '../../services/merger/order/orderRecords';
+import { emptyOrderBuffer, type OrderBuffer } from '../../services/merger/order/orderBuffer';
+import { mergedEventRuns, packOrderedOutputs, piecesOfRun, type OrderedOutput, type OrderEntry, type OrderPlace } from '../../services/merger/order/orderRecords';
+import { releaseOrderedRecords } from '../../services/merger/order/recordPositions';
 
 /** The simulated merged events are their index as text (1–5 bytes): a person-order record holds one or two. */
 const SIMULATED_ORDER_RECORD_BYTES = 4;
@@ -100,6 +101,8 @@ export interface SimulationResult {
   readonly orderBoundBroken: number;
   /** Clocks a quiet data partition sent again unmoved (the order stage takes the last as the one in force). */
   readonly resentClocks: number;
+  /** Person-order records of a data step that held more than one merged-events output. */
+  readonly sharedOrderRecords: number;
 }
 
 type ControlEntry = { readonly record: InboundRecord } | { readonly tick: number };
@@ -183,8 +186,8 @@ interface DataConsumer {
 }
 
 interface OrderConsumer {
-  /** order[k]: merged events with their places, and every data partition's clocks. */
-  readonly log: OrderLogEntry['entry'][];
+  /** order[k], record by record: merged events with their places (a data step's in records of a few), and every data partition's clocks. */
+  readonly log: OrderEntry[][];
   readTo: number;
   buffer: OrderBuffer;
   committed: { offset: number; published: Clocks; readUpTo: number };
@@ -245,11 +248,13 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     committed: { inbound: { offset: 0, highest: Number.NEGATIVE_INFINITY }, commands: { offset: 0, clocks: new Map() }, states: new Map(), published: new Map() },
   }));
   const orders: OrderConsumer[] = Array.from({ length: options.orderPartitions ?? 1 }, () => ({ log: [], readTo: 0, buffer: emptyOrderBuffer(), committed: { offset: 0, published: new Map(), readUpTo: 0 } }));
+  /** The person-order partition of a person's key: the same for a data step's records and the control plane's own (as keyPartition in the merger). */
+  const orderPartitionOf = (key: string) => hash(key) % orders.length;
   const outputs: Output[] = [];
   /** The merged events sent to the order stage; an entry's value names one by its index. */
   const orderedValues: Output[] = [];
   /** An item's outputs: merged events to the order stage, as the merger groups them (runs of one key, order/orderRecords.ts), the rest as they are. */
-  const route = (outputs: readonly Output[], place: Omit<OrderPlace, 'index'>, produced: Output[], ordered: Array<{ partition: number; entry: OrderLogEntry['entry'] }>) => {
+  const route = (outputs: readonly Output[], place: Omit<OrderPlace, 'index'>, produced: Output[], ordered: OrderedOutput[]) => {
     for (const part of mergedEventRuns(outputs)) {
       if (part.kind === 'other') {
         produced.push(part.output);
@@ -258,9 +263,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
       const values = part.outputs.map((output) => ({ value: Buffer.from(String(orderedValues.push(output) - 1)) }));
       const key = (part.outputs[0] as Output).key;
       // In pieces, as the merger splits a run above ORDER_RECORD_BYTES: here a piece holds a value or two.
-      for (const piece of piecesOfRun(values, part.index, SIMULATED_ORDER_RECORD_BYTES)) {
-        ordered.push({ partition: hash(key) % orders.length, entry: { kind: 'output', output: { ...place, index: piece.index, key, values: piece.outputs.map(({ value }) => value) } } });
-      }
+      for (const piece of piecesOfRun(values, part.index, SIMULATED_ORDER_RECORD_BYTES)) ordered.push({ ...place, index: piece.index, key, values: piece.outputs.map(({ value }) => value) });
     }
   };
 
@@ -325,7 +328,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     ready.sort((a, b) => compareRecords(a.record, b.record));
     const produced: Output[] = [];
     const appended: Array<{ partition: number; entry: CommandsEntry }> = [];
-    const ordered: Array<{ partition: number; entry: OrderLogEntry['entry'] }> = [];
+    const ordered: OrderedOutput[] = [];
     for (const { index, record } of ready) {
       let state = work.states.get(record.workspace_id);
       if (!state) work.states.set(record.workspace_id, (state = emptyControlState()));
@@ -343,7 +346,8 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     if (crashedBeforeCommit()) return restartControl(consumer);
     consumer.committed = work;
     outputs.push(...produced);
-    for (const { partition, entry } of ordered) (orders[partition] as OrderConsumer).log.push(entry);
+    // The control plane sends each (a deletion's tombstone) as a record of its own, keyed by person.
+    for (const output of ordered) (orders[orderPartitionOf(output.key)] as OrderConsumer).log.push([{ kind: 'output', output }]);
     for (const { partition, entry } of appended) (datas[partition] as DataConsumer).commands.push(entry);
   };
 
@@ -372,7 +376,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     maxHeld = Math.max(maxHeld, heldInbound(released.buffer));
     maxHeldCommands = Math.max(maxHeldCommands, released.buffer.held.length - heldInbound(released.buffer));
     const produced: Output[] = [];
-    const ordered: Array<{ partition: number; entry: OrderLogEntry['entry'] }> = [];
+    const ordered: OrderedOutput[] = [];
     const appliedNow: string[] = [];
     for (const { log, offset, item, workspace } of released.ready) {
       // The merger's own invariants, checked beside the outputs (which the per-key duplicate check
@@ -423,21 +427,28 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     consumer.committed = { inbound: positions.inbound, commands: positions.commands, states, published };
     for (const where of appliedNow) consumer.ghost.applied.add(where);
     outputs.push(...produced);
-    for (const { partition, entry } of ordered) (orders[partition] as OrderConsumer).log.push(entry);
+    // The step's merged events in records per partition (dataPlaneBatch.ts), here of one to four
+    // outputs, then its clock.
+    const limit = 200 + Math.floor(options.random() * 600);
+    for (const record of packOrderedOutputs(ordered, orderPartitionOf, limit)) {
+      (orders[record.partition] as OrderConsumer).log.push(record.outputs.map((output) => ({ kind: 'output', output })));
+      if (record.outputs.length > 1) sharedOrderRecords += 1;
+    }
     consumer.quietSteps = clockMoved ? 0 : consumer.quietSteps + 1;
     if (clockMoved && !moved) resentClocks += 1;
-    if (clockMoved) for (const order of orders) order.log.push({ kind: 'clock', source: datas.indexOf(consumer), points: published });
+    if (clockMoved) for (const order of orders) order.log.push([{ kind: 'clock', source: datas.indexOf(consumer), points: published }]);
   };
 
   let maxHeldOrdered = 0;
   let droppedOrdered = 0;
   let resentClocks = 0;
+  let sharedOrderRecords = 0;
   let orderBoundBroken = 0;
   /** Reads up to `batch` entries of its person-order log; sends what the merger's own rule releases. */
   const stepOrder = (consumer: OrderConsumer, batch: number): void => {
     const readUpTo = Math.min(consumer.log.length, consumer.readTo + batch);
-    const read = consumer.log.slice(consumer.readTo, readUpTo).map((entry, i) => ({ offset: consumer.readTo + i, entry }));
-    const released = releaseOrdered(consumer.buffer, read, datas.length, consumer.committed.published, consumer.committed.readUpTo, options.maxHeldOrdered);
+    const read = consumer.log.slice(consumer.readTo, readUpTo).map((entries, i) => ({ offset: consumer.readTo + i, entries }));
+    const released = releaseOrderedRecords(consumer.buffer, read, datas.length, consumer.committed.published, consumer.committed.readUpTo, readUpTo, options.maxHeldOrdered);
     if (released.late.length > 0) throw new Error(`${released.late.length} merged events read after their place was released`);
     maxHeldOrdered = Math.max(maxHeldOrdered, released.buffer.held.length);
     droppedOrdered += released.dropped;
@@ -449,7 +460,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     consumer.readTo = released.readAgainFrom ?? readUpTo;
     consumer.buffer = released.buffer;
     // Read up to, never lower than before a restart (orderBatch.ts keeps the highest).
-    consumer.committed = { offset: committableOrderOffset(released.buffer, Math.min(readUpTo, released.readAgainFrom ?? readUpTo)), published: released.published, readUpTo: Math.max(consumer.committed.readUpTo, readUpTo) };
+    consumer.committed = { offset: released.commitOffset, published: released.published, readUpTo: Math.max(consumer.committed.readUpTo, readUpTo) };
     for (const { output } of released.ready) for (const value of output.values) outputs.push(orderedValues[Number(String(value))] as Output);
   };
 
@@ -499,5 +510,5 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     else stepOrder(orders[Math.min(orders.length - 1, Math.floor(pick - dataFrom - datas.length))] as OrderConsumer, 1 + Math.floor(options.random() * 12));
   }
   const clockRecords = datas.reduce((sum, d) => sum + d.commands.filter((e) => 'clock' in e).length, 0);
-  return { outputs, steps, crashes, clockRecords, maxHeld, maxHeldCommands, maxBatch, pausedReads, maxHeldOrdered, droppedOrdered, orderBoundBroken, resentClocks };
+  return { outputs, steps, crashes, clockRecords, maxHeld, maxHeldCommands, maxBatch, pausedReads, maxHeldOrdered, droppedOrdered, orderBoundBroken, resentClocks, sharedOrderRecords };
 }

@@ -7,9 +7,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { AnyRedis } from '../../shared/redis/client';
-// kafkajs' own partitioner hash: the same partition the producers chose for the key.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2') as (key: string) => number;
+import { keyPartition } from '../../shared/kafka/keyPartition';
 import type { SchemaCatalog } from '../../shared/avro/catalog';
 import { fromWire, type InboundRecord, type InboundRecordWire } from '../../shared/model/inbound';
 import { anonymousKey } from '../../shared/model/keys';
@@ -28,7 +26,7 @@ async function recordsOfKey(kafka: Kafka, catalog: SchemaCatalog, stream: Stream
   const admin = kafka.admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-  const partition = (murmur2(key) & 0x7fffffff) % offsets.length;
+  const partition = keyPartition(key, offsets.length);
   const end = Number(offsets.find((o) => o.partition === partition)?.high ?? 0);
   const records: InboundRecord[] = [];
   if (end === 0) return records;

@@ -15,8 +15,9 @@ import type { Logger } from '../../shared/logger';
 import { deadLetterOf } from '../decodeBatch';
 import type { Clocks } from '../ordered/dataBuffer';
 import type { EncodedOutput } from '../redis/codec';
-import { committableOrderOffset, releaseOrdered, type OrderBuffer, type OrderLogEntry } from './orderBuffer';
-import { decodeOrderEntry } from './orderRecords';
+import type { OrderBuffer } from './orderBuffer';
+import { decodeOrderEntries } from './orderRecords';
+import { offsetOfPosition, releaseOrderedRecords, type OrderRecord } from './recordPositions';
 
 export interface OrderLease {
   readonly partition: number;
@@ -82,20 +83,20 @@ export function parseOrderPosition(metadata: string | null): { published: Clocks
 
 export async function processOrderBatch(lease: OrderLease, topic: string, messages: readonly KafkaMessage[], ctx: OrderContext): Promise<OrderOutcome> {
   const { catalog, logger } = ctx;
-  const read: OrderLogEntry[] = [];
+  const read: OrderRecord[] = [];
   const deadLetters: EncodedOutput[] = [];
   for (const message of messages) {
     const offset = Number(message.offset);
     try {
-      read.push({ offset, entry: await decodeOrderEntry(catalog, message.key, message.value) });
+      read.push({ offset, entries: await decodeOrderEntries(catalog, message.key, message.value) });
     } catch (error) {
       if (offset >= lease.readBefore) deadLetters.push(deadLetterOf(message, { topic, partition: lease.partition }, `undecodable: ${(error as Error).message}`, catalog, logger));
     }
   }
   const lastOffset = Number(messages[messages.length - 1]?.offset ?? -1);
-  const released = releaseOrdered(lease.buffer, read, ctx.sources(), lease.published, lease.readBefore, ctx.maxHeld);
-  for (const { offset, output } of released.late) {
-    logger.error({ partition: lease.partition, offset, at: output.at, source: output.source, controlPartition: output.controlPartition }, 'a merged event came after its place was released (from a data partition not counted yet?): sent now, out of order');
+  const released = releaseOrderedRecords(lease.buffer, read, ctx.sources(), lease.published, lease.readBefore, lastOffset + 1, ctx.maxHeld);
+  for (const { offset: position, output } of released.late) {
+    logger.error({ partition: lease.partition, offset: offsetOfPosition(position), at: output.at, source: output.source, controlPartition: output.controlPartition }, 'a merged event came after its place was released (from a data partition not counted yet?): sent now, out of order');
   }
   const outputs: EncodedOutput[] = released.ready.flatMap(({ output }) => output.values.map((value): EncodedOutput => ({ stream: 'mergedEvents', key: output.key, value })));
   outputs.push(...deadLetters);
@@ -111,8 +112,7 @@ export async function processOrderBatch(lease: OrderLease, topic: string, messag
   return {
     outputs,
     nothingToCommit: outputs.length === 0,
-    // What it will read again is read again after a restart too.
-    nextOffset: committableOrderOffset(released.buffer, Math.min(lastOffset + 1, released.readAgainFrom ?? lastOffset + 1)),
+    nextOffset: released.commitOffset,
     metadata: formatOrderPosition(released.published, Math.max(lease.readBefore, lastOffset + 1)),
     buffer: released.buffer,
     published: released.published,

@@ -6,9 +6,11 @@
 import type { SchemaCatalog } from '../../shared/avro/catalog';
 import type { EncodedOutput } from '../redis/codec';
 import type { Clocks } from '../ordered/dataBuffer';
+import { keyPartition } from '../../shared/kafka/keyPartition';
 
 const OUTPUT = 'dev.anonmerge.order.OrderedOutput';
 const CLOCK = 'dev.anonmerge.order.SourceClock';
+const OUTPUTS = 'dev.anonmerge.order.OrderedOutputs';
 
 /** A merged event's place in the order, compared as `(at, recordId, content, source, index)`: the model's order of records first. */
 export interface OrderPlace {
@@ -105,6 +107,68 @@ export function routeMergedEvents(catalog: SchemaCatalog, outputs: readonly Enco
   );
 }
 
+/**
+ * An item's outputs split: merged events, as OrderedOutput at the item's place (each run of one
+ * key in pieces of at most ORDER_RECORD_BYTES), and the others as they are.
+ */
+export function splitMergedEvents(outputs: readonly EncodedOutput[], place: Omit<OrderPlace, 'index'>): { readonly others: EncodedOutput[]; readonly ordered: OrderedOutput[] } {
+  const others: EncodedOutput[] = [];
+  const ordered: OrderedOutput[] = [];
+  for (const part of mergedEventRuns(outputs)) {
+    if (part.kind === 'other') others.push(part.output);
+    else for (const piece of piecesOfRun(part.outputs, part.index, ORDER_RECORD_BYTES)) ordered.push({ ...place, index: piece.index, key: (piece.outputs[0] as EncodedOutput).key, values: piece.outputs.map((output) => output.value) });
+  }
+  return { others, ordered };
+}
+
+/** What an OrderedOutput costs a record beyond its values' bytes (its place, key and framing), counted generously. */
+const ORDERED_OUTPUT_OVERHEAD = 128;
+
+/**
+ * Ordered outputs grouped per person-order partition (`partitionOf` their key), in order, in
+ * records of at most `limit` bytes (at least one output each): a step's merged events cost the hop
+ * a record per partition, not one each.
+ */
+export function packOrderedOutputs(outputs: readonly OrderedOutput[], partitionOf: (key: string) => number, limit: number): Array<{ readonly partition: number; readonly outputs: OrderedOutput[] }> {
+  const records: Array<{ partition: number; outputs: OrderedOutput[]; bytes: number }> = [];
+  const open = new Map<number, { partition: number; outputs: OrderedOutput[]; bytes: number }>();
+  for (const output of outputs) {
+    const partition = partitionOf(output.key);
+    const size = ORDERED_OUTPUT_OVERHEAD + output.key.length + output.recordId.length + output.content.length + output.values.reduce((sum, value) => sum + (value?.length ?? 0), 0);
+    const record = open.get(partition);
+    if (record && record.bytes + size <= limit) {
+      record.outputs.push(output);
+      record.bytes += size;
+      continue;
+    }
+    const next = { partition, outputs: [output], bytes: size };
+    records.push(next);
+    open.set(partition, next);
+  }
+  return records.map(({ partition, outputs: packed }) => ({ partition, outputs: packed }));
+}
+
+/**
+ * A data step's ordered outputs as person-order records: per partition of the topic (where the
+ * person's key alone would go, as the control plane's tombstones do), one record of at most
+ * ORDER_RECORD_BYTES. Sent before the step's clock records.
+ */
+export function orderedOutputsRecords(catalog: SchemaCatalog, outputs: readonly OrderedOutput[], partitions: number, source: number): EncodedOutput[] {
+  return packOrderedOutputs(outputs, (key) => keyPartition(key, partitions), ORDER_RECORD_BYTES).map(({ partition, outputs: packed }): EncodedOutput => {
+    const wire: Wire = {
+      entry: {
+        [OUTPUTS]: {
+          outputs: packed.map((output) => ({
+            key: output.key,
+            output: { control_partition: output.controlPartition, at: output.at, record_id: output.recordId, content: output.content, index: output.index, source: output.source, values: output.values },
+          })),
+        },
+      },
+    };
+    return { stream: 'personOrder', key: `outputs/${source}`, value: catalog.encode('personOrder', wire), partition };
+  });
+}
+
 /** A data partition's published points, to each of the person-order topic's `partitions` (encoded once). */
 export function sourceClockRecords(catalog: SchemaCatalog, source: number, points: Clocks, partitions: number): EncodedOutput[] {
   const finite = [...points].filter(([, point]) => Number.isFinite(point)).map(([control, point]) => [String(control), point]);
@@ -113,22 +177,33 @@ export function sourceClockRecords(catalog: SchemaCatalog, source: number, point
   return Array.from({ length: partitions }, (_, partition): EncodedOutput => ({ stream: 'personOrder', key: `clock/${source}`, value, partition }));
 }
 
-/** Decodes one record of the topic; throws on one that is not a person-order record. */
-export async function decodeOrderEntry(catalog: SchemaCatalog, key: Buffer | null, value: Buffer | null): Promise<OrderEntry> {
+const outputOf = (key: string, body: Record<string, unknown>): OrderedOutput => ({
+  controlPartition: body.control_partition as number,
+  at: body.at as number,
+  recordId: body.record_id as string,
+  content: body.content as string,
+  index: body.index as number,
+  source: body.source as number,
+  key,
+  values: body.values as Array<Buffer | null>,
+});
+
+/** Decodes one record of the topic into its entries (several for an OrderedOutputs record); throws on one that is not a person-order record. */
+export async function decodeOrderEntries(catalog: SchemaCatalog, key: Buffer | null, value: Buffer | null): Promise<OrderEntry[]> {
   if (value === null) throw new Error('a person-order record has no value');
   const known = catalog.decodeIfKnown<Wire>('personOrder', value);
   const wire = known ? known.value : await catalog.decode<Wire>('personOrder', value);
   const [branch, body] = Object.entries(wire.entry)[0] ?? [];
   if (branch === OUTPUT && body) {
     if (key === null) throw new Error('an ordered output has no key');
-    return {
-      kind: 'output',
-      output: { controlPartition: body.control_partition as number, at: body.at as number, recordId: body.record_id as string, content: body.content as string, index: body.index as number, source: body.source as number, key: key.toString(), values: body.values as Array<Buffer | null> },
-    };
+    return [{ kind: 'output', output: outputOf(key.toString(), body) }];
+  }
+  if (branch === OUTPUTS && body) {
+    return (body.outputs as Array<{ key: string; output: Record<string, unknown> }>).map(({ key: outputKey, output }) => ({ kind: 'output', output: outputOf(outputKey, output) }));
   }
   if (branch === CLOCK && body) {
     const points = new Map(Object.entries(body.points as Record<string, number>).map(([control, point]) => [Number(control), point]));
-    return { kind: 'clock', source: body.source as number, points };
+    return [{ kind: 'clock', source: body.source as number, points }];
   }
   throw new Error(`unknown person-order branch ${String(branch)}`);
 }

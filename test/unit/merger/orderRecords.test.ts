@@ -1,13 +1,11 @@
-import { mergedEventRuns, piecesOfRun } from '../../../services/merger/order/orderRecords';
+import { loadSchema } from '../../../services/shared/avro/schemaFiles';
+import type { TopicConfig } from '../../../services/shared/config';
+import { packOrderedOutputs, piecesOfRun, type OrderedOutput } from '../../../services/merger/order/orderRecords';
 
 const output = (stream: string, key: string, bytes: number) => ({ stream, key, value: Buffer.alloc(bytes) });
+const ordered = (key: string, recordId: string, bytes = 10): OrderedOutput => ({ controlPartition: 0, at: 1, recordId, content: 'c', index: 0, source: 1, key, values: [Buffer.alloc(bytes)] });
 
 describe('person-order records (order/orderRecords.ts)', () => {
-  it("groups an item's consecutive merged events of one key into runs, each with the index of its first output", () => {
-    const outputs = [output('mergedEvents', 'p', 1), output('mergedEvents', 'p', 1), output('campaignTriggers', 'p', 1), output('mergedEvents', 'p', 1), output('mergedEvents', 'q', 1)];
-    expect(mergedEventRuns(outputs).map((part) => (part.kind === 'other' ? 'other' : `${part.index}:${part.outputs.length}`))).toEqual(['0:2', 'other', '3:1', '4:1']);
-  });
-
   it('R2b: splits a run into pieces of at most the byte limit, in order, each indexed by its first output, so none is above what Kafka takes in one record', () => {
     const run = [300, 300, 300, 900, 100, 100, 2000, 50].map((bytes) => output('mergedEvents', 'p', bytes));
     const pieces = piecesOfRun(run, 7, 1000);
@@ -20,5 +18,26 @@ describe('person-order records (order/orderRecords.ts)', () => {
       [14, [50]],
     ]);
     expect(pieces.flatMap((piece) => piece.outputs)).toEqual(run);
+  });
+
+  it("packs a step's ordered outputs into one record per partition of their key, in their order, a new record past the byte limit", () => {
+    const partitionOf = (key: string) => (key.startsWith('a') ? 0 : 1);
+    const outputs = [ordered('a1', 'r1'), ordered('b1', 'r2'), ordered('a2', 'r3'), ordered('b1', 'r4', 5000), ordered('a1', 'r5')];
+    const records = packOrderedOutputs(outputs, partitionOf, 1000);
+    expect(records.map((record) => [record.partition, record.outputs.map((o) => o.recordId)])).toEqual([
+      [0, ['r1', 'r3', 'r5']],
+      [1, ['r2']],
+      // Above the limit: a record of its own (and the next of that partition starts another).
+      [1, ['r4']],
+    ]);
+    // Per partition, the outputs keep their order: what the order stage reads, it reads in step order.
+    expect(records.filter((r) => r.partition === 0).flatMap((r) => r.outputs)).toEqual(outputs.filter((o) => o.key.startsWith('a')));
+  });
+
+  it('an OrderedOutputs record (several outputs, each with its key) encodes and decodes with the schema', () => {
+    const type = loadSchema('personOrder', { personOrder: 'order' } as unknown as TopicConfig).type;
+    const one = { control_partition: 2, at: 5, record_id: 'r', content: 'c', index: 1, source: -3, values: [Buffer.from('v'), null] };
+    const record = { entry: { 'dev.anonmerge.order.OrderedOutputs': { outputs: [{ key: 'w/p/id:1', output: one }, { key: 'w/p/id:2', output: { ...one, index: 4 } }] } } };
+    expect(type.fromBuffer(type.toBuffer(record))).toEqual(record);
   });
 });
