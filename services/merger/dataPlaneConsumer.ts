@@ -12,10 +12,10 @@
  * log goes on, and reads resume once the clock has released them.
  */
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
 import type { Logger } from '../shared/logger';
 import { parseCommandsPosition, parseInboundPosition, processOrderedBatch, type OrderedContext, type OrderedLease, type OrderedOutcome, type OrderedTally } from './dataPlaneBatch';
 import { sequentialPartitions, type ProgressLog } from './kafka/sequentialPartitions';
+import { keyPartition } from '../shared/kafka/keyPartition';
 import { followPartitionCount } from '../shared/kafka/partitionCount';
 import type { StepPublisher } from './kafka/stepPublisher';
 import { controlClocksAwaited, emptyDataBuffer, frontierWaitsUntil, heldInbound, pausesInbound } from './ordered/dataBuffer';
@@ -62,8 +62,6 @@ export interface DataPlane {
   close(): void;
 }
 
-const partitioner = Partitioners.DefaultPartitioner();
-
 /** Per partition count, the workspaces seen so far: asked for every record, and the hash is not free. */
 const controlPartitions = new Map<number, Map<string, number>>();
 
@@ -73,11 +71,7 @@ export function controlPartitionFor(workspace: string, partitions: number): numb
   if (!known) controlPartitions.set(partitions, (known = new Map()));
   const cached = known.get(workspace);
   if (cached !== undefined) return cached;
-  const partition = partitioner({
-    topic: 'person-ops',
-    partitionMetadata: Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] })),
-    message: { key: workspace, value: null },
-  });
+  const partition = keyPartition(workspace, partitions);
   // Workspaces are few (tenants); a bound keeps a flood of made-up ones from growing it forever.
   if (known.size >= 100_000) known.clear();
   known.set(workspace, partition);
