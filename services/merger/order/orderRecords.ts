@@ -1,7 +1,8 @@
 /**
- * The records of the person-order topic (schemas/person-order-record.avsc): a merged event at its
- * place in the model's order, or a data partition's clock. Written by the data and control planes,
- * read by the order stage (order/orderBuffer.ts).
+ * The records of the person-order topic (schemas/person-order-record.avsc): merged events at their
+ * place in the model's order — one per record (the control plane's tombstones) or a data step's
+ * several for one partition (OrderedOutputs) — or a data partition's clock. Written by the data
+ * and control planes, read by the order stage (order/orderBuffer.ts, order/recordPositions.ts).
  */
 import type { SchemaCatalog } from '../../shared/avro/catalog';
 import type { EncodedOutput } from '../redis/codec';
