@@ -44,8 +44,8 @@ export const controlSource = (controlPartition: number) => -1 - controlPartition
 
 /**
  * Merged-events outputs of one person (one key) at one place, consecutive among their item's
- * outputs, sent through the person-order topic under that key as one record: an identify that
- * merges a backlog costs one record of the hop, not one per event.
+ * outputs, as a record of their own under that key: how the control plane sends a deletion's
+ * tombstone (a data step sends all of its outputs for a partition together: orderedOutputsRecords).
  */
 export function orderedOutputRecord(catalog: SchemaCatalog, outputs: readonly EncodedOutput[], place: OrderPlace): EncodedOutput {
   const key = outputs[0]?.key;
