@@ -42,18 +42,25 @@ interface Wire {
 /** The control plane's source number for its partition p. */
 export const controlSource = (controlPartition: number) => -1 - controlPartition;
 
+/** An OrderedOutput as the schema's record (its key travels beside it). */
+const outputWire = (output: OrderedOutput) => ({
+  control_partition: output.controlPartition,
+  at: output.at,
+  record_id: output.recordId,
+  content: output.content,
+  index: output.index,
+  source: output.source,
+  values: output.values,
+});
+
 /**
- * Merged-events outputs of one person (one key) at one place, consecutive among their item's
- * outputs, as a record of their own under that key: how the control plane sends a deletion's
- * tombstone (a data step sends all of its outputs for a partition together: orderedOutputsRecords).
+ * An ordered output as a record of its own under its key: how the control plane sends a
+ * deletion's tombstone (a data step sends all of its outputs for a partition together:
+ * orderedOutputsRecords).
  */
-export function orderedOutputRecord(catalog: SchemaCatalog, outputs: readonly EncodedOutput[], place: OrderPlace): EncodedOutput {
-  const key = outputs[0]?.key;
-  if (key === undefined || outputs.some((output) => output.key !== key || output.stream !== 'mergedEvents')) throw new Error('an ordered output holds merged events of one key');
-  const wire: Wire = {
-    entry: { [OUTPUT]: { control_partition: place.controlPartition, at: place.at, record_id: place.recordId, content: place.content, index: place.index, source: place.source, values: outputs.map((output) => output.value) } },
-  };
-  return { stream: 'personOrder', key, value: catalog.encode('personOrder', wire) };
+function orderedOutputRecord(catalog: SchemaCatalog, output: OrderedOutput): EncodedOutput {
+  const wire: Wire = { entry: { [OUTPUT]: outputWire(output) } };
+  return { stream: 'personOrder', key: output.key, value: catalog.encode('personOrder', wire) };
 }
 
 /** An item's outputs, in order: each other output alone, each run of consecutive merged events of one key together (with the index of its first). */
@@ -101,23 +108,23 @@ export function piecesOfRun<T extends { readonly value: Buffer | null }>(outputs
   return pieces;
 }
 
-/** An item's outputs with each run of consecutive merged events of one key as person-order records (one per ORDER_RECORD_BYTES). */
-export function routeMergedEvents(catalog: SchemaCatalog, outputs: readonly EncodedOutput[], place: Omit<OrderPlace, 'index'>): EncodedOutput[] {
-  return mergedEventRuns(outputs).flatMap((part) =>
-    part.kind === 'other' ? [part.output] : piecesOfRun(part.outputs, part.index, ORDER_RECORD_BYTES).map((piece) => orderedOutputRecord(catalog, piece.outputs, { ...place, index: piece.index })),
-  );
+/** A run of one key's merged events at an item's place, as OrderedOutput: in pieces of at most ORDER_RECORD_BYTES. */
+function orderedPieces(run: readonly EncodedOutput[], index: number, place: Omit<OrderPlace, 'index'>): OrderedOutput[] {
+  return piecesOfRun(run, index, ORDER_RECORD_BYTES).map((piece) => ({ ...place, index: piece.index, key: (piece.outputs[0] as EncodedOutput).key, values: piece.outputs.map((output) => output.value) }));
 }
 
-/**
- * An item's outputs split: merged events, as OrderedOutput at the item's place (each run of one
- * key in pieces of at most ORDER_RECORD_BYTES), and the others as they are.
- */
+/** An item's outputs with each run of consecutive merged events of one key as person-order records of their own (the control plane's). */
+export function routeMergedEvents(catalog: SchemaCatalog, outputs: readonly EncodedOutput[], place: Omit<OrderPlace, 'index'>): EncodedOutput[] {
+  return mergedEventRuns(outputs).flatMap((part) => (part.kind === 'other' ? [part.output] : orderedPieces(part.outputs, part.index, place).map((output) => orderedOutputRecord(catalog, output))));
+}
+
+/** An item's outputs split: its merged events as OrderedOutput at the item's place, and the others as they are (the data plane's). */
 export function splitMergedEvents(outputs: readonly EncodedOutput[], place: Omit<OrderPlace, 'index'>): { readonly others: EncodedOutput[]; readonly ordered: OrderedOutput[] } {
   const others: EncodedOutput[] = [];
   const ordered: OrderedOutput[] = [];
   for (const part of mergedEventRuns(outputs)) {
     if (part.kind === 'other') others.push(part.output);
-    else for (const piece of piecesOfRun(part.outputs, part.index, ORDER_RECORD_BYTES)) ordered.push({ ...place, index: piece.index, key: (piece.outputs[0] as EncodedOutput).key, values: piece.outputs.map((output) => output.value) });
+    else ordered.push(...orderedPieces(part.outputs, part.index, place));
   }
   return { others, ordered };
 }
@@ -159,10 +166,7 @@ export function orderedOutputsRecords(catalog: SchemaCatalog, outputs: readonly 
     const wire: Wire = {
       entry: {
         [OUTPUTS]: {
-          outputs: packed.map((output) => ({
-            key: output.key,
-            output: { control_partition: output.controlPartition, at: output.at, record_id: output.recordId, content: output.content, index: output.index, source: output.source, values: output.values },
-          })),
+          outputs: packed.map((output) => ({ key: output.key, output: outputWire(output) })),
         },
       },
     };
