@@ -23,12 +23,17 @@ import { recordContentKey } from '../../shared/model/recordOrder';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const LEGACY_NOTE = ' (decided by the legacy merger, before the move to the two planes)';
+const REBIND_REFUSED = 'refused: the id was bound to another person (anonymous ids are not reusable)';
+
+/** The person an identify or alias binds an id to (null: another operation). */
+function personOf(record: InboundRecord): PersonRef | null {
+  return record.command.kind === 'identify' ? record.command.body.person : record.command.kind === 'alias' ? record.command.body.user : null;
+}
 
 /** The person an identify or alias in the inbound topic binds `anonymousId` to (null: it names another id). */
 function legacyBinding(record: InboundRecord, anonymousId: string): PersonRef | null {
-  if (record.command.kind === 'identify' && record.command.body.anonymous_id === anonymousId) return record.command.body.person;
-  if (record.command.kind === 'alias' && record.command.body.previous_id === anonymousId) return record.command.body.user;
-  return null;
+  const named = record.command.kind === 'identify' ? record.command.body.anonymous_id : record.command.kind === 'alias' ? record.command.body.previous_id : null;
+  return named === anonymousId ? personOf(record) : null;
 }
 
 /**
@@ -70,7 +75,7 @@ export function explainOrdered(workspace: string, anonymousId: string, records: 
   for (const item of items) {
     if (item.kind === 'command' && item.command.kind === 'bind' && legacy.has(item.command) && state.person !== null && personKey(state.person) !== personKey(item.command.person)) {
       // SPEC R2f, as the legacy merger applied it: the id stays with its first person.
-      said.push({ receivedAt: item.command.at, person: displayPerson(item.command.person), rule: 'R2f', detail: `refused: the id was bound to another person (anonymous ids are not reusable)${LEGACY_NOTE}` });
+      said.push({ receivedAt: item.command.at, person: displayPerson(item.command.person), rule: 'R2f', detail: `${REBIND_REFUSED}${LEGACY_NOTE}` });
       boundBy.add(item.command.recordId);
       continue;
     }
@@ -121,9 +126,9 @@ export function explainOrdered(workspace: string, anonymousId: string, records: 
   }
   for (const record of [...identifies, ...legacyOff]) {
     if (boundBy.has(record.id)) continue;
-    const person: PersonRef | null = record.command.kind === 'identify' ? record.command.body.person : record.command.kind === 'alias' ? record.command.body.user : null;
+    const person = personOf(record);
     if (!person) continue;
-    const refused = record.settings.merge_enabled ? { rule: 'R2f', detail: 'refused: the id was bound to another person (anonymous ids are not reusable)' } : { rule: 'R3', detail: `merging was off: nothing bound${legacyOff.includes(record) ? LEGACY_NOTE : ''}` };
+    const refused = record.settings.merge_enabled ? { rule: 'R2f', detail: REBIND_REFUSED } : { rule: 'R3', detail: `merging was off: nothing bound${legacyOff.includes(record) ? LEGACY_NOTE : ''}` };
     said.push({ receivedAt: record.received_at, person: displayPerson(person), ...refused });
   }
   said.sort((a, b) => a.receivedAt - b.receivedAt);
