@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status logs run test test-unit bench bench-merger bench-latency bench-ingest bench-state bench-sequences bench-tenants bench-cluster cluster-up cluster-down browser chaos security clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status logs run test test-unit bench bench-merger bench-planes bench-latency bench-ingest bench-state bench-sequences bench-tenants bench-cluster cluster-up cluster-down browser chaos security clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -85,6 +85,9 @@ bench: infra-up build ## every benchmark: table on the terminal, docs/benchmarks
 
 bench-merger: infra-up build ## merger throughput alone (BENCH_RECORDS, default 1M) beside the raw pass-through, with CPU per part
 	node dist/bench/merger.js
+
+bench-planes: infra-up build ## two-plane merger beside legacy, alternated pairs on the same records (BENCH_RECORDS 1M, BENCH_PAIRS 5)
+	node dist/bench/planes.js
 
 bench-latency: infra-up build ## merge latency against pending backlog (10 … 3,000 events), p50/p99, and its plot
 	node dist/bench/latency.js

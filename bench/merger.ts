@@ -42,10 +42,18 @@ function progress(text: string): void {
  * Writes the records as ingest would: person operations to person-ops keyed by workspace (the
  * two-plane merger, ANONMERGE_INGEST_PERSON_OPS), everything else to `topic`.
  */
-async function produceAll(kafka: Kafka, catalog: SchemaCatalog, topic: string, chunks: Iterable<InboundRecord[]>, label: string, expected: number): Promise<number> {
+export async function produceAll(
+  kafka: Kafka,
+  catalog: SchemaCatalog,
+  topic: string,
+  chunks: Iterable<InboundRecord[]>,
+  label: string,
+  expected: number,
+  toPersonOps = loadConfig(['ingest']).ingest.personOps,
+): Promise<number> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const personOps = loadConfig(['ingest']).ingest.personOps ? catalog.topic('personOps') : null;
+  const personOps = toPersonOps ? catalog.topic('personOps') : null;
   let sent = 0;
   const started = Date.now();
   for (const chunk of chunks) {
@@ -141,7 +149,7 @@ export interface ThroughputFigures {
 }
 
 /** The stack's processes, for the CPU figures (Redis by its own report of its pid). */
-async function stackPids(redis: AnyRedis): Promise<Record<string, number[]>> {
+export async function stackPids(redis: AnyRedis): Promise<Record<string, number[]>> {
   const info = await redis.info('server');
   const redisPid = Number(/process_id:(\d+)/.exec(info)?.[1] ?? 0);
   return { redis: redisPid ? [redisPid] : [], kafka: pidsMatching('kafka.Kafka'), registry: pidsMatching('apicurio-registry') };
@@ -204,7 +212,7 @@ export function throughputTable(tp: ThroughputFigures): string {
   );
 }
 
-interface DrainRun {
+export interface DrainRun {
   readonly admin: Admin;
   readonly topics: TopicConfig;
   readonly ends: Map<number, number>;
@@ -218,6 +226,8 @@ interface DrainRun {
   readonly label?: string;
   /** Processes of the stack whose CPU the run reports (see stackPids). */
   readonly stack?: Record<string, number[]>;
+  /** The merger's mode (ANONMERGE_MERGER_CONTROL_PLANE); the bench's own setting when not given. */
+  readonly controlPlane?: boolean;
 }
 
 /** Records the merger processes published and the transactions they committed, from their /metrics. */
@@ -239,7 +249,7 @@ async function publishedBy(ports: number[]): Promise<{ outputs: number; transact
 }
 
 /** Drains the pre-loaded inbound topic with `instances` merger processes of a fresh group. */
-async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
+export async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
   const group = `${run.topics.inbound}-merger${run.instances}-${Date.now()}`;
   const prefix = `bench-${run.instances}-${Date.now().toString(36)}`;
   // The commands topic belongs to one merger group (its control plane writes it, its data plane
@@ -257,7 +267,7 @@ async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
   );
   let result = await drain(run.admin, group, run.topics.inbound, run.ends, run.total, run.label ?? `merger × ${run.instances}`);
   await Promise.all(spawning);
-  if (loadConfig(['merger']).merger.controlPlane) {
+  if (run.controlPlane ?? loadConfig(['merger']).merger.controlPlane) {
     // Two planes: the order stage writes the merged events after the data plane has committed;
     // done when merged-events has stopped growing, at its last write.
     result = { ...result, doneAt: await lastWriteTo(run.admin, run.topics.mergedEvents, 2000) };
