@@ -432,7 +432,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   outputs.push(...timerOutputs, ...tail);
   if (ordered.length > 0) outputs.push(...orderedOutputsRecords(ctx.catalog, ordered, ctx.personOrderPartitions(), partition));
   const next = { ...lease.next, [log]: lastOffset + 1 };
-  const positions = committableDataPositions(released.buffer, next);
+  const positions = committableDataPositions(released.buffer, next, ctx.reorderMs);
   // Never lower than what an earlier transaction published: after a restart the hold is rebuilt
   // from the first held items, so its release points start below the ones already committed.
   const published = new Map(lease.published);

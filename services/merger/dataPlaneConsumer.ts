@@ -18,7 +18,7 @@ import { sequentialPartitions, type ProgressLog } from './kafka/sequentialPartit
 import { keyPartition } from '../shared/kafka/keyPartition';
 import { followPartitionCount } from '../shared/kafka/partitionCount';
 import type { StepPublisher } from './kafka/stepPublisher';
-import { controlClocksAwaited, emptyDataBuffer, frontierWaitsUntil, heldInbound, pausesInbound } from './ordered/dataBuffer';
+import { controlClocksAwaited, emptyDataBuffer, frontierWaitsUntil, heldCount, heldInbound, pausesInbound } from './ordered/dataBuffer';
 import type { Ticker } from './kafka/ticker';
 import { noDecisions } from './ordered/decisionCounts';
 import type { EncodedOutput } from './redis/codec';
@@ -50,6 +50,8 @@ export interface DataPlaneDeps {
    * control clock — the only way a quiet workspace's clock moves (the control plane does not tick).
    */
   readonly clockTicker?: Pick<Ticker, 'noteReceived' | 'tickAt' | 'setPartitions'>;
+  /** After each batch: how many inbound items and commands the partition holds (a metric). */
+  readonly onHeld?: (partition: number, inbound: number, commands: number) => void;
   /** After each committed batch: the merger's metrics and totals count it. */
   readonly onCommitted?: (tally: OrderedTally, outputs: readonly EncodedOutput[], partition: number, lastOffset: number, topic: string) => void;
 }
@@ -140,15 +142,17 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
           for (const [control, clock] of lease.buffer.clocks) deps.clockTicker.noteReceived(control, clock + reorderMs);
           for (const [control, at] of controlClocksAwaited(lease.buffer, lease.windowEnds, context.controlPartitionOf, reorderMs)) deps.clockTicker.tickAt(control, at);
         }
+        const inboundHeld = heldInbound(lease.buffer);
+        deps.onHeld?.(partition, inboundHeld, heldCount(lease.buffer) - inboundHeld);
         const pause = pausesInbound(lease.buffer, deps.context.reorderMs, deps.maxHeldInbound);
         if (pause && !paused.has(partition)) {
           paused.add(partition);
           consumer.pause([{ topic, partitions: [partition] }]);
-          logger.info({ partition, held: heldInbound(lease.buffer) }, 'inbound reads paused: what is held waits for the control clock');
+          logger.info({ partition, held: inboundHeld }, 'inbound reads paused: what is held waits for the control clock');
         } else if (!pause && paused.has(partition)) {
           paused.delete(partition);
           consumer.resume([{ topic, partitions: [partition] }]);
-          logger.info({ partition, held: heldInbound(lease.buffer) }, 'inbound reads resumed');
+          logger.info({ partition, held: inboundHeld }, 'inbound reads resumed');
         }
       },
     },

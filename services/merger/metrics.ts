@@ -30,6 +30,7 @@ export function mergerMetrics(registry: Registry) {
     redisErrors: counter(registry, 'redis_errors', 'Redis client errors'),
     kafkaErrors: counter(registry, 'kafka_errors', 'Kafka client errors (transactions, batches)'),
     lag: new Gauge({ name: 'anonmerge_merger_consumer_lag', help: 'Inbound records not yet committed, per owned partition', labelNames: ['partition'], registers: [registry] }),
+    held: new Gauge({ name: 'anonmerge_merger_held_items', help: 'Two planes: items a data partition holds until its release point passes them, per owned partition and log (inbound: waiting for the control clock or the frontier; commands: decided ahead, waiting for inbound)', labelNames: ['partition', 'log'], registers: [registry] }),
     timersPending: new Gauge({ name: 'anonmerge_merger_timers_pending', help: 'Grace timers waiting to fire, per owned partition', labelNames: ['partition'], registers: [registry] }),
   };
 }

@@ -373,6 +373,10 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         fromBeginning: config.merger.fromBeginning,
         generation: () => generation,
         metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
+        onHeld: (partition, inbound, commands) => {
+          metrics.held.set({ partition: String(partition), log: 'inbound' }, inbound);
+          metrics.held.set({ partition: String(partition), log: 'commands' }, commands);
+        },
         onCommitted: (tally, outputs, partition, lastOffset, batchTopic) => {
           countCommitted(tally, outputs);
           if (events.listenerCount('batch') > 0) {

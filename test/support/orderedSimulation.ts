@@ -28,7 +28,7 @@ import { commandTarget, type DataCommand } from '../../services/merger/ordered/c
 import { decidePersonOperation, emptyControlState, isPersonOperation, type ControlState } from '../../services/merger/ordered/controlPlane';
 import { applyItem, emptyDataState, itemStamp, passTime, type DataEntity, type DataEntityState } from '../../services/merger/ordered/dataPlane';
 import { clockRecord, commandRecord } from '../../services/merger/ordered/commandRecords';
-import { committableDataPositions, emptyDataBuffer, heldInbound, pausesInbound, releaseData, releasePoint, type Clocks, type DataBuffer, type LogEntry } from '../../services/merger/ordered/dataBuffer';
+import { committableDataPositions, emptyDataBuffer, heldCount, heldInbound, pausesInbound, releaseData, releasePoint, type Clocks, type DataBuffer, type LogEntry } from '../../services/merger/ordered/dataBuffer';
 import type { Output } from '../../services/merger/model/outputs';
 import { anonymousKey, personRecordKey } from '../../services/shared/model/keys';
 import { emptyOrderBuffer, type OrderBuffer } from '../../services/merger/order/orderBuffer';
@@ -374,7 +374,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
     if (released.misplaced.length > 0) throw new Error(`misplaced records: ${JSON.stringify(released.misplaced)}`);
     if (released.other.some(({ record }) => record.command.kind !== 'tick')) throw new Error('a person operation in the inbound log');
     maxHeld = Math.max(maxHeld, heldInbound(released.buffer));
-    maxHeldCommands = Math.max(maxHeldCommands, released.buffer.held.length - heldInbound(released.buffer));
+    maxHeldCommands = Math.max(maxHeldCommands, heldCount(released.buffer) - heldInbound(released.buffer));
     const produced: Output[] = [];
     const ordered: OrderedOutput[] = [];
     const appliedNow: string[] = [];
@@ -407,7 +407,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
         produced.push(output);
       }
     }
-    const positions = committableDataPositions(released.buffer, { inbound: inboundTo, commands: commandsTo });
+    const positions = committableDataPositions(released.buffer, { inbound: inboundTo, commands: commandsTo }, L);
     // The clock to the order stage: never lower than one sent before (after a restart the hold
     // starts again below it), as dataPlaneBatch.ts keeps `published`.
     const published = new Map(consumer.committed.published);
@@ -483,7 +483,7 @@ export function simulateOrderedMerger(records: readonly InboundRecord[], options
           wall,
           end,
           controls: controls.map((c) => ({ len: c.log.length, next: c.committed.next, clock: c.committed.clock })),
-          datas: datas.map((d) => ({ inbound: d.inbound.length, commands: d.commands.length, committed: { inbound: d.committed.inbound, commands: d.committed.commands.offset }, held: d.buffer.held.length, highest: d.buffer.highest, clocks: [...d.buffer.clocks] })),
+          datas: datas.map((d) => ({ inbound: d.inbound.length, commands: d.commands.length, committed: { inbound: d.committed.inbound, commands: d.committed.commands.offset }, held: heldCount(d.buffer), highest: d.buffer.highest, clocks: [...d.buffer.clocks] })),
         })}`,
       );
     steps += 1;

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import type { InboundRecord } from '../../services/shared/model/inbound';
-import { emptyDataBuffer, releaseData } from '../../services/merger/ordered/dataBuffer';
+import { emptyDataBuffer, heldItems, releaseData } from '../../services/merger/ordered/dataBuffer';
 import { emptyReorderBuffer, release } from '../../services/merger/ordered/reorderBuffer';
 import { placeLate } from '../support/latePlacement';
 
@@ -50,7 +50,7 @@ describe('late records placed as the merger places them', () => {
           buffer = step.buffer;
           for (const held of step.ready) if (held.item.kind === 'event') moved.set(held.item.record.id, held.item.record.received_at);
         }
-        for (const held of buffer.held) if (held.item.kind === 'event') moved.set(held.item.record.id, held.item.record.received_at);
+        for (const held of heldItems(buffer)) if (held.item.kind === 'event') moved.set(held.item.record.id, held.item.record.received_at);
         for (const [id, at] of moved) expect(placed.get(id)).toBe(at);
       }),
       { numRuns: 500 },

@@ -5,7 +5,7 @@
  */
 import type { InboundRecord } from '../../../services/shared/model/inbound';
 import { clockRecord, commandRecord } from '../../../services/merger/ordered/commandRecords';
-import { committableDataPositions, controlClocksAwaited, emptyDataBuffer, frontierWaitsUntil, heldInbound, releaseData, releasePoint, type DataBuffer, type HeldItem, type LogEntry } from '../../../services/merger/ordered/dataBuffer';
+import { committableDataPositions, controlClocksAwaited, emptyDataBuffer, frontierWaitsUntil, heldInbound, heldItems, releaseData, releasePoint, type DataBuffer, type HeldItem, type LogEntry } from '../../../services/merger/ordered/dataBuffer';
 
 const L = 100;
 const settings = { merge_enabled: true, retention_seconds: 60, grace_seconds: 5, trigger_window_seconds: 60 };
@@ -56,7 +56,7 @@ describe('the data hold', () => {
   it("each workspace waits for its own control partition's clock", () => {
     const step = release(emptyDataBuffer(), { inbound: log(0, event('e', 150), event('e2', 150, 'w2'), tick(400)), commands: log(0, clock(300, 0)) });
     expect(idsOf(step.ready)).toEqual(['e']);
-    expect(idsOf([...step.buffer.held])).toEqual(['e2']);
+    expect(idsOf(heldItems(step.buffer))).toEqual(['e2']);
     expect(releasePoint(step.buffer, 1, L)).toBe(Number.NEGATIVE_INFINITY);
     expect(idsOf(release(step.buffer, { commands: log(1, clock(300, 1)) }).ready)).toEqual(['e2']);
   });
@@ -67,7 +67,7 @@ describe('the data hold', () => {
     expect(first.ready).toEqual([]);
     const second = release(first.buffer, { commands: log(0, bind('i', 100), clock(200)) });
     expect(idsOf(second.ready)).toEqual(['i', 'e']);
-    expect(committableDataPositions(second.buffer, { inbound: 2, commands: 2 })).toEqual({ inbound: { offset: 2, highest: 300 }, commands: { offset: 2, clocks: new Map([[0, 200]]) } });
+    expect(committableDataPositions(second.buffer, { inbound: 2, commands: 2 }, L)).toEqual({ inbound: { offset: 2, highest: 300 }, commands: { offset: 2, clocks: new Map([[0, 200]]) } });
   });
 
   it('releases in (received_at, id) order, whatever the interleaving of the two logs’ reads', () => {
@@ -91,7 +91,7 @@ describe('the data hold', () => {
           c += fromCommands;
         }
         expect({ inboundBatch, commandsBatch, released: idsOf(released) }).toEqual({ inboundBatch, commandsBatch, released: expected });
-        expect(buffer.held).toEqual([]);
+        expect(heldItems(buffer)).toEqual([]);
       }
   });
 
@@ -116,7 +116,7 @@ describe('the data hold', () => {
     // Release point min(400, 330 − L) = 230: e1 goes; i (250), e3 (320), e2 (300) are held.
     expect(idsOf(step.ready)).toEqual(['e1']);
     expect(heldInbound(step.buffer)).toBe(2);
-    const positions = committableDataPositions(step.buffer, { inbound: 5, commands: 3 });
+    const positions = committableDataPositions(step.buffer, { inbound: 5, commands: 3 }, L);
     expect(positions).toEqual({ inbound: { offset: 1, highest: 150 }, commands: { offset: 1, clocks: new Map([[0, 100]]) } });
     // Restarted there, it holds the same and releases the same later.
     const restarted = release(emptyDataBuffer(positions.commands.clocks, positions.inbound.highest), { inbound: inbound.slice(1), commands: commands.slice(1) });
@@ -130,11 +130,11 @@ describe('the data hold', () => {
   it('with nothing held in a log, a restart reads it from the next offset, with all that was read', () => {
     const step = release(emptyDataBuffer(), { inbound: log(0, event('e', 150), tick(400)), commands: log(0, bind('i', 100), clock(200), bind('j', 350)) });
     expect(idsOf(step.ready)).toEqual(['i', 'e']);
-    expect(committableDataPositions(step.buffer, { inbound: 2, commands: 3 })).toEqual({ inbound: { offset: 2, highest: 400 }, commands: { offset: 2, clocks: new Map([[0, 200]]) } });
+    expect(committableDataPositions(step.buffer, { inbound: 2, commands: 3 }, L)).toEqual({ inbound: { offset: 2, highest: 400 }, commands: { offset: 2, clocks: new Map([[0, 200]]) } });
     const none = release(step.buffer, { inbound: log(2, tick(500)), commands: log(3, clock(500)) });
     expect(idsOf(none.ready)).toEqual(['j']);
-    expect(committableDataPositions(none.buffer, { inbound: 3, commands: 4 })).toEqual({ inbound: { offset: 3, highest: 500 }, commands: { offset: 4, clocks: new Map([[0, 500]]) } });
-    expect(committableDataPositions(emptyDataBuffer(), { inbound: 0, commands: 0 })).toEqual({ inbound: { offset: 0, highest: Number.NEGATIVE_INFINITY }, commands: { offset: 0, clocks: new Map() } });
+    expect(committableDataPositions(none.buffer, { inbound: 3, commands: 4 }, L)).toEqual({ inbound: { offset: 3, highest: 500 }, commands: { offset: 4, clocks: new Map([[0, 500]]) } });
+    expect(committableDataPositions(emptyDataBuffer(), { inbound: 0, commands: 0 }, L)).toEqual({ inbound: { offset: 0, highest: Number.NEGATIVE_INFINITY }, commands: { offset: 0, clocks: new Map() } });
   });
 
   it('a clock never goes back', () => {
@@ -148,7 +148,7 @@ describe('the data hold', () => {
     expect(step.other.map((o) => o.record.id)).toEqual(['x', 'tick-50']);
     expect(step.misplaced.map((o) => o.record.id)).toEqual(['e', 'tick-90', 'x', 'b', 'clock-0']);
     expect(step.ready).toEqual([]);
-    expect(step.buffer.held).toEqual([]);
+    expect(heldItems(step.buffer)).toEqual([]);
     // A clock or a tick in inbound still counts for the frontier; nothing in the wrong log moves a clock.
     expect(step.buffer.highest).toBe(70);
     expect(step.buffer.clocks).toEqual(new Map());
@@ -172,7 +172,7 @@ describe('the data hold', () => {
   it('R6: asks each control clock to pass the oldest held item it has not passed, and the first open window of its workspaces', () => {
     // w (control 0) has clock 120; w2 (control 1) has none yet.
     const step = release(emptyDataBuffer(), { inbound: log(0, event('e1', 100), event('e2', 150), event('e3', 170, 'w2'), tick(140)), commands: log(0, clock(120, 0)) });
-    expect(idsOf([...step.buffer.held])).toEqual(['e1', 'e2', 'e3']);
+    expect(idsOf(heldItems(step.buffer))).toEqual(['e1', 'e2', 'e3']);
     // e1 waits for the frontier only (the clock has passed it); e2 and e3 wait for their clocks.
     expect(controlClocksAwaited(step.buffer, new Map(), controlOf, L)).toEqual(new Map([[0, 150 + L], [1, 170 + L]]));
     // A window of a w workspace ends at 130: the clock must pass it, so at 131 + L it is asked for first.
