@@ -9,6 +9,7 @@
  */
 import type { EncodedOutput } from './redis/codec';
 import { fetchCommittedOffsets } from '../shared/kafka/committedOffsets';
+import { partitionCountOf } from '../shared/kafka/partitionCount';
 import { EventEmitter } from 'node:events';
 import type { EachBatchPayload } from 'kafkajs';
 import { SchemaCatalog } from '../shared/avro/catalog';
@@ -102,7 +103,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   if (ordered && !options.rebuild) {
     // The two planes on a legacy deployment's Redis, not migrated: they would start without its
     // bindings. Refused, with what to do, rather than discovered as wrong merges.
-    const unmigrated = await new PartitionProgress(redis, store.keys, topic, [topic, config.topics.commands]).unmigratedLegacy();
+    const unmigrated = await new PartitionProgress(redis, store.keys, topic, [topic, config.topics.commands]).unmigratedLegacy(await partitionCountOf(admin, topic));
     if (unmigrated.length > 0) {
       await admin.disconnect();
       redis.disconnect();

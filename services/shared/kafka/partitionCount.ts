@@ -16,16 +16,17 @@ export interface PartitionCount {
   stop(): void;
 }
 
-async function partitionsOf(admin: Admin, topic: string): Promise<number> {
+/** The topic's partition count now (0: no such topic). */
+export async function partitionCountOf(admin: Admin, topic: string): Promise<number> {
   const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
   return metadata?.partitions.length ?? 0;
 }
 
 export async function followPartitionCount(admin: Admin, topic: string, refreshMs: number, logger: Logger): Promise<PartitionCount> {
   await waitForLeaders(admin, [topic], 30_000);
-  let count = await partitionsOf(admin, topic);
+  let count = await partitionCountOf(admin, topic);
   const timer = setInterval(() => {
-    partitionsOf(admin, topic)
+    partitionCountOf(admin, topic)
       .then((partitions) => {
         if (partitions > 0) count = partitions;
       })
