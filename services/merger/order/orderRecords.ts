@@ -118,13 +118,33 @@ export function routeMergedEvents(catalog: SchemaCatalog, outputs: readonly Enco
   return mergedEventRuns(outputs).flatMap((part) => (part.kind === 'other' ? [part.output] : orderedPieces(part.outputs, part.index, place).map((output) => orderedOutputRecord(catalog, output))));
 }
 
-/** An item's outputs split: its merged events as OrderedOutput at the item's place, and the others as they are (the data plane's). */
+/**
+ * An item's outputs split: its merged events as OrderedOutput at the item's place, and the others
+ * as they are (the data plane's). Most runs are one small piece: built directly, without the
+ * intermediate parts (this ran for every item with merged events, ~2 % of the merger's CPU).
+ */
 export function splitMergedEvents(outputs: readonly EncodedOutput[], place: Omit<OrderPlace, 'index'>): { readonly others: EncodedOutput[]; readonly ordered: OrderedOutput[] } {
   const others: EncodedOutput[] = [];
   const ordered: OrderedOutput[] = [];
-  for (const part of mergedEventRuns(outputs)) {
-    if (part.kind === 'other') others.push(part.output);
-    else ordered.push(...orderedPieces(part.outputs, part.index, place));
+  for (let i = 0; i < outputs.length; ) {
+    const first = outputs[i] as EncodedOutput;
+    if (first.stream !== 'mergedEvents') {
+      others.push(first);
+      i += 1;
+      continue;
+    }
+    let end = i + 1;
+    let bytes = first.value?.length ?? 0;
+    while (end < outputs.length && (outputs[end] as EncodedOutput).stream === 'mergedEvents' && (outputs[end] as EncodedOutput).key === first.key) {
+      bytes += (outputs[end] as EncodedOutput).value?.length ?? 0;
+      end += 1;
+    }
+    if (bytes <= ORDER_RECORD_BYTES) {
+      const values: Array<Buffer | null> = [];
+      for (let j = i; j < end; j += 1) values.push((outputs[j] as EncodedOutput).value);
+      ordered.push({ controlPartition: place.controlPartition, at: place.at, recordId: place.recordId, content: place.content, source: place.source, index: i, key: first.key, values });
+    } else ordered.push(...orderedPieces(outputs.slice(i, end), i, place));
+    i = end;
   }
   return { others, ordered };
 }

@@ -53,6 +53,14 @@ export function itemStamp(item: DataItem): RecordStamp {
 }
 
 export function compareItems(a: DataItem, b: DataItem): number {
+  // received_at and id decide all but ties: compared in place, the stamps (and the content key)
+  // only on a tie — a batch's sort compares each item ~log n times.
+  const atA = a.kind === 'event' ? a.record.received_at : a.command.at;
+  const atB = b.kind === 'event' ? b.record.received_at : b.command.at;
+  if (atA !== atB) return atA - atB;
+  const idA = a.kind === 'event' ? a.record.id : a.command.recordId;
+  const idB = b.kind === 'event' ? b.record.id : b.command.recordId;
+  if (idA !== idB) return idA < idB ? -1 : 1;
   return compareStamps(itemStamp(a), itemStamp(b));
 }
 

@@ -1,6 +1,8 @@
 import { loadSchema } from '../../../services/shared/avro/schemaFiles';
 import type { TopicConfig } from '../../../services/shared/config';
-import { packOrderedOutputs, piecesOfRun, type OrderedOutput } from '../../../services/merger/order/orderRecords';
+import fc from 'fast-check';
+import type { EncodedOutput } from '../../../services/merger/redis/codec';
+import { mergedEventRuns, ORDER_RECORD_BYTES, packOrderedOutputs, piecesOfRun, splitMergedEvents, type OrderedOutput } from '../../../services/merger/order/orderRecords';
 
 const output = (stream: string, key: string, bytes: number) => ({ stream, key, value: Buffer.alloc(bytes) });
 const ordered = (key: string, recordId: string, bytes = 10): OrderedOutput => ({ controlPartition: 0, at: 1, recordId, content: 'c', index: 0, source: 1, key, values: [Buffer.alloc(bytes)] });
@@ -39,5 +41,22 @@ describe('person-order records (order/orderRecords.ts)', () => {
     const one = { control_partition: 2, at: 5, record_id: 'r', content: 'c', index: 1, source: -3, values: [Buffer.from('v'), null] };
     const record = { entry: { 'dev.anonmerge.order.OrderedOutputs': { outputs: [{ key: 'w/p/id:1', output: one }, { key: 'w/p/id:2', output: { ...one, index: 4 } }] } } };
     expect(type.fromBuffer(type.toBuffer(record))).toEqual(record);
+  });
+
+  it("R2b: an item's outputs split into its merged events at its place, run by run in pieces, and the others in order", () => {
+    const place = { controlPartition: 1, at: 5, recordId: 'r', content: 'c', source: 2 };
+    const anOutput = fc.record({ stream: fc.constantFrom('mergedEvents', 'mergedEvents', 'activity', 'triggers'), key: fc.constantFrom('p', 'q'), bytes: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constant(ORDER_RECORD_BYTES / 2 + 1)) });
+    fc.assert(
+      fc.property(fc.array(anOutput, { maxLength: 12 }), (specs) => {
+        const outputs = specs.map((o) => output(o.stream, o.key, o.bytes)) as EncodedOutput[];
+        const split = splitMergedEvents(outputs, place);
+        // What it must equal: each run of one key's merged events in pieces of at most the limit, indexed by its first output.
+        const runs = mergedEventRuns(outputs);
+        expect(split.others).toEqual(runs.flatMap((part) => (part.kind === 'other' ? [part.output] : [])));
+        const expected = runs.flatMap((part) => (part.kind === 'merged' ? piecesOfRun(part.outputs, part.index, ORDER_RECORD_BYTES).map((piece) => ({ ...place, index: piece.index, key: part.outputs[0]?.key, values: piece.outputs.map((o) => o.value) })) : []));
+        expect(split.ordered).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
