@@ -8,7 +8,7 @@
  * the data plane stores the key of the last item each entity applied, with every write, and the
  * whole JSON (~400 bytes for a page view) made Redis traffic 60 % larger than the legacy merger's.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { InboundRecord } from './inbound';
 
 export interface RecordStamp {
@@ -37,7 +37,8 @@ export function compareRecords(a: InboundRecord, b: InboundRecord): number {
 /** A digest of the record's JSON with every object's keys sorted: the same for the same record however it was built. */
 export function recordContentKey(record: InboundRecord): string {
   let key = contentKeys.get(record);
-  if (key === undefined) contentKeys.set(record, (key = createHash('sha1').update(canonicalJson(record)).digest('base64url')));
+  // The one-shot digest: a Hash object per record cost ~3 µs more (5× the digest itself).
+  if (key === undefined) contentKeys.set(record, (key = hash('sha1', canonicalJson(record), 'base64url')));
   return key;
 }
 
