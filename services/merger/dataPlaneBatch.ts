@@ -289,7 +289,12 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   const decide = (work: EntityWork, loaded: LoadedOrdered): Decided => {
     const { entity, items } = work;
     const request = requestOf(work);
-    const retentionMs = items.reduce((max, held) => Math.max(max, held.item.kind === 'event' ? held.item.record.settings.retention_seconds * 1000 : held.item.command.kind === 'bind' ? held.item.command.settings.retention_seconds * 1000 : 0), 0) || DEFAULT_RETENTION_MS;
+    let retentionMs = 0;
+    for (const { item } of items) {
+      const seconds = item.kind === 'event' ? item.record.settings.retention_seconds : item.command.kind === 'bind' ? item.command.settings.retention_seconds : 0;
+      if (seconds * 1000 > retentionMs) retentionMs = seconds * 1000;
+    }
+    retentionMs ||= DEFAULT_RETENTION_MS;
     const state: DataEntityState = { seen: new Map(loaded.state.seen), person: loaded.state.person, window: loaded.state.window, pending: [...loaded.state.pending] };
     // Replays are the items at or before the last one applied (ordered/appliedStamp.ts): the
     // stored one, then each applied in this batch.
@@ -361,7 +366,8 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       const resent = fromOutbox(timerPosition(end), null);
       if (resent) timerOut.push(...resent);
     }
-    const seen = [...state.seen].filter(([id, at]) => loaded.state.seen.get(id) !== at).map(([id, receivedAt]) => ({ id, receivedAt }));
+    const seen: Array<{ id: string; receivedAt: number }> = [];
+    for (const [id, receivedAt] of state.seen) if (loaded.state.seen.get(id) !== receivedAt) seen.push({ id, receivedAt });
     // Items applied with their outputs held back (recovery) and windows ended silently change the state alone.
     const changed = lastApplied !== null || outbox.size > 0 || seen.length > 0 || (state.window?.end ?? null) !== (loaded.state.window?.end ?? null);
     const commit: OrderedCommit | null = changed
@@ -414,7 +420,8 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
 
   // The open windows, indexed for the clock to find (before the transaction: a replay needs them).
   // One command for the batch: a command each cost a socket write apiece (~5 µs of CPU per record).
-  const arming = timerChanges.filter((t) => t.arm && t.end !== null).flatMap((t) => [t.end as number, t.member]);
+  const arming: Array<number | string> = [];
+  for (const t of timerChanges) if (t.arm && t.end !== null) arming.push(t.end, t.member);
   if (arming.length > 0) await store.redis.zadd(timersKey, ...(arming as [number, string]));
   for (const change of timerChanges) if (change.end !== null) stillOpen(KeySpace.parseTimerMember(change.member).workspace, change.end);
 
@@ -472,7 +479,8 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       // A fired timer leaves the index once published, unless the window was opened again since
       // (compared with the end that fired, in one script call for the batch). Independent of the
       // outbox clean-up: both go at once (a round trip less per batch).
-      const fired = timerChanges.filter((change) => change.end === null).flatMap((change) => change.fired.flatMap((end) => [change.member, String(end)]));
+      const fired: string[] = [];
+      for (const change of timerChanges) if (change.end === null) for (const end of change.fired) fired.push(change.member, String(end));
       await Promise.all([store.cleanOutboxes(cleanups), fired.length > 0 ? store.redis.clearFiredTimers(timersKey, ...fired) : null]);
     },
   };
