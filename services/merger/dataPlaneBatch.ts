@@ -22,8 +22,9 @@ import type { KafkaMessage } from 'kafkajs';
 import type { SchemaCatalog } from '../shared/avro/catalog';
 import type { Logger } from '../shared/logger';
 import { toWire } from '../shared/model/inbound';
+import { anonymousKey } from '../shared/model/keys';
 import { compareStamps, type RecordStamp } from '../shared/model/recordOrder';
-import { appliedBefore, storedStamp, type AppliedStamp } from './ordered/appliedStamp';
+import { appliedBefore, appliedBy, appliedElsewhereAfter, storedStamp, withAppliedBy, type EntityApplied } from './ordered/appliedStamp';
 import type { EntityRef } from './model/entities';
 import type { Output } from './model/outputs';
 import { commandTarget } from './ordered/commands';
@@ -73,6 +74,12 @@ export interface OrderedContext {
   readonly now: () => number;
   /** The person-order topic's partition count now: the partition's clock goes to each (order/orderBuffer.ts). */
   readonly personOrderPartitions: () => number;
+  /**
+   * The inbound partition a key goes to by the partition count known now (absent: this one, for
+   * every key). After partitions are added, an id's window can be open here while its records
+   * go to another partition: its timer is handed over there rather than fired here.
+   */
+  readonly inboundPartitionOf?: (key: string) => number;
 }
 
 export interface OrderedTally extends DecisionCounts {
@@ -88,6 +95,10 @@ export interface OrderedTally extends DecisionCounts {
   forwarded: number;
   conflicts: number;
   timersFired: number;
+  /** Applied after another partition had applied a later item of its entity (partitions added). */
+  movedLate: number;
+  /** Timers of ids now keyed to another partition, moved there to fire (partitions added). */
+  timersHandedOver: number;
 }
 
 export interface OrderedOutcome {
@@ -191,7 +202,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   const { catalog, logger, store } = ctx;
   const { partition } = lease;
   const log: DataLog = topic === lease.topics.commands ? 'commands' : 'inbound';
-  const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, ...noDecisions() };
+  const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, movedLate: 0, timersHandedOver: 0, ...noDecisions() };
   const decoded = await decodeBatch(messages, { topic, partition, stream: log }, catalog, logger);
   const read = decoded.records;
   const sentBefore = (offset: number) => lease.heldBack !== null && offset < lease.heldBack.below[log];
@@ -239,11 +250,29 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     Number.isFinite(maxPoint) ? store.redis.zrangebyscore(timersKey, '-inf', `(${maxPoint}`, 'WITHSCORES', 'LIMIT', 0, 5000) : Promise.resolve([]),
     store.redis.zrangebyscore(timersKey, Number.isFinite(maxPoint) ? maxPoint : '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, 1),
   ]);
+  // Timers of ids whose records now go to another partition: they fire there, once that
+  // partition's release point — which covers the id's records now — has passed the window's end.
+  // Fired here, on this partition's point alone, an event of the id received inside the window but
+  // read there later would find the window closed (docs/runbook-partitions.md).
+  const handedOver = new Map<number, Array<number | string>>();
+  const handedOverFired: string[] = [];
   for (let i = 0; i < upToPoints.length; i += 2) {
-    const { workspace, anonymousId } = KeySpace.parseTimerMember(upToPoints[i] as string);
+    const member = upToPoints[i] as string;
+    const { workspace, anonymousId } = KeySpace.parseTimerMember(member);
     const end = Number(upToPoints[i + 1]);
-    if (end < pointOf(workspace)) workOf({ kind: 'anonymous', workspace, anonymousId }).dueTimers.push(end);
-    else stillOpen(workspace, end);
+    if (end >= pointOf(workspace)) {
+      stillOpen(workspace, end);
+      continue;
+    }
+    const owner = ctx.inboundPartitionOf?.(anonymousKey(workspace, anonymousId)) ?? partition;
+    if (owner === partition) {
+      workOf({ kind: 'anonymous', workspace, anonymousId }).dueTimers.push(end);
+      continue;
+    }
+    let moving = handedOver.get(owner);
+    if (!moving) handedOver.set(owner, (moving = []));
+    moving.push(end, member);
+    handedOverFired.push(member, String(end));
   }
   for (let i = 0; i < firstAfter.length; i += 2) stillOpen(KeySpace.parseTimerMember(firstAfter[i] as string).workspace, Number(firstAfter[i + 1]));
 
@@ -262,7 +291,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     readonly timerChange: TimerChange | null;
     readonly positions: readonly string[];
     readonly decisions: DecisionCounts;
-    readonly counts: { replayed: number; recovered: number; resent: number; missingOutbox: number; timersFired: number };
+    readonly counts: { replayed: number; recovered: number; resent: number; missingOutbox: number; timersFired: number; movedLate: number };
   }
 
   const requests = new Map<EntityWork, OrderedLoadRequest>();
@@ -296,15 +325,15 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     }
     retentionMs ||= DEFAULT_RETENTION_MS;
     const state: DataEntityState = { seen: new Map(loaded.state.seen), person: loaded.state.person, window: loaded.state.window, pending: [...loaded.state.pending] };
-    // Replays are the items at or before the last one applied (ordered/appliedStamp.ts): the
-    // stored one, then each applied in this batch.
-    const stored = loaded.applied;
+    // Replays are the items at or before the last one this partition applied
+    // (ordered/appliedStamp.ts): the stored one, then each applied in this batch.
+    const stored = appliedBy(loaded.applied, partition);
     const stamps = items.map((held) => itemStamp(held.item));
     let last: { stamp: RecordStamp; held: HeldItem } | null = null;
     const outbox = new Map<string, Buffer>();
     const decided = new Map<HeldItem, EncodedOutput[]>();
     const decisions = noDecisions();
-    const counts = { replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, timersFired: 0 };
+    const counts = { replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, timersFired: 0, movedLate: 0 };
     const fromOutbox = (position: string, item: DataItem | null): EncodedOutput[] | null => {
       const stored = loaded.outbox.get(position);
       if (!stored) return null;
@@ -328,6 +357,8 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
         }
         return;
       }
+      // Another partition got ahead of this item (partitions were added: docs/runbook-partitions.md).
+      if (appliedElsewhereAfter(stamp, loaded.applied, partition)) counts.movedLate += 1;
       const heldBack = heldBackTo(entity.workspace);
       if (stamp.at <= heldBack) {
         // Redis lost this item's effect, Kafka has its outputs: the state is rebuilt, nothing sent twice.
@@ -348,7 +379,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       last = { stamp, held };
     });
     const lastApplied = last as { stamp: RecordStamp; held: HeldItem } | null;
-    const applied: AppliedStamp | null = lastApplied ? storedStamp(lastApplied.stamp, stamps, lastApplied.held.item.kind === 'command') : stored;
+    const applied: EntityApplied = lastApplied ? withAppliedBy(loaded.applied, partition, storedStamp(lastApplied.stamp, stamps, lastApplied.held.item.kind === 'command')) : loaded.applied;
     // Windows the release point has passed: reported now, or — if that was done before a restart
     // — again from the outbox unless it was published.
     const clock = pointOf(entity.workspace);
@@ -411,18 +442,23 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       tally.resent += result.counts.resent;
       tally.missingOutbox += result.counts.missingOutbox;
       tally.timersFired += result.counts.timersFired;
+      tally.movedLate += result.counts.movedLate;
       timerOutputs.push(...result.timerOut);
       cleanups.push({ entity: result.work.entity, positions: result.positions });
       if (result.timerChange) timerChanges.push(result.timerChange);
     }
     remaining = moved;
   }
+  if (tally.movedLate > 0) logger.warn({ topic, partition, items: tally.movedLate }, 'items applied after another partition had applied later ones of their ids (partitions added while producers learned the new count): applied, out of order');
 
   // The open windows, indexed for the clock to find (before the transaction: a replay needs them).
   // One command for the batch: a command each cost a socket write apiece (~5 µs of CPU per record).
   const arming: Array<number | string> = [];
   for (const t of timerChanges) if (t.arm && t.end !== null) arming.push(t.end, t.member);
   if (arming.length > 0) await store.redis.zadd(timersKey, ...(arming as [number, string]));
+  for (const [owner, moving] of handedOver) await store.redis.zadd(store.keys.partition(lease.topics.inbound, owner).timers, ...(moving as [number, string]));
+  tally.timersHandedOver = handedOverFired.length / 2;
+  if (handedOver.size > 0) logger.info({ partition, timers: tally.timersHandedOver, to: [...handedOver.keys()] }, 'grace timers handed over to the partitions their ids are keyed to now');
   for (const change of timerChanges) if (change.end !== null) stillOpen(KeySpace.parseTimerMember(change.member).workspace, change.end);
 
   // A person's merged events come from several partitions (one per anonymous id, one for its own
@@ -479,7 +515,8 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       // A fired timer leaves the index once published, unless the window was opened again since
       // (compared with the end that fired, in one script call for the batch). Independent of the
       // outbox clean-up: both go at once (a round trip less per batch).
-      const fired: string[] = [];
+      // A timer handed over leaves this partition's index the same way (its end compared).
+      const fired: string[] = [...handedOverFired];
       for (const change of timerChanges) if (change.end === null) for (const end of change.fired) fired.push(change.member, String(end));
       await Promise.all([store.cleanOutboxes(cleanups), fired.length > 0 ? store.redis.clearFiredTimers(timersKey, ...fired) : null]);
     },

@@ -35,7 +35,7 @@ export interface DataPlaneDeps {
   readonly personOpsTopic: string;
   /** The order stage's topic: merged events and this plane's clocks go to it. */
   readonly personOrderTopic: string;
-  readonly context: Omit<OrderedContext, 'controlPartitionOf' | 'personOrderPartitions'>;
+  readonly context: Omit<OrderedContext, 'controlPartitionOf' | 'personOrderPartitions' | 'inboundPartitionOf'>;
   /** Where Redis says each partition stood (redis/partitionProgress.ts): a claim recovers from writes Redis lost. */
   readonly progress?: ProgressLog;
   /** Inbound items a partition may hold before its inbound reads pause. */
@@ -84,8 +84,17 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   const { admin, logger, topic } = deps;
   const controlPartitions = await followPartitionCount(admin, deps.personOpsTopic, deps.metadataMaxAgeMs, logger);
   const orderPartitions = await followPartitionCount(admin, deps.personOrderTopic, deps.metadataMaxAgeMs, logger);
-  const context: OrderedContext = { ...deps.context, controlPartitionOf: (workspace) => controlPartitionFor(workspace, controlPartitions.current()), personOrderPartitions: orderPartitions.current };
-  const totals = { records: 0, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, ...noDecisions(), batches: 0 };
+  const inboundPartitions = await followPartitionCount(admin, topic, deps.metadataMaxAgeMs, logger);
+  // The count known now: the metadata's, or more if the group already gave this consumer a partition past it.
+  let assignedCount = 0;
+  const inboundCount = () => Math.max(inboundPartitions.current(), assignedCount);
+  const context: OrderedContext = {
+    ...deps.context,
+    controlPartitionOf: (workspace) => controlPartitionFor(workspace, controlPartitions.current()),
+    personOrderPartitions: orderPartitions.current,
+    inboundPartitionOf: (key) => keyPartition(key, inboundCount()),
+  };
+  const totals = { records: 0, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, movedLate: 0, timersHandedOver: 0, ...noDecisions(), batches: 0 };
 
   const topics = { inbound: topic, commands: deps.commandsTopic };
   const paused = new Set<number>();
@@ -110,6 +119,7 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
         const { published } = parseInboundPosition(committed.get(topic)?.metadata ?? null);
         const heldBack = recovering ? { upTo: published, below: { inbound: committed.get(topic)?.offset ?? 0, commands: committed.get(deps.commandsTopic)?.offset ?? 0 } } : null;
         paused.delete(partition);
+        if (partition + 1 > assignedCount) assignedCount = partition + 1;
         return { topics, partition, buffer: emptyDataBuffer(clocks, highest), published, heldBack, next: { inbound: inbound?.offset ?? 0, commands: commands?.offset ?? 0 }, clockSent: null, clockSentAt: 0, windowEnds: new Map() };
       },
       process: (lease, batchTopic, messages) => processOrderedBatch(lease, batchTopic, messages, context),
@@ -164,6 +174,7 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
     close: () => {
       controlPartitions.stop();
       orderPartitions.stop();
+      inboundPartitions.stop();
     },
   };
 }

@@ -66,7 +66,7 @@ export interface BatchEvent {
   readonly largestMerge: number;
 }
 
-const emptyTotals = () => ({ ...emptyTally(), batches: 0, records: 0, deadLetters: 0, conflicts: 0, zombieRefusals: 0, missingOutbox: 0, rollbacks: 0, replayed: 0 });
+const emptyTotals = () => ({ ...emptyTally(), batches: 0, records: 0, deadLetters: 0, conflicts: 0, zombieRefusals: 0, missingOutbox: 0, rollbacks: 0, replayed: 0, movedLate: 0, timersHandedOver: 0 });
 
 interface Lease extends PartitionLease {
   readonly generation: number;
@@ -350,9 +350,11 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     metrics.deadLetters.inc(tally.deadLetters ?? 0);
     metrics.conflicts.inc(tally.conflicts ?? 0);
     metrics.replayed.inc(tally.replayed ?? 0);
+    metrics.movedLate.inc(tally.movedLate ?? 0);
+    metrics.timersHandedOver.inc(tally.timersHandedOver ?? 0);
     const t = totals as Record<string, number>;
     t.batches = (t.batches ?? 0) + 1;
-    for (const key of ['records', 'merged', 'pending', 'triggers', 'duplicates', 'refusedRebinds', 'timersFired', 'deadLetters', 'conflicts', 'replayed', 'missingOutbox'] as const) t[key] = (t[key] ?? 0) + (tally[key] ?? 0);
+    for (const key of ['records', 'merged', 'pending', 'triggers', 'duplicates', 'refusedRebinds', 'timersFired', 'deadLetters', 'conflicts', 'replayed', 'missingOutbox', 'movedLate', 'timersHandedOver'] as const) t[key] = (t[key] ?? 0) + (tally[key] ?? 0);
   };
 
   dataPlane = ordered

@@ -4,6 +4,7 @@
  */
 import type { ChaosRun } from './harness';
 import { sleep } from './harness';
+import { addPartitions } from '../../services/cli/commands/partitions';
 
 const between = (low: number, high: number) => low + Math.random() * (high - low);
 
@@ -88,18 +89,19 @@ export const kafkaKill: Fault = async (run, times) => {
   return { kafkaKills: times };
 };
 
-/** Partitions added to the inbound topic while traffic flows. */
+/**
+ * Partitions added while traffic flows, the way `anonmerge partitions add` does it: the inbound
+ * topic and the commands topic (co-partitioned with it) grow together, so ingest, the control
+ * plane and the merger each learn the new count on their own metadata refresh.
+ */
 export const partitionsAdded: Fault = async (run, times) => {
   await run.ready(run.spawnMerger());
-  const admin = run.stack.client().admin();
-  await admin.connect();
   let count = run.topics.partitions;
   for (let i = 0; i < times; i += 1) {
     await sleep(between(1500, 3000));
     count += 2;
-    await admin.createPartitions({ topicPartitions: [{ topic: run.topics.inbound, count }] });
+    await addPartitions(run.stack.client(), run.topics, 'inbound', count);
   }
-  await admin.disconnect();
   // Producers and the group see the new partitions at the next metadata refresh.
   await sleep(6000);
   return { partitionsAdded: times * 2, finalPartitions: count };

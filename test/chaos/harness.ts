@@ -46,6 +46,12 @@ import { ReferenceModel } from '../../services/merger/reference/referenceModel';
 
 /** The merger the matrix runs against: the legacy one (default) or the two planes. */
 export const TWO_PLANES = process.env.CHAOS_MODE !== 'legacy';
+/**
+ * Every client's metadata refresh (30 s by default): partitions added are seen within it, and
+ * until each producer and the merger group have, the new partitions' records wait. Shorter here so
+ * that a run with partitions added converges within the check's wait.
+ */
+const METADATA_MAX_AGE_MS = 5000;
 
 export class ChaosStack {
   readonly kafka: DedicatedKafka;
@@ -151,7 +157,7 @@ export class ChaosRun {
     await admin.connect();
     await ensureTopics(admin, this.topics, testLogger);
     await admin.disconnect();
-    this.ingest = await startTestIngest(this.topics, { brokers: this.stack.kafka.brokers, workspaces: CHAOS_WORKSPACES, sendTimeoutMs: 3000, personOps: TWO_PLANES });
+    this.ingest = await startTestIngest(this.topics, { brokers: this.stack.kafka.brokers, workspaces: CHAOS_WORKSPACES, sendTimeoutMs: 3000, personOps: TWO_PLANES, metadataMaxAgeMs: METADATA_MAX_AGE_MS });
   }
 
   env(extra: Record<string, string> = {}): Record<string, string> {
@@ -160,6 +166,7 @@ export class ChaosRun {
       ANONMERGE_KAFKA_BROKERS: this.stack.kafka.brokers.join(','),
       ANONMERGE_REDIS_URL: this.stack.redisUrl,
       ANONMERGE_REDIS_COMMAND_TIMEOUT_MS: '2000',
+      ANONMERGE_KAFKA_METADATA_MAX_AGE_MS: String(METADATA_MAX_AGE_MS),
       ANONMERGE_LOG_LEVEL: 'info',
       ...extra,
     };

@@ -31,12 +31,12 @@ export function testWorkspaces(): WorkspaceRegistry {
 
 export async function startTestIngest(
   topics: TopicConfig,
-  options: { brokers?: string[]; workspaces?: WorkspaceRegistry; sendTimeoutMs?: number; logger?: Logger; timeouts?: { idleTimeoutMs: number; requestTimeoutMs: number }; trustedProxies?: string[]; personOps?: boolean; demo?: boolean; port?: number } = {},
+  options: { brokers?: string[]; workspaces?: WorkspaceRegistry; sendTimeoutMs?: number; logger?: Logger; timeouts?: { idleTimeoutMs: number; requestTimeoutMs: number }; trustedProxies?: string[]; personOps?: boolean; demo?: boolean; port?: number; metadataMaxAgeMs?: number } = {},
 ): Promise<RunningIngest> {
   const base = loadConfig(['kafka', 'registry', 'ingest'], { ...process.env, ANONMERGE_INGEST_PORT: '1' });
   return startIngest(
     {
-      kafka: { ...base.kafka, brokers: options.brokers ?? config.kafka.brokers, requestTimeoutMs: 5000 },
+      kafka: { ...base.kafka, brokers: options.brokers ?? config.kafka.brokers, requestTimeoutMs: 5000, metadataMaxAgeMs: options.metadataMaxAgeMs ?? base.kafka.metadataMaxAgeMs },
       registry: base.registry,
       topics,
       ingest: {

@@ -38,3 +38,48 @@ export function storedStamp(last: RecordStamp, batch: readonly RecordStamp[], ke
   const shared = batch.some((other) => other !== last && other.at === last.at && other.id === last.id);
   return { at: last.at, id: last.id, content: keyAtHand || shared ? last.content() : '' };
 }
+
+/**
+ * An entity's last applied item per partition number. An id's items come from one partition
+ * until partitions are added: then, for the length of a metadata refresh, ingest and the control
+ * plane may route its records by different counts, and two partitions apply them, each in its own
+ * release order (docs/runbook-partitions.md). A replay is judged against the stamp of the
+ * partition that re-reads its log — against another partition's, an item it never applied would
+ * pass for a replay and be dropped. `others` is empty but around such a change.
+ */
+export interface EntityApplied {
+  /** The last item applied by the partition that wrote the entity last (`by`). */
+  readonly last: AppliedStamp | null;
+  /** null: stored before partitions were told apart (one partition applied everything). */
+  readonly by: number | null;
+  /** The other partitions' last items, by partition number. */
+  readonly others: Readonly<Record<string, AppliedStamp>>;
+}
+
+export const NOTHING_APPLIED: EntityApplied = { last: null, by: null, others: {} };
+
+/** The last item `partition` applied to the entity, if any. */
+export function appliedBy(applied: EntityApplied, partition: number): AppliedStamp | null {
+  return applied.by === null || applied.by === partition ? applied.last : (applied.others[partition] ?? null);
+}
+
+/**
+ * True when another partition has applied an item of the entity at or after this stamp: this
+ * item comes late, out of the criterion's order. It is applied all the same — dropping it would
+ * lose it — and counted.
+ */
+export function appliedElsewhereAfter(stamp: RecordStamp, applied: EntityApplied, partition: number): boolean {
+  if (applied.by === null) return false;
+  if (applied.by !== partition && applied.last !== null && appliedBefore(stamp, applied.last)) return true;
+  for (const key in applied.others) if (Number(key) !== partition && appliedBefore(stamp, applied.others[key] as AppliedStamp)) return true;
+  return false;
+}
+
+/** The entity's stamps once `partition` has applied up to `stamp`. */
+export function withAppliedBy(applied: EntityApplied, partition: number, stamp: AppliedStamp): EntityApplied {
+  if (applied.by === null || applied.by === partition) return { last: stamp, by: partition, others: applied.others };
+  const others: Record<string, AppliedStamp> = { ...applied.others };
+  delete others[partition];
+  if (applied.last !== null) others[applied.by] = applied.last;
+  return { last: stamp, by: partition, others };
+}

@@ -10,7 +10,7 @@
 import { decodePending } from './codec';
 import type { EntityRef } from '../model/entities';
 import type { PendingEvent } from '../model/state';
-import type { AppliedStamp } from '../ordered/appliedStamp';
+import { NOTHING_APPLIED, type AppliedStamp, type EntityApplied } from '../ordered/appliedStamp';
 import type { DataEntityState, DataWindow } from '../ordered/dataPlane';
 import type { PersonRef } from '../../shared/model/person';
 import { flatten, pushAll, type StateStore } from './stateStore';
@@ -32,7 +32,7 @@ export interface LoadedOrdered {
   readonly version: number;
   /** Seen holds the requested ids only; pending is the stored list when asked for, else empty. */
   readonly state: DataEntityState;
-  readonly applied: AppliedStamp | null;
+  readonly applied: EntityApplied;
   /** By position. */
   readonly outbox: ReadonlyMap<string, Buffer>;
 }
@@ -41,6 +41,10 @@ interface StoredOrdered {
   readonly p: PersonRef | null;
   readonly w: DataWindow | null;
   readonly a: AppliedStamp | null;
+  /** The partition that applied `a` (absent: stored before partitions were told apart). */
+  readonly q?: number;
+  /** Other partitions' last items, when several applied the entity's items (ordered/appliedStamp.ts). */
+  readonly o?: Record<string, AppliedStamp>;
 }
 
 /** The outbox position of an item (its place in the log) and of a window the clock ended. */
@@ -51,7 +55,7 @@ export const timerPosition = (windowEnd: number) => `t:${windowEnd}`;
 const DAY_MS = 86_400_000;
 
 /** An entity with no state yet: nothing seen, nothing pending, nothing applied. */
-const NEW_ENTITY = (): LoadedOrdered => ({ version: 0, state: { seen: new Map(), person: null, window: null, pending: [] }, applied: null, outbox: new Map() });
+const NEW_ENTITY = (): LoadedOrdered => ({ version: 0, state: { seen: new Map(), person: null, window: null, pending: [] }, applied: NOTHING_APPLIED, outbox: new Map() });
 
 function parseLoaded(request: OrderedLoadRequest, [version, ordered, pending, scores, outboxValues]: [Buffer | null, Buffer | null, Buffer[], Array<Buffer | null>, Array<Buffer | null>]): LoadedOrdered {
   const stored: StoredOrdered = ordered ? (JSON.parse(ordered.toString()) as StoredOrdered) : { p: null, w: null, a: null };
@@ -66,7 +70,7 @@ function parseLoaded(request: OrderedLoadRequest, [version, ordered, pending, sc
     if (value) outbox.set(position, value);
   });
   const pendingEvents: PendingEvent[] = pending.map((entry) => decodePending(entry));
-  return { version: Number(version?.toString() ?? 0), state: { seen, person: stored.p, window: stored.w, pending: pendingEvents }, applied: stored.a, outbox };
+  return { version: Number(version?.toString() ?? 0), state: { seen, person: stored.p, window: stored.w, pending: pendingEvents }, applied: { last: stored.a, by: stored.q ?? null, others: stored.o ?? {} }, outbox };
 }
 
 export interface OrderedCommit {
@@ -74,7 +78,7 @@ export interface OrderedCommit {
   readonly expectedVersion: number;
   readonly before: LoadedOrdered;
   readonly state: DataEntityState;
-  readonly applied: AppliedStamp | null;
+  readonly applied: EntityApplied;
   readonly pendingLoaded: boolean;
   /** Ids counted now (first copies), with their received_at. */
   readonly seen: ReadonlyArray<{ readonly id: string; readonly receivedAt: number }>;
@@ -118,7 +122,8 @@ export class OrderedEntityStore {
   async commit(commits: readonly OrderedCommit[]): Promise<boolean[]> {
     return this.store.commitEntities(
       commits.map((c) => {
-        const stored: StoredOrdered = { p: c.state.person, w: c.state.window, a: c.applied };
+        const { last, by, others } = c.applied;
+        const stored: StoredOrdered = { p: c.state.person, w: c.state.window, a: last, ...(by !== null ? { q: by } : {}), ...(Object.keys(others).length > 0 ? { o: others } : {}) };
         const newPending = c.state.pending;
         const bound = c.entity.kind === 'anonymous' && c.state.person !== null;
         const newest = Math.max(0, ...newPending.map((e) => e.receivedAt), ...c.seen.map((s) => s.receivedAt));

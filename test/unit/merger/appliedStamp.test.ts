@@ -3,7 +3,7 @@
  * it is at or before the last item the entity applied, and the content key of that item is stored
  * only when another item of the batch shares its (received_at, id).
  */
-import { appliedBefore, storedStamp } from '../../../services/merger/ordered/appliedStamp';
+import { appliedBefore, appliedBy, appliedElsewhereAfter, NOTHING_APPLIED, storedStamp, withAppliedBy } from '../../../services/merger/ordered/appliedStamp';
 import type { RecordStamp } from '../../../services/shared/model/recordOrder';
 
 /** A stamp whose content key counts how often it was worked out. */
@@ -70,5 +70,38 @@ describe('the last item a data-plane entity applied', () => {
   it("stores a command's key, which the control plane made already", () => {
     const last = stamp(10, 'op', 'key');
     expect(storedStamp(last, [last], true)).toEqual({ at: 10, id: 'op', content: 'key' });
+  });
+});
+
+describe('an id applied by two partitions (partitions added: docs/runbook-partitions.md)', () => {
+  const at = (time: number, id = 'e') => ({ at: time, id, content: '' });
+
+  it('a replay is judged against the stamp of the partition that re-reads its log, not the last writer', () => {
+    // Partition 1 applied up to 10, then partition 3 (the id's new one) applied up to 20.
+    const applied = withAppliedBy(withAppliedBy(NOTHING_APPLIED, 1, at(10)), 3, at(20));
+    expect(appliedBy(applied, 3)).toEqual(at(20));
+    expect(appliedBy(applied, 1)).toEqual(at(10));
+    // Partition 1 re-reads its 10 after a crash: a replay. Its 15 (routed there by a producer
+    // that had not seen the new count yet) was never applied: not a replay, late.
+    expect(appliedBefore(stamp(10, 'e', 'x'), appliedBy(applied, 1))).toBe(true);
+    expect(appliedBefore(stamp(15, 'e', 'x'), appliedBy(applied, 1))).toBe(false);
+    expect(appliedElsewhereAfter(stamp(15, 'e', 'x'), applied, 1)).toBe(true);
+    // Partition 3's next item is neither.
+    expect(appliedElsewhereAfter(stamp(25, 'e', 'x'), applied, 3)).toBe(false);
+  });
+
+  it('the writer moves back and forth without forgetting either partition', () => {
+    let applied = withAppliedBy(NOTHING_APPLIED, 1, at(10));
+    applied = withAppliedBy(applied, 3, at(20));
+    applied = withAppliedBy(applied, 1, at(15));
+    expect(applied).toEqual({ last: at(15), by: 1, others: { 3: at(20) } });
+    expect(appliedBy(applied, 3)).toEqual(at(20));
+  });
+
+  it('a stamp stored before partitions were told apart belongs to whichever partition reads it', () => {
+    const legacy = { last: at(10), by: null, others: {} };
+    expect(appliedBy(legacy, 4)).toEqual(at(10));
+    expect(appliedElsewhereAfter(stamp(5, 'e', 'x'), legacy, 4)).toBe(false);
+    expect(withAppliedBy(legacy, 4, at(12))).toEqual({ last: at(12), by: 4, others: {} });
   });
 });
