@@ -31,7 +31,7 @@ import { commandTarget } from './ordered/commands';
 import { committableDataPositions, releaseData, releasePoint, type Clocks, type DataBuffer, type DataLog, type HeldItem } from './ordered/dataBuffer';
 import { IDLE_COMMIT_MS } from './kafka/sequentialPartitions';
 import { applyItem, itemStamp, passTime, type DataEntity, type DataEntityState, type DataItem } from './ordered/dataPlane';
-import { replayedItemOutputs, storedItemOutcome } from './ordered/itemOutbox';
+import { implicitOutcome, replayedItemOutputs, storedExplicitly, storedItemOutcome } from './ordered/itemOutbox';
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from './redis/codec';
 import { KeySpace } from './redis/keys';
 import { itemPosition, timerPosition, type LoadedOrdered, type OrderedCommit, type OrderedEntityStore, type OrderedLoadRequest } from './redis/orderedEntityStore';
@@ -289,18 +289,23 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     readonly decided: Map<HeldItem, EncodedOutput[]>;
     readonly timerOut: EncodedOutput[];
     readonly timerChange: TimerChange | null;
+    /** Outbox entries to delete once the batch is published. */
     readonly positions: readonly string[];
+    /** A replayed item's outbox entry was not loaded: load it and decide again. */
+    readonly needsOutbox: boolean;
     readonly decisions: DecisionCounts;
     readonly counts: { replayed: number; recovered: number; resent: number; missingOutbox: number; timersFired: number; movedLate: number };
   }
 
-  const requests = new Map<EntityWork, OrderedLoadRequest>();
-  const requestOf = (work: EntityWork): OrderedLoadRequest => {
+  // An entity is loaded first without its items' outbox entries: only a replay needs one, and
+  // replays are rare (after a restart). An entity with a replay is loaded again with them.
+  const requests = new Map<EntityWork, OrderedLoadRequest & { readonly withItemOutbox: boolean }>();
+  const requestOf = (work: EntityWork) => {
     let request = requests.get(work);
-    if (!request) requests.set(work, (request = buildRequest(work)));
+    if (!request) requests.set(work, (request = buildRequest(work, false)));
     return request;
   };
-  const buildRequest = (work: EntityWork): OrderedLoadRequest => {
+  const buildRequest = (work: EntityWork, withItemOutbox: boolean) => {
     // Plain loops: this runs for every entity of every batch.
     const ids: string[] = [];
     const outbox: string[] = [];
@@ -308,10 +313,10 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     for (const held of work.items) {
       if (held.item.kind === 'event') ids.push(held.item.record.id);
       else if (held.item.command.kind === 'bind') withPending = true;
-      outbox.push(itemPosition(held.log, partition, held.offset));
+      if (withItemOutbox) outbox.push(itemPosition(held.log, partition, held.offset));
     }
     for (const end of work.dueTimers) outbox.push(timerPosition(end));
-    return { entity: work.entity, ids, withPending, outbox };
+    return { entity: work.entity, ids, withPending, outbox, withItemOutbox };
   };
 
   // Pure but for the logging: the entity's items applied in order on its loaded state.
@@ -334,8 +339,13 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     const decided = new Map<HeldItem, EncodedOutput[]>();
     const decisions = noDecisions();
     const counts = { replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, timersFired: 0, movedLate: 0 };
+    let needsOutbox = false;
+    const cleaned: string[] = [];
     const fromOutbox = (position: string, item: DataItem | null): EncodedOutput[] | null => {
       const stored = loaded.outbox.get(position);
+      // No entry: the item's implicit outcome (ordered/itemOutbox.ts), if it has one.
+      const implicit = stored || !item ? null : implicitOutcome(entity, item);
+      if (implicit) return replayedItemOutputs(entity, item as DataItem, implicit, encode);
       if (!stored) return null;
       const outcome = decodeOutbox(stored);
       // A window's entry (no item) is always stored whole.
@@ -346,7 +356,13 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       const position = itemPosition(held.log, partition, held.offset);
       if (last ? compareStamps(stamp, last.stamp) <= 0 : appliedBefore(stamp, stored)) {
         counts.replayed += 1;
+        // Its entry, if a crash came between the publishing and the clean-up, goes now.
+        cleaned.push(position);
         if (stamp.at <= publishedOf(entity.workspace)) return;
+        if (!request.withItemOutbox) {
+          needsOutbox = true;
+          return;
+        }
         const resent = fromOutbox(position, held.item);
         if (resent === null) {
           counts.missingOutbox += 1;
@@ -375,7 +391,8 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       countDecisions(decisions, held.item, produced);
       const outputs = encode(produced);
       decided.set(held, outputs);
-      outbox.set(position, encodeOutbox(storedItemOutcome(entity, held.item, produced, outputs)));
+      const outcome = storedItemOutcome(entity, held.item, produced, outputs);
+      if (storedExplicitly(entity, held.item, outcome)) outbox.set(position, encodeOutbox(outcome));
       last = { stamp, held };
     });
     const lastApplied = last as { stamp: RecordStamp; held: HeldItem } | null;
@@ -414,7 +431,9 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
             fired: [...new Set([...work.dueTimers, ...(endBefore !== null && state.window === null ? [endBefore] : [])])],
           }
         : null;
-    return { work, commit, decided, timerOut, timerChange, positions: request.outbox, decisions, counts };
+    for (const end of work.dueTimers) cleaned.push(timerPosition(end));
+    for (const position of outbox.keys()) cleaned.push(position);
+    return { work, commit, decided, timerOut, timerChange, positions: cleaned, needsOutbox, decisions, counts };
   };
 
   // Every entity of the batch loaded in one round and written in one (one script per Redis slot,
@@ -424,7 +443,14 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   for (let attempt = 1; remaining.length > 0; attempt += 1) {
     if (attempt > MAX_ATTEMPTS) throw new Error(`${remaining.length} entities kept changing under ${MAX_ATTEMPTS} attempts`);
     const loaded = await ctx.entities.load(remaining.map(requestOf));
-    const results = remaining.map((work, i) => decide(work, loaded[i] as LoadedOrdered));
+    const decidedAll = remaining.map((work, i) => decide(work, loaded[i] as LoadedOrdered));
+    const again: EntityWork[] = [];
+    for (const result of decidedAll) {
+      if (!result.needsOutbox) continue;
+      requests.set(result.work, buildRequest(result.work, true));
+      again.push(result.work);
+    }
+    const results = again.length > 0 ? decidedAll.filter((r) => !r.needsOutbox) : decidedAll;
     const writes = results.filter((r) => r.commit !== null);
     const written = writes.length > 0 ? await ctx.entities.commit(writes.map((r) => r.commit as OrderedCommit)) : [];
     const ok = new Map(writes.map((r, i) => [r, written[i] === true]));
@@ -447,7 +473,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       cleanups.push({ entity: result.work.entity, positions: result.positions });
       if (result.timerChange) timerChanges.push(result.timerChange);
     }
-    remaining = moved;
+    remaining = again.length > 0 ? [...moved, ...again] : moved;
   }
   if (tally.movedLate > 0) logger.warn({ topic, partition, items: tally.movedLate }, 'items applied after another partition had applied later ones of their ids (partitions added while producers learned the new count): applied, out of order');
 

@@ -10,6 +10,12 @@
  * An item with no output is "N"; an invite's trigger is "I". Anything that depends on the entity's
  * state at the time — merges, windows, person events resolved to a primary — keeps its encoded
  * outputs ("B").
+ *
+ * The usual outcome of an item — "P" for an anonymous id's event, "I" for an invite — is not
+ * stored at all (`implicitOutcome`): a replayed item with no entry had it. Writing "P" for every
+ * page view cost a field written, read back and deleted per record, for the rare replay; an
+ * entry is now written only when the outcome is another (merged, duplicate, …), in the same
+ * atomic write as the state that the replay check reads, so "no entry" cannot mean "lost".
  */
 import type { StoredOutcome } from '../redis/codec';
 import type { EncodedOutput } from '../redis/codec';
@@ -25,6 +31,19 @@ export function storedItemOutcome(entity: DataEntity, item: DataItem, produced: 
     if (entity.kind === 'invites' && stream === 'campaignTriggers') return { code: 'I' };
   }
   return { code: 'B', entry: { outputs: encoded, followUps: [] } };
+}
+
+/** The outcome an item has unless its entry says otherwise (not stored), or null: it always has an entry. */
+export function implicitOutcome(entity: DataEntity, item: DataItem): StoredOutcome | null {
+  if (item.kind !== 'event' || item.record.command.kind !== 'track') return null;
+  if (entity.kind === 'anonymous') return { code: 'P' };
+  if (entity.kind === 'invites') return { code: 'I' };
+  return null;
+}
+
+/** Whether an outcome goes to the outbox: only when it is not the item's implicit one. */
+export function storedExplicitly(entity: DataEntity, item: DataItem, outcome: StoredOutcome): boolean {
+  return outcome.code !== implicitOutcome(entity, item)?.code;
 }
 
 /**

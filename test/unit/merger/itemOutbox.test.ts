@@ -11,7 +11,7 @@ import type { TopicConfig } from '../../../services/shared/config';
 import type { Output } from '../../../services/merger/model/outputs';
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from '../../../services/merger/redis/codec';
 import { applyItem, emptyDataState, type DataEntity, type DataEntityState, type DataItem } from '../../../services/merger/ordered/dataPlane';
-import { replayedItemOutputs, storedItemOutcome } from '../../../services/merger/ordered/itemOutbox';
+import { implicitOutcome, replayedItemOutputs, storedExplicitly, storedItemOutcome } from '../../../services/merger/ordered/itemOutbox';
 
 // Encoding as the catalog does, without a registry: schema id 7 for every stream.
 const topics = Object.fromEntries(STREAMS.map((s) => [s, s])) as unknown as TopicConfig;
@@ -94,5 +94,49 @@ describe('data plane outbox entries', () => {
   it('a code that does not fit the item is refused, not turned into other outputs', () => {
     const person: DataEntity = { kind: 'person', workspace: 'w', person: P };
     expect(() => replayedItemOutputs(person, track('pe', T0, { person: P }), { code: 'P' }, encode)).toThrow(/does not fit/);
+  });
+
+  describe('the usual outcome is not stored: a replayed item with no entry had it', () => {
+    /** What the data plane stores for the item: the entry, or nothing when the outcome is the implicit one. */
+    function stored(entity: DataEntity, state: DataEntityState, item: DataItem) {
+      const produced = applyItem(entity, state, item);
+      const original = encode(produced);
+      const outcome = storedItemOutcome(entity, item, produced, original);
+      return { entry: storedExplicitly(entity, item, outcome) ? encodeOutbox(outcome) : null, original };
+    }
+    const replay = (entity: DataEntity, item: DataItem, entry: Buffer | null) => replayedItemOutputs(entity, item, entry ? decodeOutbox(entry) : (implicitOutcome(entity, item) as never), encode);
+
+    it('a pending page view writes no entry and replays to the same bytes', () => {
+      const item = track('e1', T0, { anonymous_id: 'a1' });
+      const { entry, original } = stored(anonymous, emptyDataState(), item);
+      expect(entry).toBeNull();
+      expect(replay(anonymous, item, entry)).toEqual(original);
+    });
+
+    it('an invite writes no entry and replays to the same trigger', () => {
+      const invites: DataEntity = { kind: 'invites', workspace: 'w' };
+      const item = track('inv', T0, { name: 'invite', data_json: '{"recipient":"Friend@Example.com"}' });
+      const { entry, original } = stored(invites, emptyDataState(), item);
+      expect(entry).toBeNull();
+      expect(replay(invites, item, entry)).toEqual(original);
+    });
+
+    it('a duplicate and a merged event of an anonymous id are stored: "no entry" would replay them as pending', () => {
+      const state = emptyDataState();
+      applyItem(anonymous, state, track('dup', T0, { anonymous_id: 'a1' }));
+      const duplicate = track('dup', T0 + 1, { anonymous_id: 'a1' });
+      const again = stored(anonymous, state, duplicate);
+      expect(again.entry).not.toBeNull();
+      expect(replay(anonymous, duplicate, again.entry)).toEqual([]);
+      const bound: DataEntityState = { ...emptyDataState(), person: P, window: { openedBy: 'i1', end: T0 + 300_000, count: 0, oldest: null } };
+      const inWindow = track('in', T0 + 1000, { anonymous_id: 'a1' });
+      const { entry, original } = stored(anonymous, bound, inWindow);
+      expect(entry).not.toBeNull();
+      expect(replay(anonymous, inWindow, entry)).toEqual(original);
+    });
+
+    it("a person's event and a command have no implicit outcome: they are always stored", () => {
+      expect(implicitOutcome({ kind: 'person', workspace: 'w', person: P }, track('pe', T0, { person: P }))).toBeNull();
+    });
   });
 });
