@@ -250,29 +250,11 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     Number.isFinite(maxPoint) ? store.redis.zrangebyscore(timersKey, '-inf', `(${maxPoint}`, 'WITHSCORES', 'LIMIT', 0, 5000) : Promise.resolve([]),
     store.redis.zrangebyscore(timersKey, Number.isFinite(maxPoint) ? maxPoint : '-inf', '+inf', 'WITHSCORES', 'LIMIT', 0, 1),
   ]);
-  // Timers of ids whose records now go to another partition: they fire there, once that
-  // partition's release point — which covers the id's records now — has passed the window's end.
-  // Fired here, on this partition's point alone, an event of the id received inside the window but
-  // read there later would find the window closed (docs/runbook-partitions.md).
-  const handedOver = new Map<number, Array<number | string>>();
-  const handedOverFired: string[] = [];
   for (let i = 0; i < upToPoints.length; i += 2) {
-    const member = upToPoints[i] as string;
-    const { workspace, anonymousId } = KeySpace.parseTimerMember(member);
+    const { workspace, anonymousId } = KeySpace.parseTimerMember(upToPoints[i] as string);
     const end = Number(upToPoints[i + 1]);
-    if (end >= pointOf(workspace)) {
-      stillOpen(workspace, end);
-      continue;
-    }
-    const owner = ctx.inboundPartitionOf?.(anonymousKey(workspace, anonymousId)) ?? partition;
-    if (owner === partition) {
-      workOf({ kind: 'anonymous', workspace, anonymousId }).dueTimers.push(end);
-      continue;
-    }
-    let moving = handedOver.get(owner);
-    if (!moving) handedOver.set(owner, (moving = []));
-    moving.push(end, member);
-    handedOverFired.push(member, String(end));
+    if (end < pointOf(workspace)) workOf({ kind: 'anonymous', workspace, anonymousId }).dueTimers.push(end);
+    else stillOpen(workspace, end);
   }
   for (let i = 0; i < firstAfter.length; i += 2) stillOpen(KeySpace.parseTimerMember(firstAfter[i] as string).workspace, Number(firstAfter[i + 1]));
 
@@ -280,6 +262,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   const timerOutputs: EncodedOutput[] = [];
   const cleanups: Array<{ entity: EntityRef; positions: readonly string[] }> = [];
   const timerChanges: Array<TimerChange> = [];
+  const handOvers: Array<{ readonly owner: number; readonly member: string; readonly end: number }> = [];
   const encode = (outputs: readonly Output[]): EncodedOutput[] => outputs.map((o) => ({ stream: o.stream, key: o.key, value: o.value === null ? null : catalog.encode(o.stream, o.value) }));
 
   /** What deciding one entity on its loaded state gives; kept only if its write succeeds. */
@@ -289,6 +272,8 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     readonly decided: Map<HeldItem, EncodedOutput[]>;
     readonly timerOut: EncodedOutput[];
     readonly timerChange: TimerChange | null;
+    /** The open window's timer, moved to the partition its id is keyed to now. */
+    readonly handOver: { readonly owner: number; readonly member: string; readonly end: number } | null;
     /** Outbox entries to delete once the batch is published. */
     readonly positions: readonly string[];
     /** A replayed item's outbox entry was not loaded: load it and decide again. */
@@ -351,10 +336,16 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       // A window's entry (no item) is always stored whole.
       return item ? replayedItemOutputs(entity, item, outcome, encode) : outcome.code === 'B' ? outcome.entry.outputs : [];
     };
+    let lastReplayed: RecordStamp | null = null;
     items.forEach((held, i) => {
       const stamp = stamps[i] as RecordStamp;
       const position = itemPosition(held.log, partition, held.offset);
-      if (last ? compareStamps(stamp, last.stamp) <= 0 : appliedBefore(stamp, stored)) {
+      // Items come sorted, so an item equal to the one before it — on (received_at, id) and
+      // content — is an exact copy of it in the log (at another offset): it changes nothing and
+      // sends nothing. Taken for a replay, it would send the implicit outcome a second time.
+      if ((last && compareStamps(stamp, last.stamp) <= 0) || (lastReplayed && compareStamps(stamp, lastReplayed) === 0)) return;
+      if (!last && appliedBefore(stamp, stored)) {
+        lastReplayed = stamp;
         counts.replayed += 1;
         // Its entry, if a crash came between the publishing and the clean-up, goes now.
         cleaned.push(position);
@@ -401,6 +392,19 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     // — again from the outbox unless it was published.
     const clock = pointOf(entity.workspace);
     const timerOut: EncodedOutput[] = [];
+    // After partitions were added, an id's records may go to another partition now: its open
+    // window's timer fires there, once that partition's release point — which covers the id's
+    // records now — has passed the end. Fired here, on this partition's point alone, an event of
+    // the id received inside the window but read there later would find the window closed
+    // (docs/runbook-partitions.md). Only a timer of the live window moves; one this batch's own
+    // items decide fires here as before.
+    const owner = entity.kind === 'anonymous' && items.length === 0 && ctx.inboundPartitionOf ? ctx.inboundPartitionOf(anonymousKey(entity.workspace, entity.anonymousId)) : partition;
+    if (owner !== partition && entity.kind === 'anonymous' && state.window !== null && work.dueTimers.includes(state.window.end)) {
+      const member = KeySpace.timerMember(entity.workspace, entity.anonymousId);
+      const handOver = { owner, member, end: state.window.end };
+      const timerChange = { member, end: null, arm: false, fired: [...new Set(work.dueTimers)] };
+      return { work, commit: null, decided, timerOut, timerChange, handOver, positions: [], needsOutbox: false, decisions, counts };
+    }
     if (Number.isFinite(heldBackTo(entity.workspace))) passTime(entity, state, Math.min(clock, heldBackTo(entity.workspace)));
     const endBefore = state.window?.end ?? null;
     const ended = encode(passTime(entity, state, clock));
@@ -426,14 +430,16 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
         ? {
             member: KeySpace.timerMember(entity.workspace, entity.anonymousId),
             end: state.window?.end ?? null,
-            // Indexed again when the window changed, or on a replay (the index write may be what the crash lost).
-            arm: state.window !== null && (state.window.end !== loaded.state.window?.end || counts.replayed > 0),
+            // Indexed again when the window changed, on a replay (the index write may be what the
+            // crash lost), or when a timer of another end came due (a stale entry, or one handed
+            // over from another partition): the live end stays indexed.
+            arm: state.window !== null && (state.window.end !== loaded.state.window?.end || counts.replayed > 0 || work.dueTimers.some((end) => end !== state.window?.end)),
             fired: [...new Set([...work.dueTimers, ...(endBefore !== null && state.window === null ? [endBefore] : [])])],
           }
         : null;
     for (const end of work.dueTimers) cleaned.push(timerPosition(end));
     for (const position of outbox.keys()) cleaned.push(position);
-    return { work, commit, decided, timerOut, timerChange, positions: cleaned, needsOutbox, decisions, counts };
+    return { work, commit, decided, timerOut, timerChange, handOver: null, positions: cleaned, needsOutbox, decisions, counts };
   };
 
   // Every entity of the batch loaded in one round and written in one (one script per Redis slot,
@@ -472,6 +478,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       timerOutputs.push(...result.timerOut);
       cleanups.push({ entity: result.work.entity, positions: result.positions });
       if (result.timerChange) timerChanges.push(result.timerChange);
+      if (result.handOver) handOvers.push(result.handOver);
     }
     remaining = again.length > 0 ? [...moved, ...again] : moved;
   }
@@ -482,9 +489,15 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   const arming: Array<number | string> = [];
   for (const t of timerChanges) if (t.arm && t.end !== null) arming.push(t.end, t.member);
   if (arming.length > 0) await store.redis.zadd(timersKey, ...(arming as [number, string]));
-  for (const [owner, moving] of handedOver) await store.redis.zadd(store.keys.partition(lease.topics.inbound, owner).timers, ...(moving as [number, string]));
-  tally.timersHandedOver = handedOverFired.length / 2;
-  if (handedOver.size > 0) logger.info({ partition, timers: tally.timersHandedOver, to: [...handedOver.keys()] }, 'grace timers handed over to the partitions their ids are keyed to now');
+  const byOwner = new Map<number, Array<number | string>>();
+  for (const { owner, member, end } of handOvers) {
+    let moving = byOwner.get(owner);
+    if (!moving) byOwner.set(owner, (moving = []));
+    moving.push(end, member);
+  }
+  for (const [owner, moving] of byOwner) await store.redis.zadd(store.keys.partition(lease.topics.inbound, owner).timers, ...(moving as [number, string]));
+  tally.timersHandedOver = handOvers.length;
+  if (handOvers.length > 0) logger.info({ partition, timers: handOvers.length, to: [...byOwner.keys()] }, 'grace timers handed over to the partitions their ids are keyed to now');
   for (const change of timerChanges) if (change.end !== null) stillOpen(KeySpace.parseTimerMember(change.member).workspace, change.end);
 
   // A person's merged events come from several partitions (one per anonymous id, one for its own
@@ -542,7 +555,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       // (compared with the end that fired, in one script call for the batch). Independent of the
       // outbox clean-up: both go at once (a round trip less per batch).
       // A timer handed over leaves this partition's index the same way (its end compared).
-      const fired: string[] = [...handedOverFired];
+      const fired: string[] = [];
       for (const change of timerChanges) if (change.end === null) for (const end of change.fired) fired.push(change.member, String(end));
       await Promise.all([store.cleanOutboxes(cleanups), fired.length > 0 ? store.redis.clearFiredTimers(timersKey, ...fired) : null]);
     },

@@ -85,14 +85,13 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
   const controlPartitions = await followPartitionCount(admin, deps.personOpsTopic, deps.metadataMaxAgeMs, logger);
   const orderPartitions = await followPartitionCount(admin, deps.personOrderTopic, deps.metadataMaxAgeMs, logger);
   const inboundPartitions = await followPartitionCount(admin, topic, deps.metadataMaxAgeMs, logger);
-  // The count known now: the metadata's, or more if the group already gave this consumer a partition past it.
-  let assignedCount = 0;
-  const inboundCount = () => Math.max(inboundPartitions.current(), assignedCount);
   const context: OrderedContext = {
     ...deps.context,
     controlPartitionOf: (workspace) => controlPartitionFor(workspace, controlPartitions.current()),
     personOrderPartitions: orderPartitions.current,
-    inboundPartitionOf: (key) => keyPartition(key, inboundCount()),
+    // The metadata's count, as every process reads it: a guess from the partitions assigned here
+    // could be neither the old count nor the new one, and send a timer back and forth.
+    inboundPartitionOf: (key) => keyPartition(key, inboundPartitions.current()),
   };
   const totals = { records: 0, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, movedLate: 0, timersHandedOver: 0, ...noDecisions(), batches: 0 };
 
@@ -119,7 +118,6 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
         const { published } = parseInboundPosition(committed.get(topic)?.metadata ?? null);
         const heldBack = recovering ? { upTo: published, below: { inbound: committed.get(topic)?.offset ?? 0, commands: committed.get(deps.commandsTopic)?.offset ?? 0 } } : null;
         paused.delete(partition);
-        if (partition + 1 > assignedCount) assignedCount = partition + 1;
         return { topics, partition, buffer: emptyDataBuffer(clocks, highest), published, heldBack, next: { inbound: inbound?.offset ?? 0, commands: commands?.offset ?? 0 }, clockSent: null, clockSentAt: 0, windowEnds: new Map() };
       },
       process: (lease, batchTopic, messages) => processOrderedBatch(lease, batchTopic, messages, context),

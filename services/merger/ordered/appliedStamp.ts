@@ -58,9 +58,16 @@ export interface EntityApplied {
 
 export const NOTHING_APPLIED: EntityApplied = { last: null, by: null, others: {} };
 
-/** The last item `partition` applied to the entity, if any. */
+/** Under `others`: a stamp stored before partitions were told apart, once another was written. */
+const UNKNOWN_PARTITION = 'u';
+
+/**
+ * The last item `partition` applied to the entity, if any. A partition with no stamp of its own
+ * takes one stored before partitions were told apart: any partition may have written it.
+ */
 export function appliedBy(applied: EntityApplied, partition: number): AppliedStamp | null {
-  return applied.by === null || applied.by === partition ? applied.last : (applied.others[partition] ?? null);
+  if (applied.by === null || applied.by === partition) return applied.last;
+  return applied.others[partition] ?? applied.others[UNKNOWN_PARTITION] ?? null;
 }
 
 /**
@@ -71,13 +78,16 @@ export function appliedBy(applied: EntityApplied, partition: number): AppliedSta
 export function appliedElsewhereAfter(stamp: RecordStamp, applied: EntityApplied, partition: number): boolean {
   if (applied.by === null) return false;
   if (applied.by !== partition && applied.last !== null && appliedBefore(stamp, applied.last)) return true;
-  for (const key in applied.others) if (Number(key) !== partition && appliedBefore(stamp, applied.others[key] as AppliedStamp)) return true;
+  for (const key in applied.others) if (key !== UNKNOWN_PARTITION && Number(key) !== partition && appliedBefore(stamp, applied.others[key] as AppliedStamp)) return true;
   return false;
 }
 
 /** The entity's stamps once `partition` has applied up to `stamp`. */
 export function withAppliedBy(applied: EntityApplied, partition: number, stamp: AppliedStamp): EntityApplied {
-  if (applied.by === null || applied.by === partition) return { last: stamp, by: partition, others: applied.others };
+  if (applied.by === partition) return { last: stamp, by: partition, others: applied.others };
+  // The stamp from before partitions were told apart is kept for the partitions with none of
+  // their own: one of them wrote it, and may read its items again (after a rebalance, say).
+  if (applied.by === null) return { last: stamp, by: partition, others: applied.last === null ? applied.others : { ...applied.others, [UNKNOWN_PARTITION]: applied.last } };
   const others: Record<string, AppliedStamp> = { ...applied.others };
   delete others[partition];
   if (applied.last !== null) others[applied.by] = applied.last;

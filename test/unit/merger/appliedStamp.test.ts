@@ -102,6 +102,12 @@ describe('an id applied by two partitions (partitions added: docs/runbook-partit
     const legacy = { last: at(10), by: null, others: {} };
     expect(appliedBy(legacy, 4)).toEqual(at(10));
     expect(appliedElsewhereAfter(stamp(5, 'e', 'x'), legacy, 4)).toBe(false);
-    expect(withAppliedBy(legacy, 4, at(12))).toEqual({ last: at(12), by: 4, others: {} });
+    // Once a partition writes, the old stamp stays for every partition that has none of its own:
+    // the one that wrote it may read its items again.
+    const written = withAppliedBy(legacy, 4, at(12));
+    expect(written).toEqual({ last: at(12), by: 4, others: { u: at(10) } });
+    expect(appliedBy(written, 2)).toEqual(at(10));
+    expect(appliedBefore(stamp(10, 'e', 'x'), appliedBy(written, 2))).toBe(true);
+    expect(appliedElsewhereAfter(stamp(11, 'e', 'x'), written, 2)).toBe(true);
   });
 });
