@@ -73,7 +73,7 @@ describe('the last item a data-plane entity applied', () => {
   });
 });
 
-describe('an id applied by two partitions (partitions added: docs/runbook-partitions.md)', () => {
+describe('an id applied by two partitions after partitions were added: nothing dropped, nothing applied twice (R7)', () => {
   const at = (time: number, id = 'e') => ({ at: time, id, content: '' });
 
   it('a replay is judged against the stamp of the partition that re-reads its log, not the last writer', () => {

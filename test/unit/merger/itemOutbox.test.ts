@@ -96,7 +96,7 @@ describe('data plane outbox entries', () => {
     expect(() => replayedItemOutputs(person, track('pe', T0, { person: P }), { code: 'P' }, encode)).toThrow(/does not fit/);
   });
 
-  describe('the usual outcome is not stored: a replayed item with no entry had it', () => {
+  describe('the usual outcome is not stored: a replayed item with no entry had it (R1, R7)', () => {
     /** What the data plane stores for the item: the entry, or nothing when the outcome is the implicit one. */
     function stored(entity: DataEntity, state: DataEntityState, item: DataItem) {
       const produced = applyItem(entity, state, item);
