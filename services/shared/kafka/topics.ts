@@ -50,13 +50,13 @@ export function topicDefinitions(topics: TopicConfig): ITopicConfig[] {
  * just created (seen on a fresh KRaft broker: a whole test suite failed at its start), so we wait
  * here instead, retrying that answer and LEADER_NOT_AVAILABLE.
  */
-export async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number): Promise<void> {
+export async function waitForLeaders(admin: Admin, names: string[], timeoutMs: number, minPartitions: ReadonlyMap<string, number> = new Map()): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const transient = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
   for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
     try {
       const metadata = await admin.fetchTopicMetadata({ topics: names });
-      if (metadata.topics.length === names.length && metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      if (metadata.topics.length === names.length && metadata.topics.every((t) => t.partitions.length >= (minPartitions.get(t.name) ?? 1) && t.partitions.every((p) => p.leader >= 0))) return;
     } catch (error) {
       if (!transient.has((error as { type?: string }).type ?? '') || Date.now() + wait > deadline) throw error;
     }
