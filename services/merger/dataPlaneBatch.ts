@@ -180,6 +180,13 @@ function entityOfItem(held: HeldItem): DataEntity {
 const entityKey = (entity: DataEntity) =>
   entity.kind === 'anonymous' ? `a\u0000${entity.workspace}\u0000${entity.anonymousId}` : entity.kind === 'person' ? `p\u0000${entity.workspace}\u0000${entity.person.id_type}\u0000${entity.person.value}` : `i\u0000${entity.workspace}`;
 
+/** An open window's timer moved to the partition its id is keyed to now (partitions added). */
+interface TimerHandOver {
+  readonly owner: number;
+  readonly member: string;
+  readonly end: number;
+}
+
 /** What a batch does to an anonymous id's entry in the partition's timer index. */
 interface TimerChange {
   readonly member: string;
@@ -262,7 +269,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   const timerOutputs: EncodedOutput[] = [];
   const cleanups: Array<{ entity: EntityRef; positions: readonly string[] }> = [];
   const timerChanges: Array<TimerChange> = [];
-  const handOvers: Array<{ readonly owner: number; readonly member: string; readonly end: number }> = [];
+  const handOvers: TimerHandOver[] = [];
   const encode = (outputs: readonly Output[]): EncodedOutput[] => outputs.map((o) => ({ stream: o.stream, key: o.key, value: o.value === null ? null : catalog.encode(o.stream, o.value) }));
 
   /** What deciding one entity on its loaded state gives; kept only if its write succeeds. */
@@ -273,7 +280,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     readonly timerOut: EncodedOutput[];
     readonly timerChange: TimerChange | null;
     /** The open window's timer, moved to the partition its id is keyed to now. */
-    readonly handOver: { readonly owner: number; readonly member: string; readonly end: number } | null;
+    readonly handOver: TimerHandOver | null;
     /** Outbox entries to delete once the batch is published. */
     readonly positions: readonly string[];
     /** A replayed item's outbox entry was not loaded: load it and decide again. */

@@ -8,6 +8,7 @@
  * partitions' frontiers never moved, and ids whose binding went there stayed pending). Patched,
  * the producer refreshes its metadata and sends the record.
  */
+import { waitForLeaders } from '../../services/shared/kafka/topics';
 import { deleteTopics, isolatedTopics, readToEnd, testKafka, withAdmin } from '../support/stack';
 
 describe('kafkajs producer and partitions added since its metadata was read', () => {
@@ -26,7 +27,7 @@ describe('kafkajs producer and partitions added since its metadata was read', ()
       await withAdmin(kafka, async (admin) => {
         await admin.createPartitions({ topicPartitions: [{ topic: topics.inbound, count: 3 }] });
         // The broker lists the new partitions (with leaders) before the producer is asked to use one.
-        for (let i = 0; i < 50 && (await admin.fetchTopicMetadata({ topics: [topics.inbound] })).topics[0]?.partitions.some((p) => p.partitionId === 2 && p.leader >= 0) !== true; i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+        await waitForLeaders(admin, [topics.inbound], 10_000, new Map([[topics.inbound, 3]]));
       });
       await producer.send({ topic: topics.inbound, acks: -1, messages: [{ partition: 2, key: 'k', value: 'after' }] });
     } finally {
