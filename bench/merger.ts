@@ -98,24 +98,46 @@ async function lastWriteTo(admin: Admin, topic: string, quietMs: number): Promis
 }
 
 /** Polls the group's committed offsets until every partition reached `ends`. */
-async function drain(admin: Admin, groupId: string, topic: string, ends: Map<number, number>, total: number, label: string): Promise<{ seconds: number; firstProgressAt: number; doneAt: number }> {
+/** The control plane's own backlog (two planes): its group reads person-ops; the data plane waits for its clock. */
+interface ControlProgress {
+  readonly groupId: string;
+  readonly topic: string;
+  readonly ends: Map<number, number>;
+}
+
+/** How far a group's committed offsets are into `ends`, and whether any partition is behind. */
+async function committedProgress(admin: Admin, groupId: string, topic: string, ends: Map<number, number>): Promise<{ done: number; behind: boolean }> {
+  const committed = await fetchCommittedOffsets(admin, groupId, topic).catch(() => new Map<number, number>());
+  let done = 0;
+  let behind = false;
+  for (const [partition, end] of ends) {
+    const at = Math.min(end, Math.max(0, committed.get(partition) ?? 0));
+    done += at;
+    if (at < end) behind = true;
+  }
+  return { done, behind };
+}
+
+async function drain(admin: Admin, groupId: string, topic: string, ends: Map<number, number>, total: number, label: string, control?: ControlProgress): Promise<{ seconds: number; firstProgressAt: number; doneAt: number; controlCaughtUpAt: number }> {
   const started = Date.now();
   let firstProgressAt = 0;
+  let controlCaughtUpAt = 0;
+  const controlTotal = control ? [...control.ends.values()].reduce((a, b) => a + b, 0) : 0;
   for (;;) {
-    const committed = await fetchCommittedOffsets(admin, groupId, topic).catch(() => new Map<number, number>());
-    let done = 0;
-    let behind = false;
-    for (const [partition, end] of ends) {
-      const at = Math.min(end, Math.max(0, committed.get(partition) ?? 0));
-      done += at;
-      if (at < end) behind = true;
-    }
+    const { done, behind } = await committedProgress(admin, groupId, topic, ends);
     if (done > 0 && !firstProgressAt) firstProgressAt = Date.now();
     const elapsed = (Date.now() - started) / 1000;
-    progress(`${label}: ${done.toLocaleString()}/${total.toLocaleString()} records in ${elapsed.toFixed(1)} s (${round(done / Math.max(elapsed, 0.001))}/s)`);
+    let controlText = '';
+    if (control && !controlCaughtUpAt) {
+      const controlled = await committedProgress(admin, control.groupId, control.topic, control.ends);
+      if (!controlled.behind) controlCaughtUpAt = Date.now();
+      controlText = `; person operations ${controlled.done.toLocaleString()}/${controlTotal.toLocaleString()}`;
+    }
+    progress(`${label}: ${done.toLocaleString()}/${total.toLocaleString()} records in ${elapsed.toFixed(1)} s (${round(done / Math.max(elapsed, 0.001))}/s)${controlText}`);
+    if (process.env.BENCH_TIMELINE === '1') process.stderr.write('\n');
     if (!behind) {
       process.stderr.write('\n');
-      return { seconds: (Date.now() - started) / 1000, firstProgressAt, doneAt: Date.now() };
+      return { seconds: (Date.now() - started) / 1000, firstProgressAt, doneAt: Date.now(), controlCaughtUpAt: controlCaughtUpAt || Date.now() };
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -135,6 +157,8 @@ export interface DrainFigures {
   readonly transactionsPer1k?: number;
   /** The same, per consumer of the merger. */
   readonly transactionsSplit?: string;
+  /** Two planes: seconds until the control plane had committed every person operation (the data plane waits for its clock). */
+  readonly controlCaughtUpSeconds?: number;
 }
 
 export interface ThroughputFigures {
@@ -265,9 +289,11 @@ export async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
   const spawning = ports.map((port, i) =>
     spawnService('merger', { ...env, ANONMERGE_MERGER_PORT: String(port) }, `http://127.0.0.1:${port}/readyz`, path.join(LOG_DIR, `bench-merger-${i}.log`), run.profile ?? []).then((c) => children.push(c)),
   );
-  let result = await drain(run.admin, group, run.topics.inbound, run.ends, run.total, run.label ?? `merger × ${run.instances}`);
+  const twoPlanes = run.controlPlane ?? loadConfig(['merger']).merger.controlPlane;
+  const control = twoPlanes ? { groupId: `${group}.control`, topic: run.topics.personOps, ends: await endOffsets(run.admin, run.topics.personOps) } : undefined;
+  let result = await drain(run.admin, group, run.topics.inbound, run.ends, run.total, run.label ?? `merger × ${run.instances}`, control);
   await Promise.all(spawning);
-  if (run.controlPlane ?? loadConfig(['merger']).merger.controlPlane) {
+  if (twoPlanes) {
     // Two planes: the order stage writes the merged events after the data plane has committed;
     // done when merged-events has stopped growing, at its last write.
     result = { ...result, doneAt: await lastWriteTo(run.admin, run.topics.mergedEvents, 2000) };
@@ -278,7 +304,7 @@ export async function drainWithMergers(run: DrainRun): Promise<DrainFigures> {
   process.stderr.write(`  cleaning up ${run.instances}-instance state in Redis…\n`);
   await deleteByPrefix(run.redis, prefix);
   await run.admin.deleteTopics({ topics: [commands, personOrder] }).catch(() => undefined);
-  return { ...drainFigures(run.total, (result.doneAt - started) / 1000, cpu, published.outputs), transactionsPer1k: round((published.transactions / run.total) * 1000, 1), transactionsSplit: per1kSplit(published.byConsumer, run.total) };
+  return { ...drainFigures(run.total, (result.doneAt - started) / 1000, cpu, published.outputs), transactionsPer1k: round((published.transactions / run.total) * 1000, 1), transactionsSplit: per1kSplit(published.byConsumer, run.total), ...(control ? { controlCaughtUpSeconds: round((result.controlCaughtUpAt - started) / 1000, 1) } : {}) };
 }
 
 /** Transactions per 1,000 records of each consumer (main: the data plane; control; order), as "a + b + c". */

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const mean = ratios.reduce((a, b) => a + b, 0) / ratios.length;
   const nodeMicros = (f: DrainFigures) => round(((f.cpu.merger ?? 0) / RECORDS) * 1e6, 1);
   const rendered = table(
-    ['pair', 'legacy records/s', 'two planes records/s', 'ratio', 'legacy CPU µs/record (node)', 'two planes CPU µs/record (node)'],
+    ['pair', 'legacy records/s', 'two planes records/s', 'ratio', 'legacy CPU µs/record (node)', 'two planes CPU µs/record (node)', 'control plane caught up after'],
     pairs.map((p, i) => [
       i + 1,
       p.legacy.recordsPerSecond.toLocaleString(),
@@ -80,6 +80,7 @@ async function main(): Promise<void> {
       `${(ratios[i] as number).toFixed(2)}×`,
       `${p.legacy.cpuMicrosPerRecord} (${nodeMicros(p.legacy)})`,
       `${p.twoPlanes.cpuMicrosPerRecord} (${nodeMicros(p.twoPlanes)})`,
+      `${p.twoPlanes.controlCaughtUpSeconds ?? '?'} of ${p.twoPlanes.seconds} s`,
     ]),
   );
   process.stdout.write(
