@@ -10,7 +10,11 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY services ./services
 COPY bench ./bench
-RUN npx tsc -p tsconfig.build.json \
+# The consumer helper's record types are generated from the schemas (scripts/generate-avro-types.js).
+COPY schemas ./schemas
+COPY scripts ./scripts
+RUN node scripts/generate-avro-types.js \
+ && npx tsc -p tsconfig.build.json \
  # Dev dependencies go; the patched kafkajs stays as it is (prune does not reinstall it).
  && npm prune --omit=dev --no-audit --no-fund
 

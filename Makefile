@@ -15,7 +15,7 @@ export ANONMERGE_REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)
 
 INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
-SOURCES := $(shell find services bench -name '*.ts' 2>/dev/null) tsconfig.json tsconfig.build.json
+SOURCES := $(shell find services bench -name '*.ts' -not -path 'services/shared/generated/*' 2>/dev/null) $(wildcard schemas/*.avsc) scripts/generate-avro-types.js tsconfig.json tsconfig.build.json
 
 .PHONY: help install build typecheck infra-up infra-down infra-status up down status logs run test test-unit bench bench-merger bench-planes bench-latency bench-ingest bench-state bench-sequences bench-tenants bench-cluster cluster-up cluster-down browser chaos security clean
 
@@ -29,10 +29,12 @@ $(INSTALL_STAMP): package.json package-lock.json $(wildcard patches/*.patch)
 
 build: $(BUILD_STAMP) ## compile the services to dist/
 $(BUILD_STAMP): $(INSTALL_STAMP) $(SOURCES)
+	node scripts/generate-avro-types.js
 	npx tsc -p tsconfig.build.json
 	@touch $@
 
 typecheck: $(INSTALL_STAMP) ## type-check sources and tests (strict)
+	node scripts/generate-avro-types.js
 	npx tsc -p tsconfig.json --noEmit
 
 infra-up: ## start Kafka, the schema registry and Redis (idempotent), wait until healthy
@@ -69,6 +71,7 @@ browser: ## Debian's chromium for the snippet's browser test (installed once whe
 	@bash infra/chromium.sh ensure >/dev/null
 
 test-unit: install ## unit tests only (no stack needed)
+	node scripts/generate-avro-types.js
 	npx jest --ci --selectProjects unit
 
 chaos: install infra-up build ## the fault matrix (long: 50 kills, zombies, Redis/Kafka kills, …) and its table
