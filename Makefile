@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' -not -path 'services/shared/generated/*' 2>/dev/null) $(wildcard schemas/*.avsc) scripts/generate-avro-types.js tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status logs run test test-unit bench bench-merger bench-planes bench-latency bench-ingest bench-state bench-sequences bench-tenants bench-cluster cluster-up cluster-down browser chaos security clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status logs run test test-unit schema-check bench bench-merger bench-planes bench-latency bench-ingest bench-state bench-sequences bench-tenants bench-cluster cluster-up cluster-down browser chaos security clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -63,9 +63,13 @@ logs: ## follow the services' logs, pretty-printed (Ctrl-C stops)
 run: infra-up build ## the stack, both services, sample traffic and a live feed (Ctrl-C stops)
 	@bash infra/run.sh
 
-test: install infra-up browser typecheck build ## type-check, then unit, integration and (short) fault tests against the real stack
+test: install infra-up browser typecheck build ## type-check, schema check, then unit, integration and (short) fault tests against the real stack
+	node dist/services/cli/main.js schemas check
 	npx jest --ci --selectProjects unit integration
 	npx jest --ci --selectProjects chaos
+
+schema-check: infra-up build ## each schema against its released versions, by the registry's compatibility API (docs/consuming.md)
+	node dist/services/cli/main.js schemas check
 
 browser: ## Debian's chromium for the snippet's browser test (installed once when missing)
 	@bash infra/chromium.sh ensure >/dev/null

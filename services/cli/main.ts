@@ -8,6 +8,7 @@
  *   anonmerge partitions add --count N [--stream inbound]
  *   anonmerge migrate two-planes [--if-needed]
  *   anonmerge config-docs [--check]
+ *   anonmerge schemas check [--schemas DIR]
  *
  * Settings come from the same environment variables as the services (docs/configuration.md).
  */
@@ -27,6 +28,7 @@ import { addPartitions } from './commands/partitions';
 import { compareStates, rebuildState } from './commands/rebuild';
 import { compareOrderedStates } from './commands/orderedStateComparison';
 import { MigrationRefused, migrateToTwoPlanes, unmigratedPartitions } from './commands/migrate';
+import { checkSchemas, renderSchemaCheck } from './commands/schemaCheck';
 
 const USAGE = `usage:
   anonmerge explain --workspace W (--anonymous-id A | --person P) [--json]
@@ -34,7 +36,8 @@ const USAGE = `usage:
   anonmerge dlq replay [--from-offset N] [--dry-run]
   anonmerge partitions add --count N [--stream inbound]
   anonmerge migrate two-planes [--if-needed]   (legacy mergers stopped first: docs/deployment.md)
-  anonmerge config-docs [--check]`;
+  anonmerge config-docs [--check]
+  anonmerge schemas check [--schemas DIR]      (each schema against its released versions: docs/consuming.md)`;
 
 function fail(message: string): never {
   process.stderr.write(`anonmerge: ${message}\n${USAGE}\n`);
@@ -48,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const { values } = parseArgs({
-    args: argv.slice(command === 'dlq' || command === 'partitions' || command === 'migrate' ? 2 : 1),
+    args: argv.slice(command === 'dlq' || command === 'partitions' || command === 'migrate' || command === 'schemas' ? 2 : 1),
     options: {
       workspace: { type: 'string' },
       'anonymous-id': { type: 'string' },
@@ -63,9 +66,21 @@ async function main(argv: string[]): Promise<number> {
       stream: { type: 'string', default: 'inbound' },
       check: { type: 'boolean', default: false },
       'if-needed': { type: 'boolean', default: false },
+      schemas: { type: 'string' },
     },
   });
   if (command === 'config-docs') return configDocs(values.check ?? false);
+  if (command === 'schemas' && sub === 'check') {
+    const registryConfig = configOrExit('anonmerge', ['registry']).registry;
+    const rows = await checkSchemas(registryConfig, values.schemas ?? undefined);
+    process.stdout.write(`${renderSchemaCheck(rows)}\n`);
+    const broken = rows.filter((row) => row.status === 'INCOMPATIBLE');
+    if (broken.length > 0) {
+      process.stderr.write(`anonmerge: ${broken.map((row) => row.file).join(', ')} would break readers of released versions; see docs/consuming.md, "Schema evolution"\n`);
+      return 1;
+    }
+    return 0;
+  }
 
   const config = configOrExit('anonmerge', ['kafka', 'topics', 'registry', 'redis', 'merger', 'log']);
   const logger = createLogger('cli', process.env.ANONMERGE_LOG_LEVEL ? config.log.level : 'warn');

@@ -6,6 +6,7 @@
  * 'COMPATIBILITY' already exists".
  */
 import { SchemaCatalog } from '../../services/shared/avro/catalog';
+import { COMPATIBILITY_OF } from '../../services/shared/avro/compatibilityPolicy';
 import { STREAMS, loadSchema } from '../../services/shared/avro/schemaFiles';
 import { setSubjectCompatibility } from '../../services/shared/avro/subjectRegistration';
 import { COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
@@ -18,17 +19,18 @@ async function compatibilityOf(subject: string): Promise<string> {
 }
 
 describe('schema registration at start', () => {
-  it('six processes opening the same new subjects at once all start, with one id per subject, held to BACKWARD', async () => {
+  it('six processes opening the same new subjects at once all start, with one id per subject, held to the policy\'s level (FULL_TRANSITIVE)', async () => {
     const topics = isolatedTopics('registration-race');
     const catalogs = await Promise.all(Array.from({ length: 6 }, () => SchemaCatalog.open(config.registry, topics, testLogger)));
     for (const stream of STREAMS) {
       const ids = new Set(catalogs.map((catalog) => catalog.schemaId(stream)));
       expect(ids.size).toBe(1);
-      expect(await compatibilityOf(loadSchema(stream, topics).subject)).toBe('BACKWARD');
+      expect(await compatibilityOf(loadSchema(stream, topics).subject)).toBe(COMPATIBILITY_OF[stream]);
+      expect(COMPATIBILITY_OF[stream]).toBe('FULL_TRANSITIVE');
     }
   });
 
-  it('a subject left without its rule (a start that died between registering and setting it) is set to BACKWARD', async () => {
+  it('a subject left without its rule (a start that died between registering and setting it) is set to the policy\'s level', async () => {
     const topics = isolatedTopics('registration-none');
     const first = await SchemaCatalog.open(config.registry, topics, testLogger, ['mergedEvents']);
     const subject = loadSchema('mergedEvents', topics).subject;
@@ -37,7 +39,7 @@ describe('schema registration at start', () => {
 
     const again = await SchemaCatalog.open(config.registry, topics, testLogger, ['mergedEvents']);
     expect(again.schemaId('mergedEvents')).toBe(first.schemaId('mergedEvents'));
-    expect(await compatibilityOf(subject)).toBe('BACKWARD');
+    expect(await compatibilityOf(subject)).toBe('FULL_TRANSITIVE');
   });
 
   it('a schema the subject cannot take (incompatible with its versions) fails at once with the registry\'s reason, not after retries', async () => {
@@ -50,7 +52,7 @@ describe('schema registration at start', () => {
       signal: AbortSignal.timeout(5000),
     });
     expect(earlier.ok).toBe(true);
-    await setSubjectCompatibility(config.registry, subject, COMPATIBILITY.BACKWARD);
+    await setSubjectCompatibility(config.registry, subject, COMPATIBILITY.FULL_TRANSITIVE);
     const failure = await SchemaCatalog.open(config.registry, topics, testLogger, ['mergedEvents']).then(
       () => null,
       (error: Error) => error,

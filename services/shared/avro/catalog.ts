@@ -7,12 +7,13 @@
  * reader schema, so records written with an older or newer compatible schema still decode.
  */
 import avro from 'avsc';
-import { COMPATIBILITY, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { RegistryConfig, TopicConfig } from '../config';
 import type { Logger } from '../logger';
 import { createSchemaRegistry } from './registry';
+import { COMPATIBILITY_OF } from './compatibilityPolicy';
 import { registerSubject } from './subjectRegistration';
-import { STREAMS, loadSchema, type LoadedSchema, type StreamName } from './schemaFiles';
+import { SCHEMA_DIR, STREAMS, loadSchema, type LoadedSchema, type StreamName } from './schemaFiles';
 import { frame, HEADER_LENGTH, MAGIC_BYTE, unframe } from './wireFormat';
 
 export class SchemaResolutionError extends Error {
@@ -32,16 +33,15 @@ export class SchemaCatalog {
   ) {}
 
   /**
-   * Registers every schema under schemas/ (subject `<topic>-value`, held to BACKWARD
-   * compatibility: a new version must read every record the previous one wrote) and remembers
-   * its id. Safe when several processes open the same subjects at once.
+   * Registers every schema under schemas/ (subject `<topic>-value`, held to the level of
+   * compatibilityPolicy.ts: FULL_TRANSITIVE) and remembers its id. Safe when several processes open the same subjects at once.
    */
-  static async open(config: RegistryConfig, topics: TopicConfig, logger: Logger, streams: readonly StreamName[] = STREAMS): Promise<SchemaCatalog> {
+  static async open(config: RegistryConfig, topics: TopicConfig, logger: Logger, streams: readonly StreamName[] = STREAMS, schemaDir = SCHEMA_DIR): Promise<SchemaCatalog> {
     const registry = createSchemaRegistry(config);
     const codecs = new Map<StreamName, StreamCodec>();
     for (const stream of streams) {
-      const schema = loadSchema(stream, topics);
-      const id = await registerSubject(registry, config, schema, COMPATIBILITY.BACKWARD, logger);
+      const schema = loadSchema(stream, topics, schemaDir);
+      const id = await registerSubject(registry, config, schema, COMPATIBILITY_OF[stream], logger);
       codecs.set(stream, { schema, schemaId: id, resolvers: new Map() });
       logger.debug({ subject: schema.subject, schemaId: id }, 'schema registered');
     }
