@@ -1,0 +1,132 @@
+/**
+ * Runs the example consumers of examples/consumers/ (Node, Python, Java) as a downstream team
+ * would — their own process, their own group, the public topics — and collects what each printed:
+ * one JSON line per record {topic, partition, offset, key, value}. Their dependencies come from
+ * infra/example-consumers.sh (Debian's python3-confluent-kafka; kafka-clients and Avro from Maven
+ * Central), fetched once into the stack's cache.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Kafka } from 'kafkajs';
+import { SchemaCatalog } from '../../services/shared/avro/catalog';
+import type { StreamName } from '../../services/shared/avro/schemaFiles';
+import type { TopicConfig } from '../../services/shared/config';
+import { projectRoot } from '../../services/shared/projectRoot';
+import { config, testLogger, uniqueName } from './stack';
+import { resultsPath } from './results';
+
+const run = promisify(execFile);
+const ROOT = projectRoot();
+
+export type ExampleLanguage = 'node' | 'python' | 'java';
+
+export interface PrintedRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: unknown;
+}
+
+/** The command line of each example, with its dependencies fetched. */
+async function commandOf(language: ExampleLanguage): Promise<{ command: string; args: string[]; env: Record<string, string> }> {
+  switch (language) {
+    case 'node':
+      return { command: process.execPath, args: [path.join(ROOT, 'examples/consumers/node/print-outbound.js')], env: {} };
+    case 'python': {
+      const { stdout } = await run('bash', [path.join(ROOT, 'infra/example-consumers.sh'), 'python'], { timeout: 180_000 });
+      const env = Object.fromEntries([...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+      // Debian's interpreter, for which Debian's packages were built.
+      return { command: '/usr/bin/python3', args: [path.join(ROOT, 'examples/consumers/python/print_outbound.py')], env };
+    }
+    case 'java': {
+      const { stdout } = await run('bash', [path.join(ROOT, 'infra/example-consumers.sh'), 'java'], { timeout: 300_000 });
+      return { command: 'java', args: ['-cp', stdout.trim(), path.join(ROOT, 'examples/consumers/java/PrintOutbound.java')], env: {} };
+    }
+  }
+}
+
+/** The topic prefix of a test's isolated topics (`<prefix>.merged-events`, …). */
+export function topicPrefix(topics: TopicConfig): string {
+  return topics.mergedEvents.replace(/\.merged-events$/, '');
+}
+
+/**
+ * Runs one example until it has printed nothing for `idleMs`, and answers the records it printed.
+ * Its stderr goes to test-results/ for reading after a failure.
+ */
+export async function runExampleConsumer(language: ExampleLanguage, topics: TopicConfig, options: { streams?: string; idleMs?: number; timeoutMs?: number } = {}): Promise<PrintedRecord[]> {
+  const { command, args, env } = await commandOf(language);
+  const groupId = uniqueName(`example-${language}`);
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...env,
+      BOOTSTRAP_SERVERS: config.kafka.brokers.join(','),
+      SCHEMA_REGISTRY_URL: config.registry.url,
+      GROUP_ID: groupId,
+      TOPIC_PREFIX: topicPrefix(topics),
+      STREAMS: options.streams ?? 'merged-events,campaign-triggers,activity,anonymous-events',
+      EXIT_WHEN_IDLE_MS: String(options.idleMs ?? 5000),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the ${language} example did not stop within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (exitCode) => {
+      clearTimeout(timer);
+      resolve(exitCode);
+    });
+  });
+  writeFileSync(resultsPath(`example-${language}-${groupId}.stderr.log`), stderr);
+  if (code !== 0) throw new Error(`the ${language} example exited with ${code}; stderr: ${stderr.slice(-2000)}`);
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .map((line) => JSON.parse(line) as PrintedRecord);
+}
+
+/** Records in one order (topic, partition, offset), for comparing two readings. */
+export function inLogOrder(records: readonly PrintedRecord[]): PrintedRecord[] {
+  return [...records].sort((a, b) => (a.topic === b.topic ? (a.partition === b.partition ? a.offset - b.offset : a.partition - b.partition) : a.topic < b.topic ? -1 : 1));
+}
+
+/** The streams the examples read by default. */
+export const EXAMPLE_STREAMS: StreamName[] = ['mergedEvents', 'campaignTriggers', 'activity', 'anonymousEvents'];
+
+/**
+ * What a reading of the topics holds, decoded, as the examples print it: read_committed with
+ * kafkajs and the repository's fix (the reference), or read_uncommitted (which also returns the
+ * records of aborted transactions). Reads until nothing new came for `idleMs`.
+ */
+export async function readTopics(kafka: Kafka, topics: TopicConfig, options: { readUncommitted: boolean; idleMs?: number }): Promise<PrintedRecord[]> {
+  const catalog = await SchemaCatalog.open(config.registry, topics, testLogger, EXAMPLE_STREAMS);
+  const streamOf = new Map(EXAMPLE_STREAMS.map((stream) => [topics[stream], stream] as const));
+  const records: PrintedRecord[] = [];
+  const consumer = kafka.consumer({ groupId: uniqueName(options.readUncommitted ? 'uncommitted' : 'committed'), readUncommitted: options.readUncommitted, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...streamOf.keys()], fromBeginning: true });
+  let last = Date.now();
+  await consumer.run({
+    eachMessage: async ({ topic, partition, message }) => {
+      last = Date.now();
+      const value = message.value === null ? null : await catalog.decode(streamOf.get(topic) as StreamName, message.value);
+      records.push({ topic, partition, offset: Number(message.offset), key: message.key?.toString('utf8') ?? null, value: JSON.parse(JSON.stringify(value)) as unknown });
+    },
+  });
+  while (Date.now() - last < (options.idleMs ?? 3000)) await new Promise((resolve) => setTimeout(resolve, 200));
+  await consumer.disconnect();
+  return inLogOrder(records);
+}
