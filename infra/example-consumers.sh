@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What the example consumers (examples/consumers/, docs/consuming.md) need, fetched once into the
 # cache and reused:
-#   python   Debian's python3-confluent-kafka (librdkafka) and python3-avro with their Python
-#            dependencies, downloaded with `apt-get download` and unpacked under the cache (no
+#   python   Debian's python3-confluent-kafka (librdkafka), python3-avro and python3-psycopg2
+#            (the PostgreSQL sink) with their Python dependencies, downloaded with `apt-get download` and unpacked under the cache (no
 #            root, nothing installed system-wide); prints PYTHONPATH and LD_LIBRARY_PATH as
 #            `export` lines
 #   java     kafka-clients and Apache Avro from Maven Central (examples/consumers/java/pom.xml);
@@ -10,12 +10,13 @@
 # Usage: bash infra/example-consumers.sh python|java
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PY_PACKAGES=(python3-confluent-kafka librdkafka1 python3-avro python3-requests python3-urllib3 python3-idna python3-certifi python3-charset-normalizer python3-chardet)
+PY_PACKAGES=(python3-confluent-kafka librdkafka1 python3-avro python3-psycopg2 python3-requests python3-urllib3 python3-idna python3-certifi python3-charset-normalizer python3-chardet)
 PY_DIR="$ANONMERGE_CACHE/python-consumer"
 JAVA_DIR="$ANONMERGE_CACHE/java-consumer"
 
 python_deps() {
-  local stamp="$PY_DIR/.unpacked"
+  # The stamp names the package list: a package added is fetched on the next run.
+  local stamp="$PY_DIR/.unpacked-$(printf '%s ' "${PY_PACKAGES[@]}" | md5sum | cut -c1-8)"
   # Two tests may ask at once: one fetches, the other waits for it.
   exec 9>"$ANONMERGE_CACHE/.python-consumer.lock"
   flock 9

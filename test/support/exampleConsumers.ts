@@ -30,17 +30,20 @@ export interface PrintedRecord {
   readonly value: unknown;
 }
 
+/** Debian's packages for the Python examples, fetched once: PYTHONPATH and LD_LIBRARY_PATH. */
+async function pythonEnv(): Promise<Record<string, string>> {
+  const { stdout } = await run('bash', [path.join(ROOT, 'infra/example-consumers.sh'), 'python'], { timeout: 180_000 });
+  return Object.fromEntries([...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+}
+
 /** The command line of each example, with its dependencies fetched. */
 async function commandOf(language: ExampleLanguage): Promise<{ command: string; args: string[]; env: Record<string, string> }> {
   switch (language) {
     case 'node':
       return { command: process.execPath, args: [path.join(ROOT, 'examples/consumers/node/print-outbound.js')], env: {} };
-    case 'python': {
-      const { stdout } = await run('bash', [path.join(ROOT, 'infra/example-consumers.sh'), 'python'], { timeout: 180_000 });
-      const env = Object.fromEntries([...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
+    case 'python':
       // Debian's interpreter, for which Debian's packages were built.
-      return { command: '/usr/bin/python3', args: [path.join(ROOT, 'examples/consumers/python/print_outbound.py')], env };
-    }
+      return { command: '/usr/bin/python3', args: [path.join(ROOT, 'examples/consumers/python/print_outbound.py')], env: await pythonEnv() };
     case 'java': {
       const { stdout } = await run('bash', [path.join(ROOT, 'infra/example-consumers.sh'), 'java'], { timeout: 300_000 });
       return { command: 'java', args: ['-cp', stdout.trim(), path.join(ROOT, 'examples/consumers/java/PrintOutbound.java')], env: {} };
@@ -96,6 +99,38 @@ export async function runExampleConsumer(language: ExampleLanguage, topics: Topi
     .split('\n')
     .filter((line) => line.trim().length > 0)
     .map((line) => JSON.parse(line) as PrintedRecord);
+}
+
+/**
+ * Runs the PostgreSQL sink example (examples/consumers/python/merged_events_to_postgres.py) into
+ * `pgSchema` until it has read nothing for `idleMs`.
+ */
+export async function runPostgresSink(topics: TopicConfig, pgSchema: string, groupId: string, idleMs = 5000): Promise<void> {
+  const env = {
+    ...process.env,
+    ...(await pythonEnv()),
+    BOOTSTRAP_SERVERS: config.kafka.brokers.join(','),
+    SCHEMA_REGISTRY_URL: config.registry.url,
+    GROUP_ID: groupId,
+    TOPIC_PREFIX: topicPrefix(topics),
+    PG_DSN: PG_DSN,
+    PG_SCHEMA: pgSchema,
+    EXIT_WHEN_IDLE_MS: String(idleMs),
+  };
+  try {
+    await run('/usr/bin/python3', [path.join(ROOT, 'examples/consumers/python/merged_events_to_postgres.py')], { cwd: ROOT, env, timeout: 120_000 });
+  } catch (error) {
+    throw new Error(`the PostgreSQL sink failed: ${(error as { stderr?: string }).stderr?.slice(-2000) ?? (error as Error).message}`);
+  }
+}
+
+/** The machine's PostgreSQL (trust auth on loopback), database `test`. */
+export const PG_DSN = process.env.TEST_PG_DSN ?? 'host=127.0.0.1 dbname=test user=postgres';
+
+/** One query through psql, its single value (a JSON aggregate, say) as text. */
+export async function psql(sql: string): Promise<string> {
+  const { stdout } = await run('psql', [PG_DSN, '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql], { timeout: 30_000 });
+  return stdout.trim();
 }
 
 /** Records in one order (topic, partition, offset), for comparing two readings. */

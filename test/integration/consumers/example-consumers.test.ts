@@ -7,7 +7,7 @@
  * those topics holds: the same records, at the same offsets, with the same keys and values.
  */
 import type { InboundRecord, WorkspaceSettings } from '../../../services/shared/model/inbound';
-import { EXAMPLE_STREAMS, inLogOrder, readTopics, runExampleConsumer, type ExampleLanguage, type PrintedRecord } from '../../support/exampleConsumers';
+import { EXAMPLE_STREAMS, inLogOrder, psql, readTopics, runExampleConsumer, runPostgresSink, type ExampleLanguage, type PrintedRecord } from '../../support/exampleConsumers';
 import { anonymousEvent, DEFAULT_SETTINGS, deleteRedisPrefix, identify, InboundWriter, OutputReader, personEvent, startTestMerger } from '../../support/merger';
 import { deleteTopics, isolatedTopics, testKafka, uniqueName } from '../../support/stack';
 
@@ -64,7 +64,10 @@ describe('example consumers (docs/consuming.md)', () => {
     committed = await readTopics(kafka, topics, { readUncommitted: false });
   }, 180_000);
 
+  const pgSchema = uniqueName('sink').toLowerCase().replace(/[^a-z0-9_]/g, '_');
+
   afterAll(async () => {
+    await psql(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`).catch(() => undefined);
     await deleteRedisPrefix(prefix);
     await deleteTopics(kafka, topics);
   });
@@ -79,4 +82,36 @@ describe('example consumers (docs/consuming.md)', () => {
     const printed = inLogOrder(await runExampleConsumer(language, topics));
     expect(printed).toEqual(committed);
   }, 300_000);
+
+  it('the PostgreSQL sink holds each event once under its person, deleted people gone, merged people folded, after restarts', async () => {
+    // What the sink should hold, from the committed reading: merged events under their key,
+    // folded through PEOPLE_MERGED, without the people a tombstone deleted.
+    const personKey = (ws: string, person: { id_type: string; value: string }) => `${ws}/p/${person.id_type.toLowerCase()}:${person.value}`;
+    const into = new Map<string, string>();
+    for (const r of committed) {
+      const activity = r.value as { kind?: string; workspace_id: string; person: { id_type: string; value: string }; other_person: { id_type: string; value: string } | null } | null;
+      if (r.topic === topics.activity && activity?.kind === 'PEOPLE_MERGED' && activity.other_person) into.set(personKey(activity.workspace_id, activity.other_person), personKey(activity.workspace_id, activity.person));
+    }
+    const deleted = new Set(committed.filter((r) => r.topic === topics.mergedEvents && r.value === null).map((r) => r.key as string));
+    const expected = committed
+      .filter((r) => r.topic === topics.mergedEvents && r.value !== null && !deleted.has(r.key as string))
+      .map((r) => [(r.value as { event_id: string }).event_id, into.get(r.key as string) ?? (r.key as string)])
+      .sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1));
+    // The workload has both: a folded event and a deleted person's events.
+    expect(expected.some(([, key]) => into.has(key as string))).toBe(false);
+    expect([...into.keys()].length).toBe(1);
+    expect(committed.some((r) => r.topic === topics.mergedEvents && r.value !== null && into.has(r.key as string))).toBe(true);
+    expect(committed.some((r) => r.topic === topics.mergedEvents && r.value !== null && deleted.has(r.key as string))).toBe(true);
+
+    const rows = async () => JSON.parse(await psql(`SELECT coalesce(json_agg(json_build_array(event_id, person_key) ORDER BY event_id), '[]') FROM "${pgSchema}".person_events`)) as string[][];
+    await runPostgresSink(topics, pgSchema, uniqueName('sink'));
+    expect(await rows()).toEqual(expected);
+    // Restarted: its positions are in PostgreSQL, nothing is applied twice.
+    await runPostgresSink(topics, pgSchema, uniqueName('sink'));
+    expect(await rows()).toEqual(expected);
+    // Positions lost: everything is read again, and the inserts are idempotent.
+    await psql(`DELETE FROM "${pgSchema}".kafka_positions`);
+    await runPostgresSink(topics, pgSchema, uniqueName('sink'));
+    expect(await rows()).toEqual(expected);
+  }, 180_000);
 });

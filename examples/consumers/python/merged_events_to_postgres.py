@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""A sink of anonmerge's merged events into PostgreSQL, as most downstream teams write first
+(docs/consuming.md, "A sink: PostgreSQL"), with Debian's python3-confluent-kafka, python3-avro
+and python3-psycopg2.
+
+  BOOTSTRAP_SERVERS=127.0.0.1:9092 SCHEMA_REGISTRY_URL=http://127.0.0.1:8081/apis/ccompat/v7 \
+  PG_DSN='host=127.0.0.1 dbname=test user=postgres' GROUP_ID=crm-sync \
+  python3 examples/consumers/python/merged_events_to_postgres.py
+
+One table row per event of a person, exactly once however often the sink restarts:
+- the Kafka positions are stored in PostgreSQL, in the same transaction as the rows they
+  produced, and read back when partitions are assigned (Kafka's committed offsets are not used),
+  so a crash between the two can never apply a record twice or skip one; the insert is also
+  idempotent on (workspace_id, event_id), the stream's de-duplication id;
+- a tombstone (null value) on merged-events deletes the person's rows (SPEC R10);
+- a PEOPLE_MERGED activity folds the secondary's rows into the primary, and remembers it, so an
+  older event of the secondary read later lands on the primary too (the two topics are not
+  ordered with each other).
+
+TOPIC_PREFIX (default anonmerge) and PG_SCHEMA (default anonmerge_sink) name what it reads and
+writes; EXIT_WHEN_IDLE_MS stops it after that long without a record (tests).
+"""
+import datetime
+import json
+import os
+import signal
+import time
+
+import psycopg2
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka.avro import CachedSchemaRegistryClient
+from confluent_kafka.avro.serializer.message_serializer import MessageSerializer
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def millis(value):
+    """python3-avro gives timestamp-millis fields as datetimes."""
+    return (value - EPOCH) // datetime.timedelta(milliseconds=1) if isinstance(value, datetime.datetime) else value
+
+
+def person_key(workspace_id, person):
+    """The key the merger writes a person's records under: <workspace>/p/<id type>:<value>."""
+    return f"{workspace_id}/p/{person['id_type'].lower()}:{person['value']}"
+
+
+def create_tables(db, schema):
+    with db.cursor() as cur:
+        cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        cur.execute(f'''CREATE TABLE IF NOT EXISTS "{schema}".person_events (
+            workspace_id text NOT NULL,
+            event_id text NOT NULL,
+            person_key text NOT NULL,
+            name text NOT NULL,
+            type text NOT NULL,
+            event_timestamp bigint NOT NULL,
+            data jsonb NOT NULL,
+            received_at bigint NOT NULL,
+            associated_at bigint NOT NULL,
+            previously_anonymous boolean NOT NULL,
+            anonymous_id text,
+            PRIMARY KEY (workspace_id, event_id))''')
+        cur.execute(f'CREATE INDEX IF NOT EXISTS person_events_person ON "{schema}".person_events (person_key)')
+        cur.execute(f'''CREATE TABLE IF NOT EXISTS "{schema}".merged_people (
+            secondary_key text PRIMARY KEY,
+            primary_key text NOT NULL)''')
+        cur.execute(f'''CREATE TABLE IF NOT EXISTS "{schema}".kafka_positions (
+            topic text NOT NULL,
+            partition int NOT NULL,
+            next_offset bigint NOT NULL,
+            PRIMARY KEY (topic, partition))''')
+    db.commit()
+
+
+def resolve(cur, schema, key):
+    """The person a key's rows belong to now: through every merge recorded so far."""
+    seen = set()
+    while key not in seen:
+        seen.add(key)
+        cur.execute(f'SELECT primary_key FROM "{schema}".merged_people WHERE secondary_key = %s', (key,))
+        row = cur.fetchone()
+        if row is None:
+            return key
+        key = row[0]
+    return key
+
+
+def apply(cur, schema, topic_kind, key, value):
+    if topic_kind == "merged-events":
+        if value is None:
+            # R10: the person is deleted; so is what was merged into it.
+            cur.execute(f'DELETE FROM "{schema}".person_events WHERE person_key = %s', (key,))
+            cur.execute(f'DELETE FROM "{schema}".merged_people WHERE primary_key = %s OR secondary_key = %s', (key, key))
+            return
+        cur.execute(
+            f'''INSERT INTO "{schema}".person_events
+                (workspace_id, event_id, person_key, name, type, event_timestamp, data, received_at, associated_at, previously_anonymous, anonymous_id)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (workspace_id, event_id) DO NOTHING''',
+            (value["workspace_id"], value["event_id"], resolve(cur, schema, key), value["name"], value["type"], value["timestamp"],
+             value["data_json"], millis(value["received_at"]), millis(value["associated_at"]), value["previously_anonymous"], value["anonymous_id"]),
+        )
+    elif topic_kind == "activity" and value["kind"] == "PEOPLE_MERGED":
+        primary = person_key(value["workspace_id"], value["person"])
+        secondary = person_key(value["workspace_id"], value["other_person"])
+        cur.execute(f'''INSERT INTO "{schema}".merged_people (secondary_key, primary_key) VALUES (%s, %s)
+                        ON CONFLICT (secondary_key) DO UPDATE SET primary_key = EXCLUDED.primary_key''', (secondary, primary))
+        cur.execute(f'UPDATE "{schema}".merged_people SET primary_key = %s WHERE primary_key = %s', (primary, secondary))
+        cur.execute(f'UPDATE "{schema}".person_events SET person_key = %s WHERE person_key = %s', (primary, secondary))
+
+
+def main():
+    env = os.environ
+    prefix = env.get("TOPIC_PREFIX", "anonmerge")
+    schema = env.get("PG_SCHEMA", "anonmerge_sink")
+    kinds = {f"{prefix}.merged-events": "merged-events", f"{prefix}.activity": "activity"}
+    db = psycopg2.connect(env.get("PG_DSN", "host=127.0.0.1 dbname=test user=postgres"), connect_timeout=10)
+    create_tables(db, schema)
+    values = MessageSerializer(CachedSchemaRegistryClient({"url": env.get("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7")}))
+    consumer = Consumer({
+        "bootstrap.servers": env.get("BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        "group.id": env.get("GROUP_ID", "example-postgres-sink"),
+        "isolation.level": "read_committed",
+        "auto.offset.reset": "earliest",
+        # Positions live in PostgreSQL, with the rows.
+        "enable.auto.commit": False,
+    })
+
+    def on_assign(c, partitions):
+        with db.cursor() as cur:
+            for tp in partitions:
+                cur.execute(f'SELECT next_offset FROM "{schema}".kafka_positions WHERE topic = %s AND partition = %s', (tp.topic, tp.partition))
+                row = cur.fetchone()
+                if row is not None:
+                    tp.offset = row[0]
+        db.rollback()
+        c.assign(partitions)
+
+    consumer.subscribe(list(kinds), on_assign=on_assign)
+    running = True
+
+    def stop(*_):
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    idle_ms = int(env.get("EXIT_WHEN_IDLE_MS", "0"))
+    last_record_at = time.monotonic()
+    try:
+        while running:
+            messages = consumer.consume(500, 0.2)
+            if not messages:
+                if idle_ms and (time.monotonic() - last_record_at) * 1000 > idle_ms:
+                    break
+                continue
+            last_record_at = time.monotonic()
+            # One PostgreSQL transaction per poll: its rows and the positions after them.
+            with db.cursor() as cur:
+                positions = {}
+                for message in messages:
+                    if message.error():
+                        if message.error().code() == KafkaError._PARTITION_EOF:
+                            continue
+                        raise RuntimeError(message.error())
+                    value = None if message.value() is None else values.decode_message(message.value())
+                    apply(cur, schema, kinds[message.topic()], message.key().decode("utf-8"), value)
+                    positions[(message.topic(), message.partition())] = message.offset() + 1
+                for (topic, partition), next_offset in positions.items():
+                    cur.execute(f'''INSERT INTO "{schema}".kafka_positions (topic, partition, next_offset) VALUES (%s, %s, %s)
+                                    ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset''', (topic, partition, next_offset))
+            db.commit()
+    finally:
+        consumer.close()
+        db.close()
+
+
+if __name__ == "__main__":
+    main()
