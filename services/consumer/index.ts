@@ -7,5 +7,5 @@
 export { OutboundConsumer, KafkajsWithoutAbortFilterError, type OutboundConsumerOptions, type OutboundRecord, type OutboundRecordOf, type UndecodableRecord } from './outboundConsumer';
 export { parseOutboundKey, type OutboundKey } from './outboundKeys';
 export { defaultTopics, OUTBOUND_STREAMS, type OutboundStream, type OutboundValues, type Activity, type AnonymousEvent, type CampaignTrigger, type DeadLetter, type MergedEvent } from './outboundStreams';
-export { RegistryDecoder, UndecodableRecordError } from './registryDecoder';
+export { RegistryDecoder, RegistryUnavailableError, UndecodableRecordError } from './registryDecoder';
 export { kafkajsFiltersAbortedTransactions } from './committedReads';

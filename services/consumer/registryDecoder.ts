@@ -6,7 +6,8 @@
  *
  * A writer schema is fetched once per schema id, with the registry client's timeout; a record
  * whose bytes are not the wire format, or whose schema cannot be read as ours, throws
- * UndecodableRecordError naming why.
+ * UndecodableRecordError naming why; a registry that cannot be asked throws
+ * RegistryUnavailableError (a reason to wait and retry, never to skip the record).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,8 +17,14 @@ import { projectRoot } from '../shared/projectRoot';
 import { unframe } from '../shared/avro/wireFormat';
 import { OUTBOUND_SCHEMA_FILE, type OutboundStream } from './outboundStreams';
 
+/** The record itself is bad: not the wire format, or not readable as the reader's schema. */
 export class UndecodableRecordError extends Error {
   override name = 'UndecodableRecordError';
+}
+
+/** The registry could not be asked (down, slow, refusing): nothing is known about the record yet. */
+export class RegistryUnavailableError extends Error {
+  override name = 'RegistryUnavailableError';
 }
 
 export class RegistryDecoder {
@@ -63,7 +70,10 @@ export class RegistryDecoder {
           }
         },
         (error: unknown) => {
-          throw new UndecodableRecordError(`schema id ${schemaId} could not be fetched from the registry: ${(error as Error).message}`);
+          // The registry answering that it has no such id is about the record; anything else is about the registry.
+          const status = (error as { status?: unknown }).status;
+          if (status === 404) throw new UndecodableRecordError(`schema id ${schemaId} is unknown to the registry`);
+          throw new RegistryUnavailableError(`schema id ${schemaId} could not be fetched from the registry: ${(error as Error).message}`);
         },
       );
       // A failed fetch is not remembered: the next record asks again.
