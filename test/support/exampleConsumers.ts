@@ -36,6 +36,11 @@ async function pythonEnv(): Promise<Record<string, string>> {
   return Object.fromEntries([...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
 }
 
+/** Fetches an example's dependencies (once; cached), so that starting it later is quick. */
+export async function prepareExample(language: ExampleLanguage): Promise<void> {
+  await commandOf(language);
+}
+
 /** The command line of each example, with its dependencies fetched. */
 async function commandOf(language: ExampleLanguage): Promise<{ command: string; args: string[]; env: Record<string, string> }> {
   switch (language) {
@@ -105,7 +110,7 @@ export async function runExampleConsumer(language: ExampleLanguage, topics: Topi
  * Runs the PostgreSQL sink example (examples/consumers/python/merged_events_to_postgres.py) into
  * `pgSchema` until it has read nothing for `idleMs`.
  */
-export async function runPostgresSink(topics: TopicConfig, pgSchema: string, groupId: string, idleMs = 5000): Promise<void> {
+export async function runPostgresSink(topics: TopicConfig, pgSchema: string, groupId: string, idleMs = 5000): Promise<{ applied: number }> {
   const env = {
     ...process.env,
     ...(await pythonEnv()),
@@ -118,7 +123,9 @@ export async function runPostgresSink(topics: TopicConfig, pgSchema: string, gro
     EXIT_WHEN_IDLE_MS: String(idleMs),
   };
   try {
-    await run('/usr/bin/python3', [path.join(ROOT, 'examples/consumers/python/merged_events_to_postgres.py')], { cwd: ROOT, env, timeout: 120_000 });
+    const { stdout } = await run('/usr/bin/python3', [path.join(ROOT, 'examples/consumers/python/merged_events_to_postgres.py')], { cwd: ROOT, env, timeout: 120_000 });
+    // Its last line: how many records it applied.
+    return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { applied: number };
   } catch (error) {
     throw new Error(`the PostgreSQL sink failed: ${(error as { stderr?: string }).stderr?.slice(-2000) ?? (error as Error).message}`);
   }
