@@ -10,7 +10,7 @@
 # Usage: bash infra/example-consumers.sh python|java
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PY_PACKAGES=(python3-confluent-kafka librdkafka1 python3-avro python3-psycopg2 python3-requests python3-urllib3 python3-idna python3-certifi python3-charset-normalizer python3-chardet)
+PY_PACKAGES=(python3-confluent-kafka librdkafka1 python3-avro python3-psycopg2 libpq5 python3-requests python3-urllib3 python3-idna python3-certifi python3-charset-normalizer python3-chardet)
 PY_DIR="$ANONMERGE_CACHE/python-consumer"
 JAVA_DIR="$ANONMERGE_CACHE/java-consumer"
 
@@ -28,8 +28,12 @@ python_deps() {
     for deb in "$PY_DIR"/debs/*.deb; do dpkg-deb -x "$deb" "$PY_DIR/root"; done
     touch "$stamp"
   fi
+  # The libraries sit under the machine's multiarch directory (usr/lib/x86_64-linux-gnu, …).
+  local libdir
+  libdir="$(dirname "$(find "$PY_DIR/root/usr/lib" -name 'librdkafka.so.1' -print -quit)")"
+  [[ -n "$libdir" && "$libdir" != . ]] || die "librdkafka.so.1 not found under $PY_DIR/root"
   echo "export PYTHONPATH=$PY_DIR/root/usr/lib/python3/dist-packages"
-  echo "export LD_LIBRARY_PATH=$PY_DIR/root/usr/lib/x86_64-linux-gnu"
+  echo "export LD_LIBRARY_PATH=$libdir"
 }
 
 java_deps() {

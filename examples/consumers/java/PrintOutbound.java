@@ -100,7 +100,20 @@ public class PrintOutbound {
 
     PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props)) {
-      Runtime.getRuntime().addShutdownHook(new Thread(consumer::wakeup));
+      // On SIGTERM/SIGINT: wake the poll, then wait for the loop to commit and close before the JVM exits.
+      Thread main = Thread.currentThread();
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          consumer.wakeup();
+        } catch (RuntimeException alreadyClosed) {
+          // The loop ended on its own (EXIT_WHEN_IDLE_MS) and closed the consumer.
+        }
+        try {
+          main.join(10_000);
+        } catch (InterruptedException ignored) {
+          Thread.currentThread().interrupt();
+        }
+      }));
       consumer.subscribe(topics);
       long lastRecordAt = System.currentTimeMillis();
       while (true) {

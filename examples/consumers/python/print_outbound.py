@@ -41,12 +41,21 @@ def as_json(value):
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def registry_client(url):
+    """The registry client of confluent_kafka 1.7, with a timeout on each request (it sets none)."""
+    client = CachedSchemaRegistryClient({"url": url})
+    session = client._session
+    request = session.request
+    session.request = lambda method, url, **kwargs: request(method, url, timeout=kwargs.pop("timeout", 10), **kwargs)
+    return client
+
+
 def main():
     env = os.environ
     prefix = env.get("TOPIC_PREFIX", "anonmerge")
     streams = env.get("STREAMS", "merged-events,campaign-triggers,activity,anonymous-events").split(",")
     topics = [f"{prefix}.{stream}" for stream in streams]
-    registry = CachedSchemaRegistryClient({"url": env.get("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7")})
+    registry = registry_client(env.get("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7"))
     values = MessageSerializer(registry)
     consumer = Consumer({
         "bootstrap.servers": env.get("BOOTSTRAP_SERVERS", "127.0.0.1:9092"),

@@ -13,7 +13,7 @@ import { SchemaCatalog } from '../../../services/shared/avro/catalog';
 import { ensureTopics } from '../../../services/shared/kafka/topics';
 import { inboundKey } from '../../../services/shared/model/keys';
 import { toWire, type InboundRecord } from '../../../services/shared/model/inbound';
-import { inLogOrder, readTopics, runExampleConsumer, type ExampleLanguage, type PrintedRecord } from '../../support/exampleConsumers';
+import { inLogOrder, prepareExample, readTopics, runExampleConsumer, type ExampleLanguage, type PrintedRecord } from '../../support/exampleConsumers';
 import { anonymousEvent, DEFAULT_SETTINGS, deleteRedisPrefix, identify, mergerEnv, spawnMerger, waitForMergerReady } from '../../support/merger';
 import { resultsPath } from '../../support/results';
 import { config, deleteTopics, isolatedTopics, testKafka, testLogger, uniqueName, withAdmin } from '../../support/stack';
@@ -37,6 +37,8 @@ describe('example consumers under aborted merger transactions', () => {
   });
 
   it('each example prints exactly the committed records while merger transactions are aborted under it', async () => {
+    // Fetched first (Debian's packages, Maven's jars), so that every example is reading before the faults.
+    await Promise.all(LANGUAGES.map(prepareExample));
     await withAdmin(kafka, (admin) => ensureTopics(admin, topics, testLogger));
     const catalog = await SchemaCatalog.open(config.registry, topics, testLogger, ['inbound', 'personOps']);
     producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -78,6 +80,8 @@ describe('example consumers under aborted merger transactions', () => {
     // The examples read from the first record on, through every fault, until the topics are quiet.
     const printing = LANGUAGES.map((language) => runExampleConsumer(language, topics, { idleMs: 25_000, timeoutMs: 300_000 }).then((records) => ({ language, records })));
 
+    // Time for each to join its group (Java compiles its source first), so that all read during the faults.
+    await sleep(8000);
     // Kills while a burst is being merged: a transaction is open most of that time.
     for (let round = 0; round < 4; round += 1) {
       await writeBurst(2000);

@@ -37,18 +37,22 @@ describe('schema evolution: merged-event v2 with a new optional field', () => {
     await deleteTopics(kafka, topics);
   });
 
-  /** Every merged event on the topic, read by a consumer on the given schemas, until `count` are in. */
-  async function readAs(readerSchemaDir: string | undefined, count: number): Promise<MergedEventV2[]> {
+  /** A consumer on the given schemas, reading merged events from the beginning as they come. */
+  async function consumerOn(readerSchemaDir: string | undefined): Promise<{ got: MergedEventV2[]; until: (count: number) => Promise<MergedEventV2[]> }> {
     const consumer = await OutboundConsumer.open({ kafka, registryUrl: config.registry.url, groupId: uniqueName('evolution'), streams: ['mergedEvents'], topics: { mergedEvents: topics.mergedEvents }, readerSchemaDir });
     const got: MergedEventV2[] = [];
     await consumer.run((record: OutboundRecord) => {
       if (record.stream === 'mergedEvents' && record.value) got.push(record.value as MergedEventV2);
     });
-    const deadline = Date.now() + 60_000;
-    while (got.length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    await consumer.stop();
-    return got;
+    const until = async (count: number) => {
+      const deadline = Date.now() + 60_000;
+      while (got.length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      // Nothing more than expected either.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await consumer.stop();
+      return got;
+    };
+    return { got, until };
   }
 
   it('a v1 consumer keeps reading after v2 is rolled out, and a v2 consumer reads the v1 records', async () => {
@@ -65,6 +69,12 @@ describe('schema evolution: merged-event v2 with a new optional field', () => {
     await writer.close();
     await reader.close();
 
+    // A consumer on v1 is reading when v2 rolls out, and goes on reading.
+    const v1Consumer = await consumerOn(undefined);
+    const deadline = Date.now() + 60_000;
+    while (v1Consumer.got.length < v1Events.length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(v1Consumer.got).toHaveLength(v1Events.length);
+
     // v2 rolled out: the registry takes it under FULL_TRANSITIVE, and records are written with it.
     const v2 = await SchemaCatalog.open(config.registry, topics, testLogger, ['mergedEvents'], v2Dir);
     const v1 = await SchemaCatalog.open(config.registry, topics, testLogger, ['mergedEvents']);
@@ -76,12 +86,12 @@ describe('schema evolution: merged-event v2 with a new optional field', () => {
     await producer.disconnect();
     const total = v1Events.length + v2Events.length;
 
-    const asV1 = await readAs(undefined, total);
+    const asV1 = await v1Consumer.until(total);
     expect(asV1.map((e) => e.event_id).sort()).toEqual([...v1Events, ...v2Events].map((e) => e.event_id).sort());
     expect(asV1.every((e) => !('channel' in e))).toBe(true);
     expect(asV1.find((e) => e.event_id === 'v2-1')?.name).toBe('after-v2-1');
 
-    const asV2 = await readAs(v2Dir, total);
+    const asV2 = await (await consumerOn(v2Dir)).until(total);
     expect(asV2).toHaveLength(total);
     for (const event of asV2) expect(event.channel).toBe(event.event_id.startsWith('v2-') ? 'web' : null);
 
