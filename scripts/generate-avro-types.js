@@ -51,13 +51,12 @@ function typesOf(schema, stem, clashing = new Set()) {
       throw new Error(`${stem}: unknown type ${node}`);
     }
     if (Array.isArray(node)) {
-      const members = [...new Set(node.map((member) => typeOf(member)))];
-      const plain = node.filter((member) => member !== 'null');
-      // avsc unwraps a union it can tell apart by type alone; more than one record or enum would
-      // come wrapped ({ Name: value }), which none of our schemas does.
-      const named = plain.filter((member) => typeof member !== 'string' || !PRIMITIVES[member]);
-      if (named.length > 1) throw new Error(`${stem}: a union of several named types is not supported by this generator`);
-      return members.join(' | ');
+      // A union of null and one type decodes as that type or null. With two or more non-null
+      // members avsc may wrap values ({ Name: value }) or fold int and long into one number: not
+      // something this generator writes, and none of our schemas does it.
+      const nonNull = node.filter((member) => member !== 'null');
+      if (nonNull.length > 1) throw new Error(`${stem}: a union of several non-null types is not supported by this generator`);
+      return node.map((member) => typeOf(member)).join(' | ');
     }
     switch (node.type) {
       case 'record':

@@ -75,10 +75,10 @@ async function main(argv: string[]): Promise<number> {
     const rows = await checkSchemas(registryConfig, values.schemas ?? undefined);
     process.stdout.write(`${renderSchemaCheck(rows)}\n`);
     const broken = rows.filter((row) => row.status === 'INCOMPATIBLE');
-    if (broken.length > 0) {
-      process.stderr.write(`anonmerge: ${broken.map((row) => row.file).join(', ')} would break readers of released versions; see docs/consuming.md, "Schema evolution"\n`);
-      return 1;
-    }
+    const unreleased = rows.filter((row) => row.status === 'NO RELEASED VERSION');
+    if (broken.length > 0) process.stderr.write(`anonmerge: ${broken.map((row) => row.file).join(', ')} would break readers of released versions; see docs/consuming.md, "Schema evolution"\n`);
+    if (unreleased.length > 0) process.stderr.write(`anonmerge: ${unreleased.map((row) => row.file).join(', ')} has no released version; add it as schemas/released/<name>/v1.avsc\n`);
+    if (broken.length > 0 || unreleased.length > 0) return 1;
     return 0;
   }
 

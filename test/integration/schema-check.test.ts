@@ -74,4 +74,9 @@ describe('make schema-check', () => {
     edit('merged-event.avsc', (s) => s.fields.push({ name: 'channel', type: ['null', 'string'] }));
     expect(row(await checkSchemas(config.registry, dir), 'merged-event.avsc')).toMatchObject({ status: 'INCOMPATIBLE', incompatibleWith: [1] });
   });
+
+  it('a schema with no released version fails: deleting its history does not switch its check off', async () => {
+    rmSync(path.join(dir, 'released/merged-event'), { recursive: true, force: true });
+    expect(row(await checkSchemas(config.registry, dir), 'merged-event.avsc')).toMatchObject({ status: 'NO RELEASED VERSION', released: 0 });
+  });
 });

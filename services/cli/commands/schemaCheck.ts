@@ -8,7 +8,8 @@
  * scratch subject is deleted.
  *
  * A schema that differs from its last released version but passes is reported as a change to
- * release: copy it to schemas/released/<name>/v<N+1>.avsc with the release that ships it.
+ * release: copy it to schemas/released/<name>/v<N+1>.avsc with the release that ships it. A schema
+ * without any released version fails (a new one is added with its v1).
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +18,7 @@ import type { RegistryConfig } from '../../shared/config';
 import { compatibilityOfFile } from '../../shared/avro/compatibilityPolicy';
 import { SCHEMA_DIR, SCHEMA_FILE_OF } from '../../shared/avro/schemaFiles';
 
-export type SchemaCheckStatus = 'unchanged' | 'compatible change, to release' | 'INCOMPATIBLE' | 'not released yet';
+export type SchemaCheckStatus = 'unchanged' | 'compatible change, to release' | 'INCOMPATIBLE' | 'NO RELEASED VERSION';
 
 export interface SchemaCheckRow {
   readonly file: string;
@@ -69,7 +70,9 @@ export async function checkSchemas(config: RegistryConfig, schemaDir = SCHEMA_DI
     const working = readFileSync(path.join(schemaDir, file), 'utf8');
     const released = releasedVersions(releasedDir, file);
     if (released.length === 0) {
-      rows.push({ file, level, released: 0, status: 'not released yet', incompatibleWith: [] });
+      // Deleting a schema's history must not switch its check off: a new schema is released as v1
+      // in the change that adds it.
+      rows.push({ file, level, released: 0, status: 'NO RELEASED VERSION', incompatibleWith: [] });
       continue;
     }
     const subject = encodeURIComponent(`${run}.${path.basename(file, '.avsc')}-value`);
@@ -87,8 +90,9 @@ export async function checkSchemas(config: RegistryConfig, schemaDir = SCHEMA_DI
       const unchanged = canonical(working) === canonical(released[released.length - 1] as string);
       rows.push({ file, level, released: released.length, status: incompatibleWith.length > 0 ? 'INCOMPATIBLE' : unchanged ? 'unchanged' : 'compatible change, to release', incompatibleWith });
     } finally {
-      await registry(config, 'DELETE', `/subjects/${subject}`).catch(() => undefined);
-      await registry(config, 'DELETE', `/subjects/${subject}?permanent=true`).catch(() => undefined);
+      const left = (error: Error) => process.stderr.write(`anonmerge: could not delete the scratch subject ${decodeURIComponent(subject)}: ${error.message}\n`);
+      await registry(config, 'DELETE', `/subjects/${subject}`).catch(left);
+      await registry(config, 'DELETE', `/subjects/${subject}?permanent=true`).catch(left);
     }
   }
   return rows;
