@@ -40,12 +40,21 @@ export async function waitForMerger(kafka: Kafka, topics: TopicConfig, groupId: 
 }
 
 /**
- * Every record of the given streams (read_committed) up to their ends as they are now (ticks
- * keep coming, so "until nothing new" would never come), or until nothing new
- * for 1.5 s.
+ * Every record of the given streams (read_committed, or read_uncommitted when asked: records of
+ * aborted transactions too) up to their ends as they are now (ticks keep coming, so "until
+ * nothing new" would never come), or until nothing new for 1.5 s.
  */
-export async function readAll(kafka: Kafka, catalog: SchemaCatalog, topics: TopicConfig, streams: StreamName[]): Promise<Array<{ stream: StreamName; key: string; value: unknown }>> {
-  const got: Array<{ stream: StreamName; key: string; value: unknown }> = [];
+export interface ReadRecord {
+  readonly stream: StreamName;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string;
+  readonly value: unknown;
+}
+
+export async function readAll(kafka: Kafka, catalog: SchemaCatalog, topics: TopicConfig, streams: StreamName[], options: { readUncommitted?: boolean } = {}): Promise<ReadRecord[]> {
+  const got: ReadRecord[] = [];
   const streamOf = new Map(streams.map((stream) => [topics[stream], stream]));
   const admin = kafka.admin();
   await admin.connect();
@@ -54,7 +63,7 @@ export async function readAll(kafka: Kafka, catalog: SchemaCatalog, topics: Topi
   for (const topic of streamOf.keys()) for (const end of await admin.fetchTopicOffsets(topic)) if (Number(end.high) > 0) ends.set(`${topic}/${end.partition}`, Number(end.high) - 2);
   await admin.disconnect();
   const reached = new Map<string, number>();
-  const consumer = kafka.consumer({ groupId: `${topics.inbound}-reader-${Date.now().toString(36)}`, readUncommitted: false, maxWaitTimeInMs: 100 });
+  const consumer = kafka.consumer({ groupId: `${topics.inbound}-reader-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, readUncommitted: options.readUncommitted ?? false, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topics: [...streamOf.keys()], fromBeginning: true });
   let last = Date.now();
@@ -63,11 +72,13 @@ export async function readAll(kafka: Kafka, catalog: SchemaCatalog, topics: Topi
       last = Date.now();
       reached.set(`${topic}/${partition}`, Number(message.offset));
       const stream = streamOf.get(topic) as StreamName;
-      got.push({ stream, key: message.key?.toString() ?? '', value: message.value === null ? null : await catalog.decode(stream, message.value) });
+      got.push({ stream, topic, partition, offset: Number(message.offset), key: message.key?.toString() ?? '', value: message.value === null ? null : await catalog.decode(stream, message.value) });
     },
   });
   const atEnds = () => [...ends].every(([key, end]) => (reached.get(key) ?? -1) >= end);
-  while (!atEnds() && Date.now() - last < 1500) await new Promise((resolve) => setTimeout(resolve, 200));
+  // Before the first record the group may still be joining: idle counts from then on, not before.
+  const idleLimit = () => (got.length === 0 ? 15_000 : 1500);
+  while (!atEnds() && Date.now() - last < idleLimit()) await new Promise((resolve) => setTimeout(resolve, 200));
   await consumer.disconnect();
   return got;
 }

@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Kafka } from 'kafkajs';
+import { readAll } from '../../bench/readTopics';
 import { SchemaCatalog } from '../../services/shared/avro/catalog';
 import type { StreamName } from '../../services/shared/avro/schemaFiles';
 import type { TopicConfig } from '../../services/shared/config';
@@ -151,24 +152,10 @@ export const EXAMPLE_STREAMS: StreamName[] = ['mergedEvents', 'campaignTriggers'
 /**
  * What a reading of the topics holds, decoded, as the examples print it: read_committed with
  * kafkajs and the repository's fix (the reference), or read_uncommitted (which also returns the
- * records of aborted transactions). Reads until nothing new came for `idleMs`.
+ * records of aborted transactions), to the end of each partition (bench/readTopics.ts).
  */
-export async function readTopics(kafka: Kafka, topics: TopicConfig, options: { readUncommitted: boolean; idleMs?: number }): Promise<PrintedRecord[]> {
+export async function readTopics(kafka: Kafka, topics: TopicConfig, options: { readUncommitted: boolean }): Promise<PrintedRecord[]> {
   const catalog = await SchemaCatalog.open(config.registry, topics, testLogger, EXAMPLE_STREAMS);
-  const streamOf = new Map(EXAMPLE_STREAMS.map((stream) => [topics[stream], stream] as const));
-  const records: PrintedRecord[] = [];
-  const consumer = kafka.consumer({ groupId: uniqueName(options.readUncommitted ? 'uncommitted' : 'committed'), readUncommitted: options.readUncommitted, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [...streamOf.keys()], fromBeginning: true });
-  let last = Date.now();
-  await consumer.run({
-    eachMessage: async ({ topic, partition, message }) => {
-      last = Date.now();
-      const value = message.value === null ? null : await catalog.decode(streamOf.get(topic) as StreamName, message.value);
-      records.push({ topic, partition, offset: Number(message.offset), key: message.key?.toString('utf8') ?? null, value: JSON.parse(JSON.stringify(value)) as unknown });
-    },
-  });
-  while (Date.now() - last < (options.idleMs ?? 3000)) await new Promise((resolve) => setTimeout(resolve, 200));
-  await consumer.disconnect();
-  return inLogOrder(records);
+  const read = await readAll(kafka, catalog, topics, EXAMPLE_STREAMS, { readUncommitted: options.readUncommitted });
+  return inLogOrder(read.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, value: JSON.parse(JSON.stringify(r.value)) as unknown })));
 }
