@@ -2,6 +2,7 @@
  * Shared pieces of the benchmark commands: an isolated set of topics per run, spawning a service
  * as the real compiled process, machine facts, and where results go.
  */
+import { markdownTable } from '../services/shared/markdownTable';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -67,11 +68,7 @@ export function saveResult(name: string, result: unknown): string {
   return file;
 }
 
-export function table(headers: string[], rows: Array<Array<string | number>>): string {
-  const cells = [headers, ...rows.map((row) => row.map(String))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
-  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  return [line(headers), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...cells.slice(1).map(line)].join('\n');
-}
+/** The benches' tables: services/shared/markdownTable.ts. */
+export const table = markdownTable;
 
 export const round = (value: number, digits = 0) => Number(value.toFixed(digits));

@@ -79,4 +79,13 @@ describe('make schema-check', () => {
     rmSync(path.join(dir, 'released/merged-event'), { recursive: true, force: true });
     expect(row(await checkSchemas(config.registry, dir), 'merged-event.avsc')).toMatchObject({ status: 'NO RELEASED VERSION', released: 0 });
   });
+
+  it('takes a registry URL that carries credentials (sent as Basic auth, as the services do)', async () => {
+    const withCredentials = new URL(config.registry.url);
+    withCredentials.username = 'operator';
+    withCredentials.password = 'not-checked-by-this-registry';
+    const rows = await checkSchemas({ ...config.registry, url: withCredentials.toString() });
+    expect(rows).toHaveLength(7);
+    expect(rows.filter((r) => r.status === 'INCOMPATIBLE')).toEqual([]);
+  });
 });

@@ -16,6 +16,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { RegistryConfig } from '../../shared/config';
 import { compatibilityOfFile } from '../../shared/avro/compatibilityPolicy';
+import { registryRequest } from '../../shared/avro/subjectRegistration';
+import { markdownTable } from '../../shared/markdownTable';
 import { SCHEMA_DIR, SCHEMA_FILE_OF } from '../../shared/avro/schemaFiles';
 
 export type SchemaCheckStatus = 'unchanged' | 'compatible change, to release' | 'INCOMPATIBLE' | 'NO RELEASED VERSION';
@@ -31,11 +33,12 @@ export interface SchemaCheckRow {
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
-/** One registry call, with the configured timeout; the body of a non-2xx answer in the error. */
+/** One registry call (credentials in the URL as Basic auth), with the configured timeout; the body of a non-2xx answer in the error. */
 async function registry(config: RegistryConfig, method: string, route: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${config.url.replace(/\/$/, '')}${route}`, {
+  const { url, headers } = registryRequest(config, route);
+  const response = await fetch(url, {
     method,
-    headers: { 'content-type': CONTENT_TYPE, accept: 'application/json' },
+    headers: { ...headers, 'content-type': CONTENT_TYPE, accept: 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(config.timeoutMs),
   });
@@ -99,9 +102,8 @@ export async function checkSchemas(config: RegistryConfig, schemaDir = SCHEMA_DI
 }
 
 export function renderSchemaCheck(rows: readonly SchemaCheckRow[]): string {
-  const headers = ['schema', 'policy', 'released', 'working tree'];
-  const cells = rows.map((row) => [row.file, row.level, row.released === 0 ? '-' : `v1–v${row.released}`, row.status === 'INCOMPATIBLE' ? `INCOMPATIBLE with ${row.incompatibleWith.map((v) => `v${v}`).join(', ')}` : row.status]);
-  const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((row) => (row[i] as string).length)));
-  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  return [line(headers), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...cells.map(line)].join('\n');
+  return markdownTable(
+    ['schema', 'policy', 'released', 'working tree'],
+    rows.map((row) => [row.file, row.level, row.released === 0 ? '-' : `v1–v${row.released}`, row.status === 'INCOMPATIBLE' ? `INCOMPATIBLE with ${row.incompatibleWith.map((v) => `v${v}`).join(', ')}` : row.status]),
+  );
 }

@@ -30,7 +30,7 @@ const DEFAULT_RETRY: RegistrationRetry = { attempts: 6, initialDelayMs: 100 };
 
 /** PUT /config/{subject}: the registry's compatibility rule for one subject, set or replaced. */
 export async function setSubjectCompatibility(config: RegistryConfig, subject: string, level: COMPATIBILITY): Promise<void> {
-  const { url, headers } = requestTarget(config, `/config/${encodeURIComponent(subject)}`);
+  const { url, headers } = registryRequest(config, `/config/${encodeURIComponent(subject)}`);
   const response = await fetch(url, {
     method: 'PUT',
     headers: { ...headers, 'content-type': 'application/vnd.schemaregistry.v1+json', accept: 'application/json' },
@@ -84,7 +84,7 @@ function isRaceOrTransient(error: unknown): boolean {
 }
 
 // fetch() refuses URLs that carry credentials; the registry URL may (https://user:pass@host/...).
-function requestTarget(config: RegistryConfig, path: string): { url: string; headers: Record<string, string> } {
+export function registryRequest(config: RegistryConfig, path: string): { url: string; headers: Record<string, string> } {
   const base = new URL(config.url);
   const headers: Record<string, string> = {};
   if (base.username || base.password) {
