@@ -36,7 +36,7 @@ describe('example consumers under aborted merger transactions', () => {
     await deleteTopics(kafka, topics);
   });
 
-  it('each example prints exactly the committed records while merger transactions are aborted under it', async () => {
+  it('R7: each example prints exactly the committed records while merger transactions are aborted under it', async () => {
     // Fetched first (Debian's packages, Maven's jars), so that every example is reading before the faults.
     await Promise.all(LANGUAGES.map(prepareExample));
     await withAdmin(kafka, (admin) => ensureTopics(admin, topics, testLogger));

@@ -81,12 +81,12 @@ describe('example consumers (docs/consuming.md)', () => {
     expect(committed.some((r) => r.topic === topics.mergedEvents && r.value === null)).toBe(true);
   });
 
-  it.each<ExampleLanguage>(['node', 'python', 'java'])('the %s example prints exactly the committed records, keys and values', async (language) => {
+  it.each<ExampleLanguage>(['node', 'python', 'java'])('R7: the %s example prints exactly the committed records, keys and values', async (language) => {
     const printed = inLogOrder(await runExampleConsumer(language, topics));
     expect(printed).toEqual(committed);
   }, 300_000);
 
-  it('the PostgreSQL sink holds each event once under its person, deleted people gone, merged people folded, after restarts', async () => {
+  it('R7, R9, R10: the PostgreSQL sink holds each event once under its person, merged people folded, deleted people gone, after restarts', async () => {
     // The workload's people at the end: p-0 with p-2 merged into it; p-1 deleted; p-3 merged into
     // p-4, then p-4 deleted. So the table holds the merged events of p-0 and p-2, all under p-0.
     const key = (person: string) => committed.find((r) => r.topic === topics.mergedEvents && (r.key as string).endsWith(`/p/id:${person}`))?.key as string;
