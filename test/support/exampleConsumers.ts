@@ -64,9 +64,14 @@ export function topicPrefix(topics: TopicConfig): string {
 
 /**
  * Runs one example until it has printed nothing for `idleMs`, and answers the records it printed.
- * Its stderr goes to test-results/ for reading after a failure.
+ * Its stderr goes to test-results/ for reading after a failure. `signal` kills it early (a test
+ * that failed before reading its output must not leave it running past its own end).
  */
-export async function runExampleConsumer(language: ExampleLanguage, topics: TopicConfig, options: { streams?: string; idleMs?: number; timeoutMs?: number } = {}): Promise<PrintedRecord[]> {
+export async function runExampleConsumer(
+  language: ExampleLanguage,
+  topics: TopicConfig,
+  options: { streams?: string; idleMs?: number; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<PrintedRecord[]> {
   const { command, args, env } = await commandOf(language);
   const groupId = uniqueName(`example-${language}`);
   const child = spawn(command, args, {
@@ -93,9 +98,15 @@ export async function runExampleConsumer(language: ExampleLanguage, topics: Topi
       child.kill('SIGKILL');
       reject(new Error(`the ${language} example did not stop within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
     }, timeoutMs);
+    const stop = () => {
+      child.kill('SIGKILL');
+      reject(new Error(`the ${language} example was stopped by its test`));
+    };
+    options.signal?.addEventListener('abort', stop, { once: true });
     child.on('error', reject);
     child.on('exit', (exitCode) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', stop);
       resolve(exitCode);
     });
   });

@@ -102,6 +102,20 @@ export async function waitForMergerReady(logFile: string): Promise<void> {
   throw new Error(`the merger did not become ready; its log ends with ${readLog(logFile).slice(-2000)}`);
 }
 
+/**
+ * Transactions the merger logging to `logFile` has committed on its inbound partitions so far
+ * (anonmerge_merger_transactions_total{consumer="main"} of its /metrics); 0 before it serves them.
+ */
+export async function mergerMainTransactions(logFile: string): Promise<number> {
+  const port = /"url":"http:\/\/[^"]*:(\d+)"/.exec(readLog(logFile))?.[1];
+  if (!port) return 0;
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(2000) })
+    .then((r) => r.text())
+    .catch(() => '');
+  // Its labels also carry the default ones (service="merger"), in prom-client's order.
+  return Number(/^anonmerge_merger_transactions_total\{[^}]*consumer="main"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
 export function spawnMerger(env: Record<string, string>, logFile: string): ChildProcess {
   const root = path.resolve(__dirname, '../..');
   const out = openSync(logFile, 'a');
