@@ -48,7 +48,7 @@ describe('per-workspace rate limit', () => {
     let refusal: string | undefined;
     const floodStarted = Date.now();
     const flood = Array.from({ length: 10 }, async (_, worker) => {
-      // As fast as ten connections go: far over the limit on any machine.
+      // As fast as ten connections go: far over the limit on an idle machine.
       for (let i = 0; flooding; i += 1) {
         const response = await post('flood-site', 'flood-key', worker * 1_000_000 + i);
         const body = (await response.json()) as { meta?: { errors?: string[] } };
@@ -59,9 +59,12 @@ describe('per-workspace rate limit', () => {
         }
       }
     });
+    // The calm workspace sends all along. The flood lasts 3 s, or on a loaded machine (where
+    // each request waits longer for Kafka) until it has spent its burst and been refused; it
+    // stops after a minute either way, and the assertions below then say what it got.
     const calm = new Map<number, number>();
-    const calmEnd = Date.now() + 3000;
-    for (let i = 0; Date.now() < calmEnd; i += 1) {
+    const floodEnd = Date.now() + 60_000;
+    for (let i = 0; Date.now() < floodEnd && (Date.now() - floodStarted < 3000 || !statuses.has(429)); i += 1) {
       const response = await post('calm-site', 'calm-key', i);
       await response.arrayBuffer();
       calm.set(response.status, (calm.get(response.status) ?? 0) + 1);
