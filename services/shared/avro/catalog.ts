@@ -14,7 +14,8 @@ import { createSchemaRegistry } from './registry';
 import { COMPATIBILITY_OF } from './compatibilityPolicy';
 import { registerSubject } from './subjectRegistration';
 import { SCHEMA_DIR, STREAMS, loadSchema, type LoadedSchema, type StreamName } from './schemaFiles';
-import { frame, HEADER_LENGTH, MAGIC_BYTE, unframe } from './wireFormat';
+import { FramedEncoder } from './framedEncoder';
+import { unframe } from './wireFormat';
 
 export class SchemaResolutionError extends Error {
   override name = 'SchemaResolutionError';
@@ -60,18 +61,13 @@ export class SchemaCatalog {
     return this.codec(stream).schema.type;
   }
 
-  // Encoding goes through one scratch buffer, so a record costs one allocation, not two (this is
-  // the merger's hot path: one call per output).
-  private scratch = Buffer.allocUnsafe(64 * 1024);
+  // One scratch buffer for every encoding: this is the merger's hot path, one call per output.
+  private readonly encoder = new FramedEncoder();
 
   /** Synchronous: no registry call on the hot path. Throws if the value does not fit the schema. */
   encode(stream: StreamName, value: unknown): Buffer {
     const { schema, schemaId } = this.codec(stream);
-    const end = schema.type.encode(value, this.scratch, HEADER_LENGTH);
-    if (end < 0) return frame(schemaId, schema.type.toBuffer(value)); // larger than the scratch
-    this.scratch.writeUInt8(MAGIC_BYTE, 0);
-    this.scratch.writeUInt32BE(schemaId, 1);
-    return Buffer.from(this.scratch.subarray(0, end));
+    return this.encoder.encode(schema.type, schemaId, value);
   }
 
   /**
