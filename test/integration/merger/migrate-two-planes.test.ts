@@ -96,7 +96,11 @@ describe('moving a deployment from the legacy merger to the two planes', () => {
 
     // Part 2, applied by the two planes (person operations written as ingest then writes them).
     merger = await startMerger(twoPlanesConfig, testLogger, { listen: false });
-    const t2 = Date.now();
+    // Stamped 2 s ahead, as ingest would stamp them when they arrive: appended after now, a record
+    // stamped before it is late (read under a frontier past it; the reorder bound is 100 ms), and on
+    // CI's loaded machine opening the writer alone took longer than that.
+    const writer = await new InboundWriter(kafka, topics, { personOps: true }).open();
+    const t2 = Date.now() + 2000;
     const part2: InboundRecord[] = [];
     for (let i = 0; i < IDS; i += 1) {
       const at = t2 + i * 10;
@@ -109,7 +113,6 @@ describe('moving a deployment from the legacy merger to the two planes', () => {
     part2.push({ workspace_id: ws, id: 'delete-p3', received_at: t2 + 400, settings, command: { kind: 'delete', body: { person: { id_type: 'ID', value: 'p3' } } } });
     part2.push(identify(ws, 'q3', 'a3', t2 + 500, settings));
     part2.push(anonymousEvent(ws, 'a3', t2 + 600, 'e3-after-delete', { settings }));
-    const writer = await new InboundWriter(kafka, topics, { personOps: true }).open();
     await writer.write(part2);
     await writer.close();
 
