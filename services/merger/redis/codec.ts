@@ -12,6 +12,7 @@
  */
 import avro from 'avsc';
 import type { StreamName } from '../../shared/avro/schemaFiles';
+import { ScratchEncoder } from '../../shared/avro/scratchEncoder';
 import { EVENT_TYPES, type EventType } from '../../shared/model/inbound';
 import { personFromKey, personKey } from '../../shared/model/person';
 import type { FollowUp } from '../model/outputs';
@@ -147,10 +148,13 @@ export const outboxField = (position: string) => `x:${position}`;
 // One shared buffer per code: most operations store one of these (they are only ever copied).
 const CODE_BUFFERS = new Map<string, Buffer>(['N', 'P', 'E', 'I'].map((code) => [code, Buffer.from(code, 'latin1')]));
 
+const B = Buffer.from('B', 'latin1');
+// An entry of a merge holds every merged event it sent: often above avsc's 1 KiB scratch.
+const outboxEncoder = new ScratchEncoder();
+
 export function encodeOutbox(outcome: StoredOutcome): Buffer {
   if (outcome.code !== 'B') return CODE_BUFFERS.get(outcome.code) as Buffer;
-  const body = OutboxEntryType.toBuffer({ outputs: outcome.entry.outputs, followUps: JSON.stringify(outcome.entry.followUps) });
-  return Buffer.concat([Buffer.from('B', 'latin1'), body]);
+  return outboxEncoder.encode(OutboxEntryType, { outputs: outcome.entry.outputs, followUps: JSON.stringify(outcome.entry.followUps) }, B);
 }
 
 export function decodeOutbox(buffer: Buffer): StoredOutcome {

@@ -14,8 +14,8 @@ import { createSchemaRegistry } from './registry';
 import { COMPATIBILITY_OF } from './compatibilityPolicy';
 import { registerSubject } from './subjectRegistration';
 import { SCHEMA_DIR, STREAMS, loadSchema, type LoadedSchema, type StreamName } from './schemaFiles';
-import { FramedEncoder } from './framedEncoder';
-import { unframe } from './wireFormat';
+import { ScratchEncoder } from './scratchEncoder';
+import { header, unframe } from './wireFormat';
 
 export class SchemaResolutionError extends Error {
   override name = 'SchemaResolutionError';
@@ -25,6 +25,8 @@ interface StreamCodec {
   readonly schema: LoadedSchema;
   readonly schemaId: number;
   readonly resolvers: Map<number, avro.Resolver | null>;
+  /** The wire format's header for schemaId, written before every record of the stream. */
+  readonly header: Buffer;
 }
 
 export class SchemaCatalog {
@@ -43,7 +45,7 @@ export class SchemaCatalog {
     for (const stream of streams) {
       const schema = loadSchema(stream, topics, schemaDir);
       const id = await registerSubject(registry, config, schema, COMPATIBILITY_OF[stream], logger);
-      codecs.set(stream, { schema, schemaId: id, resolvers: new Map() });
+      codecs.set(stream, { schema, schemaId: id, resolvers: new Map(), header: header(id) });
       logger.debug({ subject: schema.subject, schemaId: id }, 'schema registered');
     }
     return new SchemaCatalog(registry, codecs);
@@ -62,12 +64,12 @@ export class SchemaCatalog {
   }
 
   // One scratch buffer for every encoding: this is the merger's hot path, one call per output.
-  private readonly encoder = new FramedEncoder();
+  private readonly encoder = new ScratchEncoder();
 
   /** Synchronous: no registry call on the hot path. Throws if the value does not fit the schema. */
   encode(stream: StreamName, value: unknown): Buffer {
-    const { schema, schemaId } = this.codec(stream);
-    return this.encoder.encode(schema.type, schemaId, value);
+    const codec = this.codec(stream);
+    return this.encoder.encode(codec.schema.type, value, codec.header);
   }
 
   /**

@@ -9,6 +9,14 @@ export class WireFormatError extends Error {
   override name = 'WireFormatError';
 }
 
+/** The 5 bytes before a record written with `schemaId`. */
+export function header(schemaId: number): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_LENGTH);
+  out.writeUInt8(MAGIC_BYTE, 0);
+  out.writeUInt32BE(schemaId, 1);
+  return out;
+}
+
 export function frame(schemaId: number, body: Buffer): Buffer {
   const out = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
   out.writeUInt8(MAGIC_BYTE, 0);
