@@ -132,9 +132,14 @@ describe('example consumers under aborted merger transactions', () => {
     const watch = await UndecidedTransactionWatch.start(kafka, [topics.mergedEvents, topics.campaignTriggers, topics.activity, topics.anonymousEvents]);
     stopWatch = () => watch.stop();
     let merger = await start();
+    // Committed records before the examples start: each stops after 40 s without a new one, and
+    // once the faults begin little becomes readable (a killed merger's open transactions hold
+    // back read_committed readers until its successor claims their partitions). Started before
+    // the first commit, on a loaded machine, they read nothing at all in their first 25 s.
+    await waitUntilConsuming(merger.logFile);
     // The examples read from the first record on, through every fault, until the topics are quiet.
     const printing = LANGUAGES.map((language) =>
-      runExampleConsumer(language, topics, { idleMs: 25_000, timeoutMs: 300_000, signal: examples.signal }).then((records) => ({ language, records })),
+      runExampleConsumer(language, topics, { idleMs: 40_000, timeoutMs: 400_000, signal: examples.signal }).then((records) => ({ language, records })),
     );
     // If the test fails before it reads them, the examples must not outlive it.
     printing.forEach((p) => p.catch(() => undefined));
