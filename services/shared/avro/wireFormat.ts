@@ -17,14 +17,6 @@ export function header(schemaId: number): Buffer {
   return out;
 }
 
-export function frame(schemaId: number, body: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(HEADER_LENGTH + body.length);
-  out.writeUInt8(MAGIC_BYTE, 0);
-  out.writeUInt32BE(schemaId, 1);
-  body.copy(out, HEADER_LENGTH);
-  return out;
-}
-
 export function unframe(buffer: Buffer): { schemaId: number; body: Buffer } {
   if (buffer.length < HEADER_LENGTH) throw new WireFormatError(`record of ${buffer.length} bytes is shorter than the ${HEADER_LENGTH}-byte header`);
   const magic = buffer.readUInt8(0);

@@ -4,7 +4,7 @@
  */
 import avro from 'avsc';
 import { ScratchEncoder } from '../../../services/shared/avro/scratchEncoder';
-import { frame, header, unframe } from '../../../services/shared/avro/wireFormat';
+import { header, unframe } from '../../../services/shared/avro/wireFormat';
 
 const type = avro.Type.forSchema({
   type: 'record',
@@ -16,7 +16,8 @@ const type = avro.Type.forSchema({
 });
 
 const valueOf = (bytes: number) => ({ key: 'k'.repeat(bytes % 97), values: [Buffer.alloc(bytes, 7), null, Buffer.from('tail')] });
-const expected = (value: unknown) => frame(42, type.toBuffer(value));
+const framed = (schemaId: number, value: unknown) => Buffer.concat([header(schemaId), type.toBuffer(value)]);
+const expected = (value: unknown) => framed(42, value);
 
 describe('ScratchEncoder', () => {
   it('encodes a small record as header + avsc body', () => {
@@ -42,7 +43,7 @@ describe('ScratchEncoder', () => {
   it('encodes a record above its bound on its own, leaving the scratch as it was', () => {
     const encoder = new ScratchEncoder(1024, 4096);
     const huge = valueOf(20_000);
-    expect(encoder.encode(type, huge, header(7))).toEqual(frame(7, type.toBuffer(huge)));
+    expect(encoder.encode(type, huge, header(7))).toEqual(framed(7, huge));
     expect(encoder.scratchBytes).toBe(1024);
   });
 
