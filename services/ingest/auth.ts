@@ -4,6 +4,7 @@
  * part was wrong only in a way that leaks nothing (no "site exists" oracle).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { matchesAnyKey } from '../shared/workspaces/keyDigest';
 import type { Workspace, WorkspaceRegistry } from './workspaces';
 
 /** A failure is 401 unless it says otherwise (403: right key, wrong origin). */
@@ -26,16 +27,20 @@ export function secretsEqual(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-// Compared against when the user is unknown, so that case costs the same as a wrong key.
-const DUMMY_SECRET = 'anonmerge-no-such-workspace';
+/** A right key of a disabled workspace: 403, saying so (the key holder may know it). */
+export function refuseDisabled(workspace: Workspace): AuthResult {
+  if (workspace.disabled) return { ok: false, status: 403, reason: `workspace ${workspace.id} is disabled` };
+  return { ok: true, workspace };
+}
 
 export function authenticateTrack(header: string | undefined, registry: WorkspaceRegistry): AuthResult {
   const credentials = parseBasicAuth(header);
   if (!credentials) return { ok: false, reason: 'missing or malformed Basic auth (expected site_id:api_key)' };
   const workspace = registry.bySiteId(credentials.user);
-  const matches = secretsEqual(credentials.password, workspace?.apiKey ?? DUMMY_SECRET);
+  // An unknown site id costs what a wrong key costs (no "site exists" oracle).
+  const matches = matchesAnyKey(credentials.password, workspace?.keys.api ?? []);
   if (!workspace || !matches) return { ok: false, reason: 'unknown site_id or wrong api_key' };
-  return { ok: true, workspace };
+  return refuseDisabled(workspace);
 }
 
 export function authenticateWriteKey(header: string | undefined, registry: WorkspaceRegistry): AuthResult {
@@ -44,7 +49,7 @@ export function authenticateWriteKey(header: string | undefined, registry: Works
   // Look-up by key, then a constant-time compare of the whole key, so a timing difference in
   // the map look-up reveals nothing that the compare would not.
   const workspace = registry.byWriteKey(credentials.user);
-  const matches = secretsEqual(credentials.user, workspace?.writeKey ?? DUMMY_SECRET);
+  const matches = matchesAnyKey(credentials.user, workspace?.keys.write ?? []);
   if (!workspace || !matches) return { ok: false, reason: 'unknown write key' };
-  return { ok: true, workspace };
+  return refuseDisabled(workspace);
 }

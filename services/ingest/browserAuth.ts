@@ -7,20 +7,19 @@
  * Origin must be one of the workspace's allowed origins (which stops other sites' pages, not
  * curl: that is what the user hash is for).
  */
-import { secretsEqual } from './auth';
+import { matchesAnyKey } from '../shared/workspaces/keyDigest';
 import type { Workspace, WorkspaceRegistry } from './workspaces';
 
 export type BrowserAuthResult = { ok: true; workspace: Workspace } | { ok: false; status: 401 | 403; reason: string };
-
-const DUMMY_KEY = 'anonmerge-no-publishable-key';
 
 export function authenticatePublishable(siteId: unknown, key: unknown, origin: string | undefined, registry: WorkspaceRegistry): BrowserAuthResult {
   if (typeof siteId !== 'string' || typeof key !== 'string' || siteId === '' || key === '') {
     return { ok: false, status: 401, reason: 'missing site_id or key in the query string' };
   }
   const workspace = registry.bySiteId(siteId);
-  const matches = secretsEqual(key, workspace?.publishableKey ?? DUMMY_KEY);
-  if (!workspace || !workspace.publishableKey || !matches) return { ok: false, status: 401, reason: 'unknown site_id or wrong publishable key' };
+  const matches = matchesAnyKey(key, workspace?.keys.publishable ?? []);
+  if (!workspace || !matches) return { ok: false, status: 401, reason: 'unknown site_id or wrong publishable key' };
+  if (workspace.disabled) return { ok: false, status: 403, reason: `workspace ${workspace.id} is disabled` };
   if (!origin || !workspace.allowedOrigins.includes(origin)) {
     return { ok: false, status: 403, reason: `origin ${origin ?? '(none)'} is not allowed for this workspace (allowed_origins)` };
   }

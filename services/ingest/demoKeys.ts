@@ -8,6 +8,7 @@
  * that file (a unit test keeps the two in step).
  */
 import { DEMO_IDENTITY_SECRET } from './demoUserHash';
+import { keyDigest } from '../shared/workspaces/keyDigest';
 import type { Workspace } from './workspaces';
 
 export const DEMO_KEYS: readonly string[] = ['demo-key-not-secret', 'demo-write-key-not-secret', 'pk_demo', DEMO_IDENTITY_SECRET];
@@ -18,17 +19,20 @@ export class DemoKeysError extends Error {
 
 /** Where a demo key is used, as "workspaces[0].api_key" (or the admin token's setting). */
 export function demoKeysIn(workspaces: readonly Workspace[], adminToken = ''): string[] {
+  // Keys are digests past parsing: the demo keys are compared as digests too.
+  const demoDigests = new Set(DEMO_KEYS.map((key) => keyDigest(key).toString('hex')));
+  const isDemo = (digests: readonly Buffer[]) => digests.some((digest) => demoDigests.has(digest.toString('hex')));
   const places = workspaces.flatMap((workspace, index) =>
     (
       [
-        ['api_key', workspace.apiKey],
-        ['write_key', workspace.writeKey],
-        ['publishable_key', workspace.publishableKey],
+        ['api_key', isDemo(workspace.keys.api)],
+        ['write_key', isDemo(workspace.keys.write)],
+        ['publishable_key', isDemo(workspace.keys.publishable)],
         // Anyone holding it can sign user hashes: write as any person through the browser key.
-        ['identity_verification_secret', workspace.identityVerificationSecret],
+        ['identity_verification_secret', workspace.identityVerificationSecret !== null && DEMO_KEYS.includes(workspace.identityVerificationSecret)],
       ] as const
     )
-      .filter(([, value]) => value !== null && DEMO_KEYS.includes(value))
+      .filter(([, demo]) => demo)
       .map(([field]) => `workspaces[${index}].${field}`),
   );
   if (adminToken !== '' && DEMO_KEYS.includes(adminToken)) places.push('ANONMERGE_ACTIVITY_ADMIN_TOKEN');

@@ -6,21 +6,20 @@
  * is public by design. Registries built in code (tests) are not loaded from a file and are not
  * checked.
  */
-import type { Workspace } from './workspaces';
-
 export const MIN_SECRET_LENGTH = 16;
 
-/** One problem per secret that is too short, naming where it is and never its value. */
-export function weakSecrets(workspaces: readonly Workspace[]): string[] {
+/**
+ * One problem per secret that is too short, naming where it is and never its value. Checked on
+ * the file as written: past parsing, keys are digests only.
+ */
+export function weakSecrets(document: unknown): string[] {
   const problems: string[] = [];
-  workspaces.forEach((workspace, index) => {
-    const secrets: Array<[string, string | null]> = [
-      ['api_key', workspace.apiKey],
-      ['write_key', workspace.writeKey],
-      ['identity_verification_secret', workspace.identityVerificationSecret],
-    ];
-    for (const [field, value] of secrets) {
-      if (value !== null && value.length < MIN_SECRET_LENGTH) {
+  const list = (document as { workspaces?: unknown })?.workspaces;
+  (Array.isArray(list) ? list : []).forEach((entry: unknown, index) => {
+    const workspace = (entry ?? {}) as Record<string, unknown>;
+    for (const field of ['api_key', 'write_key', 'identity_verification_secret']) {
+      const value = workspace[field];
+      if (typeof value === 'string' && value.length < MIN_SECRET_LENGTH) {
         problems.push(`workspaces[${index}].${field} must be at least ${MIN_SECRET_LENGTH} characters (e.g. openssl rand -hex 16)`);
       }
     }

@@ -9,21 +9,23 @@ import type { WorkspaceSettings } from '../shared/model/inbound';
 import { parseBrowserAttributes } from './browserAttributes';
 import type { RateLimit } from './rateLimit';
 import { weakSecrets } from './secretStrength';
+import { keyDigest } from '../shared/workspaces/keyDigest';
 
 export interface Workspace {
   readonly id: string;
   readonly name: string;
   /** Track API v1 Basic auth user. */
   readonly siteId: string;
-  /** Track API v1 Basic auth password. */
-  readonly apiKey: string;
-  /** Segment-spec Basic auth user (empty password). */
-  readonly writeKey: string | null;
   /**
-   * The browser snippet's key (public: it is in every page), good only for anonymous events,
-   * identifies and a known person's events (/js/v1/...), and only from `allowedOrigins`.
+   * The live keys of each kind, as SHA-256 digests only (shared/workspaces/keyDigest.ts); several
+   * at once while a key is rotated. API: Track API v1 Basic auth password (with `siteId`).
+   * WRITE: Segment-spec Basic auth user (empty password). PUBLISHABLE: the browser snippet's key
+   * (public: it is in every page), good only for anonymous events, identifies and a known
+   * person's events (/js/v1/...), and only from `allowedOrigins`.
    */
-  readonly publishableKey: string | null;
+  readonly keys: { readonly api: readonly Buffer[]; readonly write: readonly Buffer[]; readonly publishable: readonly Buffer[] };
+  /** Refused with 403 (its keys still recognised, so the answer can say why); its data untouched. */
+  readonly disabled: boolean;
   /** Origins (scheme://host[:port]) whose pages may use the publishable key. */
   readonly allowedOrigins: readonly string[];
   /**
@@ -124,6 +126,7 @@ export function parseWorkspaces(document: unknown, source: string): Workspace[] 
   const problems: string[] = [];
   const list = (document as { workspaces?: unknown })?.workspaces;
   if (!Array.isArray(list)) throw new WorkspaceFileError(`${source}: expected {"workspaces": [...]}`);
+  const writeKeys: Array<string | null> = [];
   const workspaces = list.map((entry: unknown, index): Workspace => {
     const where = `workspaces[${index}]`;
     const object = (entry ?? {}) as Record<string, unknown>;
@@ -132,13 +135,14 @@ export function parseWorkspaces(document: unknown, source: string): Workspace[] 
     const writeKey = object.write_key === undefined ? null : text(object.write_key, `${where}.write_key`, problems);
     const publishableKey = object.publishable_key === undefined ? null : text(object.publishable_key, `${where}.publishable_key`, problems);
     const identitySecret = object.identity_verification_secret === undefined ? null : text(object.identity_verification_secret, `${where}.identity_verification_secret`, problems);
+    const apiKey = text(field(object, 'api_key', where, problems), `${where}.api_key`, problems);
+    writeKeys.push(writeKey);
     return {
       id,
       name: typeof object.name === 'string' ? object.name : id,
       siteId: text(field(object, 'site_id', where, problems), `${where}.site_id`, problems),
-      apiKey: text(field(object, 'api_key', where, problems), `${where}.api_key`, problems),
-      writeKey,
-      publishableKey,
+      keys: { api: [keyDigest(apiKey)], write: writeKey === null ? [] : [keyDigest(writeKey)], publishable: publishableKey === null ? [] : [keyDigest(publishableKey)] },
+      disabled: false,
       allowedOrigins: parseOrigins(object.allowed_origins, `${where}.allowed_origins`, problems),
       identityVerificationSecret: identitySecret,
       browserAttributes: parseBrowserAttributes(object.browser_attributes, `${where}.browser_attributes`, problems),
@@ -156,20 +160,39 @@ export function parseWorkspaces(document: unknown, source: string): Workspace[] 
   };
   seen(workspaces.map((w) => w.id), 'id');
   seen(workspaces.map((w) => w.siteId), 'site_id');
-  seen(workspaces.map((w) => w.writeKey), 'write_key');
+  seen(writeKeys, 'write_key');
   if (problems.length > 0) throw new WorkspaceFileError(`${source}: ${problems.join('; ')}`);
   return workspaces;
 }
 
+/**
+ * The workspaces in force, looked up by site id or write key. Replaced whole when the workspaces
+ * log says something changed (shared/workspaces/follower.ts): a request sees one set or the other,
+ * never a mix.
+ */
 export class WorkspaceRegistry {
-  private readonly bySite = new Map<string, Workspace>();
-  private readonly byWrite = new Map<string, Workspace>();
+  private bySite = new Map<string, Workspace>();
+  private byWrite = new Map<string, Workspace>();
+  private current: readonly Workspace[] = [];
 
-  constructor(readonly workspaces: readonly Workspace[]) {
+  constructor(workspaces: readonly Workspace[]) {
+    this.replace(workspaces);
+  }
+
+  get workspaces(): readonly Workspace[] {
+    return this.current;
+  }
+
+  replace(workspaces: readonly Workspace[]): void {
+    const bySite = new Map<string, Workspace>();
+    const byWrite = new Map<string, Workspace>();
     for (const workspace of workspaces) {
-      this.bySite.set(workspace.siteId, workspace);
-      if (workspace.writeKey) this.byWrite.set(workspace.writeKey, workspace);
+      bySite.set(workspace.siteId, workspace);
+      for (const digest of workspace.keys.write) byWrite.set(digest.toString('hex'), workspace);
     }
+    this.bySite = bySite;
+    this.byWrite = byWrite;
+    this.current = workspaces;
   }
 
   static fromFile(file: string): WorkspaceRegistry {
@@ -180,7 +203,7 @@ export class WorkspaceRegistry {
       throw new WorkspaceFileError(`${file}: ${(error as Error).message}`);
     }
     const workspaces = parseWorkspaces(document, file);
-    const weak = weakSecrets(workspaces);
+    const weak = weakSecrets(document);
     if (weak.length > 0) throw new WorkspaceFileError(`${file}: ${weak.join('; ')}`);
     return new WorkspaceRegistry(workspaces);
   }
@@ -189,7 +212,8 @@ export class WorkspaceRegistry {
     return this.bySite.get(siteId);
   }
 
+  /** The workspace one of whose write keys has this digest (the caller compares the key itself in constant time). */
   byWriteKey(writeKey: string): Workspace | undefined {
-    return this.byWrite.get(writeKey);
+    return this.byWrite.get(keyDigest(writeKey).toString('hex'));
   }
 }
