@@ -134,11 +134,17 @@ if (require.main === module) {
   const root = path.resolve(__dirname, '..');
   const schemaDir = process.argv[2] ?? path.join(root, 'schemas');
   const outFile = process.argv[3] ?? path.join(root, 'services/shared/generated/avroTypes.ts');
+  const write = (file, source) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Unchanged output is not rewritten, so make and tsc see nothing new.
+    const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null;
+    if (before !== source) fs.writeFileSync(file, source);
+  };
   // The streams downstream consumers read (docs/consuming.md); the internal ones are the merger's.
   const files = OUTBOUND_SCHEMAS.filter((f) => fs.existsSync(path.join(schemaDir, f)));
-  const { source } = generate(schemaDir, files);
-  fs.mkdirSync(path.dirname(outFile), { recursive: true });
-  // Unchanged output is not rewritten, so make and tsc see nothing new.
-  const before = fs.existsSync(outFile) ? fs.readFileSync(outFile, 'utf8') : null;
-  if (before !== source) fs.writeFileSync(outFile, source);
+  write(outFile, generate(schemaDir, files).source);
+  // The workspaces log, which ingest and the activity service follow: ours, not a consumer's contract.
+  if (process.argv[2] === undefined && fs.existsSync(path.join(schemaDir, 'workspace-change.avsc'))) {
+    write(path.join(path.dirname(outFile), 'workspaceTypes.ts'), generate(schemaDir, ['workspace-change.avsc']).source);
+  }
 }

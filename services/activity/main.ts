@@ -11,7 +11,7 @@ import { startActivity, type RunningActivity } from './service';
 async function main(): Promise<void> {
   const config = configOrExit('activity', ['kafka', 'topics', 'registry', 'redis', 'merger', 'ingest', 'activity', 'log']);
   const logger = createLogger('activity', config.log.level);
-  const workspaces = workspacesOrExit('activity', config.ingest.workspacesFile);
+  const workspaces = config.ingest.workspacesSource === 'log' ? 'log' : workspacesOrExit('activity', config.ingest.workspacesFile);
   let running: RunningActivity | undefined;
   installShutdown(logger, () => running?.closeSteps ?? []);
   try {

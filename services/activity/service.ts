@@ -16,6 +16,7 @@ import { explain } from '../cli/commands/explain';
 import { KeySpace } from '../merger/redis/keys';
 import { refuseDemoKeys } from '../ingest/demoKeys';
 import { WorkspaceRegistry } from '../ingest/workspaces';
+import { openWorkspaces } from '../ingest/workspacesLog';
 import { buildActivityApp } from './app';
 import { consumeOutputs } from './outputsConsumer';
 import { RecentView } from './view';
@@ -30,12 +31,19 @@ export interface RunningActivity {
   close(): Promise<void>;
 }
 
-export async function startActivity(config: ActivityConfig, logger: Logger, workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningActivity> {
+/** `source`: as for ingest (services/ingest/service.ts). */
+export async function startActivity(config: ActivityConfig, logger: Logger, source: WorkspaceRegistry | 'log' = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningActivity> {
   // Before anything is connected: the demo's public keys would open this log to anyone.
-  refuseDemoKeys(workspaces.workspaces, { demo: config.ingest.demo, adminToken: config.activity.adminToken });
+  const refuseDemo = (registry: WorkspaceRegistry) => refuseDemoKeys(registry.workspaces, { demo: config.ingest.demo, adminToken: config.activity.adminToken });
+  if (source !== 'log') refuseDemo(source);
   const kafka = createKafka(config.kafka, logger, 'activity');
   await ensureTopicsWith(kafka, config.topics, logger);
   const catalog = await SchemaCatalog.open(config.registry, config.topics, logger);
+  const admin = kafka.admin();
+  await admin.connect();
+  const followed = await openWorkspaces(source, { kafka, admin, catalog, topic: config.topics.workspaces, groupPrefix: 'anonmerge-activity', secretKey: config.ingest.workspacesSecretKey, logger });
+  const workspaces = followed.registry;
+  if (source === 'log') refuseDemo(workspaces);
   const redis = createRedis(config.redis, logger, 'activity');
   await redis.connect();
   const view = new RecentView(config.activity.recentPerWorkspace);
@@ -63,6 +71,8 @@ export async function startActivity(config: ActivityConfig, logger: Logger, work
     { name: 'http server', close: () => app.close() },
     { name: 'outbound consumer', close: () => outputs.consumer.disconnect() },
     { name: 'redis', close: () => redis.quit() },
+    { name: 'workspaces log', close: () => followed.stop() },
+    { name: 'kafka admin', close: () => admin.disconnect() },
   ];
   return {
     app,

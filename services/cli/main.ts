@@ -9,6 +9,7 @@
  *   anonmerge migrate two-planes [--if-needed]
  *   anonmerge config-docs [--check]
  *   anonmerge schemas check [--schemas DIR]
+ *   anonmerge workspaces seed [--file F]
  *
  * Settings come from the same environment variables as the services (docs/configuration.md).
  */
@@ -29,6 +30,11 @@ import { compareStates, rebuildState } from './commands/rebuild';
 import { compareOrderedStates } from './commands/orderedStateComparison';
 import { MigrationRefused, migrateToTwoPlanes, unmigratedPartitions } from './commands/migrate';
 import { checkSchemas, renderSchemaCheck } from './commands/schemaCheck';
+import { seedWorkspaces } from './commands/workspacesSeed';
+import { SealingError } from '../ingest/workspaceChanges';
+import { SecretKeyError } from '../shared/workspaces/secretBox';
+import { ensureTopicsWith } from '../shared/kafka/topics';
+import { workspacesOrExit } from '../ingest/workspacesAtStart';
 
 const USAGE = `usage:
   anonmerge explain --workspace W (--anonymous-id A | --person P) [--json]
@@ -37,7 +43,8 @@ const USAGE = `usage:
   anonmerge partitions add --count N [--stream inbound]
   anonmerge migrate two-planes [--if-needed]   (legacy mergers stopped first: docs/deployment.md)
   anonmerge config-docs [--check]
-  anonmerge schemas check [--schemas DIR]      (each schema against its released versions: docs/consuming.md)`;
+  anonmerge schemas check [--schemas DIR]      (each schema against its released versions: docs/consuming.md)
+  anonmerge workspaces seed [--file F]         (each workspace of the file not on the workspaces log yet, as its version 1: docs/design-workspaces.md)`;
 
 function fail(message: string): never {
   process.stderr.write(`anonmerge: ${message}\n${USAGE}\n`);
@@ -51,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const { values } = parseArgs({
-    args: argv.slice(command === 'dlq' || command === 'partitions' || command === 'migrate' || command === 'schemas' ? 2 : 1),
+    args: argv.slice(command === 'dlq' || command === 'partitions' || command === 'migrate' || command === 'schemas' || command === 'workspaces' ? 2 : 1),
     options: {
       workspace: { type: 'string' },
       'anonymous-id': { type: 'string' },
@@ -67,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
       check: { type: 'boolean', default: false },
       'if-needed': { type: 'boolean', default: false },
       schemas: { type: 'string' },
+      file: { type: 'string' },
     },
   });
   if (command === 'config-docs') return configDocs(values.check ?? false);
@@ -95,6 +103,21 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const catalog = await SchemaCatalog.open(config.registry, config.topics, logger);
+  if (command === 'workspaces' && sub === 'seed') {
+    const { ingest } = configOrExit('anonmerge', ['ingest']);
+    const file = values.file ?? ingest.workspacesFile;
+    await ensureTopicsWith(kafka, config.topics, logger);
+    let report;
+    try {
+      report = await seedWorkspaces(kafka, catalog, config.topics.workspaces, file, workspacesOrExit('anonmerge', file), ingest.workspacesSecretKey, logger);
+    } catch (error) {
+      if (!(error instanceof SealingError || error instanceof SecretKeyError)) throw error;
+      process.stderr.write(`anonmerge: refused: ${error.message}\n`);
+      return 2;
+    }
+    process.stdout.write(`seeded ${report.written.length} workspace(s) from ${file}${report.written.length > 0 ? `: ${report.written.join(', ')}` : ''}; ${report.alreadyOnTheLog.length} already on the log\n`);
+    return 0;
+  }
   if (command === 'dlq' && sub === 'replay') {
     const summary = await replayDeadLetters(kafka, catalog, { fromOffset: Number(values['from-offset']), dryRun: values['dry-run'] ?? false, groupId: `anonmerge-dlq-${Date.now()}` });
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

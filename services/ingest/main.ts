@@ -11,7 +11,7 @@ import { exitIfRefused, workspacesOrExit } from './workspacesAtStart';
 async function main(): Promise<void> {
   const config = configOrExit('ingest', ['kafka', 'topics', 'registry', 'log', 'ingest']);
   const logger = createLogger('ingest', config.log.level);
-  const workspaces = workspacesOrExit('ingest', config.ingest.workspacesFile);
+  const workspaces = config.ingest.workspacesSource === 'log' ? 'log' : workspacesOrExit('ingest', config.ingest.workspacesFile);
   let running: RunningIngest | undefined;
   installShutdown(logger, () => running?.closeSteps ?? [], config.ingest.shutdownGraceMs);
   try {

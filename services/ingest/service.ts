@@ -16,6 +16,7 @@ import { buildHealthServer } from '../shared/http/healthServer';
 import { InboundProducer } from './inboundProducer';
 import { InboundPublisher } from './publisher';
 import { WorkspaceRegistry } from './workspaces';
+import { openWorkspaces } from './workspacesLog';
 
 export type IngestConfig = Config<'kafka' | 'topics' | 'registry' | 'ingest'>;
 
@@ -31,12 +32,22 @@ export interface RunningIngest {
   close(): Promise<void>;
 }
 
-export async function startIngest(config: IngestConfig, logger: Logger, workspaces = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningIngest> {
+/**
+ * `source`: the workspaces read from the file at start, or 'log' to follow the workspaces log
+ * (ANONMERGE_WORKSPACES_SOURCE=log; docs/design-workspaces.md).
+ */
+export async function startIngest(config: IngestConfig, logger: Logger, source: WorkspaceRegistry | 'log' = WorkspaceRegistry.fromFile(config.ingest.workspacesFile)): Promise<RunningIngest> {
   // Before anything is connected or created: a deployment with the demo's public keys stops here.
-  refuseDemoKeys(workspaces.workspaces, { demo: config.ingest.demo });
+  if (source !== 'log') refuseDemoKeys(source.workspaces, { demo: config.ingest.demo });
   const kafka = createKafka(config.kafka, logger, 'ingest');
   await ensureTopicsWith(kafka, config.topics, logger);
-  const catalog = await SchemaCatalog.open(config.registry, config.topics, logger, config.ingest.personOps ? ['inbound', 'personOps'] : ['inbound']);
+  const catalog = await SchemaCatalog.open(config.registry, config.topics, logger, config.ingest.personOps ? ['inbound', 'personOps', 'workspaces'] : ['inbound', 'workspaces']);
+  const metrics = createRegistry('ingest');
+  const admin = kafka.admin();
+  await admin.connect();
+  const followed = await openWorkspaces(source, { kafka, admin, catalog, topic: config.topics.workspaces, groupPrefix: 'anonmerge-ingest', secretKey: config.ingest.workspacesSecretKey, logger, metrics });
+  const workspaces = followed.registry;
+  if (source === 'log') refuseDemoKeys(workspaces.workspaces, { demo: config.ingest.demo });
   const producerOptions = { lingerMs: config.ingest.lingerMs, maxBatchMessages: 5000, sendTimeoutMs: config.ingest.sendTimeoutMs, metadataMaxAgeMs: config.kafka.metadataMaxAgeMs };
   const producer = new InboundProducer(kafka, { ...producerOptions, topic: config.topics.inbound }, logger);
   await producer.connect();
@@ -44,7 +55,6 @@ export async function startIngest(config: IngestConfig, logger: Logger, workspac
   const personOps = config.ingest.personOps ? new InboundProducer(kafka, { ...producerOptions, topic: config.topics.personOps }, logger) : null;
   await personOps?.connect();
   const publisher = new InboundPublisher(catalog, producer, personOps);
-  const metrics = createRegistry('ingest');
   const ready = () => producer.ready && (personOps?.ready ?? true);
   const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready, metrics,
     timeouts: config.ingest,
@@ -63,6 +73,8 @@ export async function startIngest(config: IngestConfig, logger: Logger, workspac
     { name: 'metrics server', close: () => metricsServer.close() },
     { name: 'kafka producer', close: () => producer.close() },
     { name: 'person-ops producer', close: async () => personOps?.close() },
+    { name: 'workspaces log', close: () => followed.stop() },
+    { name: 'kafka admin', close: () => admin.disconnect() },
   ];
   return {
     app,

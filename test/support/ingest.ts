@@ -31,7 +31,7 @@ export function testWorkspaces(): WorkspaceRegistry {
 
 export async function startTestIngest(
   topics: TopicConfig,
-  options: { brokers?: string[]; workspaces?: WorkspaceRegistry; sendTimeoutMs?: number; logger?: Logger; timeouts?: { idleTimeoutMs: number; requestTimeoutMs: number }; trustedProxies?: string[]; personOps?: boolean; demo?: boolean; port?: number; metadataMaxAgeMs?: number } = {},
+  options: { brokers?: string[]; workspaces?: WorkspaceRegistry | 'log'; workspacesSecretKey?: string; sendTimeoutMs?: number; logger?: Logger; timeouts?: { idleTimeoutMs: number; requestTimeoutMs: number }; trustedProxies?: string[]; personOps?: boolean; demo?: boolean; port?: number; metadataMaxAgeMs?: number } = {},
 ): Promise<RunningIngest> {
   const base = loadConfig(['kafka', 'registry', 'ingest'], { ...process.env, ANONMERGE_INGEST_PORT: '1' });
   return startIngest(
@@ -49,6 +49,7 @@ export async function startTestIngest(
         trustedProxies: options.trustedProxies ?? base.ingest.trustedProxies,
         personOps: options.personOps ?? base.ingest.personOps,
         demo: options.demo ?? false,
+        workspacesSecretKey: options.workspacesSecretKey ?? '',
       },
     },
     options.logger ?? testLogger,

@@ -33,6 +33,8 @@ export const COMPATIBILITY_OF: Readonly<Record<StreamName, COMPATIBILITY>> = {
   personOps: FULL_TRANSITIVE,
   commands: FULL_TRANSITIVE,
   personOrder: FULL_TRANSITIVE,
+  // Followed by every ingest and activity replica, old and new side by side in a rolling upgrade.
+  workspaces: FULL_TRANSITIVE,
 };
 
 /** Levels from weakest to strictest, for a file several subjects share. */

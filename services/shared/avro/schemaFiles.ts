@@ -11,7 +11,7 @@ import { projectRoot } from '../projectRoot';
 export const SCHEMA_DIR = path.join(projectRoot(), 'schemas');
 
 /** Logical names of the streams; the topic each one uses comes from configuration. */
-export type StreamName = 'inbound' | 'mergedEvents' | 'campaignTriggers' | 'activity' | 'anonymousEvents' | 'deadLetters' | 'personOps' | 'commands' | 'personOrder';
+export type StreamName = 'inbound' | 'mergedEvents' | 'campaignTriggers' | 'activity' | 'anonymousEvents' | 'deadLetters' | 'personOps' | 'commands' | 'personOrder' | 'workspaces';
 
 export const SCHEMA_FILE_OF: Record<StreamName, string> = {
   inbound: 'inbound-record.avsc',
@@ -26,6 +26,8 @@ export const SCHEMA_FILE_OF: Record<StreamName, string> = {
   commands: 'inbound-record.avsc',
   // The planes' merged events and clocks, for the order stage that writes them out in order.
   personOrder: 'person-order-record.avsc',
+  // Each workspace's definitions, one record per change (docs/design-workspaces.md).
+  workspaces: 'workspace-change.avsc',
 };
 
 export const STREAMS = Object.keys(SCHEMA_FILE_OF) as StreamName[];

@@ -30,6 +30,10 @@ export const topicSettings = {
     default: 'anonmerge.person-order',
     description: "The merger's planes to its order stage: merged events keyed by person, with each data partition's clock, so that a person's merged events are written in the reference model's order",
   }),
+  workspaces: string('ANONMERGE_TOPIC_WORKSPACES', {
+    default: 'anonmerge.workspaces',
+    description: 'Every change of every workspace (compacted, one partition): what ingest and the activity service follow when ANONMERGE_WORKSPACES_SOURCE=log (docs/design-workspaces.md)',
+  }),
   partitions: integer('ANONMERGE_TOPIC_PARTITIONS', { default: '6', min: 1, max: 10000, description: 'Partitions of topics the services create (the person-order topic aside)' }),
   personOrderPartitions: integer('ANONMERGE_TOPIC_PERSON_ORDER_PARTITIONS', {
     default: '1',
@@ -77,6 +81,15 @@ export const ingestSettings = {
   }),
   metricsPort: port('ANONMERGE_INGEST_METRICS_PORT', { default: '3003', description: "Port of ingest's Prometheus metrics server (/metrics, /healthz, /readyz)" }),
   workspacesFile: string('ANONMERGE_WORKSPACES_FILE', { default: 'config/workspaces.json', description: 'Workspace registry file (credentials and settings); ingest and the activity log do not start without one (the image carries none)' }),
+  workspacesSource: oneOf('ANONMERGE_WORKSPACES_SOURCE', {
+    default: 'file',
+    values: ['file', 'log'],
+    description: 'Where ingest and the activity service read workspaces: the file (ANONMERGE_WORKSPACES_FILE, read at start), or the workspaces log, followed live (seeded with anonmerge workspaces seed; docs/design-workspaces.md)',
+  }),
+  workspacesSecretKey: secret('ANONMERGE_WORKSPACES_SECRET_KEY', {
+    default: '',
+    description: 'AES-256 key (64 hex digits) that seals identity verification secrets on the workspaces log; needed to seed or follow a workspace that has one; or ANONMERGE_WORKSPACES_SECRET_KEY_FILE',
+  }),
   demo: boolean('ANONMERGE_DEMO', {
     default: 'false',
     description:

@@ -15,6 +15,7 @@ export function prefixedTopics(prefix: string, partitions: number, options: { re
     personOps: `${prefix}.person-ops`,
     commands: `${prefix}.commands`,
     personOrder: `${prefix}.person-order`,
+    workspaces: `${prefix}.workspaces`,
     partitions,
     personOrderPartitions: options.personOrderPartitions ?? 1,
     replicationFactor: options.replicationFactor ?? 1,
@@ -33,6 +34,7 @@ export function topicEnv(topics: TopicConfig): Record<string, string> {
     ANONMERGE_TOPIC_PERSON_OPS: topics.personOps,
     ANONMERGE_TOPIC_COMMANDS: topics.commands,
     ANONMERGE_TOPIC_PERSON_ORDER: topics.personOrder,
+    ANONMERGE_TOPIC_WORKSPACES: topics.workspaces,
     ANONMERGE_TOPIC_PARTITIONS: String(topics.partitions),
     ANONMERGE_TOPIC_PERSON_ORDER_PARTITIONS: String(topics.personOrderPartitions),
   };

@@ -25,10 +25,13 @@ const RETENTION_MS: Record<StreamName, number> = {
   commands: 35 * DAY_MS,
   // Read by the order stage within seconds; kept as long as the merged events it becomes.
   personOrder: 7 * DAY_MS,
+  // Compacted, not expired: every change is kept under its own key (docs/design-workspaces.md).
+  workspaces: -1,
 };
 
 /** Partitions a stream's topic is created with: the person-order topic has its own count (see its setting). */
 export function partitionsOf(topics: TopicConfig, stream: StreamName): number {
+  if (stream === 'workspaces') return 1; // one order of changes, read whole by every follower
   return stream === 'personOrder' ? topics.personOrderPartitions : topics.partitions;
 }
 
@@ -39,7 +42,7 @@ export function topicDefinitions(topics: TopicConfig): ITopicConfig[] {
     replicationFactor: topics.replicationFactor,
     configEntries: [
       { name: 'retention.ms', value: String(RETENTION_MS[stream]) },
-      { name: 'cleanup.policy', value: 'delete' },
+      { name: 'cleanup.policy', value: stream === 'workspaces' ? 'compact' : 'delete' },
     ],
   }));
 }

@@ -1,0 +1,164 @@
+/**
+ * Workspaces followed live from the workspaces log (docs/design-workspaces.md): seeded from a
+ * file, then changed by writing new versions — two ingest replicas pick each change up without a
+ * restart, and records accepted afterwards carry the new settings (R3's switch is decided by
+ * each record's own stamp). Keys rotate with no gap; a disabled workspace is refused with 403; a
+ * replay of the log from its start gives what the live replicas run.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Producer } from 'kafkajs';
+import { SchemaCatalog } from '../../../services/shared/avro/catalog';
+import { ensureTopicsWith } from '../../../services/shared/kafka/topics';
+import type { RunningIngest } from '../../../services/ingest/service';
+import { parseWorkspaces, WorkspaceRegistry } from '../../../services/ingest/workspaces';
+import { definitionOf } from '../../../services/ingest/workspaceChanges';
+import { seedWorkspaces } from '../../../services/cli/commands/workspacesSeed';
+import { changeKey, inForce } from '../../../services/shared/workspaces/fold';
+import { WorkspacesFollower } from '../../../services/shared/workspaces/follower';
+import { keyDigest } from '../../../services/shared/workspaces/keyDigest';
+import type { WorkspaceChange, WorkspaceDefinition } from '../../../services/shared/generated/workspaceTypes';
+import { basic, readInbound, startTestIngest } from '../../support/ingest';
+import { config, deleteTopics, isolatedTopics, testKafka, testLogger, uniqueName } from '../../support/stack';
+
+const SECRET_KEY = randomBytes(32).toString('hex');
+const OLD_KEY = 'shop-api-key-0123456789';
+const NEW_KEY = 'shop-api-key-rotated-0123';
+
+describe('workspaces followed from the log (issue 16)', () => {
+  const kafka = testKafka();
+  const topics = isolatedTopics('wslog', 2);
+  const replicas: RunningIngest[] = [];
+  let catalog: SchemaCatalog;
+  let producer: Producer;
+  let definition: WorkspaceDefinition;
+  let version = 1;
+  const fileRegistry = new WorkspaceRegistry(
+    parseWorkspaces({ workspaces: [{ id: 'shop', site_id: 'shop-site', api_key: OLD_KEY, identity_verification_secret: 'shop-identity-secret-0123', settings: { merge_enabled: true, grace_seconds: 30 } }] }, 'test'),
+  );
+
+  beforeAll(async () => {
+    await ensureTopicsWith(kafka, topics, testLogger);
+    catalog = await SchemaCatalog.open(config.registry, topics, testLogger, ['workspaces']);
+    producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+  });
+  afterAll(async () => {
+    await Promise.all(replicas.map((replica) => replica.close()));
+    await producer.disconnect();
+    await deleteTopics(kafka, topics);
+  });
+
+  /** What an admin writer does: the whole definition again, one version higher. */
+  async function writeVersion(change: (previous: WorkspaceDefinition) => WorkspaceDefinition): Promise<number> {
+    version += 1;
+    definition = change(definition);
+    const now = Date.now();
+    const record: WorkspaceChange = { workspace_id: 'shop', version, effective_at: now, changed_at: now, changed_by: 'test', change: '{}', definition };
+    await producer.send({ topic: topics.workspaces, acks: -1, messages: [{ key: changeKey('shop', version), value: catalog.encode('workspaces', record) }] });
+    return now;
+  }
+
+  /** Until every replica's metrics say it runs `expected` of the workspace; the time that took. */
+  async function untilEveryReplicaRuns(expected: number, since: number): Promise<number> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const versions = await Promise.all(replicas.map(async (replica) => /anonmerge_workspaces_version\{[^}]*workspace="shop"[^}]*\} (\d+)/.exec(await (await fetch(`${replica.metricsUrl}/metrics`)).text())?.[1]));
+      if (versions.every((v) => Number(v) === expected)) return Date.now() - since;
+      if (Date.now() > deadline) throw new Error(`replicas run versions ${versions.join(', ')}, not ${expected}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  const identify = (replica: RunningIngest, person: string, key = OLD_KEY) =>
+    fetch(`${replica.url}/api/v1/customers/${person}`, { method: 'PUT', headers: { authorization: basic('shop-site', key), 'content-type': 'application/json' }, body: JSON.stringify({ anonymous_id: `anon-${person}` }) });
+
+  it('seeds version 1 from the file, once: keys hashed, the identity secret sealed', async () => {
+    const first = await seedWorkspaces(kafka, catalog, topics.workspaces, 'test-file', fileRegistry, SECRET_KEY, testLogger);
+    expect(first).toEqual({ written: ['shop'], alreadyOnTheLog: [] });
+    const again = await seedWorkspaces(kafka, catalog, topics.workspaces, 'test-file', fileRegistry, SECRET_KEY, testLogger);
+    expect(again).toEqual({ written: [], alreadyOnTheLog: ['shop'] });
+    const [written] = await readAll();
+    expect(written?.version).toBe(1);
+    expect(JSON.stringify(written)).not.toContain(OLD_KEY);
+    expect(JSON.stringify(written)).not.toContain('shop-identity-secret');
+    definition = written?.definition as WorkspaceDefinition;
+    for (let i = 0; i < 2; i += 1) replicas.push(await startTestIngest(topics, { workspaces: 'log', workspacesSecretKey: SECRET_KEY }));
+    expect((await identify(replicas[0] as RunningIngest, 'p-seeded')).status).toBe(200);
+  });
+
+  it('R3: merging switched off and on again through the log reaches both replicas without a restart; records carry the switch in force when accepted', async () => {
+    const stamps: Array<[string, boolean]> = [];
+    for (const mergeEnabled of [false, true]) {
+      const since = await writeVersion((d) => ({ ...d, settings: { ...d.settings, merge_enabled: mergeEnabled } }));
+      const took = await untilEveryReplicaRuns(version, since);
+      process.stdout.write(`workspaces log: version ${version} in force on both replicas ${took} ms after it was written\n`);
+      for (const [i, replica] of replicas.entries()) {
+        const person = uniqueName(`p${i}-${mergeEnabled}-`);
+        expect((await identify(replica, person)).status).toBe(200);
+        stamps.push([person, mergeEnabled]);
+      }
+    }
+    const records = await readInbound(kafka, topics, 1 + stamps.length);
+    for (const [person, mergeEnabled] of stamps) {
+      const record = records.find((r) => JSON.stringify(r).includes(person));
+      expect([person, record?.settings.merge_enabled]).toEqual([person, mergeEnabled]);
+    }
+  });
+
+  it('a key is rotated with no gap: both work while both are live, then the old one is refused everywhere', async () => {
+    const created = Date.now();
+    const added = await writeVersion((d) => ({ ...d, keys: [...d.keys, { key_id: 'api-2', kind: 'API', sha256: keyDigest(NEW_KEY), created_at: created, created_by: 'test', revoked_at: null }] }));
+    await untilEveryReplicaRuns(version, added);
+    for (const replica of replicas) {
+      expect((await identify(replica, uniqueName('old-'), OLD_KEY)).status).toBe(200);
+      expect((await identify(replica, uniqueName('new-'), NEW_KEY)).status).toBe(200);
+    }
+    const revoked = await writeVersion((d) => ({ ...d, keys: d.keys.map((k) => (k.key_id === 'api-1' ? { ...k, revoked_at: Date.now() } : k)) }));
+    await untilEveryReplicaRuns(version, revoked);
+    for (const replica of replicas) {
+      expect((await identify(replica, uniqueName('old-'), OLD_KEY)).status).toBe(401);
+      expect((await identify(replica, uniqueName('new-'), NEW_KEY)).status).toBe(200);
+    }
+  });
+
+  it('a disabled workspace is refused with 403 and a JSON body saying so; enabled again, it is served', async () => {
+    const disabled = await writeVersion((d) => ({ ...d, disabled: true }));
+    await untilEveryReplicaRuns(version, disabled);
+    const refused = await identify(replicas[1] as RunningIngest, uniqueName('off-'), NEW_KEY);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ meta: { errors: ['forbidden: workspace shop is disabled'] }, errors: [{ field: '', message: 'forbidden: workspace shop is disabled' }] });
+    const enabled = await writeVersion((d) => ({ ...d, disabled: false }));
+    await untilEveryReplicaRuns(version, enabled);
+    expect((await identify(replicas[1] as RunningIngest, uniqueName('on-'), NEW_KEY)).status).toBe(200);
+  });
+
+  it('a replay of the log from its start folds to what the replicas run', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const follower = new WorkspacesFollower({ kafka, admin, catalog, topic: topics.workspaces, groupPrefix: 'test', logger: testLogger, apply: () => undefined });
+    try {
+      await follower.start();
+      await follower.caughtUp;
+      const replayed = inForce(follower.writtenSoFar, Date.now()).get('shop');
+      expect(replayed?.version).toBe(version);
+      expect(replayed?.definition).toEqual(definition);
+    } finally {
+      await follower.stop();
+      await admin.disconnect();
+    }
+  });
+
+  async function readAll(): Promise<WorkspaceChange[]> {
+    const admin = kafka.admin();
+    await admin.connect();
+    const follower = new WorkspacesFollower({ kafka, admin, catalog, topic: topics.workspaces, groupPrefix: 'test', logger: testLogger, apply: () => undefined });
+    try {
+      await follower.start();
+      await follower.caughtUp;
+      return [...(follower.writtenSoFar.get('shop')?.values() ?? [])];
+    } finally {
+      await follower.stop();
+      await admin.disconnect();
+    }
+  }
+});
