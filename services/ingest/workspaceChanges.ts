@@ -30,7 +30,7 @@ export function definitionOf(workspace: Workspace, by: string, at: number, secre
     disabled: workspace.disabled,
     keys,
     allowed_origins: [...workspace.allowedOrigins],
-    identity_secret: workspace.identityVerificationSecret === null || secretKey === null ? null : seal(workspace.identityVerificationSecret, secretKey),
+    identity_secret: workspace.identityVerificationSecret === null || secretKey === null ? null : seal(workspace.identityVerificationSecret, secretKey, workspace.id),
     browser_attributes: [...workspace.browserAttributes],
     settings: { ...workspace.settings },
     rate_limit: {
@@ -54,7 +54,7 @@ export function workspaceFromChange(change: WorkspaceChange, now: number, secret
   let identitySecret: string | null = null;
   let problem: string | null = null;
   if (definition.identity_secret !== null) {
-    identitySecret = secretKey === null ? null : unseal(definition.identity_secret, secretKey);
+    identitySecret = secretKey === null ? null : unseal(definition.identity_secret, secretKey, change.workspace_id);
     if (identitySecret === null) {
       problem = `workspace ${change.workspace_id} version ${change.version}: its identity secret does not open under ${secretKey === null ? 'no key (ANONMERGE_WORKSPACES_SECRET_KEY is not set)' : 'ANONMERGE_WORKSPACES_SECRET_KEY'}; browser identifies are refused`;
     }

@@ -183,16 +183,32 @@ export class WorkspaceRegistry {
     return this.current;
   }
 
-  replace(workspaces: readonly Workspace[]): void {
+  /**
+   * Puts these workspaces in force. Two that claim one site id or one write key cannot both be
+   * served: the first keeps it, the later one is left out, and each such conflict is returned
+   * (the file parser refuses them; the log has no such check at write time yet).
+   */
+  replace(workspaces: readonly Workspace[]): string[] {
     const bySite = new Map<string, Workspace>();
     const byWrite = new Map<string, Workspace>();
+    const kept: Workspace[] = [];
+    const conflicts: string[] = [];
     for (const workspace of workspaces) {
+      const siteOwner = bySite.get(workspace.siteId);
+      const writeOwner = workspace.keys.write.map((digest) => byWrite.get(digest.toString('hex'))).find((owner) => owner !== undefined);
+      const owner = siteOwner ?? writeOwner;
+      if (owner) {
+        conflicts.push(`workspace ${workspace.id} is left out: its ${siteOwner ? 'site_id' : 'write key'} is workspace ${owner.id}'s`);
+        continue;
+      }
       bySite.set(workspace.siteId, workspace);
       for (const digest of workspace.keys.write) byWrite.set(digest.toString('hex'), workspace);
+      kept.push(workspace);
     }
     this.bySite = bySite;
     this.byWrite = byWrite;
-    this.current = workspaces;
+    this.current = kept;
+    return conflicts;
   }
 
   static fromFile(file: string): WorkspaceRegistry {

@@ -25,19 +25,25 @@ export function changeKey(workspaceId: string, version: number): string {
   return `${workspaceId}/${String(version).padStart(VERSION_DIGITS, '0')}`;
 }
 
-/** A key's workspace and version, or null for a key that is not one of ours (ignored, and logged by the follower). */
+/**
+ * A key's workspace and version, or null for a key that is not one of ours (refused, and logged by
+ * the follower). Only the canonical form counts: `a/5` and `a/000000000005` are different Kafka
+ * keys, which compaction would treat apart while the fold took them for one version.
+ */
 export function parseChangeKey(key: string): { readonly workspaceId: string; readonly version: number } | null {
   const slash = key.lastIndexOf('/');
   if (slash <= 0) return null;
   const digits = key.slice(slash + 1);
-  if (!/^[0-9]{1,15}$/.test(digits)) return null;
-  return { workspaceId: key.slice(0, slash), version: Number(digits) };
+  if (!/^[0-9]{12}$/.test(digits)) return null;
+  const parsed = { workspaceId: key.slice(0, slash), version: Number(digits) };
+  return parsed.version >= 1 && changeKey(parsed.workspaceId, parsed.version) === key ? parsed : null;
 }
 
 export const emptyHistory = (): WorkspaceHistory => new Map();
 
 /**
- * The history after some more records, in log order. A value whose key disagrees with its own
+ * The history after some more records, in log order. A tombstone (null value) under a version's
+ * key erases that version and every earlier one of the workspace. A value whose key disagrees with its own
  * workspace and version is refused (returned in `refused`): the key decides what compaction
  * keeps, so a mismatch would let a record be erased under another's name.
  */
@@ -53,7 +59,9 @@ export function foldEntries(history: WorkspaceHistory, entries: readonly Workspa
     }
     const versions = next.get(parsed.workspaceId) ?? new Map<number, WorkspaceChange>();
     if (entry.change === null) {
-      versions.delete(parsed.version);
+      // Erasing version k erases every version up to k: an erasure written newest first, or
+      // read across batches, never brings an older definition (a revoked key) back into force.
+      for (const version of [...versions.keys()]) if (version <= parsed.version) versions.delete(version);
       if (versions.size === 0) next.delete(parsed.workspaceId);
       continue;
     }

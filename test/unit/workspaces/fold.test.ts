@@ -32,6 +32,9 @@ describe('the workspaces log folded (docs/design-workspaces.md)', () => {
     expect(parseChangeKey('shop/000000000007')).toEqual({ workspaceId: 'shop', version: 7 });
     expect(parseChangeKey('no-version')).toBeNull();
     expect(parseChangeKey('shop/7x')).toBeNull();
+    // Only the canonical key: another spelling of the same version is another Kafka key.
+    expect(parseChangeKey('shop/7')).toBeNull();
+    expect(parseChangeKey('shop/000000000000')).toBeNull();
   });
 
   it('puts in force the highest version whose effective time has come', () => {
@@ -57,11 +60,13 @@ describe('the workspaces log folded (docs/design-workspaces.md)', () => {
     expect(nextChangeAfter(history, 700)).toBeNull();
   });
 
-  it('a tombstone erases its version; erasing every version erases the workspace', () => {
-    const log = [entry(change('a', 1, 100)), entry(change('a', 2, 200)), { key: changeKey('a', 2), change: null }];
-    expect(versionsInForce(log, 300)).toEqual({ a: 1 });
-    expect(versionsInForce([...log, { key: changeKey('a', 1), change: null }], 300)).toEqual({});
-    expect(latestVersion(foldEntries(emptyHistory(), log).history, 'a')).toBe(1);
+  it('a tombstone erases its version and every earlier one: an erasure written newest first never brings an older definition back', () => {
+    const log = [entry(change('a', 1, 100)), entry(change('a', 2, 200)), entry(change('a', 3, 250)), { key: changeKey('a', 2), change: null }];
+    expect(versionsInForce(log, 300)).toEqual({ a: 3 });
+    expect(latestVersion(foldEntries(emptyHistory(), log).history, 'a')).toBe(3);
+    const newestFirst = [entry(change('a', 1, 100)), entry(change('a', 2, 200)), { key: changeKey('a', 2), change: null }];
+    expect(versionsInForce(newestFirst, 300)).toEqual({});
+    expect(versionsInForce([...newestFirst, { key: changeKey('a', 1), change: null }], 300)).toEqual({});
   });
 
   it('refuses a record whose key names another workspace or version, and a key that is not ours', () => {

@@ -17,14 +17,16 @@ describe('workspace keys as digests, the identity secret sealed (docs/design-wor
     expect(matchesAnyKey('anonmerge-no-such-key', [])).toBe(false);
   });
 
-  it('seals and opens the identity secret; another key or an altered record does not open', () => {
+  it('seals and opens the identity secret; another key, another workspace, an altered record or a short tag does not open', () => {
     const key = parseSecretKey(randomBytes(32).toString('hex'));
-    const sealed = seal('identity-secret-of-the-shop', key);
+    const sealed = seal('identity-secret-of-the-shop', key, 'shop');
     expect(sealed.ciphertext.toString('utf8')).not.toContain('identity-secret');
-    expect(unseal(sealed, key)).toBe('identity-secret-of-the-shop');
-    expect(unseal(sealed, randomBytes(32))).toBeNull();
+    expect(unseal(sealed, key, 'shop')).toBe('identity-secret-of-the-shop');
+    expect(unseal(sealed, randomBytes(32), 'shop')).toBeNull();
+    expect(unseal(sealed, key, 'other-shop')).toBeNull();
     const altered = { ...sealed, ciphertext: Buffer.from(sealed.ciphertext.map((byte, i) => (i === 0 ? byte ^ 1 : byte))) };
-    expect(unseal(altered, key)).toBeNull();
+    expect(unseal(altered, key, 'shop')).toBeNull();
+    expect(unseal({ ...sealed, tag: sealed.tag.subarray(0, 4) }, key, 'shop')).toBeNull();
     expect(() => parseSecretKey('too-short')).toThrow(/64 hex digits/);
   });
 
@@ -69,5 +71,24 @@ describe('workspace keys as digests, the identity secret sealed (docs/design-wor
     const opened = workspaceFromChange(change, 0, randomBytes(32));
     expect(opened.workspace.identityVerificationSecret).toBeNull();
     expect(opened.problem).toMatch(/does not open/);
+  });
+});
+
+describe('the registry put in force whole', () => {
+  it('leaves out a later workspace claiming a site id or write key another already has, and says which', () => {
+    const registry = new WorkspaceRegistry([]);
+    const parsed = parseWorkspaces(
+      { workspaces: [{ id: 'first', site_id: 'site-1', api_key: 'first-api-key-01234', write_key: 'shared-write-key-0123' }, { id: 'second', site_id: 'site-2', api_key: 'second-api-key-0123' }] },
+      'test',
+    );
+    const [first, second] = parsed as [(typeof parsed)[0], (typeof parsed)[0]];
+    const sameSite = { ...second, id: 'same-site', siteId: 'site-1' };
+    const sameWriteKey = { ...second, id: 'same-write-key', siteId: 'site-3', keys: { ...second.keys, write: first.keys.write } };
+    expect(registry.replace([first, second, sameSite, sameWriteKey])).toEqual([
+      "workspace same-site is left out: its site_id is workspace first's",
+      "workspace same-write-key is left out: its write key is workspace first's",
+    ]);
+    expect(registry.workspaces.map((w) => w.id)).toEqual(['first', 'second']);
+    expect(authenticateTrack(basic('site-1', 'first-api-key-01234'), registry).ok).toBe(true);
   });
 });
