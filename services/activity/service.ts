@@ -39,9 +39,7 @@ export async function startActivity(config: ActivityConfig, logger: Logger, sour
   const kafka = createKafka(config.kafka, logger, 'activity');
   await ensureTopicsWith(kafka, config.topics, logger);
   const catalog = await SchemaCatalog.open(config.registry, config.topics, logger);
-  const admin = kafka.admin();
-  await admin.connect();
-  const followed = await openWorkspaces(source, { kafka, admin, catalog, topic: config.topics.workspaces, groupPrefix: 'anonmerge-activity', secretKey: config.ingest.workspacesSecretKey, logger });
+  const followed = await openWorkspaces(source, { kafka, catalog, topic: config.topics.workspaces, groupPrefix: 'anonmerge-activity', secretKey: config.ingest.workspacesSecretKey, logger });
   const workspaces = followed.registry;
   if (source === 'log') refuseDemo(workspaces);
   const redis = createRedis(config.redis, logger, 'activity');
@@ -72,7 +70,6 @@ export async function startActivity(config: ActivityConfig, logger: Logger, sour
     { name: 'outbound consumer', close: () => outputs.consumer.disconnect() },
     { name: 'redis', close: () => redis.quit() },
     { name: 'workspaces log', close: () => followed.stop() },
-    { name: 'kafka admin', close: () => admin.disconnect() },
   ];
   return {
     app,

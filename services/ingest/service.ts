@@ -43,9 +43,7 @@ export async function startIngest(config: IngestConfig, logger: Logger, source: 
   await ensureTopicsWith(kafka, config.topics, logger);
   const catalog = await SchemaCatalog.open(config.registry, config.topics, logger, config.ingest.personOps ? ['inbound', 'personOps', 'workspaces'] : ['inbound', 'workspaces']);
   const metrics = createRegistry('ingest');
-  const admin = kafka.admin();
-  await admin.connect();
-  const followed = await openWorkspaces(source, { kafka, admin, catalog, topic: config.topics.workspaces, groupPrefix: 'anonmerge-ingest', secretKey: config.ingest.workspacesSecretKey, logger, metrics });
+  const followed = await openWorkspaces(source, { kafka, catalog, topic: config.topics.workspaces, groupPrefix: 'anonmerge-ingest', secretKey: config.ingest.workspacesSecretKey, logger, metrics });
   const workspaces = followed.registry;
   if (source === 'log') refuseDemoKeys(workspaces.workspaces, { demo: config.ingest.demo });
   const producerOptions = { lingerMs: config.ingest.lingerMs, maxBatchMessages: 5000, sendTimeoutMs: config.ingest.sendTimeoutMs, metadataMaxAgeMs: config.kafka.metadataMaxAgeMs };
@@ -74,7 +72,6 @@ export async function startIngest(config: IngestConfig, logger: Logger, source: 
     { name: 'kafka producer', close: () => producer.close() },
     { name: 'person-ops producer', close: async () => personOps?.close() },
     { name: 'workspaces log', close: () => followed.stop() },
-    { name: 'kafka admin', close: () => admin.disconnect() },
   ];
   return {
     app,

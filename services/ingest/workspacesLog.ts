@@ -3,7 +3,7 @@
  * the follower folds the log, and each time what is in force may have changed the registry is
  * replaced whole with the workspaces it defines. Shared by ingest and the activity service.
  */
-import type { Admin, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { SchemaCatalog } from '../shared/avro/catalog';
 import type { Logger } from '../shared/logger';
@@ -14,7 +14,6 @@ import { WorkspaceRegistry, type Workspace } from './workspaces';
 
 export interface WorkspacesLogOptions {
   readonly kafka: Kafka;
-  readonly admin: Admin;
   readonly catalog: SchemaCatalog;
   readonly topic: string;
   readonly groupPrefix: string;
@@ -22,12 +21,17 @@ export interface WorkspacesLogOptions {
   readonly secretKey: string;
   readonly logger: Logger;
   readonly metrics?: Registry;
+  /** How long a start may take to read the log to its end before the service gives up. */
+  readonly catchUpTimeoutMs?: number;
 }
 
 export interface FollowedWorkspaces {
   readonly registry: WorkspaceRegistry;
   readonly follower: WorkspacesFollower;
+  readonly stop: () => Promise<void>;
 }
+
+const CATCH_UP_TIMEOUT_MS = 60_000;
 
 /**
  * The registry a service runs with: the one given (read from the file at start), or, for 'log',
@@ -37,18 +41,31 @@ export interface FollowedWorkspaces {
 export async function openWorkspaces(source: WorkspaceRegistry | 'log', options: WorkspacesLogOptions): Promise<{ readonly registry: WorkspaceRegistry; readonly stop: () => Promise<void> }> {
   if (source !== 'log') return { registry: source, stop: async () => undefined };
   const followed = await followWorkspacesLog(options);
-  await followed.follower.caughtUp;
-  return { registry: followed.registry, stop: () => followed.follower.stop() };
+  const timeoutMs = options.catchUpTimeoutMs ?? CATCH_UP_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const outcome = await Promise.race([followed.follower.caughtUp, gaveUp]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    await followed.stop();
+    throw new Error(`the workspaces log ${options.topic} was not read to its end within ${timeoutMs} ms`);
+  }
+  return followed;
 }
 
 /** Starts following; the registry is empty until `follower.caughtUp` resolves. */
 export async function followWorkspacesLog(options: WorkspacesLogOptions): Promise<FollowedWorkspaces> {
   const key = options.secretKey === '' ? null : parseSecretKey(options.secretKey);
   const registry = new WorkspaceRegistry([]);
+  const admin = options.kafka.admin();
+  await admin.connect();
   // Logged once per version, not on every re-apply.
   const reported = new Set<string>();
   const follower = new WorkspacesFollower({
     ...options,
+    admin,
     apply: (inForce) => {
       const now = Date.now();
       const workspaces: Workspace[] = [];
@@ -60,9 +77,22 @@ export async function followWorkspacesLog(options: WorkspacesLogOptions): Promis
           options.logger.error({ workspace: change.workspace_id, version: change.version }, problem);
         }
       }
-      registry.replace(workspaces);
+      for (const conflict of registry.replace(workspaces)) {
+        if (reported.has(conflict)) continue;
+        reported.add(conflict);
+        options.logger.error({ topic: options.topic }, conflict);
+      }
     },
   });
-  await follower.start();
-  return { registry, follower };
+  const stop = async () => {
+    await follower.stop();
+    await admin.disconnect();
+  };
+  try {
+    await follower.start();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { registry, follower, stop };
 }

@@ -13,7 +13,7 @@ import type { RunningIngest } from '../../../services/ingest/service';
 import { parseWorkspaces, WorkspaceRegistry } from '../../../services/ingest/workspaces';
 import { definitionOf } from '../../../services/ingest/workspaceChanges';
 import { seedWorkspaces } from '../../../services/cli/commands/workspacesSeed';
-import { changeKey, inForce } from '../../../services/shared/workspaces/fold';
+import { changeKey, inForce, type WorkspaceHistory } from '../../../services/shared/workspaces/fold';
 import { WorkspacesFollower } from '../../../services/shared/workspaces/follower';
 import { keyDigest } from '../../../services/shared/workspaces/keyDigest';
 import type { WorkspaceChange, WorkspaceDefinition } from '../../../services/shared/generated/workspaceTypes';
@@ -48,13 +48,29 @@ describe('workspaces followed from the log (issue 16)', () => {
     await deleteTopics(kafka, topics);
   });
 
-  /** What an admin writer does: the whole definition again, one version higher. */
-  async function writeVersion(change: (previous: WorkspaceDefinition) => WorkspaceDefinition): Promise<number> {
-    version += 1;
-    definition = change(definition);
+  /** What an admin writer does: the whole definition again, one version higher (in a transaction, as the design's writer will). */
+  async function writeVersion(change: (previous: WorkspaceDefinition) => WorkspaceDefinition, options: { transaction?: 'commit' | 'abort'; aheadMs?: number } = {}): Promise<number> {
+    const next = change(definition);
     const now = Date.now();
-    const record: WorkspaceChange = { workspace_id: 'shop', version, effective_at: now, changed_at: now, changed_by: 'test', change: '{}', definition };
-    await producer.send({ topic: topics.workspaces, acks: -1, messages: [{ key: changeKey('shop', version), value: catalog.encode('workspaces', record) }] });
+    const record: WorkspaceChange = { workspace_id: 'shop', version: version + 1, effective_at: now + (options.aheadMs ?? 0), changed_at: now, changed_by: 'test', change: '{}', definition: next };
+    const message = { key: changeKey('shop', version + 1), value: catalog.encode('workspaces', record) };
+    if (options.transaction === undefined) {
+      await producer.send({ topic: topics.workspaces, acks: -1, messages: [message] });
+    } else {
+      const writer = kafka.producer({ transactionalId: uniqueName('workspaces-admin-'), maxInFlightRequests: 1, idempotent: true });
+      await writer.connect();
+      try {
+        const transaction = await writer.transaction();
+        await transaction.send({ topic: topics.workspaces, messages: [message] });
+        await (options.transaction === 'commit' ? transaction.commit() : transaction.abort());
+      } finally {
+        await writer.disconnect();
+      }
+      // An aborted change never happened: nobody may see it.
+      if (options.transaction === 'abort') return now;
+    }
+    version += 1;
+    definition = next;
     return now;
   }
 
@@ -132,33 +148,43 @@ describe('workspaces followed from the log (issue 16)', () => {
     expect((await identify(replicas[1] as RunningIngest, uniqueName('on-'), NEW_KEY)).status).toBe(200);
   });
 
-  it('a replay of the log from its start folds to what the replicas run', async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    const follower = new WorkspacesFollower({ kafka, admin, catalog, topic: topics.workspaces, groupPrefix: 'test', logger: testLogger, apply: () => undefined });
-    try {
-      await follower.start();
-      await follower.caughtUp;
-      const replayed = inForce(follower.writtenSoFar, Date.now()).get('shop');
+  it('a version scheduled ahead comes into force by itself at its time, on both replicas', async () => {
+    const before = version;
+    const written = await writeVersion((d) => ({ ...d, name: 'Shop, from later on' }), { aheadMs: 1500 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await untilEveryReplicaRuns(before, written);
+    const took = await untilEveryReplicaRuns(version, written);
+    expect(took).toBeGreaterThanOrEqual(1500);
+  });
+
+  it('a replay of the log from its start folds to what the replicas run, and ends even when the log ends with transaction markers', async () => {
+    // A committed change, then an aborted one: the log's last records are markers and an aborted
+    // record, none of which a consumer is handed.
+    const renamed = await writeVersion((d) => ({ ...d, name: 'Shop, renamed' }), { transaction: 'commit' });
+    await untilEveryReplicaRuns(version, renamed);
+    await writeVersion((d) => ({ ...d, disabled: true }), { transaction: 'abort' });
+    // One record batch per fetch: the last fetch then holds the abort marker alone.
+    for (const maxBytesPerPartition of [undefined, 1]) {
+      const replayed = inForce(await replayLog(maxBytesPerPartition), Date.now()).get('shop');
       expect(replayed?.version).toBe(version);
       expect(replayed?.definition).toEqual(definition);
-    } finally {
-      await follower.stop();
-      await admin.disconnect();
     }
   });
 
-  async function readAll(): Promise<WorkspaceChange[]> {
+  /** The log read from its start by a follower of its own, as a new replica would. */
+  async function replayLog(maxBytesPerPartition?: number): Promise<WorkspaceHistory> {
     const admin = kafka.admin();
     await admin.connect();
-    const follower = new WorkspacesFollower({ kafka, admin, catalog, topic: topics.workspaces, groupPrefix: 'test', logger: testLogger, apply: () => undefined });
+    const follower = new WorkspacesFollower({ kafka, admin, catalog, topic: topics.workspaces, groupPrefix: 'test', logger: testLogger, apply: () => undefined, maxBytesPerPartition });
     try {
       await follower.start();
       await follower.caughtUp;
-      return [...(follower.writtenSoFar.get('shop')?.values() ?? [])];
+      return follower.writtenSoFar;
     } finally {
       await follower.stop();
       await admin.disconnect();
     }
   }
+
+  const readAll = async (): Promise<WorkspaceChange[]> => [...((await replayLog()).get('shop')?.values() ?? [])];
 });
