@@ -20,6 +20,8 @@ import type { RecentView, Tab, ViewRow } from './view';
 
 /** Rows written to a live stream and not yet taken by its client, at most (then it is closed). */
 export const MAX_UNREAD_STREAM_BYTES = 1024 * 1024;
+/** How often an open live stream's credentials are checked again (see the stream route). */
+const ACCESS_RECHECK_MS = 1000;
 
 export const PAGE_PATH = path.join(projectRoot(), 'services/activity/public/activity.html');
 
@@ -152,8 +154,19 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
     // Hijacked: the headers set on the reply so far (the security headers) are written by hand.
     out.writeHead(200, { ...otherHeaders, 'content-type': 'text/event-stream', connection: 'keep-alive' });
     out.write(': connected\n\n');
+    // Credentials are checked again while the stream is open, at most once a second: a key
+    // revoked, or a workspace disabled, on the workspaces log closes the streams it opened.
+    let checkedAt = Date.now();
+    const stillAllowed = () => {
+      if (Date.now() - checkedAt < ACCESS_RECHECK_MS) return true;
+      checkedAt = Date.now();
+      const access = accessOf(request.headers.authorization, deps.workspaces, deps.adminToken);
+      if (access.ok && access.workspaces.includes(workspace)) return true;
+      out.destroy();
+      return false;
+    };
     const onRow = (rowWorkspace: string, row: ViewRow) => {
-      if (rowWorkspace !== workspace) return;
+      if (rowWorkspace !== workspace || !stillAllowed()) return;
       // A viewer that does not read its stream would have us buffer rows without end: past a
       // bound the stream is closed instead; the page reconnects and reads the recent rows again.
       if (out.writableLength > MAX_UNREAD_STREAM_BYTES) {
@@ -164,7 +177,9 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
     };
     deps.rows.on('row', onRow);
     // Often enough that the idle timeout never closes an open page's stream.
-    const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), Math.min(15000, deps.timeouts.idleTimeoutMs / 2));
+    const keepAlive = setInterval(() => {
+      if (stillAllowed()) out.write(': keep-alive\n\n');
+    }, Math.min(15000, deps.timeouts.idleTimeoutMs / 2));
     request.raw.on('close', () => {
       clearInterval(keepAlive);
       deps.rows.off('row', onRow);
