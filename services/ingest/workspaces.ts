@@ -53,7 +53,7 @@ export const DEFAULT_SETTINGS = { merge_enabled: true, retention_days: 30, grace
  */
 export const DEFAULT_RATE_LIMIT = { records_per_second: 10_000, bytes_per_second: 10 * 1024 * 1024 } as const;
 
-const WORKSPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const WORKSPACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 function field(object: Record<string, unknown>, key: string, where: string, problems: string[]): unknown {
   if (!(key in object)) problems.push(`${where}.${key} is missing`);
@@ -77,7 +77,7 @@ function positiveInteger(value: unknown, fallback: number, where: string, proble
   return value;
 }
 
-function parseSettings(raw: unknown, where: string, problems: string[]): WorkspaceSettings {
+export function parseSettings(raw: unknown, where: string, problems: string[]): WorkspaceSettings {
   const settings = (raw ?? {}) as Record<string, unknown>;
   if (typeof settings !== 'object' || Array.isArray(settings)) problems.push(`${where} must be an object`);
   const merge = settings.merge_enabled ?? DEFAULT_SETTINGS.merge_enabled;
@@ -90,7 +90,7 @@ function parseSettings(raw: unknown, where: string, problems: string[]): Workspa
   };
 }
 
-function parseRateLimit(raw: unknown, where: string, problems: string[]): Workspace['rateLimit'] {
+export function parseRateLimit(raw: unknown, where: string, problems: string[]): Workspace['rateLimit'] {
   const limit = (raw ?? {}) as Record<string, unknown>;
   const recordsPerSecond = positiveInteger(limit.records_per_second, DEFAULT_RATE_LIMIT.records_per_second, `${where}.records_per_second`, problems);
   // Two seconds' worth by default: room for a client's batch, not for a flood.
@@ -100,7 +100,7 @@ function parseRateLimit(raw: unknown, where: string, problems: string[]): Worksp
   return { recordsPerSecond, burst: Math.max(1, burst), bytesPerSecond, bytesBurst: Math.max(1, bytesBurst) };
 }
 
-function parseOrigins(raw: unknown, where: string, problems: string[]): string[] {
+export function parseOrigins(raw: unknown, where: string, problems: string[]): string[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) {
     problems.push(`${where} must be a list of origins`);
