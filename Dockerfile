@@ -36,6 +36,7 @@ COPY --from=build /app/dist ./dist
 COPY schemas ./schemas
 COPY services/merger/redis/scripts ./services/merger/redis/scripts
 COPY services/ingest/openapi.json ./services/ingest/openapi.json
+COPY services/admin/openapi.json ./services/admin/openapi.json
 COPY services/ingest/public ./services/ingest/public
 COPY services/activity/public ./services/activity/public
 COPY infra/docker-entrypoint.sh /usr/local/bin/anonmerge-entrypoint
@@ -43,6 +44,7 @@ COPY infra/docker-entrypoint.sh /usr/local/bin/anonmerge-entrypoint
 USER 1000:1000
 # ingest: 3000 (HTTP API, snippet); merger: 3001 (health, /metrics); activity: 3002 (/activity);
 # ingest's /metrics: 3003 (not public: Kubernetes' network policy admits only the monitoring namespace)
+# admin: 3004 (the admin API of workspaces: never public)
 EXPOSE 3000 3001 3002 3003
 ENTRYPOINT ["anonmerge-entrypoint"]
 CMD ["ingest"]

@@ -10,6 +10,9 @@
  *   anonmerge config-docs [--check]
  *   anonmerge schemas check [--schemas DIR]
  *   anonmerge workspaces seed [--file F]
+ *   anonmerge workspaces list | show ID | changes ID | create ID --site-id S [--body JSON] |
+ *     update ID --body JSON [--if-match N] | merge ID on|off | disable ID | enable ID |
+ *     keys create ID --kind API|WRITE|PUBLISHABLE | keys revoke ID KEY_ID
  *
  * Settings come from the same environment variables as the services (docs/configuration.md).
  */
@@ -31,6 +34,7 @@ import { compareOrderedStates } from './commands/orderedStateComparison';
 import { MigrationRefused, migrateToTwoPlanes, unmigratedPartitions } from './commands/migrate';
 import { checkSchemas, renderSchemaCheck } from './commands/schemaCheck';
 import { seedWorkspaces } from './commands/workspacesSeed';
+import { runWorkspacesCommand, type WorkspacesCommand } from './commands/workspacesAdmin';
 import { SealingError } from '../ingest/workspaceChanges';
 import { SecretKeyError } from '../shared/workspaces/secretBox';
 import { ensureTopicsWith } from '../shared/kafka/topics';
@@ -44,7 +48,12 @@ const USAGE = `usage:
   anonmerge migrate two-planes [--if-needed]   (legacy mergers stopped first: docs/deployment.md)
   anonmerge config-docs [--check]
   anonmerge schemas check [--schemas DIR]      (each schema against its released versions: docs/consuming.md)
-  anonmerge workspaces seed [--file F]         (each workspace of the file not on the workspaces log yet, as its version 1: docs/design-workspaces.md)`;
+  anonmerge workspaces seed [--file F]         (each workspace of the file not on the workspaces log yet, as its version 1: docs/design-workspaces.md)
+  anonmerge workspaces list | show ID | changes ID
+  anonmerge workspaces create ID --site-id S [--body JSON] | update ID --body JSON [--if-match N]
+  anonmerge workspaces merge ID on|off | disable ID | enable ID
+  anonmerge workspaces keys create ID --kind API|WRITE|PUBLISHABLE | keys revoke ID KEY_ID
+                                               (through the admin API: ANONMERGE_ADMIN_URL, ANONMERGE_ADMIN_TOKEN)`;
 
 function fail(message: string): never {
   process.stderr.write(`anonmerge: ${message}\n${USAGE}\n`);
@@ -75,9 +84,15 @@ async function main(argv: string[]): Promise<number> {
       'if-needed': { type: 'boolean', default: false },
       schemas: { type: 'string' },
       file: { type: 'string' },
+      'site-id': { type: 'string' },
+      body: { type: 'string' },
+      'if-match': { type: 'string' },
+      kind: { type: 'string' },
     },
+    allowPositionals: command === 'workspaces',
   });
   if (command === 'config-docs') return configDocs(values.check ?? false);
+  if (command === 'workspaces' && sub !== 'seed') return workspacesThroughAdmin(argv.slice(1));
   if (command === 'schemas' && sub === 'check') {
     const registryConfig = configOrExit('anonmerge', ['registry']).registry;
     const rows = await checkSchemas(registryConfig, values.schemas ?? undefined);
@@ -168,6 +183,40 @@ async function main(argv: string[]): Promise<number> {
     redis.disconnect();
   }
   fail(`unknown command ${JSON.stringify(argv.join(' '))}`);
+}
+
+/** `anonmerge workspaces …` through the admin API; the answer's JSON on stdout, or its errors on stderr. */
+async function workspacesThroughAdmin(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { 'site-id': { type: 'string' }, body: { type: 'string' }, 'if-match': { type: 'string' }, kind: { type: 'string' } } });
+  const [verb, first, second, third] = positionals;
+  const body = (): Record<string, unknown> => {
+    if (values.body === undefined) return {};
+    try {
+      return JSON.parse(values.body) as Record<string, unknown>;
+    } catch {
+      return fail('--body must be JSON');
+    }
+  };
+  const need = (value: string | undefined, what: string): string => value ?? fail(`workspaces ${verb ?? ''}: ${what} is required`);
+  let command: WorkspacesCommand;
+  if (verb === 'list') command = { verb };
+  else if (verb === 'show' || verb === 'changes' || verb === 'disable' || verb === 'enable') command = { verb, workspace: need(first, 'ID') };
+  else if (verb === 'create') command = { verb, workspace: need(first, 'ID'), siteId: need(values['site-id'], '--site-id'), changes: body() };
+  else if (verb === 'update') command = { verb, workspace: need(first, 'ID'), changes: values.body === undefined ? fail('update needs --body JSON') : body(), ifMatch: values['if-match'] === undefined ? undefined : `"${values['if-match']}"` };
+  else if (verb === 'merge' && (second === 'on' || second === 'off')) command = { verb, workspace: need(first, 'ID'), enabled: second === 'on' };
+  else if (verb === 'keys' && first === 'create') command = { verb: 'keys create', workspace: need(second, 'ID'), kind: need(values.kind, '--kind') };
+  else if (verb === 'keys' && first === 'revoke') command = { verb: 'keys revoke', workspace: need(second, 'ID'), keyId: need(third, 'KEY_ID') };
+  else return fail(`unknown workspaces command ${JSON.stringify(positionals.join(' '))}`);
+  const { admin } = configOrExit('anonmerge', ['admin']);
+  if (admin.token === '') return fail('set ANONMERGE_ADMIN_TOKEN (or ANONMERGE_ADMIN_TOKEN_FILE) to an operator token of the admin API');
+  const result = await runWorkspacesCommand({ url: admin.url, token: admin.token }, command);
+  if (result.status >= 200 && result.status < 300) {
+    process.stdout.write(`${JSON.stringify(result.body, null, 2)}\n`);
+    return 0;
+  }
+  const problems = (result.body as { errors?: unknown } | null)?.errors;
+  process.stderr.write(`anonmerge: the admin API answered ${result.status}: ${Array.isArray(problems) ? problems.map(String).join('; ') : JSON.stringify(result.body)}\n`);
+  return 1;
 }
 
 main(process.argv.slice(2))

@@ -187,6 +187,25 @@ export const activitySettings = {
   }),
 } satisfies SettingsSpec;
 
+export const adminSettings = {
+  host: string('ANONMERGE_ADMIN_HOST', { default: '127.0.0.1', description: 'Address of the admin API (never exposed with ingest: it changes workspaces and their keys)' }),
+  port: port('ANONMERGE_ADMIN_PORT', { default: '3004', description: 'Port of the admin API (/v1/workspaces, /openapi.json)' }),
+  operatorsFile: string('ANONMERGE_OPERATORS_FILE', {
+    default: 'config/operators.json',
+    description: 'Who may call the admin API: {"operators": [{"name": …, "token_sha256": …}]}, a SHA-256 (hex) of each operator\'s bearer token; the name is recorded with every change',
+  }),
+  transactionalId: string('ANONMERGE_ADMIN_TRANSACTIONAL_ID', {
+    default: 'anonmerge.workspaces-admin',
+    description: 'The admin writer\'s transactional id: one per deployment, so that an admin API started fences the one before it (docs/design-workspaces.md, "One writer")',
+  }),
+  idleTimeoutMs: integer('ANONMERGE_ADMIN_IDLE_TIMEOUT_MS', { default: '30000', min: 1000, description: 'A connection on which nothing moves for this long is closed' }),
+  requestTimeoutMs: integer('ANONMERGE_ADMIN_REQUEST_TIMEOUT_MS', { default: '30000', min: 1000, description: 'Deadline for a whole request to arrive from its first byte; a slower one is answered 408' }),
+  authFailureLimit: integer('ANONMERGE_ADMIN_AUTH_FAILURE_LIMIT', { default: '10', min: 0, description: 'Failed authentications one client address may make per window before it is answered 429 until the window ends (0: no limit)' }),
+  authFailureWindowMs: integer('ANONMERGE_ADMIN_AUTH_FAILURE_WINDOW_MS', { default: '60000', min: 1000, description: 'The window of ANONMERGE_ADMIN_AUTH_FAILURE_LIMIT, from its first failure' }),
+  url: url('ANONMERGE_ADMIN_URL', { default: 'http://127.0.0.1:3004', protocols: ['http:', 'https:'], description: 'Where `anonmerge workspaces …` finds the admin API' }),
+  token: secret('ANONMERGE_ADMIN_TOKEN', { default: '', description: "The operator's bearer token `anonmerge workspaces …` sends to the admin API; or ANONMERGE_ADMIN_TOKEN_FILE" }),
+} satisfies SettingsSpec;
+
 export const configGroups = {
   kafka: kafkaSettings,
   topics: topicSettings,
@@ -196,6 +215,7 @@ export const configGroups = {
   ingest: ingestSettings,
   merger: mergerSettings,
   activity: activitySettings,
+  admin: adminSettings,
 } as const;
 
 type Groups = typeof configGroups;

@@ -6,14 +6,15 @@
 import { configGroups } from './index';
 
 const WHO: Record<keyof typeof configGroups, string> = {
-  kafka: 'ingest, merger, activity, CLI',
-  topics: 'ingest, merger, activity, CLI',
-  registry: 'ingest, merger, activity, CLI',
+  kafka: 'ingest, merger, activity, admin, CLI',
+  topics: 'ingest, merger, activity, admin, CLI',
+  registry: 'ingest, merger, activity, admin, CLI',
   redis: 'merger, activity (explain), CLI',
-  log: 'ingest, merger, activity',
+  log: 'ingest, merger, activity, admin',
   ingest: 'ingest (the workspaces file and ANONMERGE_DEMO: activity too)',
   merger: 'merger (the Redis prefix: activity and CLI too)',
   activity: 'activity (the activity log page)',
+  admin: 'admin (the admin API of workspaces); the URL and token: CLI',
 };
 
 export function configurationReference(): string {
