@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# The anonmerge services (compiled under dist/) in the background — ingest, merger and the
-# activity log page — for `make up` / `make run`, benchmarks and acceptance checks.
+# The anonmerge services (compiled under dist/) in the background — ingest, merger, the
+# activity log page and the admin API — for `make up` / `make run`, benchmarks and acceptance
+# checks. Ingest and the activity page follow the workspaces log, seeded from
+# config/workspaces.json; the admin API changes it (docs/design-workspaces.md).
 # Usage: infra/services.sh start|stop|status|logs
 #   start   starts what is not running and returns once each answers /readyz; the services are
 #           detached (own session, stdio on their log files), so a pipe or terminal that ran
 #           `make up` is not held open by them
 #   stop    SIGTERM (graceful: finish the batch, commit, close), SIGKILL after 30 s (merger: 60 s)
 #   status  pid, uptime and readiness of each service; exit status 0 only when all are ready
-#   logs    follows the three logs, pretty-printed (pino-pretty)
+#   logs    follows the services' logs, pretty-printed (pino-pretty)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SERVICES=(merger ingest activity)
+SERVICES=(merger ingest activity admin)
 # Stopped in this order: the front door first, the merger last so it can finish what ingest wrote.
-STOP_ORDER=(ingest activity merger)
+STOP_ORDER=(ingest activity admin merger)
 STOP_GRACE_S="${ANONMERGE_STOP_GRACE_S:-30}"
 MERGER_STOP_GRACE_S="${ANONMERGE_MERGER_STOP_GRACE_S:-60}"
 
@@ -22,12 +24,15 @@ INGEST_HOST="${ANONMERGE_INGEST_HOST:-127.0.0.1}"
 MERGER_HOST="${ANONMERGE_MERGER_HOST:-127.0.0.1}"
 ACTIVITY_PORT="${ANONMERGE_ACTIVITY_PORT:-3002}"
 ACTIVITY_HOST="${ANONMERGE_ACTIVITY_HOST:-127.0.0.1}"
+ADMIN_PORT="${ANONMERGE_ADMIN_PORT:-3004}"
+ADMIN_HOST="${ANONMERGE_ADMIN_HOST:-127.0.0.1}"
 
 ready_url() {
   case "$1" in
     ingest) echo "http://$INGEST_HOST:$INGEST_PORT/readyz" ;;
     merger) echo "http://$MERGER_HOST:$MERGER_PORT/readyz" ;;
     activity) echo "http://$ACTIVITY_HOST:$ACTIVITY_PORT/readyz" ;;
+    admin) echo "http://$ADMIN_HOST:$ADMIN_PORT/readyz" ;;
   esac
 }
 
@@ -38,6 +43,7 @@ port_of() {
     ingest) echo "$INGEST_HOST $INGEST_PORT" ;;
     merger) echo "$MERGER_HOST $MERGER_PORT" ;;
     activity) echo "$ACTIVITY_HOST $ACTIVITY_PORT" ;;
+    admin) echo "$ADMIN_HOST $ADMIN_PORT" ;;
   esac
 }
 
@@ -141,6 +147,21 @@ logs() {
     --ignore hostname,service --messageFormat '{service}: {msg}'
 }
 
+# The demo's admin secrets, made once per stack under $RUN_DIR (mode 600): the key that seals
+# identity secrets on the workspaces log, and an operator "demo" whose token make run prints.
+demo_admin_files() {
+  local mask; mask=$(umask)
+  umask 077
+  [[ -s "$RUN_DIR/workspaces-secret.key" ]] || openssl rand -hex 32 | tr -d '\n' > "$RUN_DIR/workspaces-secret.key"
+  if [[ ! -s "$RUN_DIR/admin-token" ]]; then
+    openssl rand -hex 24 | tr -d '\n' > "$RUN_DIR/admin-token"
+    printf '{"operators": [{"name": "demo", "token_sha256": "%s"}]}\n' "$(sha256sum < "$RUN_DIR/admin-token" | cut -d' ' -f1)" > "$RUN_DIR/operators.json"
+  fi
+  umask "$mask"
+  export ANONMERGE_WORKSPACES_SECRET_KEY_FILE="${ANONMERGE_WORKSPACES_SECRET_KEY_FILE:-$RUN_DIR/workspaces-secret.key}"
+  export ANONMERGE_OPERATORS_FILE="${ANONMERGE_OPERATORS_FILE:-$RUN_DIR/operators.json}"
+}
+
 case "${1:-}" in
   start)
     # make run / make up are the demo: the demo workspace of config/workspaces.json (whose keys a
@@ -151,6 +172,14 @@ case "${1:-}" in
     if [[ "${ANONMERGE_MERGER_CONTROL_PLANE:-true}" != false ]] && ! pid_alive merger; then
       (cd "$ROOT_DIR" && ANONMERGE_LOG_LEVEL=error node dist/services/cli/main.js migrate two-planes --if-needed) | sed 's/^/[services] /' \
         || die "the legacy merger's state could not be moved; see above (or set ANONMERGE_MERGER_CONTROL_PLANE=false and ANONMERGE_INGEST_PERSON_OPS=false)"
+    fi
+    # Workspaces from the log (ANONMERGE_WORKSPACES_SOURCE=file: from config/workspaces.json at
+    # start, as before), seeded from the file: a workspace already on the log is left as it is.
+    export ANONMERGE_WORKSPACES_SOURCE="${ANONMERGE_WORKSPACES_SOURCE:-log}"
+    demo_admin_files
+    if [[ "$ANONMERGE_WORKSPACES_SOURCE" == log ]] && ! pid_alive ingest; then
+      (cd "$ROOT_DIR" && ANONMERGE_LOG_LEVEL=error node dist/services/cli/main.js workspaces seed) | sed 's/^/[services] /' \
+        || die "the workspaces log could not be seeded from config/workspaces.json; see above"
     fi
     for name in "${SERVICES[@]}"; do start_one "$name"; done
     for name in "${SERVICES[@]}"; do wait_ready "$name"; done

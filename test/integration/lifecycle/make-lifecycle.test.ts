@@ -2,7 +2,7 @@
  * The README's commands as a person runs them, on a stack of this test's own (its own ports, data
  * folder and so a fresh registry and fresh topics; the downloads come from the shared cache):
  *
- *   make up → all three services ready → make up again (nothing restarted) → make down → no
+ *   make up → every service ready → make up again (nothing restarted) → make down → no
  *   process of ours left, every port free → make run in a terminal, Ctrl-C after the first merged
  *   event → no service left (the stack stays, for a quick restart) → `make up | cat` returns →
  *   make down → nothing left. Also: make status and make logs; a second make run refused; make down
@@ -33,12 +33,13 @@ const PORTS = {
   ANONMERGE_MERGER_PORT: 15301,
   ANONMERGE_ACTIVITY_PORT: 15302,
   ANONMERGE_INGEST_METRICS_PORT: 15303,
+  ANONMERGE_ADMIN_PORT: 15304,
   // Not started here, but `make down` looks there: keep it off a developer's cluster (6390-6395).
   REDIS_CLUSTER_PORT: 15390,
 } as const;
 const STACK_PORTS = [PORTS.KAFKA_PORT, PORTS.KAFKA_CONTROLLER_PORT, PORTS.REGISTRY_PORT, PORTS.REGISTRY_MANAGEMENT_PORT, PORTS.REDIS_PORT];
-const SERVICE_PORTS = [PORTS.ANONMERGE_INGEST_PORT, PORTS.ANONMERGE_MERGER_PORT, PORTS.ANONMERGE_ACTIVITY_PORT, PORTS.ANONMERGE_INGEST_METRICS_PORT];
-const SERVICES = ['merger', 'ingest', 'activity'] as const;
+const SERVICE_PORTS = [PORTS.ANONMERGE_INGEST_PORT, PORTS.ANONMERGE_MERGER_PORT, PORTS.ANONMERGE_ACTIVITY_PORT, PORTS.ANONMERGE_INGEST_METRICS_PORT, PORTS.ANONMERGE_ADMIN_PORT];
+const SERVICES = ['merger', 'ingest', 'activity', 'admin'] as const;
 
 /**
  * The environment of a person's shell: none of the test run's own settings (the Makefile would
@@ -107,7 +108,7 @@ function ourProcesses(): OurProcess[] {
   return found.filter((p) => p.pid !== process.pid);
 }
 
-const serviceProcesses = () => ourProcesses().filter((p) => /dist\/services\/(merger|ingest|activity)\/main\.js/.test(p.command));
+const serviceProcesses = () => ourProcesses().filter((p) => /dist\/services\/(merger|ingest|activity|admin)\/main\.js/.test(p.command));
 const isStackProcess = (p: OurProcess) => /kafka\.Kafka|quarkus-run\.jar|redis-server/.test(p.command);
 
 function portInUse(port: number): Promise<boolean> {
@@ -259,7 +260,7 @@ describe('make up, make down and make run as a person runs them', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('make up starts all three, make up again changes nothing, make down leaves no process and no port', async () => {
+  it('make up starts every service, make up again changes nothing, make down leaves no process and no port', async () => {
     const up = await shell('make up', 300_000);
     if (up.code !== 0) process.stderr.write(up.output);
     expect(up.code).toBe(0);
@@ -291,7 +292,7 @@ describe('make up, make down and make run as a person runs them', () => {
     const run = startMakeRun();
     try {
       await run.firstMerge;
-      expect(serviceProcesses().map((p) => p.command)).toHaveLength(3);
+      expect(serviceProcesses().map((p) => p.command)).toHaveLength(SERVICES.length);
 
       run.child.stdin?.write('\u0003');
       await run.endsWithin(90_000);
@@ -315,7 +316,7 @@ describe('make up, make down and make run as a person runs them', () => {
       const second = await shell('make run', 120_000);
       expect(second.code).not.toBe(0);
       expect(second.output).toMatch(/make run is already running \(pid \d+\)/);
-      // The refused one touched nothing: the same three services, still ready.
+      // The refused one touched nothing: the same services, still ready.
       expect(expectPidFilesNameTheServices()).toEqual(pids);
       for (const port of SERVICE_PORTS) expect(await readyz(port)).toBe(true);
 
