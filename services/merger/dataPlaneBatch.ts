@@ -29,7 +29,7 @@ import type { EntityRef } from './model/entities';
 import type { Output } from './model/outputs';
 import { commandTarget } from './ordered/commands';
 import { committableDataPositions, releaseData, releasePoint, type Clocks, type DataBuffer, type DataLog, type HeldItem } from './ordered/dataBuffer';
-import { IDLE_COMMIT_MS } from './kafka/sequentialPartitions';
+import { IDLE_COMMIT_MS } from '../shared/kafka/sequentialPartitions';
 import { applyItem, itemStamp, passTime, type DataEntity, type DataEntityState, type DataItem } from './ordered/dataPlane';
 import { implicitOutcome, replayedItemOutputs, storedExplicitly, storedItemOutcome } from './ordered/itemOutbox';
 import { decodeOutbox, encodeOutbox, type EncodedOutput } from './redis/codec';
@@ -37,7 +37,7 @@ import { KeySpace } from './redis/keys';
 import { itemPosition, timerPosition, type LoadedOrdered, type OrderedCommit, type OrderedEntityStore, type OrderedLoadRequest } from './redis/orderedEntityStore';
 import type { StateStore } from './redis/stateStore';
 import { decodeBatch } from './decodeBatch';
-import type { AlongsidePosition } from './kafka/transactionalPublisher';
+import type { AlongsidePosition } from '../shared/kafka/transactionalPublisher';
 import { orderedOutputsRecords, sourceClockRecords, splitMergedEvents, type OrderedOutput } from './order/orderRecords';
 import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from './ordered/decisionCounts';
 

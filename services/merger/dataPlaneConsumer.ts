@@ -14,10 +14,10 @@
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import type { Logger } from '../shared/logger';
 import { parseCommandsPosition, parseInboundPosition, processOrderedBatch, type OrderedContext, type OrderedLease, type OrderedOutcome, type OrderedTally } from './dataPlaneBatch';
-import { sequentialPartitions, type ProgressLog } from './kafka/sequentialPartitions';
+import { sequentialPartitions, type ProgressLog } from '../shared/kafka/sequentialPartitions';
 import { keyPartition } from '../shared/kafka/keyPartition';
 import { followPartitionCount } from '../shared/kafka/partitionCount';
-import type { StepPublisher } from './kafka/stepPublisher';
+import type { StepPublisher } from '../shared/kafka/stepPublisher';
 import { controlClocksAwaited, emptyDataBuffer, frontierWaitsUntil, heldCount, heldInbound, pausesInbound } from './ordered/dataBuffer';
 import type { Ticker } from './kafka/ticker';
 import { noDecisions } from './ordered/decisionCounts';

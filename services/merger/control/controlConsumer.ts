@@ -10,10 +10,10 @@
  * operations are a small share of the traffic, so there is no pipelining here.
  */
 import { Ticker } from '../kafka/ticker';
-import { partitionGroup, type RunningStage, type StageOptions } from '../kafka/partitionGroup';
-import { TransactionalPublisher } from '../kafka/transactionalPublisher';
-import { publishingNothing, type StepPublisher } from '../kafka/stepPublisher';
-import type { ProgressLog } from '../kafka/sequentialPartitions';
+import { partitionGroup, type RunningStage, type StageOptions } from '../../shared/kafka/partitionGroup';
+import { TransactionalPublisher } from '../../shared/kafka/transactionalPublisher';
+import { publishingNothing, type StepPublisher } from '../../shared/kafka/stepPublisher';
+import type { ProgressLog } from '../../shared/kafka/sequentialPartitions';
 import { followPartitionCount } from '../../shared/kafka/partitionCount';
 import type { ControlStore } from '../redis/controlStore';
 import { emptyReorderBuffer } from '../ordered/reorderBuffer';

@@ -8,8 +8,8 @@
  * It keeps nothing in Redis: what it holds is rebuilt from the topic at a claim.
  */
 import { followPartitionCount } from '../../shared/kafka/partitionCount';
-import { partitionGroup, type RunningStage, type StageOptions } from '../kafka/partitionGroup';
-import { TransactionalPublisher } from '../kafka/transactionalPublisher';
+import { partitionGroup, type RunningStage, type StageOptions } from '../../shared/kafka/partitionGroup';
+import { TransactionalPublisher } from '../../shared/kafka/transactionalPublisher';
 import { Ticker } from '../kafka/ticker';
 import { addBatchToTotals } from '../totals';
 import { clocksAwaited, emptyOrderBuffer } from './orderBuffer';

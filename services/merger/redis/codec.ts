@@ -11,7 +11,7 @@
  * These schemas are internal (Redis only); the public contract is schemas/*.avsc.
  */
 import avro from 'avsc';
-import type { StreamName } from '../../shared/avro/schemaFiles';
+import type { EncodedOutput } from '../../shared/kafka/encodedOutput';
 import { ScratchEncoder } from '../../shared/avro/scratchEncoder';
 import { EVENT_TYPES, type EventType } from '../../shared/model/inbound';
 import { personFromKey, personKey } from '../../shared/model/person';
@@ -103,14 +103,7 @@ export function stateFields(state: { applied: Readonly<Record<number, number>>; 
   return { set, unset };
 }
 
-export interface EncodedOutput {
-  readonly stream: StreamName;
-  readonly key: string;
-  /** The Kafka value as it will be sent (Confluent-framed Avro), or null for a tombstone. */
-  readonly value: Buffer | null;
-  /** An explicit partition (the control plane's clock goes to each); else the key decides. */
-  readonly partition?: number;
-}
+export type { EncodedOutput };
 
 export interface OutboxEntry {
   readonly outputs: EncodedOutput[];

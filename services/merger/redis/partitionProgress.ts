@@ -10,7 +10,7 @@
  * (kafka/sequentialPartitions.ts); a consumer that finds the count changed under it while
  * running claims again.
  */
-import type { ClaimedPosition, RecordedProgress } from '../kafka/sequentialPartitions';
+import type { ClaimedPosition, RecordedProgress } from '../../shared/kafka/sequentialPartitions';
 import { escapeGlob, scanKeys } from '../../shared/redis/scanKeys';
 import type { KeySpace } from './keys';
 import type { MergerRedis } from './scripts';

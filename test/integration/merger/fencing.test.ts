@@ -5,7 +5,7 @@
  * new owner reads is final. kafkajs fences only at a producer's first transaction, not at
  * connect; acquire() makes it happen at once.
  */
-import { TransactionalPublisher, FencedError } from '../../../services/merger/kafka/transactionalPublisher';
+import { TransactionalPublisher, FencedError } from '../../../services/shared/kafka/transactionalPublisher';
 import { fetchCommittedOffsets } from '../../../services/shared/kafka/committedOffsets';
 import { ensureTopics } from '../../../services/shared/kafka/topics';
 import { deleteTopics, isolatedTopics, testKafka, testLogger, uniqueName, withAdmin } from '../../support/stack';

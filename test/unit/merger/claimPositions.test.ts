@@ -3,7 +3,7 @@
  * (services/merger/kafka/sequentialPartitions.ts, claimPositions): Kafka's committed positions,
  * unless Redis's progress record is behind them — Redis lost writes that Kafka committed.
  */
-import { claimPositions, type ClaimedPosition, type RecordedProgress } from '../../../services/merger/kafka/sequentialPartitions';
+import { claimPositions, type ClaimedPosition, type RecordedProgress } from '../../../services/shared/kafka/sequentialPartitions';
 
 const at = (offset: number, metadata: string | null = `m${offset}`): ClaimedPosition => ({ offset, metadata });
 const positions = (inbound: ClaimedPosition, commands: ClaimedPosition) =>

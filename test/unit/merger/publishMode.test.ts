@@ -1,4 +1,4 @@
-import { IDLE_COMMIT_MS, publishMode } from '../../../services/merger/kafka/sequentialPartitions';
+import { IDLE_COMMIT_MS, publishMode } from '../../../services/shared/kafka/sequentialPartitions';
 
 describe('what a two-plane step publishes', () => {
   it('a step that stored something or decided something commits its outputs and positions', () => {

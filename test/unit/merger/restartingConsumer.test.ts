@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Consumer } from 'kafkajs';
 import { createLogger } from '../../../services/shared/logger';
-import { restartingConsumer } from '../../../services/merger/kafka/restartingConsumer';
+import { restartingConsumer } from '../../../services/shared/kafka/restartingConsumer';
 
 const logger = createLogger('test', 'silent');
 

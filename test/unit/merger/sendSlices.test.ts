@@ -3,7 +3,7 @@
  * control plane's clock must stay behind the commands it covers.
  */
 import fc from 'fast-check';
-import { bySize } from '../../../services/merger/kafka/transactionalPublisher';
+import { bySize } from '../../../services/shared/kafka/transactionalPublisher';
 import type { EncodedOutput } from '../../../services/merger/redis/codec';
 
 const output = fc.record({ key: fc.string({ maxLength: 20 }), size: fc.integer({ min: 0, max: 3000 }) }).map(({ key, size }): EncodedOutput => ({ stream: 'inbound', key, value: size === 0 ? null : Buffer.alloc(size) }));

@@ -4,7 +4,7 @@
  * rebuild) — nothing at all, since every output was published when its records were first
  * applied and the commands and clocks the control plane decides are in the commands log already.
  */
-import type { EncodedOutput } from '../redis/codec';
+import type { EncodedOutput } from './encodedOutput';
 import type { AlongsidePosition } from './transactionalPublisher';
 
 export interface StepPublisher {

@@ -9,7 +9,7 @@
  * made again until one starts. Those who read or seek call `current()` each time.
  */
 import type { Consumer } from 'kafkajs';
-import type { Logger } from '../../shared/logger';
+import type { Logger } from '../logger';
 
 export interface RestartingConsumer {
   /** The consumer in use now. */

@@ -1,14 +1,14 @@
 /**
  * A consumer group of its own on one topic, each owned partition run one batch after another with
- * its own transactional producer (kafka/sequentialPartitions.ts): the control plane on person-ops,
- * the order stage on person-order. Started again if kafkajs gives up on its consumer
- * (kafka/restartingConsumer.ts): without either stage nothing comes out, and the process would
- * look alive.
+ * its own transactional producer (kafka/sequentialPartitions.ts): the merger's control plane on
+ * person-ops and order stage on person-order, ingest's request bridge on the requests topic.
+ * Started again if kafkajs gives up on its consumer (kafka/restartingConsumer.ts): without it
+ * nothing comes out, and the process would look alive.
  */
 import type { Admin, Kafka } from 'kafkajs';
-import type { SchemaCatalog } from '../../shared/avro/catalog';
-import type { Logger } from '../../shared/logger';
-import type { EncodedOutput } from '../redis/codec';
+import type { SchemaCatalog } from '../avro/catalog';
+import type { Logger } from '../logger';
+import type { EncodedOutput } from './encodedOutput';
 import { restartingConsumer } from './restartingConsumer';
 import { sequentialPartitions, type PartitionStep, type ProgressLog, type StepOutcome } from './sequentialPartitions';
 import type { StepPublisher } from './stepPublisher';

@@ -18,10 +18,10 @@
  * partition fetched before a seek took effect is stale (kafkajs' `isStale`) and is skipped.
  */
 import type { Admin, Batch, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { fetchCommittedPositions } from '../../shared/kafka/committedOffsets';
-import { settledTopicOffsets } from '../../shared/kafka/topicOffsets';
-import type { Logger } from '../../shared/logger';
-import type { EncodedOutput } from '../redis/codec';
+import { fetchCommittedPositions } from './committedOffsets';
+import { settledTopicOffsets } from './topicOffsets';
+import type { Logger } from '../logger';
+import type { EncodedOutput } from './encodedOutput';
 import { FencedError, type AlongsidePosition } from './transactionalPublisher';
 import type { StepPublisher } from './stepPublisher';
 

@@ -6,9 +6,9 @@
  * paused consumer that wakes up after losing its partitions cannot commit anything.
  */
 import type { Kafka, Message, Producer } from 'kafkajs';
-import type { StreamName } from '../../shared/avro/schemaFiles';
-import type { Logger } from '../../shared/logger';
-import type { EncodedOutput } from '../redis/codec';
+import type { StreamName } from '../avro/schemaFiles';
+import type { Logger } from '../logger';
+import type { EncodedOutput } from './encodedOutput';
 
 export class FencedError extends Error {
   override name = 'FencedError';
