@@ -43,7 +43,7 @@ function typesOf(schema, stem, clashing = new Set()) {
     return clashing.has(short) && !short.startsWith(top) ? `${top}${short}` : short;
   };
 
-  function typeOf(node, isTop = false) {
+  function typeOf(node, isTop = false, namespace = '') {
     if (typeof node === 'string') {
       if (PRIMITIVES[node]) return PRIMITIVES[node];
       const short = node.split('.').pop();
@@ -55,15 +55,25 @@ function typesOf(schema, stem, clashing = new Set()) {
       // members avsc may wrap values ({ Name: value }) or fold int and long into one number: not
       // something this generator writes, and none of our schemas does it.
       const nonNull = node.filter((member) => member !== 'null');
-      if (nonNull.length > 1) throw new Error(`${stem}: a union of several non-null types is not supported by this generator`);
-      return node.map((member) => typeOf(member)).join(' | ');
+      if (nonNull.length > 1) {
+        // Several records (the request topic's commands): avsc wraps each value in an object keyed
+        // by its record's full name, { 'dev.anonmerge.requests.Track': {...} }. Other mixes stay
+        // unsupported.
+        if (!nonNull.every((member) => typeof member === 'object' && member.type === 'record')) {
+          throw new Error(`${stem}: a union of several non-null types other than records is not supported by this generator`);
+        }
+        const branches = nonNull.map((member) => `{ readonly ${JSON.stringify(fullName(member, namespace))}: ${typeOf(member, false, namespace)} }`);
+        return [...(nonNull.length < node.length ? ['null'] : []), ...branches].join(' | ');
+      }
+      return node.map((member) => typeOf(member, false, namespace)).join(' | ');
     }
     switch (node.type) {
       case 'record':
       case 'error': {
         const name = exportedName(node.name, isTop);
         named.set(node.name.split('.').pop(), name);
-        const fields = node.fields.map((field) => `${docComment(field.doc, '  ')}  readonly ${field.name}: ${typeOf(field.type)};`).join('\n');
+        const inner = node.name.includes('.') ? node.name.slice(0, node.name.lastIndexOf('.')) : node.namespace ?? namespace;
+        const fields = node.fields.map((field) => `${docComment(field.doc, '  ')}  readonly ${field.name}: ${typeOf(field.type, false, inner)};`).join('\n');
         declarations.push(`${docComment(node.doc, '')}export interface ${name} {\n${fields}\n}`);
         return name;
       }
@@ -80,17 +90,24 @@ function typesOf(schema, stem, clashing = new Set()) {
         return name;
       }
       case 'array':
-        return `ReadonlyArray<${typeOf(node.items)}>`;
+        return `ReadonlyArray<${typeOf(node.items, false, namespace)}>`;
       case 'map':
-        return `Readonly<Record<string, ${typeOf(node.values)}>>`;
+        return `Readonly<Record<string, ${typeOf(node.values, false, namespace)}>>`;
       default:
         // { "type": "long", "logicalType": ... } and the like: the underlying type.
-        return typeOf(node.type);
+        return typeOf(node.type, false, namespace);
     }
   }
 
   typeOf(schema, true);
   return { top, source: declarations.join('\n\n') };
+}
+
+/** A named type's full name: its own if dotted, else under its namespace or the enclosing one. */
+function fullName(node, enclosing) {
+  if (node.name.includes('.')) return node.name;
+  const namespace = node.namespace ?? enclosing;
+  return namespace ? `${namespace}.${node.name}` : node.name;
 }
 
 /** Named types declared inside a schema (not its top-level record). */
@@ -146,5 +163,9 @@ if (require.main === module) {
   // The workspaces log, which ingest and the activity service follow: ours, not a consumer's contract.
   if (process.argv[2] === undefined && fs.existsSync(path.join(schemaDir, 'workspace-change.avsc'))) {
     write(path.join(path.dirname(outFile), 'workspaceTypes.ts'), generate(schemaDir, ['workspace-change.avsc']).source);
+  }
+  // The request topic's public schema, which the bridge reads (and a Node producer may import).
+  if (process.argv[2] === undefined && fs.existsSync(path.join(schemaDir, 'request.avsc'))) {
+    write(path.join(path.dirname(outFile), 'requestTypes.ts'), generate(schemaDir, ['request.avsc']).source);
   }
 }

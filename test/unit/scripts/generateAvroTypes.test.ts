@@ -56,12 +56,31 @@ describe('generated Avro types', () => {
     }
   });
 
-  it('prefixes a nested name that two files define, and refuses a union avsc would wrap or fold', () => {
+  it('prefixes a nested name that two files define, and refuses a union avsc would fold', () => {
     expect(generator.typesOf({ type: 'record', name: 'Order', fields: [{ name: 'person', type: { type: 'record', name: 'Person', fields: [] } }] }, 'order', new Set(['Person'])).source).toContain('export interface OrderPerson {');
-    const twoRecords = { type: 'record', name: 'X', fields: [{ name: 'u', type: [{ type: 'record', name: 'A', fields: [] }, { type: 'record', name: 'B', fields: [] }] }] };
-    expect(() => generator.typesOf(twoRecords, 'x')).toThrow(/several non-null types/);
     const intOrLong = { type: 'record', name: 'Y', fields: [{ name: 'n', type: ['null', 'int', 'long'] }] };
-    expect(() => generator.typesOf(intOrLong, 'y')).toThrow(/several non-null types/);
+    expect(() => generator.typesOf(intOrLong, 'y')).toThrow(/several non-null types other than records/);
+    const recordOrString = { type: 'record', name: 'Z', fields: [{ name: 'n', type: [{ type: 'record', name: 'A', fields: [] }, 'string'] }] };
+    expect(() => generator.typesOf(recordOrString, 'z')).toThrow(/several non-null types other than records/);
+  });
+
+  it('writes a union of records as avsc wraps it: one object keyed by the full name of its branch', () => {
+    const schema = {
+      type: 'record',
+      name: 'X',
+      namespace: 'dev.example',
+      fields: [
+        { name: 'u', type: [{ type: 'record', name: 'A', fields: [{ name: 'a', type: 'int' }] }, { type: 'record', name: 'other.B', fields: [] }] },
+        { name: 'maybe', type: ['null', { type: 'record', name: 'C', fields: [] }, { type: 'record', name: 'D', fields: [{ name: 'd', type: 'int' }] }], default: null },
+      ],
+    };
+    const { source } = generator.typesOf(schema, 'x');
+    expect(source).toContain('readonly u: { readonly "dev.example.A": A } | { readonly "other.B": B };');
+    expect(source).toContain('readonly maybe: null | { readonly "dev.example.C": C } | { readonly "dev.example.D": D };');
+    // The shape the types promise is the one avsc decodes and encodes.
+    const type = avro.Type.forSchema(schema as avro.Schema, { wrapUnions: 'auto' });
+    const value = { u: { 'other.B': {} }, maybe: { 'dev.example.D': { d: 1 } } };
+    expect(type.fromBuffer(type.toBuffer(value))).toEqual(value);
   });
 
   it('each outbound record avsc decodes has exactly the fields its generated interface declares', () => {
