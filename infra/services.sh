@@ -176,6 +176,8 @@ case "${1:-}" in
     # Workspaces from the log (ANONMERGE_WORKSPACES_SOURCE=file: from config/workspaces.json at
     # start, as before), seeded from the file: a workspace already on the log is left as it is.
     export ANONMERGE_WORKSPACES_SOURCE="${ANONMERGE_WORKSPACES_SOURCE:-log}"
+    # Producers on Kafka: ingest also bridges the request topic (docs/producing.md).
+    export ANONMERGE_INGEST_BRIDGE="${ANONMERGE_INGEST_BRIDGE:-true}"
     demo_admin_files
     if [[ "$ANONMERGE_WORKSPACES_SOURCE" == log ]] && ! pid_alive ingest; then
       (cd "$ROOT_DIR" && ANONMERGE_LOG_LEVEL=error node dist/services/cli/main.js workspaces seed) | sed 's/^/[services] /' \

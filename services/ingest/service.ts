@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { SchemaCatalog } from '../shared/avro/catalog';
+import type { StreamName } from '../shared/avro/schemaFiles';
 import type { Config } from '../shared/config';
 import { createKafka } from '../shared/kafka/client';
 import { ensureTopicsWith } from '../shared/kafka/topics';
@@ -17,8 +18,12 @@ import { InboundProducer } from './inboundProducer';
 import { InboundPublisher } from './publisher';
 import { WorkspaceRegistry } from './workspaces';
 import { openWorkspaces } from './workspacesLog';
+import { startRequestBridge } from './requestBridge';
 
 export type IngestConfig = Config<'kafka' | 'topics' | 'registry' | 'ingest'>;
+
+/** Bridge sessions: a bridge that stops heartbeating loses its partitions after this. */
+const BRIDGE_SESSION_TIMEOUT_MS = 30_000;
 
 export interface RunningIngest {
   readonly app: FastifyInstance;
@@ -41,7 +46,8 @@ export async function startIngest(config: IngestConfig, logger: Logger, source: 
   if (source !== 'log') refuseDemoKeys(source.workspaces, { demo: config.ingest.demo });
   const kafka = createKafka(config.kafka, logger, 'ingest');
   await ensureTopicsWith(kafka, config.topics, logger);
-  const catalog = await SchemaCatalog.open(config.registry, config.topics, logger, config.ingest.personOps ? ['inbound', 'personOps', 'workspaces'] : ['inbound', 'workspaces']);
+  const streams: StreamName[] = ['inbound', 'workspaces', ...(config.ingest.personOps ? (['personOps'] as const) : []), ...(config.ingest.bridge ? (['requests', 'deadLetters'] as const) : [])];
+  const catalog = await SchemaCatalog.open(config.registry, config.topics, logger, streams);
   const metrics = createRegistry('ingest');
   const followed = await openWorkspaces(source, { kafka, catalog, topic: config.topics.workspaces, groupPrefix: 'anonmerge-ingest', secretKey: config.ingest.workspacesSecretKey, logger, metrics });
   const workspaces = followed.registry;
@@ -53,7 +59,26 @@ export async function startIngest(config: IngestConfig, logger: Logger, source: 
   const personOps = config.ingest.personOps ? new InboundProducer(kafka, { ...producerOptions, topic: config.topics.personOps }, logger) : null;
   await personOps?.connect();
   const publisher = new InboundPublisher(catalog, producer, personOps);
-  const ready = () => producer.ready && (personOps?.ready ?? true);
+  // Producers on Kafka: their commands, read from the request topic, checked and stamped alike.
+  const bridgeAdmin = config.ingest.bridge ? kafka.admin() : null;
+  await bridgeAdmin?.connect();
+  const bridge = bridgeAdmin
+    ? await startRequestBridge({
+        kafka,
+        admin: bridgeAdmin,
+        catalog,
+        workspaces,
+        requestsTopic: config.topics.requests,
+        groupId: config.ingest.bridgeGroupId,
+        onlyWorkspace: config.ingest.bridgeWorkspace === '' ? null : config.ingest.bridgeWorkspace,
+        personOps: config.ingest.personOps,
+        sessionTimeoutMs: BRIDGE_SESSION_TIMEOUT_MS,
+        metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
+        logger,
+        metrics,
+      })
+    : null;
+  const ready = () => producer.ready && (personOps?.ready ?? true) && (bridge?.joined() ?? true);
   const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready, metrics,
     timeouts: config.ingest,
     authFailures: { maxFailures: config.ingest.authFailureLimit, windowMs: config.ingest.authFailureWindowMs },
@@ -71,6 +96,11 @@ export async function startIngest(config: IngestConfig, logger: Logger, source: 
     { name: 'metrics server', close: () => metricsServer.close() },
     { name: 'kafka producer', close: () => producer.close() },
     { name: 'person-ops producer', close: async () => personOps?.close() },
+    // Its batch in progress is finished and committed, then the group is left.
+    { name: 'request bridge', close: async () => {
+        await bridge?.stop();
+        await bridgeAdmin?.disconnect();
+      } },
     { name: 'workspaces log', close: () => followed.stop() },
   ];
   return {

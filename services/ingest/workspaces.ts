@@ -171,6 +171,7 @@ export function parseWorkspaces(document: unknown, source: string): Workspace[] 
  * never a mix.
  */
 export class WorkspaceRegistry {
+  private byIdentity = new Map<string, Workspace>();
   private bySite = new Map<string, Workspace>();
   private byWrite = new Map<string, Workspace>();
   private current: readonly Workspace[] = [];
@@ -205,6 +206,7 @@ export class WorkspaceRegistry {
       for (const digest of workspace.keys.write) byWrite.set(digest.toString('hex'), workspace);
       kept.push(workspace);
     }
+    this.byIdentity = new Map(kept.map((workspace) => [workspace.id, workspace]));
     this.bySite = bySite;
     this.byWrite = byWrite;
     this.current = kept;
@@ -222,6 +224,11 @@ export class WorkspaceRegistry {
     const weak = weakSecrets(document);
     if (weak.length > 0) throw new WorkspaceFileError(`${file}: ${weak.join('; ')}`);
     return new WorkspaceRegistry(workspaces);
+  }
+
+  /** The workspace with this id (the request bridge: the record names its workspace). */
+  byId(id: string): Workspace | undefined {
+    return this.byIdentity.get(id);
   }
 
   bySiteId(siteId: string): Workspace | undefined {

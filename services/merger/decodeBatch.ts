@@ -7,7 +7,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { SchemaCatalog } from '../shared/avro/catalog';
 import type { Logger } from '../shared/logger';
 import { fromWire, type InboundRecord, type InboundRecordWire } from '../shared/model/inbound';
-import type { DeadLetter } from '../shared/model/outbound';
+import { deadLetterOf } from '../shared/kafka/deadLetter';
 import type { EncodedOutput } from './redis/codec';
 import { contractViolation } from './validate';
 
@@ -45,12 +45,4 @@ export async function decodeBatch(
     if (reason) decoded.deadLetters.push({ offset, output: deadLetterOf(message, { topic: source.topic, partition: source.partition }, reason, catalog, logger) });
   }
   return decoded;
-}
-
-/** A message the merger cannot take, as a dead letter with its reason (logged). */
-export function deadLetterOf(message: KafkaMessage, source: { readonly topic: string; readonly partition: number }, reason: string, catalog: SchemaCatalog, logger: Logger): EncodedOutput {
-  const offset = Number(message.offset);
-  const letter: DeadLetter = { reason, source_topic: source.topic, source_partition: source.partition, source_offset: offset, key: message.key, value: message.value, failed_at: Number(message.timestamp) };
-  logger.warn({ topic: source.topic, partition: source.partition, offset, reason }, 'dead-lettering a record');
-  return { stream: 'deadLetters', key: message.key?.toString() ?? '', value: catalog.encode('deadLetters', letter) };
 }

@@ -32,7 +32,7 @@ export interface PrintedRecord {
 }
 
 /** Debian's packages for the Python examples, fetched once: PYTHONPATH and LD_LIBRARY_PATH. */
-async function pythonEnv(): Promise<Record<string, string>> {
+export async function pythonEnv(): Promise<Record<string, string>> {
   const { stdout } = await run('bash', [path.join(ROOT, 'infra/example-consumers.sh'), 'python'], { timeout: 180_000 });
   return Object.fromEntries([...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1] as string, m[2] as string]));
 }

@@ -31,7 +31,7 @@ export function testWorkspaces(): WorkspaceRegistry {
 
 export async function startTestIngest(
   topics: TopicConfig,
-  options: { brokers?: string[]; workspaces?: WorkspaceRegistry | 'log'; workspacesSecretKey?: string; sendTimeoutMs?: number; logger?: Logger; timeouts?: { idleTimeoutMs: number; requestTimeoutMs: number }; trustedProxies?: string[]; personOps?: boolean; demo?: boolean; port?: number; metadataMaxAgeMs?: number } = {},
+  options: { brokers?: string[]; workspaces?: WorkspaceRegistry | 'log'; workspacesSecretKey?: string; sendTimeoutMs?: number; logger?: Logger; timeouts?: { idleTimeoutMs: number; requestTimeoutMs: number }; trustedProxies?: string[]; personOps?: boolean; demo?: boolean; port?: number; metadataMaxAgeMs?: number; bridge?: { groupId: string; workspace?: string } } = {},
 ): Promise<RunningIngest> {
   const base = loadConfig(['kafka', 'registry', 'ingest'], { ...process.env, ANONMERGE_INGEST_PORT: '1' });
   return startIngest(
@@ -50,6 +50,9 @@ export async function startTestIngest(
         personOps: options.personOps ?? base.ingest.personOps,
         demo: options.demo ?? false,
         workspacesSecretKey: options.workspacesSecretKey ?? '',
+        bridge: options.bridge !== undefined,
+        bridgeGroupId: options.bridge?.groupId ?? base.ingest.bridgeGroupId,
+        bridgeWorkspace: options.bridge?.workspace ?? '',
       },
     },
     options.logger ?? testLogger,

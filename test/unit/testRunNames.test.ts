@@ -63,6 +63,7 @@ describe('test run names', () => {
       'ANONMERGE_TOPIC_MERGED_EVENTS',
       'ANONMERGE_TOPIC_PERSON_OPS',
       'ANONMERGE_TOPIC_PERSON_ORDER',
+      'ANONMERGE_TOPIC_REQUESTS',
       'ANONMERGE_TOPIC_WORKSPACES',
     ]);
     for (const value of Object.values(env)) expect(isRemovableTestName(value, run, now)).toBe(true);

@@ -12,7 +12,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { SchemaCatalog } from '../../shared/avro/catalog';
 import type { Logger } from '../../shared/logger';
-import { deadLetterOf } from '../decodeBatch';
+import { deadLetterOf } from '../../shared/kafka/deadLetter';
 import type { Clocks } from '../ordered/dataBuffer';
 import type { EncodedOutput } from '../redis/codec';
 import type { OrderBuffer } from './orderBuffer';

@@ -35,6 +35,8 @@ export const COMPATIBILITY_OF: Readonly<Record<StreamName, COMPATIBILITY>> = {
   personOrder: FULL_TRANSITIVE,
   // Followed by every ingest and activity replica, old and new side by side in a rolling upgrade.
   workspaces: FULL_TRANSITIVE,
+  // Public: producers' old and new schema versions write side by side while the bridge reads both.
+  requests: FULL_TRANSITIVE,
 };
 
 /** Levels from weakest to strictest, for a file several subjects share. */

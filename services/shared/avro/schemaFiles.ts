@@ -11,7 +11,7 @@ import { projectRoot } from '../projectRoot';
 export const SCHEMA_DIR = path.join(projectRoot(), 'schemas');
 
 /** Logical names of the streams; the topic each one uses comes from configuration. */
-export type StreamName = 'inbound' | 'mergedEvents' | 'campaignTriggers' | 'activity' | 'anonymousEvents' | 'deadLetters' | 'personOps' | 'commands' | 'personOrder' | 'workspaces';
+export type StreamName = 'inbound' | 'mergedEvents' | 'campaignTriggers' | 'activity' | 'anonymousEvents' | 'deadLetters' | 'personOps' | 'commands' | 'personOrder' | 'workspaces' | 'requests';
 
 export const SCHEMA_FILE_OF: Record<StreamName, string> = {
   inbound: 'inbound-record.avsc',
@@ -28,6 +28,8 @@ export const SCHEMA_FILE_OF: Record<StreamName, string> = {
   personOrder: 'person-order-record.avsc',
   // Each workspace's definitions, one record per change (docs/design-workspaces.md).
   workspaces: 'workspace-change.avsc',
+  // Commands written straight to Kafka by producers, for ingest's request bridge (docs/producing.md).
+  requests: 'request.avsc',
 };
 
 export const STREAMS = Object.keys(SCHEMA_FILE_OF) as StreamName[];

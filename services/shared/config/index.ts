@@ -34,6 +34,10 @@ export const topicSettings = {
     default: 'anonmerge.workspaces',
     description: 'Every change of every workspace (compacted, one partition): what ingest and the activity service follow when ANONMERGE_WORKSPACES_SOURCE=log (docs/design-workspaces.md)',
   }),
+  requests: string('ANONMERGE_TOPIC_REQUESTS', {
+    default: 'anonmerge.requests',
+    description: "Commands written straight to Kafka by producers (schemas/request.avsc), which ingest's request bridge validates, stamps and passes on. A tenant's own topic (e.g. anonmerge.requests.shop) is set here on the bridge that serves it, with ANONMERGE_INGEST_BRIDGE_WORKSPACE (docs/producing.md)",
+  }),
   partitions: integer('ANONMERGE_TOPIC_PARTITIONS', { default: '6', min: 1, max: 10000, description: 'Partitions of topics the services create (the person-order topic aside)' }),
   personOrderPartitions: integer('ANONMERGE_TOPIC_PERSON_ORDER_PARTITIONS', {
     default: '1',
@@ -121,6 +125,15 @@ export const ingestSettings = {
   trustedProxies: addressList('ANONMERGE_INGEST_TRUSTED_PROXIES', {
     default: '',
     description: "IP addresses or CIDR ranges of the proxies and load balancers in front of ingest, comma-separated: their X-Forwarded-For names the client whose failed authentications are counted. Empty: the connection's own address",
+  }),
+  bridge: boolean('ANONMERGE_INGEST_BRIDGE', {
+    default: 'false',
+    description: "Also run the request bridge: read the request topic (ANONMERGE_TOPIC_REQUESTS), check each command as the HTTP routes do, stamp received_at and the workspace's settings, and write it on to inbound or person-ops in one transaction with the read position (docs/producing.md)",
+  }),
+  bridgeGroupId: string('ANONMERGE_INGEST_BRIDGE_GROUP_ID', { default: 'anonmerge-bridge', description: "The request bridge's consumer group; its transactional ids derive from it" }),
+  bridgeWorkspace: string('ANONMERGE_INGEST_BRIDGE_WORKSPACE', {
+    default: '',
+    description: "A workspace id: the bridge takes only this workspace's commands (a topic of one tenant, which only that tenant's principals may write); empty: each record names its workspace",
   }),
 } satisfies SettingsSpec;
 

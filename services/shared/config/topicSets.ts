@@ -16,6 +16,7 @@ export function prefixedTopics(prefix: string, partitions: number, options: { re
     commands: `${prefix}.commands`,
     personOrder: `${prefix}.person-order`,
     workspaces: `${prefix}.workspaces`,
+    requests: `${prefix}.requests`,
     partitions,
     personOrderPartitions: options.personOrderPartitions ?? 1,
     replicationFactor: options.replicationFactor ?? 1,
@@ -35,6 +36,7 @@ export function topicEnv(topics: TopicConfig): Record<string, string> {
     ANONMERGE_TOPIC_COMMANDS: topics.commands,
     ANONMERGE_TOPIC_PERSON_ORDER: topics.personOrder,
     ANONMERGE_TOPIC_WORKSPACES: topics.workspaces,
+    ANONMERGE_TOPIC_REQUESTS: topics.requests,
     ANONMERGE_TOPIC_PARTITIONS: String(topics.partitions),
     ANONMERGE_TOPIC_PERSON_ORDER_PARTITIONS: String(topics.personOrderPartitions),
   };

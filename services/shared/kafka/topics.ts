@@ -27,6 +27,8 @@ const RETENTION_MS: Record<StreamName, number> = {
   personOrder: 7 * DAY_MS,
   // Compacted, not expired: every change is kept under its own key (docs/design-workspaces.md).
   workspaces: -1,
+  // Read by the bridge within seconds; a week leaves room to replay after a bridge outage.
+  requests: 7 * DAY_MS,
 };
 
 /** Partitions a stream's topic is created with: the person-order topic has its own count (see its setting). */
