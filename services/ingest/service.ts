@@ -22,9 +22,6 @@ import { startRequestBridge } from './requestBridge';
 
 export type IngestConfig = Config<'kafka' | 'topics' | 'registry' | 'ingest'>;
 
-/** Bridge sessions: a bridge that stops heartbeating loses its partitions after this. */
-const BRIDGE_SESSION_TIMEOUT_MS = 30_000;
-
 export interface RunningIngest {
   readonly app: FastifyInstance;
   /** http://host:port of the listening server. */
@@ -72,7 +69,7 @@ export async function startIngest(config: IngestConfig, logger: Logger, source: 
         groupId: config.ingest.bridgeGroupId,
         onlyWorkspace: config.ingest.bridgeWorkspace === '' ? null : config.ingest.bridgeWorkspace,
         personOps: config.ingest.personOps,
-        sessionTimeoutMs: BRIDGE_SESSION_TIMEOUT_MS,
+        sessionTimeoutMs: config.ingest.bridgeSessionTimeoutMs,
         metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
         logger,
         metrics,

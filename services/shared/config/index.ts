@@ -135,6 +135,11 @@ export const ingestSettings = {
     default: '',
     description: "A workspace id: the bridge takes only this workspace's commands (a topic of one tenant, which only that tenant's principals may write); empty: each record names its workspace",
   }),
+  bridgeSessionTimeoutMs: integer('ANONMERGE_INGEST_BRIDGE_SESSION_TIMEOUT_MS', {
+    default: '30000',
+    min: 1000,
+    description: "The request bridge's consumer group session timeout: a replica that dies holds its partitions this long before another takes them over (within the broker's group.min/max.session.timeout.ms)",
+  }),
 } satisfies SettingsSpec;
 
 export const mergerSettings = {
