@@ -39,7 +39,7 @@ export async function startActivity(config: ActivityConfig, logger: Logger, sour
   const kafka = createKafka(config.kafka, logger, 'activity');
   await ensureTopicsWith(kafka, config.topics, logger);
   const catalog = await SchemaCatalog.open(config.registry, config.topics, logger);
-  const followed = await openWorkspaces(source, { kafka, catalog, topic: config.topics.workspaces, groupPrefix: 'anonmerge-activity', secretKey: config.ingest.workspacesSecretKey, logger });
+  const followed = await openWorkspaces(source, { kafka, catalog, topic: config.topics.workspaces, groupPrefix: 'anonmerge-activity', secretKey: config.ingest.workspacesSecretKey, demo: config.ingest.demo, logger });
   const workspaces = followed.registry;
   if (source === 'log') refuseDemo(workspaces);
   const redis = createRedis(config.redis, logger, 'activity');

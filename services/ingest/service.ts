@@ -46,7 +46,7 @@ export async function startIngest(config: IngestConfig, logger: Logger, source: 
   const streams: StreamName[] = ['inbound', 'workspaces', ...(config.ingest.personOps ? (['personOps'] as const) : []), ...(config.ingest.bridge ? (['requests', 'deadLetters'] as const) : [])];
   const catalog = await SchemaCatalog.open(config.registry, config.topics, logger, streams);
   const metrics = createRegistry('ingest');
-  const followed = await openWorkspaces(source, { kafka, catalog, topic: config.topics.workspaces, groupPrefix: 'anonmerge-ingest', secretKey: config.ingest.workspacesSecretKey, logger, metrics });
+  const followed = await openWorkspaces(source, { kafka, catalog, topic: config.topics.workspaces, groupPrefix: 'anonmerge-ingest', secretKey: config.ingest.workspacesSecretKey, demo: config.ingest.demo, logger, metrics });
   const workspaces = followed.registry;
   if (source === 'log') refuseDemoKeys(workspaces.workspaces, { demo: config.ingest.demo });
   const producerOptions = { lingerMs: config.ingest.lingerMs, maxBatchMessages: 5000, sendTimeoutMs: config.ingest.sendTimeoutMs, metadataMaxAgeMs: config.kafka.metadataMaxAgeMs };

@@ -9,6 +9,7 @@ import type { SchemaCatalog } from '../shared/avro/catalog';
 import type { Logger } from '../shared/logger';
 import { WorkspacesFollower } from '../shared/workspaces/follower';
 import { parseSecretKey } from '../shared/workspaces/secretBox';
+import { demoKeysIn } from './demoKeys';
 import { workspaceFromChange } from './workspaceChanges';
 import { WorkspaceRegistry, type Workspace } from './workspaces';
 
@@ -23,6 +24,12 @@ export interface WorkspacesLogOptions {
   readonly metrics?: Registry;
   /** How long a start may take to read the log to its end before the service gives up. */
   readonly catchUpTimeoutMs?: number;
+  /**
+   * ANONMERGE_DEMO: whether the demo workspace's public keys may be served. At start the service
+   * refuses to run with them (demoKeys.ts); a workspace that brings them later (a seed run
+   * against a live log) is not served, and logged, instead of opening the deployment to anyone.
+   */
+  readonly demo?: boolean;
 }
 
 export interface FollowedWorkspaces {
@@ -71,11 +78,21 @@ export async function followWorkspacesLog(options: WorkspacesLogOptions): Promis
       const workspaces: Workspace[] = [];
       for (const change of inForce.values()) {
         const { workspace, problem } = workspaceFromChange(change, now, key);
-        workspaces.push(workspace);
-        if (problem && !reported.has(`${change.workspace_id}/${change.version}`)) {
-          reported.add(`${change.workspace_id}/${change.version}`);
+        const version = `${change.workspace_id}/${change.version}`;
+        if (problem && !reported.has(version)) {
+          reported.add(version);
           options.logger.error({ workspace: change.workspace_id, version: change.version }, problem);
         }
+        // Until the start has read the log to its end, the service's own check refuses to start.
+        const demoKeys = options.demo === true || !follower.isCaughtUp ? [] : demoKeysIn([workspace]);
+        if (demoKeys.length > 0) {
+          if (!reported.has(`${version}/demo`)) {
+            reported.add(`${version}/demo`);
+            options.logger.error({ workspace: change.workspace_id, version: change.version, fields: demoKeys.map((field) => field.replace(/^workspaces\[0\]\./, '')) }, "workspace not served: it uses the demo workspace's public keys, and ANONMERGE_DEMO is not set");
+          }
+          continue;
+        }
+        workspaces.push(workspace);
       }
       for (const conflict of registry.replace(workspaces)) {
         if (reported.has(conflict)) continue;

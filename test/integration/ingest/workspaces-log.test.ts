@@ -171,6 +171,32 @@ describe('workspaces followed from the log (issue 16)', () => {
     }
   });
 
+  it("a workspace seeded into the live log with the demo workspace's public keys is not served (ANONMERGE_DEMO unset); one seeded beside it is", async () => {
+    const seeded = new WorkspaceRegistry(
+      parseWorkspaces(
+        {
+          workspaces: [
+            { id: 'copied-demo', site_id: 'copied-demo-site', api_key: 'demo-key-not-secret' },
+            { id: 'fresh', site_id: 'fresh-site', api_key: 'fresh-api-key-0123456789' },
+          ],
+        },
+        'test',
+      ),
+    );
+    expect((await seedWorkspaces(kafka, catalog, topics.workspaces, 'test-file', seeded, SECRET_KEY, testLogger)).written).toEqual(['copied-demo', 'fresh']);
+    const send = (replica: RunningIngest, site: string, key: string) =>
+      fetch(`${replica.url}/api/v1/customers/p-${site}`, { method: 'PUT', headers: { authorization: basic(site, key), 'content-type': 'application/json' }, body: JSON.stringify({ anonymous_id: `anon-${site}` }) });
+    for (const replica of replicas) {
+      const deadline = Date.now() + 20_000;
+      while ((await send(replica, 'fresh-site', 'fresh-api-key-0123456789')).status !== 200) {
+        if (Date.now() > deadline) throw new Error('the fresh workspace was never served');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      // Applied in the same fold as the fresh one, and left out of it.
+      expect((await send(replica, 'copied-demo-site', 'demo-key-not-secret')).status).toBe(401);
+    }
+  });
+
   /** The log read from its start by a follower of its own, as a new replica would. */
   async function replayLog(maxBytesPerPartition?: number): Promise<WorkspaceHistory> {
     const admin = kafka.admin();
