@@ -39,6 +39,7 @@ cat <<INFO
     merger health       http://${ANONMERGE_MERGER_HOST:-127.0.0.1}:${ANONMERGE_MERGER_PORT:-3001}/readyz
     demo shop page      http://${ANONMERGE_INGEST_HOST:-127.0.0.1}:${ANONMERGE_INGEST_PORT:-3000}/demo   (the browser snippet, /js/anonmerge.js)
     activity log        http://${ANONMERGE_ACTIVITY_HOST:-127.0.0.1}:${ANONMERGE_ACTIVITY_PORT:-3002}/activity   log in as demo-site / demo-key-not-secret
+                        its Settings panel (merging on/off, keys) takes the operator token in $RUN_DIR/admin-token
     admin API           http://${ANONMERGE_ADMIN_HOST:-127.0.0.1}:${ANONMERGE_ADMIN_PORT:-3004}/v1/workspaces   Bearer token in $RUN_DIR/admin-token
                         e.g. ANONMERGE_ADMIN_TOKEN_FILE=$RUN_DIR/admin-token node dist/services/cli/main.js workspaces merge demo off
     logs                $LOG_DIR/{ingest,merger,activity,admin,kafka,registry,redis}.log

@@ -160,6 +160,8 @@ demo_admin_files() {
   umask "$mask"
   export ANONMERGE_WORKSPACES_SECRET_KEY_FILE="${ANONMERGE_WORKSPACES_SECRET_KEY_FILE:-$RUN_DIR/workspaces-secret.key}"
   export ANONMERGE_OPERATORS_FILE="${ANONMERGE_OPERATORS_FILE:-$RUN_DIR/operators.json}"
+  # Where the activity page's settings panel finds the admin API started beside it.
+  export ANONMERGE_ADMIN_URL="${ANONMERGE_ADMIN_URL:-http://$ADMIN_HOST:$ADMIN_PORT}"
 }
 
 case "${1:-}" in

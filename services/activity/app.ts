@@ -16,6 +16,7 @@ import { projectRoot } from '../shared/projectRoot';
 import type { Explanation } from '../merger/explain';
 import type { WorkspaceRegistry } from '../ingest/workspaces';
 import { accessOf } from './access';
+import { registerSettingsRoutes } from './settingsRoutes';
 import type { RecentView, Tab, ViewRow } from './view';
 
 /** Rows written to a live stream and not yet taken by its client, at most (then it is closed). */
@@ -40,6 +41,8 @@ export interface ActivityAppDependencies {
   readonly loginFailures: FailedAuthLimit;
   /** Proxies whose X-Forwarded-For names the client (addresses or CIDR ranges); none by default. */
   readonly trustedProxies?: readonly string[];
+  /** The admin API the settings panel passes an operator's calls to (settingsRoutes.ts); none: no panel. */
+  readonly adminApiUrl?: string;
 }
 
 type Query = { workspace?: string; q?: string; anonymous_id?: string; person?: string };
@@ -81,13 +84,20 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
   });
   const accessFor = (request: FastifyRequest) => {
     const access = accessOf(request.headers.authorization, deps.workspaces, deps.adminToken);
-    if (!access.ok && request.headers.authorization !== undefined) loginThrottle.fail(request.ip);
+    // A right key of a disabled workspace (403) is no guess.
+    if (!access.ok && access.status === 401 && request.headers.authorization !== undefined) loginThrottle.fail(request.ip);
     return access;
   };
+  /** A refusal: 401 asks the browser to log in again; 403 (a disabled workspace) says why instead. */
+  const refuse = (reply: FastifyReply, access: { reason: string; status: 401 | 403 }) =>
+    access.status === 403
+      ? reply.status(403).send({ error: `forbidden: ${access.reason}` })
+      : reply.status(401).header('www-authenticate', 'Basic realm="anonmerge activity"').send({ error: `unauthorized: ${access.reason}` });
   // The page asks for credentials (the browser's login prompt), which the browser then sends with
   // every call of the page, the live stream (EventSource) included.
   app.get('/activity', async (request, reply) => {
     const access = accessFor(request);
+    if (!access.ok && access.status === 403) return reply.status(403).type('text/plain').send(`Forbidden: ${access.reason}.`);
     if (!access.ok) return reply.status(401).header('www-authenticate', 'Basic realm="anonmerge activity"').type('text/plain').send('Log in with a workspace\'s site id and API key (or admin and the admin token).');
     return reply.type('text/html; charset=utf-8').send(page);
   });
@@ -96,7 +106,7 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
   const workspaceOf = (request: FastifyRequest, reply: FastifyReply): string | null => {
     const access = accessFor(request);
     if (!access.ok) {
-      void reply.status(401).header('www-authenticate', 'Basic realm="anonmerge activity"').send({ error: `unauthorized: ${access.reason}` });
+      void refuse(reply, access);
       return null;
     }
     const asked = (request.query as Query).workspace ?? (access.workspaces.length === 1 ? access.workspaces[0] : undefined);
@@ -113,9 +123,13 @@ export function buildActivityApp(deps: ActivityAppDependencies): FastifyInstance
 
   app.get('/activity/api/workspaces', async (request, reply) => {
     const access = accessFor(request);
-    if (!access.ok) return reply.status(401).header('www-authenticate', 'Basic realm="anonmerge activity"').send({ error: `unauthorized: ${access.reason}` });
-    return { workspaces: access.workspaces };
+    if (!access.ok) return refuse(reply, access);
+    return { workspaces: access.workspaces, settings_panel: Boolean(deps.adminApiUrl) };
   });
+
+  if (deps.adminApiUrl) {
+    registerSettingsRoutes(app, { adminApiUrl: deps.adminApiUrl, logger: deps.logger, workspaceOf, tokenRefused: (request) => loginThrottle.fail(request.ip) });
+  }
 
   app.get('/activity/api/rows', async (request, reply) => {
     const workspace = workspaceOf(request, reply);

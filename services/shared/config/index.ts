@@ -220,7 +220,7 @@ export const adminSettings = {
   requestTimeoutMs: integer('ANONMERGE_ADMIN_REQUEST_TIMEOUT_MS', { default: '30000', min: 1000, description: 'Deadline for a whole request to arrive from its first byte; a slower one is answered 408' }),
   authFailureLimit: integer('ANONMERGE_ADMIN_AUTH_FAILURE_LIMIT', { default: '10', min: 0, description: 'Failed authentications one client address may make per window before it is answered 429 until the window ends (0: no limit)' }),
   authFailureWindowMs: integer('ANONMERGE_ADMIN_AUTH_FAILURE_WINDOW_MS', { default: '60000', min: 1000, description: 'The window of ANONMERGE_ADMIN_AUTH_FAILURE_LIMIT, from its first failure' }),
-  url: url('ANONMERGE_ADMIN_URL', { default: 'http://127.0.0.1:3004', protocols: ['http:', 'https:'], description: 'Where `anonmerge workspaces …` finds the admin API' }),
+  url: url('ANONMERGE_ADMIN_URL', { default: 'http://127.0.0.1:3004', protocols: ['http:', 'https:'], description: "Where `anonmerge workspaces …` and the activity page's settings panel find the admin API (the panel passes the operator's own token on)" }),
   token: secret('ANONMERGE_ADMIN_TOKEN', { default: '', description: "The operator's bearer token `anonmerge workspaces …` sends to the admin API; or ANONMERGE_ADMIN_TOKEN_FILE" }),
 } satisfies SettingsSpec;
 

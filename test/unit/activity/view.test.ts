@@ -50,4 +50,12 @@ describe('who may read the activity log', () => {
     expect(accessOf('Bearer ', registry, '').ok).toBe(false);
     expect(accessOf(basic('admin', ''), registry, '').ok).toBe(false);
   });
+
+  it("a disabled workspace's right key is refused 403, saying so; a wrong key is 401 as before", () => {
+    const [a, b] = registry.workspaces;
+    const withDisabled = new WorkspaceRegistry([{ ...(a as (typeof registry.workspaces)[number]), disabled: true }, b as (typeof registry.workspaces)[number]]);
+    expect(accessOf(basic('sa', 'ka'), withDisabled, 'tok')).toEqual({ ok: false, status: 403, reason: 'workspace a is disabled' });
+    expect(accessOf(basic('sa', 'wrong'), withDisabled, 'tok')).toEqual({ ok: false, status: 401, reason: 'unknown site_id or wrong api_key' });
+    expect(accessOf(basic('sb', 'kb'), withDisabled, 'tok')).toEqual({ ok: true, workspaces: ['b'] });
+  });
 });
