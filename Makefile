@@ -17,7 +17,7 @@ INSTALL_STAMP := node_modules/.anonmerge-installed
 BUILD_STAMP := dist/.anonmerge-built
 SOURCES := $(shell find services bench -name '*.ts' -not -path 'services/shared/generated/*' 2>/dev/null) $(wildcard schemas/*.avsc) scripts/generate-avro-types.js tsconfig.json tsconfig.build.json
 
-.PHONY: help install build typecheck infra-up infra-down infra-status up down status logs run test test-unit schema-check bench bench-merger bench-planes bench-latency bench-ingest bench-bridge bench-state bench-sequences bench-tenants bench-cluster cluster-up cluster-down browser chaos security clean
+.PHONY: help install build typecheck infra-up infra-down infra-status up down status logs run test test-unit schema-check bench bench-merger bench-planes bench-latency bench-ingest bench-bridge bench-admin bench-state bench-sequences bench-tenants bench-cluster cluster-up cluster-down browser chaos security clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -107,6 +107,9 @@ bench-sequences: infra-up build ## back-to-back identify/delete, merge, alias se
 
 bench-bridge: infra-up build ## the request bridge's records/s and CPU per record (BENCH_BRIDGE_RECORDS, default 200k) beside ingest's HTTP figures
 	node dist/bench/bridge.js
+
+bench-admin: infra-up build ## time from a workspace change through the admin API to its effect on two ingest replicas (BENCH_ADMIN_CHANGES, default 200): p50/p90/p99
+	node dist/bench/adminChanges.js
 
 bench-state: infra-up build ## Redis bytes per pending event beside its Avro size
 	node dist/bench/stateCost.js

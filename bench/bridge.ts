@@ -32,7 +32,7 @@ export interface BridgeFigures {
   readonly ingestCpuBusy: number;
 }
 
-async function benchBridgeOnly(): Promise<BridgeFigures> {
+export async function benchBridgeOnly(): Promise<BridgeFigures> {
   const config = loadConfig(['kafka', 'registry']);
   const logger = createLogger('bench', 'warn');
   const topics = benchTopics('bridge', 6);

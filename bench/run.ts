@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../services/shared/config';
 import { projectRoot } from '../services/shared/projectRoot';
+import { adminChangesTable, benchAdminChanges, type AdminChangeFigures } from './adminChanges';
+import { benchBridgeOnly, bridgeTable, type BridgeFigures } from './bridge';
 import { benchIngest, ingestTable, type IngestFigures } from './ingest';
 import { benchNoisyNeighbour, tenantTable } from './noisyNeighbour';
 import { BACKLOGS, latency, latencyPlot, latencyTable, throughput, throughputTable, writeDocFile, type LatencyFigures, type ThroughputFigures } from './merger';
@@ -53,6 +55,9 @@ interface AllFigures {
   readonly state: Awaited<ReturnType<typeof measureStateCost>>;
   readonly ingest: IngestFigures;
   readonly tenants: Awaited<ReturnType<typeof benchNoisyNeighbour>>;
+  /** Absent from runs before they were measured. */
+  readonly bridge?: BridgeFigures;
+  readonly adminChanges?: AdminChangeFigures;
 }
 
 async function measureAll(): Promise<AllFigures> {
@@ -66,13 +71,19 @@ async function measureAll(): Promise<AllFigures> {
   const ingest = await benchIngest();
   process.stderr.write('noisy neighbour…\n');
   const tenants = await benchNoisyNeighbour();
-  return { at: started.toISOString(), seconds: Math.round((Date.now() - started.getTime()) / 1000), settings: mergerSettings(), throughput: throughputFigures, latency: latencyFigures, state, ingest, tenants };
+  process.stderr.write('request bridge…\n');
+  const bridge = await benchBridgeOnly();
+  process.stderr.write('workspace changes through the admin API…\n');
+  const adminChanges = await benchAdminChanges();
+  return { at: started.toISOString(), seconds: Math.round((Date.now() - started.getTime()) / 1000), settings: mergerSettings(), throughput: throughputFigures, latency: latencyFigures, state, ingest, tenants, bridge, adminChanges };
 }
 
 async function main(): Promise<void> {
   // BENCH_REPORT_ONLY=1 writes the report again from the last run's figures (bench/results/all.json).
   const figures: AllFigures = process.env.BENCH_REPORT_ONLY === '1' ? (JSON.parse(readFileSync(path.join(RESULTS_DIR, 'all.json'), 'utf8')) as AllFigures) : await measureAll();
-  const { throughput: tp, latency: lat, state, ingest, tenants } = figures;
+  const { throughput: tp, latency: lat, state, ingest, tenants, bridge, adminChanges } = figures;
+  const bridgeSection = bridge ? bridgeTable(bridge, ingest) : '(not measured in this run)';
+  const adminSection = adminChanges ? adminChangesTable(adminChanges) : '(not measured in this run)';
   const started = new Date(figures.at);
   const settings = figures.settings ?? mergerSettings();
 
@@ -166,10 +177,28 @@ ${tenantTable(tenants)}
 
 (\`make bench-tenants\`: one workspace floods at 10× its 100 records/s limit while another sends a
 request every 20 ms; the other's p99 alone and beside the flood.)
+
+## Request bridge
+
+${bridgeSection}
+
+(\`make bench-bridge\`: request records (anonymous page views) are written to the request topic
+first, then an ingest process starts with the bridge on; the figure is from its readiness to its
+group having committed every record, with the process's CPU over that time, beside the HTTP
+figures above. The bridge reads six partitions at once and writes each batch in one transaction;
+the HTTP path has one send in flight.)
+
+## Workspace changes
+
+${adminSection}
+
+(\`make bench-admin\`: an admin API process and two ingest processes following the workspaces
+log; the merge switch flipped one change at a time, each awaited until both replicas' metrics
+report its version, read every 2 ms.)
 `;
   writeDocFile('benchmarks.md', doc);
   const file = saveResult('all', { ...figures, machine: m, versions: v });
-  process.stdout.write(`\n${headline}\n\nthroughput\n${throughputRuns}\n\nmerge latency\n${latencyRows}\n\nstate cost\n${stateTable}\n\ningest\n${ingestTable(ingest)}\n\ntenants\n${tenantTable(tenants)}\n\ndocs/benchmarks.md regenerated; raw figures in ${file}\n`);
+  process.stdout.write(`\n${headline}\n\nthroughput\n${throughputRuns}\n\nmerge latency\n${latencyRows}\n\nstate cost\n${stateTable}\n\ningest\n${ingestTable(ingest)}\n\ntenants\n${tenantTable(tenants)}\n\nrequest bridge\n${bridgeSection}\n\nworkspace changes\n${adminSection}\n\ndocs/benchmarks.md regenerated; raw figures in ${file}\n`);
 }
 
 /**
