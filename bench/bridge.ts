@@ -66,8 +66,9 @@ export async function benchBridgeOnly(): Promise<BridgeFigures> {
   const logFile = path.join(projectRoot(), '.local/logs/bench-bridge.log');
   const ingest = await spawnService(
     'ingest',
-    { ...topicEnv(topics), ANONMERGE_WORKSPACES_FILE: workspacesFile, ANONMERGE_DEMO: '1', ANONMERGE_INGEST_PORT: String(PORT), ANONMERGE_INGEST_METRICS_PORT: '0', ANONMERGE_INGEST_BRIDGE: 'true', ANONMERGE_INGEST_BRIDGE_GROUP_ID: groupId, ANONMERGE_LOG_LEVEL: 'warn' },
-    `http://127.0.0.1:${PORT}/readyz`,
+    { ...topicEnv(topics), ANONMERGE_WORKSPACES_FILE: workspacesFile, ANONMERGE_DEMO: '1', ANONMERGE_INGEST_PORT: String(PORT), ANONMERGE_INGEST_METRICS_PORT: String(PORT + 1), ANONMERGE_INGEST_BRIDGE: 'true', ANONMERGE_INGEST_BRIDGE_GROUP_ID: groupId, ANONMERGE_LOG_LEVEL: 'warn' },
+    // The metrics port's readiness includes the bridge's group joined.
+    `http://127.0.0.1:${PORT + 1}/readyz`,
     logFile,
   );
   const pid = ingest.child.pid as number;

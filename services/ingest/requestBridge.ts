@@ -77,21 +77,31 @@ export async function startRequestBridge(options: RequestBridgeOptions): Promise
 
   /** One record's outputs: its inbound records, or its dead letter. */
   const take = async (message: KafkaMessage, partition: number, receivedAt: number): Promise<{ outputs: EncodedOutput[]; accepted: boolean }> => {
-    const refuse = (reason: string) => ({ outputs: [deadLetterOf(message, { topic, partition }, reason, catalog, logger)], accepted: false });
+    // A record over the limit keeps none of its bytes in its dead letter: the letter must stay
+    // well below what the broker takes, or its transaction would fail on every attempt.
+    const refuse = (reason: string) => ({ outputs: [deadLetterOf(message, { topic, partition }, reason, catalog, logger, { maxKeptBytes: MAX_REQUEST_BYTES })], accepted: false });
     if (!message.value) return refuse('the record has no value');
-    if (message.value.length > MAX_REQUEST_BYTES) return refuse(`the record is ${message.value.length} bytes; at most ${MAX_REQUEST_BYTES}`);
+    const size = message.value.length + (message.key?.length ?? 0);
+    if (size > MAX_REQUEST_BYTES) return refuse(`the record's key and value are ${size} bytes; at most ${MAX_REQUEST_BYTES}`);
     let request: Request;
     try {
       const known = catalog.decodeIfKnown<Request>('requests', message.value);
       request = known ? known.value : await catalog.decode<Request>('requests', message.value);
     } catch (error) {
+      // The registry not answering is no fault of the record: the batch fails and is read again.
+      if (error instanceof SchemaResolutionError && error.kind === 'unavailable') throw error;
       const why = error instanceof SchemaResolutionError ? error.message : `not a request record (schemas/request.avsc, Confluent wire format): ${(error as Error).message}`;
       return refuse(`undecodable: ${why}`);
     }
     const place = { topic, partition, offset: message.offset, timestampMs: Number(message.timestamp) };
     const decision = decideRequest(request, place, (id) => options.workspaces.byId(id), options.onlyWorkspace, receivedAt);
     if (!decision.ok) return refuse(decision.reason);
-    return { outputs: decision.records.map(encode), accepted: true };
+    try {
+      return { outputs: decision.records.map(encode), accepted: true };
+    } catch (error) {
+      // A value the inbound schema cannot hold: this record's fault, not the batch's.
+      return refuse(`not encodable as an inbound record: ${(error as Error).message}`);
+    }
   };
 
   const group = partitionGroup<number, BridgeOutcome>({

@@ -88,7 +88,7 @@ export function decideRequest(request: Request, place: RequestPlace, workspaceOf
     if (!attributes.ok) return attributes;
     const control = Object.keys(attributes.value).find((name) => IDENTIFY_CONTROL_FIELDS.has(name) && name !== '_update');
     if (control !== undefined) return { ok: false, reason: `attributes_json.${control}: is set by the record's own fields (anonymous_id, timestamp), not as an attribute` };
-    const body = { ...attributes.value, anonymous_id: identify.anonymous_id ?? undefined, _timestamp: request.timestamp ?? undefined };
+    const body = { ...attributes.value, anonymous_id: identify.anonymous_id ?? undefined, _timestamp: timestamp };
     translation = translateIdentify(identify.identifier, body, ctx);
   } else if ('dev.anonmerge.requests.Delete' in command) {
     translation = translateDelete(command['dev.anonmerge.requests.Delete'].identifier, ctx);

@@ -75,8 +75,12 @@ export async function startIngest(config: IngestConfig, logger: Logger, source: 
         metrics,
       })
     : null;
-  const ready = () => producer.ready && (personOps?.ready ?? true) && (bridge?.joined() ?? true);
-  const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready, metrics,
+  // The HTTP port's readiness is the HTTP routes' alone: a bridge that cannot join its group (a
+  // missing ACL, say) must not take the HTTP API out of a load balancer. The metrics port's
+  // readiness covers the bridge too (docs/producing.md).
+  const httpReady = () => producer.ready && (personOps?.ready ?? true);
+  const ready = () => httpReady() && (bridge?.joined() ?? true);
+  const app = buildIngestApp({ logger, workspaces, publish: (records) => publisher.publish(records), ready: httpReady, metrics,
     timeouts: config.ingest,
     authFailures: { maxFailures: config.ingest.authFailureLimit, windowMs: config.ingest.authFailureWindowMs },
     trustedProxies: config.ingest.trustedProxies,

@@ -33,6 +33,8 @@ export interface MergerTestOptions {
   readonly tickIntervalMs?: number;
   readonly timerLatenessMs?: number;
   readonly sessionTimeoutMs?: number;
+  /** ANONMERGE_MERGER_REORDER_MS; the configuration's default (100 ms) unset. */
+  readonly reorderMs?: number;
 }
 
 export function mergerConfig(topics: TopicConfig, groupId: string, redisPrefix: string, options: MergerTestOptions = {}) {
@@ -50,6 +52,7 @@ export function mergerConfig(topics: TopicConfig, groupId: string, redisPrefix: 
       tickIntervalMs: options.tickIntervalMs ?? 500,
       timerLatenessMs: options.timerLatenessMs ?? 1000,
       sessionTimeoutMs: options.sessionTimeoutMs ?? base.merger.sessionTimeoutMs,
+      reorderMs: options.reorderMs ?? base.merger.reorderMs,
       controlPlane: options.mode === undefined ? base.merger.controlPlane : options.mode === 'two-planes',
     },
   };

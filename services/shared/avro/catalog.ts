@@ -19,6 +19,17 @@ import { header, unframe } from './wireFormat';
 
 export class SchemaResolutionError extends Error {
   override name = 'SchemaResolutionError';
+  /**
+   * `unreadable`: the registry answered, and the writer's schema is unknown to it (404) or cannot
+   * be read as ours — the record will never decode. `unavailable`: the registry did not answer
+   * (down, timing out, 5xx) — the same record may decode on a later try.
+   */
+  constructor(
+    message: string,
+    readonly kind: 'unreadable' | 'unavailable' = 'unreadable',
+  ) {
+    super(message);
+  }
 }
 
 interface StreamCodec {
@@ -105,7 +116,9 @@ export class SchemaCatalog {
     try {
       writerSchema = await this.registry.getSchema(writerId);
     } catch (error) {
-      throw new SchemaResolutionError(`schema id ${writerId} is unknown to the registry: ${(error as Error).message}`);
+      const status = (error as { status?: unknown }).status;
+      const answered = typeof status === 'number' && status >= 400 && status < 500;
+      throw new SchemaResolutionError(`schema id ${writerId} is unknown to the registry: ${(error as Error).message}`, answered ? 'unreadable' : 'unavailable');
     }
     let resolver: avro.Resolver;
     try {

@@ -39,9 +39,10 @@ describe('the request bridge killed mid-transaction', () => {
     await deleteTopics(kafka, topics);
   });
 
-  /** An ingest process with the bridge on, ready (its group joined). */
+  /** An ingest process with the bridge on, ready (its group joined: the metrics port says so). */
   async function startBridge(n: number): Promise<ChildProcess> {
     const port = await freePort();
+    const metricsPort = await freePort();
     const workspacesFile = path.join(dir, 'workspaces.json');
     writeFileSync(workspacesFile, JSON.stringify({ workspaces: [{ id: 'crash', site_id: 'crash-site', api_key: 'crash-api-key-0123456789' }] }));
     const log = openSync(path.join(dir, `ingest-${n}.log`), 'a');
@@ -53,7 +54,7 @@ describe('the request bridge killed mid-transaction', () => {
         ANONMERGE_KAFKA_BROKERS: config.kafka.brokers.join(','),
         ANONMERGE_WORKSPACES_FILE: workspacesFile,
         ANONMERGE_INGEST_PORT: String(port),
-        ANONMERGE_INGEST_METRICS_PORT: '0',
+        ANONMERGE_INGEST_METRICS_PORT: String(metricsPort),
         ANONMERGE_INGEST_BRIDGE: 'true',
         ANONMERGE_INGEST_BRIDGE_GROUP_ID: groupId,
         // The killed process's partitions come back to the group after this.
@@ -65,7 +66,8 @@ describe('the request bridge killed mid-transaction', () => {
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`ingest ${n} exited with ${child.exitCode}; see ${dir}/ingest-${n}.log`);
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok).catch(() => false);
+      // The metrics port's readiness includes the bridge's group joined.
+      const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok).catch(() => false);
       if (ready) return child;
       if (Date.now() > deadline) throw new Error(`ingest ${n} not ready; see ${dir}/ingest-${n}.log`);
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -66,7 +66,8 @@ describe('the request bridge decides a record as the HTTP route of its command w
   it('makes an identify with its attributes and anonymous id, the request id as its id, and refuses control fields among the attributes', () => {
     const identify = (attributes_json: string) => request({ 'dev.anonmerge.requests.Identify': { identifier: 'ada@example.com', anonymous_id: 'anon-1', attributes_json } });
     const decision = decide(identify('{"plan":"pro"}'));
-    expect(decision.ok && decision.records[0]).toMatchObject({ id: 'req-1', command: { kind: 'identify', body: { person: { id_type: 'EMAIL', value: 'ada@example.com' }, anonymous_id: 'anon-1', attributes_json: '{"plan":"pro"}' } } });
+    expect(decision.ok && decision.records[0]).toMatchObject({ id: 'req-1', command: { kind: 'identify', body: { person: { id_type: 'EMAIL', value: 'ada@example.com' }, anonymous_id: 'anon-1', attributes_json: '{"plan":"pro","_timestamp":1763999990}' } } });
+    // The update is stamped with the event time: the request's timestamp, else the Kafka record's (as for a Track).
     expect(refusal(decide(identify('{"anonymous_id":"other"}')))).toMatch(/^attributes_json\.anonymous_id: is set by the record's own fields/);
     const many = JSON.stringify(Object.fromEntries(Array.from({ length: 301 }, (_, i) => [`a${i}`, i])));
     expect(refusal(decide(identify(many)))).toBe('at most 300 attributes per call (got 301)');
