@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { SchemaResolutionError, type SchemaCatalog } from '../avro/catalog';
+import { settledTopicOffsets } from '../kafka/topicOffsets';
 import type { WorkspaceChange } from '../generated/workspaceTypes';
 import type { Logger } from '../logger';
 import { emptyHistory, foldEntries, inForce, nextChangeAfter, type WorkspaceHistory, type WorkspaceLogEntry } from './fold';
@@ -72,7 +73,9 @@ export class WorkspacesFollower {
   }
 
   async start(): Promise<void> {
-    const [end] = await this.options.admin.fetchTopicOffsets(this.options.topic);
+    // Read once its leader answers: the admin API or a service may start right after the topic was
+    // created, when ListOffsets can still answer "not the leader" for a moment.
+    const [end] = await settledTopicOffsets(this.options.admin, this.options.topic);
     const highWater = Number(end?.high ?? 0);
     if (highWater === 0) this.markCaughtUp();
     await this.consume(highWater);
