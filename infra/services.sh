@@ -160,8 +160,11 @@ demo_admin_files() {
   umask "$mask"
   export ANONMERGE_WORKSPACES_SECRET_KEY_FILE="${ANONMERGE_WORKSPACES_SECRET_KEY_FILE:-$RUN_DIR/workspaces-secret.key}"
   export ANONMERGE_OPERATORS_FILE="${ANONMERGE_OPERATORS_FILE:-$RUN_DIR/operators.json}"
-  # Where the activity page's settings panel finds the admin API started beside it.
-  export ANONMERGE_ADMIN_URL="${ANONMERGE_ADMIN_URL:-http://$ADMIN_HOST:$ADMIN_PORT}"
+  # The activity page's settings panel, pointed at the admin API started beside it.
+  export ANONMERGE_ACTIVITY_ADMIN_API_URL="${ANONMERGE_ACTIVITY_ADMIN_API_URL:-http://$ADMIN_HOST:$ADMIN_PORT}"
+  # The panel's calls come from the activity service on this host: the admin API brakes a wrong
+  # token by the address the panel names, not by its own.
+  export ANONMERGE_ADMIN_TRUSTED_PROXIES="${ANONMERGE_ADMIN_TRUSTED_PROXIES:-127.0.0.1}"
 }
 
 case "${1:-}" in

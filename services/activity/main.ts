@@ -9,7 +9,7 @@ import { exitIfRefused, workspacesOrExit } from '../ingest/workspacesAtStart';
 import { startActivity, type RunningActivity } from './service';
 
 async function main(): Promise<void> {
-  const config = configOrExit('activity', ['kafka', 'topics', 'registry', 'redis', 'merger', 'ingest', 'activity', 'admin', 'log']);
+  const config = configOrExit('activity', ['kafka', 'topics', 'registry', 'redis', 'merger', 'ingest', 'activity', 'log']);
   const logger = createLogger('activity', config.log.level);
   const workspaces = config.ingest.workspacesSource === 'log' ? 'log' : workspacesOrExit('activity', config.ingest.workspacesFile);
   let running: RunningActivity | undefined;

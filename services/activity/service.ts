@@ -21,7 +21,7 @@ import { buildActivityApp } from './app';
 import { consumeOutputs } from './outputsConsumer';
 import { RecentView } from './view';
 
-export type ActivityConfig = Config<'kafka' | 'topics' | 'registry' | 'redis' | 'merger' | 'ingest' | 'activity'> & Partial<Config<'admin'>>;
+export type ActivityConfig = Config<'kafka' | 'topics' | 'registry' | 'redis' | 'merger' | 'ingest' | 'activity'>;
 
 export interface RunningActivity {
   readonly app: FastifyInstance;
@@ -62,7 +62,7 @@ export async function startActivity(config: ActivityConfig, logger: Logger, sour
     timeouts: config.activity,
     loginFailures: { maxFailures: config.activity.loginFailureLimit, windowMs: config.activity.loginFailureWindowMs },
     trustedProxies: config.activity.trustedProxies,
-    adminApiUrl: config.admin?.url,
+    adminApiUrl: config.activity.adminApiUrl === '' ? undefined : config.activity.adminApiUrl,
   });
   const address = await app.listen({ host: config.activity.host, port: config.activity.port });
   logger.info({ address }, 'activity log listening');

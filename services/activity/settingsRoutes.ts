@@ -91,12 +91,23 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: SettingsRoute
         method: call.method,
         headers: {
           authorization: `Bearer ${token}`,
+          // Whose failed token the admin API brakes: the caller, not this service (an admin API
+          // that trusts this host as a proxy, ANONMERGE_ADMIN_TRUSTED_PROXIES, reads it).
+          'x-forwarded-for': request.ip,
           ...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(call.ifMatch === undefined ? {} : { 'if-match': `"${call.ifMatch}"` }),
         },
         body: call.body === undefined ? undefined : JSON.stringify(call.body),
         signal: AbortSignal.timeout(timeoutMs),
+        // The operator's token goes to the configured address only, never where a redirect points.
+        redirect: 'error',
       });
+      const announced = Number(response.headers.get('content-length') ?? 0);
+      if (announced > MAX_ADMIN_ANSWER_BYTES) {
+        await response.body?.cancel();
+        deps.logger.warn({ workspace, bytes: announced }, 'settings panel: the admin API answer is too large to pass on');
+        return reply.status(502).send({ error: 'the admin API answer was too large' });
+      }
       text = await response.text();
     } catch (error) {
       deps.logger.warn({ err: error, workspace, method: call.method, path: call.path }, 'settings panel: the admin API did not answer');
@@ -132,5 +143,5 @@ export function registerSettingsRoutes(app: FastifyInstance, deps: SettingsRoute
   app.get('/activity/api/settings', async (request, reply) => forward(request, reply, readSettings));
   app.post('/activity/api/settings/merge', withBodyLimit, async (request, reply) => forward(request, reply, askedMerge(request.body)));
   app.post('/activity/api/settings/keys', withBodyLimit, async (request, reply) => forward(request, reply, askedNewKey(request.body)));
-  app.delete('/activity/api/settings/keys/:keyId', async (request, reply) => forward(request, reply, askedRevoke((request.params as { keyId: string }).keyId)));
+  app.delete('/activity/api/settings/keys/:keyId', withBodyLimit, async (request, reply) => forward(request, reply, askedRevoke((request.params as { keyId: string }).keyId)));
 }

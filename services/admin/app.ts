@@ -32,6 +32,8 @@ export interface AdminAppDependencies {
   readonly authFailures: FailedAuthLimit;
   readonly ready: () => boolean;
   readonly now?: () => number;
+  /** Proxies whose X-Forwarded-For names the client (the activity page's settings panel); none by default. */
+  readonly trustedProxies?: readonly string[];
 }
 
 const errors = (...messages: string[]) => ({ errors: messages });
@@ -70,6 +72,7 @@ export function buildAdminApp(deps: AdminAppDependencies): FastifyInstance {
     ...timeoutOptions(deps.timeouts),
     clientErrorHandler: clientErrorHandler(deps.timeouts, (message) => errors(message)),
     bodyLimit: ADMIN_BODY_LIMIT,
+    trustProxy: deps.trustedProxies && deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false,
   });
   // Every route, for the test that keeps openapi.json in step with them.
   const routeList: string[] = [];

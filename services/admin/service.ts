@@ -35,6 +35,7 @@ export async function startAdmin(config: AdminConfig, logger: Logger, operators:
     timeouts: config.admin,
     authFailures: { maxFailures: config.admin.authFailureLimit, windowMs: config.admin.authFailureWindowMs },
     ready: () => true,
+    trustedProxies: config.admin.trustedProxies,
   });
   const address = await app.listen({ host: config.admin.host, port: config.admin.port });
   logger.info({ address, operators: operators.length, workspaces: writer.all().length }, 'admin API listening');

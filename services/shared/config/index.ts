@@ -198,6 +198,13 @@ export const activitySettings = {
     default: '',
     description: "IP addresses or CIDR ranges of the proxies in front of the activity page, comma-separated: their X-Forwarded-For names the client whose failed logins are counted. Empty: the connection's own address",
   }),
+  adminApiUrl: url('ANONMERGE_ACTIVITY_ADMIN_API_URL', {
+    default: '',
+    optional: true,
+    protocols: ['http:', 'https:'],
+    description:
+      "The admin API the page's settings panel passes an operator's calls to, with the operator's own token (use https beyond one host); empty: no settings panel",
+  }),
   adminToken: secret('ANONMERGE_ACTIVITY_ADMIN_TOKEN', {
     default: '',
     minLength: 16,
@@ -219,8 +226,13 @@ export const adminSettings = {
   idleTimeoutMs: integer('ANONMERGE_ADMIN_IDLE_TIMEOUT_MS', { default: '30000', min: 1000, description: 'A connection on which nothing moves for this long is closed' }),
   requestTimeoutMs: integer('ANONMERGE_ADMIN_REQUEST_TIMEOUT_MS', { default: '30000', min: 1000, description: 'Deadline for a whole request to arrive from its first byte; a slower one is answered 408' }),
   authFailureLimit: integer('ANONMERGE_ADMIN_AUTH_FAILURE_LIMIT', { default: '10', min: 0, description: 'Failed authentications one client address may make per window before it is answered 429 until the window ends (0: no limit)' }),
+  trustedProxies: addressList('ANONMERGE_ADMIN_TRUSTED_PROXIES', {
+    default: '',
+    description:
+      "IP addresses or CIDR ranges of the proxies in front of the admin API — the activity page's settings panel among them — comma-separated: their X-Forwarded-For names the client whose failed authentications are counted. Empty: the connection's own address",
+  }),
   authFailureWindowMs: integer('ANONMERGE_ADMIN_AUTH_FAILURE_WINDOW_MS', { default: '60000', min: 1000, description: 'The window of ANONMERGE_ADMIN_AUTH_FAILURE_LIMIT, from its first failure' }),
-  url: url('ANONMERGE_ADMIN_URL', { default: 'http://127.0.0.1:3004', protocols: ['http:', 'https:'], description: "Where `anonmerge workspaces …` and the activity page's settings panel find the admin API (the panel passes the operator's own token on)" }),
+  url: url('ANONMERGE_ADMIN_URL', { default: 'http://127.0.0.1:3004', protocols: ['http:', 'https:'], description: 'Where `anonmerge workspaces …` finds the admin API' }),
   token: secret('ANONMERGE_ADMIN_TOKEN', { default: '', description: "The operator's bearer token `anonmerge workspaces …` sends to the admin API; or ANONMERGE_ADMIN_TOKEN_FILE" }),
 } satisfies SettingsSpec;
 

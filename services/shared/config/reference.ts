@@ -14,7 +14,7 @@ const WHO: Record<keyof typeof configGroups, string> = {
   ingest: 'ingest (the workspaces file and ANONMERGE_DEMO: activity too)',
   merger: 'merger (the Redis prefix: activity and CLI too)',
   activity: 'activity (the activity log page)',
-  admin: 'admin (the admin API of workspaces); the URL: CLI and activity (its settings panel); the token: CLI',
+  admin: 'admin (the admin API of workspaces); the URL and token: CLI',
 };
 
 export function configurationReference(): string {

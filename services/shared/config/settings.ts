@@ -94,8 +94,10 @@ export function boolean(env: string, options: Options): Setting<boolean> {
   });
 }
 
-export function url(env: string, options: Options & { protocols: readonly string[] }): Setting<string> {
+/** A URL of one of `protocols`; with `optional`, an empty value too (the feature it names is off). */
+export function url(env: string, options: Options & { protocols: readonly string[]; optional?: boolean }): Setting<string> {
   return define(env, options, (raw) => {
+    if (options.optional && raw.trim() === '') return '';
     let parsed: URL;
     try {
       parsed = new URL(raw);

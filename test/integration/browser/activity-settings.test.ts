@@ -40,8 +40,8 @@ describe('the activity page settings panel', () => {
     const response = await fetch(`${admin.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   };
-  const panel = (method: string, path: string, options: { login?: string | null; token?: string | null; body?: unknown } = {}) =>
-    fetch(`${url}/activity/api/settings${path}${path.includes('?') ? '&' : '?'}workspace=shop`, {
+  const panel = (method: string, path: string, options: { login?: string | null; token?: string | null; body?: unknown; base?: string } = {}) =>
+    fetch(`${options.base ?? url}/activity/api/settings${path}${path.includes('?') ? '&' : '?'}workspace=shop`, {
       method,
       headers: {
         ...(options.login === null ? {} : { authorization: options.login ?? basic('shop-site', firstKey) }),
@@ -175,22 +175,38 @@ describe('the activity page settings panel', () => {
   });
 
   it('without the workspace login, without a token or with a wrong one, nothing is read or changed, and wrong tokens are braked', async () => {
-    // No login to the page: refused before the admin API is asked, token or not.
-    expect((await panel('GET', '', { login: null })).status).toBe(401);
-    expect((await panel('GET', '', { login: basic('shop-site', 'not-the-key') })).status).toBe(401);
-    // The page's login but no operator token: the panel says what it needs.
-    const noToken = await panel('GET', '', { token: null });
-    expect(noToken.status).toBe(401);
-    expect(((await noToken.json()) as { error: string }).error).toContain(OPERATOR_TOKEN_HEADER);
-    // A wrong token, whichever way it is wrong, is refused and counted as a failed login of this
-    // address. Failures so far: the revoked key (first test), the wrong key (disabled test) and the
-    // wrong key above; with this test's limit of 5, two more and even a right token waits (429).
-    const wrong = await panel('POST', '/merge', { token: 'x'.repeat(48), body: { merge_enabled: true, version: 6 } });
-    expect([wrong.status, ((await wrong.json()) as { error: string }).error]).toEqual([401, 'the admin API refused this operator token']);
-    const malformed = await panel('GET', '', { token: 'bad token' });
-    expect([malformed.status, ((await malformed.json()) as { error: string }).error]).toEqual([401, 'the operator token is not one the admin API could have issued']);
-    const braked = await panel('GET', '');
-    expect([braked.status, Number(braked.headers.get('retry-after')) > 0]).toEqual([429, true]);
-    expect((await adminCall('GET', '/v1/workspaces/shop')).body.workspace).toMatchObject({ version: 6, settings: { merge_enabled: false } });
+    // A page of its own, so that its login brake (3 failures a minute) counts this test's alone.
+    const own = await startTestActivity({ workspaces: followed.registry, adminApiUrl: admin.url, timeouts: defaults.activity, loginFailures: { maxFailures: 3, windowMs: 60_000 } });
+    try {
+      const base = own.url;
+      // No login to the page: refused before the admin API is asked, token or not (no header: not counted).
+      expect((await panel('GET', '', { base, login: null })).status).toBe(401);
+      // The page's login but no operator token: the panel says what it needs (not counted either).
+      const noToken = await panel('GET', '', { base, token: null });
+      expect(noToken.status).toBe(401);
+      expect(((await noToken.json()) as { error: string }).error).toContain(OPERATOR_TOKEN_HEADER);
+      // Failures, each counted against this address: a wrong page login, a token the admin API
+      // refuses, a token no admin API could have issued; then even the right token waits (429).
+      expect((await panel('GET', '', { base, login: basic('shop-site', 'not-the-key') })).status).toBe(401);
+      const wrong = await panel('POST', '/merge', { base, token: 'x'.repeat(48), body: { merge_enabled: true, version: 6 } });
+      expect([wrong.status, ((await wrong.json()) as { error: string }).error]).toEqual([401, 'the admin API refused this operator token']);
+      const malformed = await panel('GET', '', { base, token: 'bad token' });
+      expect([malformed.status, ((await malformed.json()) as { error: string }).error]).toEqual([401, 'the operator token is not one the admin API could have issued']);
+      const braked = await panel('GET', '', { base });
+      expect([braked.status, Number(braked.headers.get('retry-after')) > 0]).toEqual([429, true]);
+      expect((await adminCall('GET', '/v1/workspaces/shop')).body.workspace).toMatchObject({ version: 6, settings: { merge_enabled: false } });
+    } finally {
+      await own.app.close();
+    }
+  });
+
+  it('answers 503, logged, when the admin API does not answer; nothing is sent anywhere else', async () => {
+    const own = await startTestActivity({ workspaces: followed.registry, adminApiUrl: 'http://127.0.0.1:9', timeouts: defaults.activity, loginFailures: { maxFailures: 0, windowMs: 60_000 } });
+    try {
+      const answer = await panel('GET', '', { base: own.url });
+      expect([answer.status, ((await answer.json()) as { error: string }).error]).toEqual([503, 'the admin API did not answer; nothing was changed unless the settings show it when read again']);
+    } finally {
+      await own.app.close();
+    }
   });
 });
