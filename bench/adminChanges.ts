@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../services/shared/projectRoot';
-import { benchTopics, machine, round, saveResult, spawnScript, spawnService, table, topicEnv, type SpawnedService } from './support';
+import { benchTopics, machine, percentile, round, saveResult, spawnScript, spawnService, table, topicEnv, type SpawnedService } from './support';
 
 const CHANGES = Number(process.env.BENCH_ADMIN_CHANGES ?? 200);
 const BASE_PORT = Number(process.env.BENCH_ADMIN_PORT ?? 3110);
@@ -38,9 +38,8 @@ interface Percentiles {
 }
 
 function percentiles(values: readonly number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0, 1);
-  return { p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99), maxMs: round(sorted[sorted.length - 1] ?? 0, 1) };
+  const at = (p: number) => round(percentile(values, p), 1);
+  return { p50Ms: at(50), p90Ms: at(90), p99Ms: at(99), maxMs: at(100) };
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;

@@ -27,7 +27,7 @@ import { createRedis, type AnyRedis } from '../services/shared/redis/client';
 import { startMerger } from '../services/merger/service';
 import { cpuOf, cpuSnapshot, cpuSpent, pidsMatching, type CpuParts } from './cpuUsage';
 import { lineChartSvg } from './svgPlot';
-import { benchTopics, round, saveResult, spawnScript, spawnService, table, topicEnv, type SpawnedService } from './support';
+import { benchTopics, percentile, round, saveResult, spawnScript, spawnService, table, topicEnv, type SpawnedService } from './support';
 import { BENCH_SETTINGS, websiteTraffic, type MixCounts } from './workload';
 
 const config = loadConfig(['kafka', 'registry', 'redis', 'merger', 'topics']);
@@ -362,7 +362,6 @@ export interface LatencyFigures {
   readonly inWindow?: { events: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 
 export async function latency(backlogs: number[], identifiesEach: number): Promise<LatencyFigures> {
   const topics: TopicConfig = benchTopics('latency', 6);

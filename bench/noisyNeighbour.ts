@@ -14,7 +14,7 @@ import { createKafka } from '../services/shared/kafka/client';
 import { ensureTopics } from '../services/shared/kafka/topics';
 import { createLogger } from '../services/shared/logger';
 import { projectRoot } from '../services/shared/projectRoot';
-import { benchTopics, machine, round, saveResult, spawnService, table, topicEnv } from './support';
+import { benchTopics, machine, percentile, round, saveResult, spawnService, table, topicEnv } from './support';
 
 const PHASE_S = Number(process.env.BENCH_TENANT_PHASE_S ?? 8);
 const PORT = Number(process.env.BENCH_TENANT_PORT ?? 3101);
@@ -30,11 +30,6 @@ export interface TenantFigures {
   readonly calmRequests: number;
   readonly floodAnswers: Record<string, number>;
   readonly withinBound: boolean;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return round(sorted[Math.ceil(sorted.length * p) - 1] ?? 0, 1);
 }
 
 export async function benchNoisyNeighbour(): Promise<TenantFigures> {
@@ -108,8 +103,8 @@ export async function benchNoisyNeighbour(): Promise<TenantFigures> {
     const underFlood = await calmLatencies('under flood');
     flooding = false;
     await Promise.all(flood);
-    const aloneP99 = percentile(alone, 0.99);
-    const floodP99 = percentile(underFlood, 0.99);
+    const aloneP99 = round(percentile(alone, 99), 1);
+    const floodP99 = round(percentile(underFlood, 99), 1);
     return {
       phaseSeconds: PHASE_S,
       calmAloneP99Ms: aloneP99,

@@ -72,3 +72,9 @@ export function saveResult(name: string, result: unknown): string {
 export const table = markdownTable;
 
 export const round = (value: number, digits = 0) => Number(value.toFixed(digits));
+
+/** The nearest-rank percentile `p` (0–100) of `values`, which need not be sorted; 0 when empty. */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
