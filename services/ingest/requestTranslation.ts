@@ -10,7 +10,7 @@ import type { Request } from '../shared/generated/requestTypes';
 import { checkText, isPlainObject } from './checks';
 import { LIMITS, byteLength } from './limits';
 import { IDENTIFY_CONTROL_FIELDS, translateAnonymousEvent, translateDelete, translateIdentify, translateMergeCustomers, translatePersonEvent, type RequestContext, type Translation } from './trackV1';
-import { Problems } from './problems';
+import { errorBody, Problems } from './problems';
 import { translateSegmentMessage } from './segment';
 import type { Workspace } from './workspaces';
 
@@ -45,9 +45,8 @@ function parseObjectText(text: string | null, field: string, maxBytes: number): 
   return { ok: true, value };
 }
 
-/** The problems as one line, as the HTTP answer's meta.errors would list them. */
-const reasonOf = (problems: Problems): string =>
-  problems.list.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; ') + (problems.omitted > 0 ? `; and ${problems.omitted} more problems` : '');
+/** The problems as one line: the HTTP answer's meta.errors, joined. */
+const reasonOf = (problems: Problems): string => errorBody(problems.list, problems.omitted).meta.errors.join('; ');
 
 /**
  * Decides one request: the inbound records it becomes (stamped with `receivedAt` and the settings

@@ -11,7 +11,7 @@ import { parseOperators } from '../../services/admin/operators';
 import { startAdmin, type RunningAdmin } from '../../services/admin/service';
 import type { RunningIngest } from '../../services/ingest/service';
 import { loadConfig } from '../../services/shared/config';
-import { basic, readInbound, startTestIngest } from '../support/ingest';
+import { basic, readInbound, startTestIngest, workspaceVersionOn } from '../support/ingest';
 import { deleteRedisPrefix, OutputReader, startTestMerger } from '../support/merger';
 import { config, deleteTopics, isolatedTopics, testKafka, testLogger, uniqueName } from '../support/stack';
 
@@ -39,7 +39,7 @@ describe('admin API changes on two ingest replicas', () => {
   const untilBothRun = async (expected: number, since: number) => {
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const versions = await Promise.all(replicas.map(async (replica) => Number(/anonmerge_workspaces_version\{[^}]*workspace="shop"[^}]*\} (\d+)/.exec(await (await fetch(`${replica.metricsUrl}/metrics`)).text())?.[1])));
+      const versions = await Promise.all(replicas.map((replica) => workspaceVersionOn(replica, 'shop')));
       if (versions.every((v) => v === expected)) return Date.now() - since;
       if (Date.now() > deadline) throw new Error(`replicas run versions ${versions.join(', ')} of shop, not ${expected}`);
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -127,3 +127,9 @@ export function capturingLogger(): { logger: Logger; lines: Array<{ level: strin
   const logger = createLogger('test', 'debug', { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
   return { logger, lines };
 }
+
+/** The version of `workspace` a replica runs, as its metrics say (anonmerge_workspaces_version); NaN before it runs one. */
+export async function workspaceVersionOn(replica: RunningIngest, workspace: string): Promise<number> {
+  const text = await (await fetch(`${replica.metricsUrl}/metrics`)).text();
+  return Number(new RegExp(`anonmerge_workspaces_version\\{[^}]*workspace="${workspace}"[^}]*\\} (\\d+)`).exec(text)?.[1]);
+}

@@ -17,7 +17,7 @@ import { changeKey, inForce, type WorkspaceHistory } from '../../../services/sha
 import { WorkspacesFollower } from '../../../services/shared/workspaces/follower';
 import { keyDigest } from '../../../services/shared/workspaces/keyDigest';
 import type { WorkspaceChange, WorkspaceDefinition } from '../../../services/shared/generated/workspaceTypes';
-import { basic, readInbound, startTestIngest } from '../../support/ingest';
+import { basic, readInbound, startTestIngest, workspaceVersionOn } from '../../support/ingest';
 import { config, deleteTopics, isolatedTopics, testKafka, testLogger, uniqueName } from '../../support/stack';
 
 const SECRET_KEY = randomBytes(32).toString('hex');
@@ -78,8 +78,8 @@ describe('workspaces followed from the log (issue 16)', () => {
   async function untilEveryReplicaRuns(expected: number, since: number): Promise<number> {
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const versions = await Promise.all(replicas.map(async (replica) => /anonmerge_workspaces_version\{[^}]*workspace="shop"[^}]*\} (\d+)/.exec(await (await fetch(`${replica.metricsUrl}/metrics`)).text())?.[1]));
-      if (versions.every((v) => Number(v) === expected)) return Date.now() - since;
+      const versions = await Promise.all(replicas.map((replica) => workspaceVersionOn(replica, 'shop')));
+      if (versions.every((v) => v === expected)) return Date.now() - since;
       if (Date.now() > deadline) throw new Error(`replicas run versions ${versions.join(', ')}, not ${expected}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
