@@ -105,7 +105,7 @@ describe('the request bridge killed mid-transaction', () => {
     return values;
   }
 
-  it('passes every request on exactly once across three kills, the killed transactions aborted', async () => {
+  it('R7: passes every request on exactly once across three kills, the killed transactions aborted', async () => {
     const catalog = await SchemaCatalog.open(config.registry, topics, testLogger, ['requests']);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();

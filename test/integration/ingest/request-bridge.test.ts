@@ -222,7 +222,7 @@ describe('the request bridge (producers on Kafka)', () => {
     expect(http.tombstones.length).toBe(3);
   });
 
-  it('takes a Python producer (confluent-kafka) that dies mid-batch and sends everything again: no loss, no duplicate', async () => {
+  it('R7: takes a Python producer (confluent-kafka) that dies mid-batch and sends everything again: no loss, no duplicate', async () => {
     const env = { ...process.env, ...(await pythonEnv()), BOOTSTRAP_SERVERS: config.kafka.brokers.join(','), SCHEMA_REGISTRY_URL: config.registry.url, TOPIC: topics.requests, IDEMPOTENT: '0' };
     const script = path.join(projectRoot(), 'examples/producers/python/send_requests.py');
     const lines = [
