@@ -1,0 +1,79 @@
+/**
+ * The offset reader a bind reads pending events back with (docs/design-pending-pointers.md),
+ * against a real broker: offsets clustered and scattered, in few Fetches; only committed records;
+ * records deleted by retention reported missing; a deadline.
+ */
+import type { Kafka, Producer } from 'kafkajs';
+import { OffsetReader, OffsetReadTimeout } from '../../../services/merger/kafka/offsetReader';
+import { testKafka, testLogger, uniqueName, withAdmin } from '../../support/stack';
+
+describe('pending events read back from the inbound log by offset', () => {
+  const kafka: Kafka = testKafka();
+  const topic = uniqueName('test-offsets');
+  let producer: Producer;
+  let reader: OffsetReader;
+  const RECORDS = 3000;
+
+  beforeAll(async () => {
+    await withAdmin(kafka, (admin) => admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] }));
+    producer = kafka.producer({ idempotent: true });
+    await producer.connect();
+    // 3,000 records in batches of 100: values name their own offset.
+    for (let start = 0; start < RECORDS; start += 100) {
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: 100 }, (_, i) => ({ key: 'k', value: `record-${start + i}` })) });
+    }
+    reader = new OffsetReader(kafka, testLogger, { fetchBytes: 16 * 1024 });
+  });
+  afterAll(async () => {
+    await reader?.close();
+    await producer?.disconnect();
+    await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [topic] })).catch(() => undefined);
+  });
+
+  it('reads clustered offsets in few Fetches and scattered ones each, every value the one at its offset', async () => {
+    const clustered = Array.from({ length: 200 }, (_, i) => 1000 + i);
+    const read = await reader.read(topic, 0, clustered);
+    expect(read.missing).toEqual([]);
+    expect([...read.values.keys()].sort((a, b) => a - b)).toEqual(clustered);
+    for (const [offset, value] of read.values) expect(value?.toString()).toBe(`record-${offset}`);
+    expect(read.fetches).toBeLessThan(20);
+
+    const scattered = [2999, 5, 1500, 5, 777, 2200, 0];
+    const again = await reader.read(topic, 0, scattered);
+    expect(again.missing).toEqual([]);
+    expect(new Map([...again.values].map(([o, v]) => [o, v?.toString()]))).toEqual(new Map([0, 5, 777, 1500, 2200, 2999].map((o) => [o, `record-${o}`])));
+  });
+
+  it('reports offsets the log no longer holds, and those it never held as committed data', async () => {
+    // The records below 1,000 deleted, as retention does.
+    await withAdmin(kafka, async (admin) => {
+      await admin.fetchTopicMetadata({ topics: [topic] });
+      await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '1000' }] });
+    });
+    const transactional = kafka.producer({ transactionalId: uniqueName('aborter'), idempotent: true, maxInFlightRequests: 1 });
+    await transactional.connect();
+    const transaction = await transactional.transaction();
+    await transaction.send({ topic, messages: [{ key: 'k', value: 'aborted' }] });
+    await transaction.abort();
+    await transactional.disconnect();
+    const [sent] = await producer.send({ topic, acks: -1, messages: [{ key: 'k', value: 'after the abort' }] });
+    const after = Number(sent?.baseOffset);
+    // 3000 is the aborted record; the abort marker and the next record are 3001 and 3002, in
+    // either order (the marker is written by the coordinator, after the abort returned).
+    expect([3001, 3002]).toContain(after);
+    const marker = after === 3001 ? 3002 : 3001;
+    const read = await reader.read(topic, 0, [10, 999, 1000, 3000, 3001, 3002]);
+    expect(read.missing).toEqual([10, 999, 3000, marker]);
+    expect(read.values.get(1000)?.toString()).toBe('record-1000');
+    expect(read.values.get(after)?.toString()).toBe('after the abort');
+  });
+
+  it('gives up at its deadline with an error naming the read', async () => {
+    const slow = new OffsetReader(kafka, testLogger, { timeoutMs: 1, fetchBytes: 1024, concurrency: 1 });
+    try {
+      await expect(slow.read(topic, 0, Array.from({ length: 500 }, (_, i) => 1000 + i * 3))).rejects.toBeInstanceOf(OffsetReadTimeout);
+    } finally {
+      await slow.close();
+    }
+  });
+});
