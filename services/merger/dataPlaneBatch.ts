@@ -40,6 +40,7 @@ import { decodeBatch } from './decodeBatch';
 import type { AlongsidePosition } from '../shared/kafka/transactionalPublisher';
 import { orderedOutputsRecords, sourceClockRecords, splitMergedEvents, type OrderedOutput } from './order/orderRecords';
 import { addDecisions, countDecisions, noDecisions, type DecisionCounts } from './ordered/decisionCounts';
+import { resolvePending, type PendingToResolve, type ReadOffsets } from './pendingBodies';
 
 export interface OrderedLease {
   readonly topics: { readonly inbound: string; readonly commands: string };
@@ -80,6 +81,8 @@ export interface OrderedContext {
    * go to another partition: its timer is handed over there rather than fired here.
    */
   readonly inboundPartitionOf?: (key: string) => number;
+  /** Reads pending events' records back from the inbound log (kafka/offsetReader.ts). */
+  readonly readPending: ReadOffsets;
 }
 
 export interface OrderedTally extends DecisionCounts {
@@ -99,6 +102,9 @@ export interface OrderedTally extends DecisionCounts {
   movedLate: number;
   /** Timers of ids now keyed to another partition, moved there to fire (partitions added). */
   timersHandedOver: number;
+  /** Pending events read back from the inbound log for binds, and those it no longer held. */
+  pendingRead: number;
+  pendingMissing: number;
 }
 
 export interface OrderedOutcome {
@@ -209,7 +215,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   const { catalog, logger, store } = ctx;
   const { partition } = lease;
   const log: DataLog = topic === lease.topics.commands ? 'commands' : 'inbound';
-  const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, movedLate: 0, timersHandedOver: 0, ...noDecisions() };
+  const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, movedLate: 0, timersHandedOver: 0, pendingRead: 0, pendingMissing: 0, ...noDecisions() };
   const decoded = await decodeBatch(messages, { topic, partition, stream: log }, catalog, logger);
   const read = decoded.records;
   const sentBefore = (offset: number) => lease.heldBack !== null && offset < lease.heldBack.below[log];
@@ -343,6 +349,16 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       // A window's entry (no item) is always stored whole.
       return item ? replayedItemOutputs(entity, item, outcome, encode) : outcome.code === 'B' ? outcome.entry.outputs : [];
     };
+    // An event left pending is kept as a pointer to its place in this partition's inbound log.
+    const apply = (held: HeldItem): Output[] => {
+      const before = state.pending.length;
+      const produced = applyItem(entity, state, held.item);
+      if (held.log === 'inbound' && state.pending.length === before + 1) {
+        const event = state.pending[before] as DataEntityState['pending'][number];
+        state.pending[before] = { ...event, source: { partition, offset: held.offset } };
+      }
+      return produced;
+    };
     let lastReplayed: RecordStamp | null = null;
     items.forEach((held, i) => {
       const stamp = stamps[i] as RecordStamp;
@@ -376,7 +392,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       const heldBack = heldBackTo(entity.workspace);
       if (stamp.at <= heldBack) {
         // Redis lost this item's effect, Kafka has its outputs: the state is rebuilt, nothing sent twice.
-        applyItem(entity, state, held.item);
+        apply(held);
         counts.recovered += 1;
         last = { stamp, held };
         return;
@@ -385,7 +401,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       // again, whether an item or the clock ends it now (the report is the same either way).
       if (Number.isFinite(heldBack)) passTime(entity, state, heldBack);
       // The window the clock ended before this item is reported first (applyItem does it).
-      const produced = applyItem(entity, state, held.item);
+      const produced = apply(held);
       countDecisions(decisions, held.item, produced);
       const outputs = encode(produced);
       decided.set(held, outputs);
@@ -449,13 +465,44 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     return { work, commit, decided, timerOut, timerChange, handOver: null, positions: cleaned, needsOutbox, decisions, counts };
   };
 
+  /**
+   * The pending events of the entities a bind merges, read back from the inbound log where Redis
+   * keeps pointers (docs/design-pending-pointers.md); pointers the bind drops for their age are
+   * not read.
+   */
+  const withPendingBodies = async (loadedWorks: readonly EntityWork[], loaded: LoadedOrdered[]): Promise<LoadedOrdered[]> => {
+    const resolving: Array<{ index: number; request: PendingToResolve }> = [];
+    loadedWorks.forEach((work, index) => {
+      const entry = loaded[index] as LoadedOrdered;
+      if (work.entity.kind !== 'anonymous' || entry.storedPending.length === 0) return;
+      let cutoff = Number.POSITIVE_INFINITY;
+      for (const { item } of work.items) if (item.kind === 'command' && item.command.kind === 'bind') cutoff = Math.min(cutoff, item.command.at - item.command.settings.retention_seconds * 1000);
+      resolving.push({ index, request: { workspace: work.entity.workspace, anonymousId: work.entity.anonymousId, stored: entry.storedPending, cutoff } });
+    });
+    if (resolving.length === 0) return loaded;
+    const resolved = await resolvePending(
+      resolving.map((r) => r.request),
+      ctx.readPending,
+      catalog,
+      logger,
+    );
+    tally.pendingRead += resolved.read;
+    tally.pendingMissing += resolved.missing;
+    const next = [...loaded];
+    resolving.forEach(({ index }, i) => {
+      const entry = loaded[index] as LoadedOrdered;
+      next[index] = { ...entry, state: { ...entry.state, pending: resolved.events[i] as DataEntityState['pending'] } };
+    });
+    return next;
+  };
+
   // Every entity of the batch loaded in one round and written in one (one script per Redis slot,
   // as the legacy merger does); an entity whose version moved meanwhile is loaded and decided
   // again on its own.
   let remaining = [...works.values()];
   for (let attempt = 1; remaining.length > 0; attempt += 1) {
     if (attempt > MAX_ATTEMPTS) throw new Error(`${remaining.length} entities kept changing under ${MAX_ATTEMPTS} attempts`);
-    const loaded = await ctx.entities.load(remaining.map(requestOf));
+    const loaded = await withPendingBodies(remaining, await ctx.entities.load(remaining.map(requestOf)));
     const decidedAll = remaining.map((work, i) => decide(work, loaded[i] as LoadedOrdered));
     const again: EntityWork[] = [];
     for (const result of decidedAll) {

@@ -28,6 +28,8 @@ export function mergerMetrics(registry: Registry) {
     replayed: counter(registry, 'replayed_operations', 'Operations re-sent from the outbox after a restart'),
     movedLate: counter(registry, 'items_moved_late', 'Two planes: items applied after another partition had applied a later item of the same id (partitions added while producers learned the new count: docs/runbook-partitions.md)'),
     timersHandedOver: counter(registry, 'timers_handed_over', 'Two planes: grace timers moved to the partition an id is now keyed to, to fire there (partitions added)'),
+    pendingRead: counter(registry, 'pending_read', 'Two planes: pending events read back from the inbound log for a bind (docs/design-pending-pointers.md)'),
+    pendingMissing: counter(registry, 'pending_missing', 'Two planes: pending events a bind found gone from the inbound log (it keeps less than the workspace retention): merged without them'),
     rollbacks: counter(registry, 'rollbacks', 'Times Redis was found behind the committed offset and records were re-applied'),
     redisErrors: counter(registry, 'redis_errors', 'Redis client errors'),
     kafkaErrors: counter(registry, 'kafka_errors', 'Kafka client errors (transactions, batches)'),

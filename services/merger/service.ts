@@ -24,6 +24,8 @@ import { processBatch, StateLostError, ZombieError, type PartitionLease } from '
 import { emptyTally } from './model/outputs';
 import { FencedError, TransactionalPublisher } from '../shared/kafka/transactionalPublisher';
 import { publishingNothing } from '../shared/kafka/stepPublisher';
+import { OffsetReader } from './kafka/offsetReader';
+import { inboundRetentionProblem, longestWorkspaceRetention, topicRetention } from './inboundRetention';
 import { Ticker } from './kafka/ticker';
 import { restartingConsumer } from '../shared/kafka/restartingConsumer';
 import { coPartitionedAssigner } from './kafka/coPartitionedAssigner';
@@ -66,7 +68,7 @@ export interface BatchEvent {
   readonly largestMerge: number;
 }
 
-const emptyTotals = () => ({ ...emptyTally(), batches: 0, records: 0, deadLetters: 0, conflicts: 0, zombieRefusals: 0, missingOutbox: 0, rollbacks: 0, replayed: 0, movedLate: 0, timersHandedOver: 0 });
+const emptyTotals = () => ({ ...emptyTally(), batches: 0, records: 0, deadLetters: 0, conflicts: 0, zombieRefusals: 0, missingOutbox: 0, rollbacks: 0, replayed: 0, movedLate: 0, timersHandedOver: 0, pendingRead: 0, pendingMissing: 0 });
 
 interface Lease extends PartitionLease {
   readonly generation: number;
@@ -114,6 +116,17 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
       );
     }
   }
+  if (ordered) {
+    // Pending events are pointers into inbound: it must keep them for every workspace's retention.
+    const longest = await longestWorkspaceRetention({ kafka, admin, catalog, topic: config.topics.workspaces, logger, floorMs: config.merger.fileWorkspacesRetentionDays * 86_400_000, timeoutMs: 60_000 });
+    const problem = inboundRetentionProblem(topic, await topicRetention(admin, topic), longest, config.merger.inboundRetentionMarginHours * 3_600_000);
+    if (problem) {
+      await admin.disconnect();
+      redis.disconnect();
+      throw new Error(problem);
+    }
+  }
+  const pendingReader = new OffsetReader(kafka, logger, { timeoutMs: config.merger.pendingReadTimeoutMs });
   const ticker = new Ticker(kafka, catalog, topic, ordered ? config.merger.controlTickIntervalMs : config.merger.tickIntervalMs, logger);
   if (!options.rebuild) await ticker.start();
   // Two planes: the control clocks move when the data plane asks (kafka/ticker.ts), at most once
@@ -352,9 +365,11 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     metrics.replayed.inc(tally.replayed ?? 0);
     metrics.movedLate.inc(tally.movedLate ?? 0);
     metrics.timersHandedOver.inc(tally.timersHandedOver ?? 0);
+    metrics.pendingRead.inc(tally.pendingRead ?? 0);
+    metrics.pendingMissing.inc(tally.pendingMissing ?? 0);
     const t = totals as Record<string, number>;
     t.batches = (t.batches ?? 0) + 1;
-    for (const key of ['records', 'merged', 'pending', 'triggers', 'duplicates', 'refusedRebinds', 'timersFired', 'deadLetters', 'conflicts', 'replayed', 'missingOutbox', 'movedLate', 'timersHandedOver'] as const) t[key] = (t[key] ?? 0) + (tally[key] ?? 0);
+    for (const key of ['records', 'merged', 'pending', 'triggers', 'duplicates', 'refusedRebinds', 'timersFired', 'deadLetters', 'conflicts', 'replayed', 'missingOutbox', 'movedLate', 'timersHandedOver', 'pendingRead', 'pendingMissing'] as const) t[key] = (t[key] ?? 0) + (tally[key] ?? 0);
   };
 
   dataPlane = ordered
@@ -368,7 +383,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         commandsTopic: config.topics.commands,
         personOpsTopic: config.topics.personOps,
         personOrderTopic: config.topics.personOrder,
-        context: { store, entities: new OrderedEntityStore(store), catalog, logger, reorderMs: config.merger.reorderMs, now: Date.now },
+        context: { store, entities: new OrderedEntityStore(store), catalog, logger, reorderMs: config.merger.reorderMs, now: Date.now, readPending: (partition, offsets) => pendingReader.read(topic, partition, offsets) },
         maxHeldInbound: config.merger.maxHeldInbound,
         progress: new PartitionProgress(redis, store.keys, topic, [topic, config.topics.commands]),
         ticker,
@@ -477,6 +492,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     { name: 'ticker', close: () => ticker.stop() },
     { name: 'control clock ticker', close: async () => clockTicker?.stop() },
     { name: 'transactional producers', close: () => publisher.close() },
+    { name: 'pending reader', close: () => pendingReader.close() },
     { name: 'redis', close: () => redis.quit() },
     { name: 'admin', close: () => admin.disconnect() },
     { name: 'health server', close: () => health.close() },

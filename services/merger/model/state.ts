@@ -15,6 +15,18 @@ export interface PendingEvent {
   /** Unix seconds. */
   readonly timestamp: number;
   readonly dataJson: string;
+  /**
+   * Where the event is in the inbound log, when the data plane applied it from there: Redis keeps
+   * this pointer instead of a copy (docs/design-pending-pointers.md). Absent: kept as a copy
+   * (the legacy merger, and events it left pending).
+   */
+  readonly source?: PendingSource;
+}
+
+/** A pending event's place in the inbound log. */
+export interface PendingSource {
+  readonly partition: number;
+  readonly offset: number;
 }
 
 /** anonymous id → person (SPEC R2a), and the bookkeeping of its current grace window. */

@@ -1,8 +1,10 @@
 /**
  * How the merger's state is laid out in Redis values. Pure.
  *
- * - A pending event is "<received_at: 13 digits><id>\0<Avro body>": the received_at and id can be
- *   read by Lua without decoding (retention trim, duplicate check), the rest is compact Avro.
+ * - A pending event is a pointer into the inbound log, 0x01 then received_at (48 bits), partition
+ *   (16 bits) and offset (48 bits), all big-endian: 15 bytes (docs/design-pending-pointers.md);
+ *   or, as the legacy merger writes it, a copy, "<received_at: 13 digits><id>\0<Avro body>": the
+ *   received_at and id can be read by Lua without decoding (retention trim), the rest is Avro.
  * - The state hash holds the binding and window as short fields, "o:<partition>" offsets, and
  *   the outbox entries as "x:<partition>:<offset>" fields.
  * - An outbox entry is Avro: the already-encoded outbound records of an operation (the bytes that
@@ -16,7 +18,7 @@ import { ScratchEncoder } from '../../shared/avro/scratchEncoder';
 import { EVENT_TYPES, type EventType } from '../../shared/model/inbound';
 import { personFromKey, personKey } from '../../shared/model/person';
 import type { FollowUp } from '../model/outputs';
-import type { AnonymousState, Binding, PendingEvent, SimpleState } from '../model/state';
+import type { AnonymousState, Binding, PendingEvent, PendingSource, SimpleState } from '../model/state';
 
 const PendingBody = avro.Type.forSchema({
   type: 'record',
@@ -40,6 +42,37 @@ export function encodePending(event: PendingEvent): Buffer {
   const end = PendingBody.encode({ name: event.name, type: event.type, timestamp: event.timestamp, data: event.dataJson }, pendingScratch, at + 1);
   if (end < 0 || at + 1 > pendingScratch.length - 1) throw new Error('pending event larger than 256 KB');
   return Buffer.from(pendingScratch.subarray(0, end));
+}
+
+const POINTER = 0x01;
+const POINTER_BYTES = 15;
+
+/** A pending event as stored: a pointer when it came from the inbound log, else a copy. */
+export function encodePendingEntry(event: PendingEvent): Buffer {
+  return event.source ? encodePointer({ receivedAt: event.receivedAt, ...event.source }) : encodePending(event);
+}
+
+/** A pending event as Redis keeps it in the two-plane merger: where it is, and when it was received (as applied). */
+export interface PendingPointer extends PendingSource {
+  readonly receivedAt: number;
+}
+
+export type StoredPending = { readonly kind: 'copy'; readonly event: PendingEvent } | ({ readonly kind: 'pointer' } & PendingPointer);
+
+export function encodePointer(pointer: PendingPointer): Buffer {
+  const entry = Buffer.allocUnsafe(POINTER_BYTES);
+  entry[0] = POINTER;
+  entry.writeUIntBE(pointer.receivedAt, 1, 6);
+  entry.writeUInt16BE(pointer.partition, 7);
+  entry.writeUIntBE(pointer.offset, 9, 6);
+  return entry;
+}
+
+/** Either kind of entry: a copy starts with a digit, a pointer with 0x01. */
+export function decodeStoredPending(entry: Buffer): StoredPending {
+  if (entry[0] !== POINTER) return { kind: 'copy', event: decodePending(entry) };
+  if (entry.length !== POINTER_BYTES) throw new Error(`a pending pointer of ${entry.length} bytes`);
+  return { kind: 'pointer', receivedAt: entry.readUIntBE(1, 6), partition: entry.readUInt16BE(7), offset: entry.readUIntBE(9, 6) };
 }
 
 export function decodePending(entry: Buffer): PendingEvent {

@@ -7,9 +7,8 @@
  * batch's reads are one script call (loadOrdered.lua), its write another (commitEntities.lua, a
  * compare-and-set on the version, shared with the legacy merger's entities).
  */
-import { decodePending } from './codec';
+import { decodeStoredPending, type StoredPending } from './codec';
 import type { EntityRef } from '../model/entities';
-import type { PendingEvent } from '../model/state';
 import { NOTHING_APPLIED, type AppliedStamp, type EntityApplied } from '../ordered/appliedStamp';
 import type { DataEntityState, DataWindow } from '../ordered/dataPlane';
 import type { PersonRef } from '../../shared/model/person';
@@ -30,8 +29,13 @@ export interface OrderedLoadRequest {
 
 export interface LoadedOrdered {
   readonly version: number;
-  /** Seen holds the requested ids only; pending is the stored list when asked for, else empty. */
+  /**
+   * Seen holds the requested ids only. Pending is empty as loaded: the stored list (when asked
+   * for) is `storedPending`, pointers whose bodies the batch reads from the log
+   * (pendingBodies.ts) before deciding.
+   */
   readonly state: DataEntityState;
+  readonly storedPending: readonly StoredPending[];
   readonly applied: EntityApplied;
   /** By position. */
   readonly outbox: ReadonlyMap<string, Buffer>;
@@ -55,7 +59,7 @@ export const timerPosition = (windowEnd: number) => `t:${windowEnd}`;
 const DAY_MS = 86_400_000;
 
 /** An entity with no state yet: nothing seen, nothing pending, nothing applied. */
-const NEW_ENTITY = (): LoadedOrdered => ({ version: 0, state: { seen: new Map(), person: null, window: null, pending: [] }, applied: NOTHING_APPLIED, outbox: new Map() });
+const NEW_ENTITY = (): LoadedOrdered => ({ version: 0, state: { seen: new Map(), person: null, window: null, pending: [] }, storedPending: [], applied: NOTHING_APPLIED, outbox: new Map() });
 
 function parseLoaded(request: OrderedLoadRequest, [version, ordered, pending, scores, outboxValues]: [Buffer | null, Buffer | null, Buffer[], Array<Buffer | null>, Array<Buffer | null>]): LoadedOrdered {
   const stored: StoredOrdered = ordered ? (JSON.parse(ordered.toString()) as StoredOrdered) : { p: null, w: null, a: null };
@@ -69,8 +73,7 @@ function parseLoaded(request: OrderedLoadRequest, [version, ordered, pending, sc
     const value = outboxValues[i];
     if (value) outbox.set(position, value);
   });
-  const pendingEvents: PendingEvent[] = pending.map((entry) => decodePending(entry));
-  return { version: Number(version?.toString() ?? 0), state: { seen, person: stored.p, window: stored.w, pending: pendingEvents }, applied: { last: stored.a, by: stored.q ?? null, others: stored.o ?? {} }, outbox };
+  return { version: Number(version?.toString() ?? 0), state: { seen, person: stored.p, window: stored.w, pending: [] }, storedPending: pending.map(decodeStoredPending), applied: { last: stored.a, by: stored.q ?? null, others: stored.o ?? {} }, outbox };
 }
 
 export interface OrderedCommit {

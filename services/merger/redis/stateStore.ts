@@ -8,7 +8,7 @@ import type { EntityRef } from '../model/entities';
 import type { AnonymousState, SimpleState } from '../model/state';
 import type { PendingWrite } from '../decide/anonymous';
 import type { DueTimer } from '../decide/plan';
-import { decodeOutbox, decodePending, encodePending, outboxField, parseAnonymousState, parseSimpleState, type StoredOutcome } from './codec';
+import { decodeOutbox, decodePending, encodePendingEntry, outboxField, parseAnonymousState, parseSimpleState, type StoredOutcome } from './codec';
 import { KeySpace, type EntityKeys } from './keys';
 import { packArgs } from './packArgs';
 import { callPerSlot } from './slotRouting';
@@ -146,7 +146,7 @@ export class StateStore {
       if (commit.pending.kind === 'none') own.push('0');
       else {
         own.push(String(commit.pending.events.length));
-        for (const event of commit.pending.events) own.push(encodePending(event));
+        for (const event of commit.pending.events) own.push(encodePendingEntry(event));
       }
       own.push(String(commit.pendingTrimCutoff), String(commit.pendingExpireAt), String(commit.seen.length));
       for (const { id, receivedAt } of commit.seen) own.push(String(receivedAt), id);

@@ -158,6 +158,22 @@ export const mergerSettings = {
     description: 'The two-plane merger: person operations, read from the person-ops topic (with ANONMERGE_INGEST_PERSON_OPS=true), decided in received_at order (docs/design-person-operations.md); false: the legacy merger, kept for a rollback, which decides them in consumption order',
   }),
   reorderMs: integer('ANONMERGE_MERGER_REORDER_MS', { default: '100', min: 1, max: 60000, description: 'Both planes: a record is decided once its partition shows one received this long after it (ingest appends a record less than this after stamping it; two replicas may append slightly out of order)' }),
+  inboundRetentionMarginHours: integer('ANONMERGE_MERGER_INBOUND_RETENTION_MARGIN_HOURS', {
+    default: '48',
+    min: 0,
+    description:
+      'Two planes: pending events are pointers into the inbound topic, so the merger refuses to start unless the topic keeps records at least the longest workspace retention plus this (docs/design-pending-pointers.md)',
+  }),
+  fileWorkspacesRetentionDays: integer('ANONMERGE_MERGER_FILE_WORKSPACES_RETENTION_DAYS', {
+    default: '30',
+    min: 1,
+    description: "The longest retention among workspaces kept in a file (the merger reads the workspaces log, not the file), for the start-up check of the inbound topic's retention",
+  }),
+  pendingReadTimeoutMs: integer('ANONMERGE_MERGER_PENDING_READ_TIMEOUT_MS', {
+    default: '10000',
+    min: 100,
+    description: "Two planes: how long reading a bind's pending events back from the inbound topic may take before the batch fails and is retried",
+  }),
   maxHeldInbound: integer('ANONMERGE_MERGER_MAX_HELD_INBOUND', { default: '2000', min: 100, description: 'Two-plane data consumer: inbound records a partition may hold while some wait for the control clock, before its inbound reads pause (bounds memory after an outage, and leaves the CPU to the control plane catching up)' }),
   orderMaxHeld: integer('ANONMERGE_MERGER_ORDER_MAX_HELD', {
     default: '100000',

@@ -12,6 +12,7 @@ import { KeySpace } from '../../../services/merger/redis/keys';
 import type { RunningMerger } from '../../../services/merger/service';
 import type { InboundRecord, WorkspaceSettings } from '../../../services/shared/model/inbound';
 import { anonymousEvent, DEFAULT_SETTINGS, deleteRedisPrefix, identify, InboundWriter, OutputReader, personEvent, startTestMerger } from '../../support/merger';
+import { pendingIds, storedPending } from '../../support/pendingList';
 import { expectPoisonDeadLettered } from '../../support/poisonRecords';
 import { config, deleteTopics, isolatedTopics, testKafka, uniqueName } from '../../support/stack';
 
@@ -121,8 +122,9 @@ describe('SPEC rules against the real stack', () => {
     await writer.write([identify(ws, 'p1', 'A', T, SHORT)]);
     await reader.until(() => reader.of(ws).mergedEvents.length === 1 && reader.of(ws).anonymousEvents.length === 1, 30000);
     expect(reader.of(ws).mergedEvents[0]).toMatchObject({ event_id: 'at-end', associated_at: end });
-    const pending = await redis.lrange(new KeySpace(merger.prefix).entity({ kind: 'anonymous', workspace: ws, anonymousId: 'A' }).pending, 0, -1);
-    expect(pending.map((e) => e.slice(13, e.indexOf('\u0000')))).toEqual(['after-end']);
+    // Kept as a pointer into the inbound log, which names the event (docs/design-pending-pointers.md).
+    expect((await storedPending(merger.prefix, ws, 'A')).map((entry) => entry.kind)).toEqual(['pointer']);
+    expect(await pendingIds(kafka, topics, merger.prefix, ws, 'A')).toEqual(['after-end']);
   });
 
   it('R2e: a later identify of the same person merges what is pending by then and opens a new window', async () => {

@@ -1,4 +1,4 @@
-import { decodeOutbox, decodePending, encodeOutbox, encodePending, parseAnonymousState, stateFields } from '../../../services/merger/redis/codec';
+import { decodeOutbox, decodePending, decodeStoredPending, encodeOutbox, encodePending, encodePendingEntry, encodePointer, parseAnonymousState, stateFields } from '../../../services/merger/redis/codec';
 import { KeySpace } from '../../../services/merger/redis/keys';
 import { P, T0 } from './fixtures';
 
@@ -42,5 +42,22 @@ describe('Redis layout', () => {
     const tags = Object.values(keys).map((key) => key.slice(key.indexOf('{') + 1, key.indexOf('}')));
     expect(new Set(tags).size).toBe(1);
     expect(KeySpace.parseTimerMember(KeySpace.timerMember('ws', 'a/b'))).toEqual({ workspace: 'ws', anonymousId: 'a/b' });
+  });
+});
+
+describe('pending pointers (docs/design-pending-pointers.md)', () => {
+  const event = { id: '01JABCDEF', receivedAt: 1_764_000_000_123, name: 'page', type: 'page' as const, timestamp: 1_764_000_000, dataJson: '{"path":"/"}' };
+
+  it('an event from the inbound log is kept as 15 bytes naming its place and its received_at as applied', () => {
+    const entry = encodePendingEntry({ ...event, source: { partition: 65_535, offset: 2 ** 40 + 7 } });
+    expect(entry.length).toBe(15);
+    expect(decodeStoredPending(entry)).toEqual({ kind: 'pointer', receivedAt: event.receivedAt, partition: 65_535, offset: 2 ** 40 + 7 });
+  });
+
+  it('an event without a place (left by the legacy merger) stays a copy, and either kind is read back', () => {
+    const copy = encodePendingEntry(event);
+    expect(copy.subarray(0, 13).toString()).toBe(String(event.receivedAt));
+    expect(decodeStoredPending(copy)).toEqual({ kind: 'copy', event });
+    expect(decodeStoredPending(encodePointer({ receivedAt: 1, partition: 0, offset: 0 }))).toEqual({ kind: 'pointer', receivedAt: 1, partition: 0, offset: 0 });
   });
 });
