@@ -130,47 +130,36 @@ export class OffsetReader {
   async read(topic: string, partition: number, offsets: readonly number[]): Promise<OffsetRead> {
     const wanted = [...new Set(offsets)].sort((a, b) => a - b);
     const values = new Map<number, Buffer | null>();
-    const missing: number[] = [];
-    if (wanted.length === 0) return { values, missing, fetches: 0 };
+    const gone = new Set<number>();
+    if (wanted.length === 0) return { values, missing: [], fetches: 0 };
     const deadline = Date.now() + this.timeoutMs;
     let fetches = 0;
+    const settledOffset = (offset: number) => values.has(offset) || gone.has(offset);
     // Each worker takes the next offset nobody reads yet; a Fetch covers every wanted offset it returns.
     let cursor = 0;
     const claimed = new Set<number>();
     const worker = async () => {
       while (Date.now() < deadline) {
-        while (cursor < wanted.length && (values.has(wanted[cursor] as number) || claimed.has(wanted[cursor] as number))) cursor += 1;
+        while (cursor < wanted.length && (settledOffset(wanted[cursor] as number) || claimed.has(wanted[cursor] as number))) cursor += 1;
         if (cursor >= wanted.length) return;
         const from = wanted[cursor] as number;
         claimed.add(from);
         fetches += 1;
-        const fetched = await this.fetchFrom(topic, partition, from, deadline);
-        if (fetched === 'gone') {
-          missing.push(from);
-          values.set(from, null);
+        const answer = await this.fetchFrom(topic, partition, from, deadline);
+        if (answer === 'gone') {
+          gone.add(from);
           continue;
         }
-        let highest = from - 1;
-        for (const message of fetched) {
-          const offset = Number(message.offset);
-          if (offset > highest) highest = offset;
+        if (answer.lastOffset < from) throw new Error(`${topic}[${partition}] returned nothing at offset ${from}, which the merger read before`);
+        for (const message of answer.messages) {
           if (message.isControlRecord) continue;
-          const at = firstAbove(wanted, offset - 1);
-          if (wanted[at] === offset && !values.has(offset)) values.set(offset, message.value ? Buffer.from(message.value) : null);
+          const offset = Number(message.offset);
+          if (wanted[firstAbove(wanted, offset - 1)] === offset && !values.has(offset)) values.set(offset, message.value ? Buffer.from(message.value) : null);
         }
-        // Wanted offsets the answer passed over without holding them (aborted, control, or
-        // below a log start that moved) are not in the log as committed data.
-        if (!values.has(from) && (highest >= from || fetched.length === 0)) {
-          if (fetched.length === 0) throw new Error(`${topic}[${partition}] returned nothing at offset ${from}, which the merger read before`);
-          missing.push(from);
-          values.set(from, null);
-        }
-        for (let i = firstAbove(wanted, from); i < wanted.length && (wanted[i] as number) < highest; i += 1) {
-          const offset = wanted[i] as number;
-          if (!values.has(offset)) {
-            missing.push(offset);
-            values.set(offset, null);
-          }
+        // Wanted offsets the answer passed over without holding them (aborted, control) are not
+        // in the log as committed data.
+        for (let i = firstAbove(wanted, from - 1); i < wanted.length && (wanted[i] as number) <= answer.lastOffset; i += 1) {
+          if (!values.has(wanted[i] as number)) gone.add(wanted[i] as number);
         }
       }
     };
@@ -179,14 +168,12 @@ export class OffsetReader {
     const settled = await Promise.allSettled(Array.from({ length: Math.min(this.concurrency, wanted.length) }, worker));
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
-    if (wanted.some((offset) => !values.has(offset))) throw new OffsetReadTimeout(topic, partition, wanted.length, this.timeoutMs);
-    for (const offset of missing) values.delete(offset);
-    missing.sort((a, b) => a - b);
-    return { values, missing, fetches };
+    if (!wanted.every(settledOffset)) throw new OffsetReadTimeout(topic, partition, wanted.length, this.timeoutMs);
+    return { values, missing: [...gone].sort((a, b) => a - b), fetches };
   }
 
   /** One Fetch at `offset` from the partition's leader (metadata refreshed and retried when it moved). */
-  private async fetchFrom(topic: string, partition: number, offset: number, deadline: number): Promise<readonly FetchedMessage[] | 'gone'> {
+  private async fetchFrom(topic: string, partition: number, offset: number, deadline: number): Promise<{ readonly messages: readonly FetchedMessage[]; readonly lastOffset: number } | 'gone'> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.ready(topic);
@@ -203,8 +190,13 @@ export class OffsetReader {
           topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: this.fetchBytes }] }],
         });
         const answer = response.responses.find((r) => r.topicName === topic)?.partitions.find((p) => p.partition === partition);
-        if (!answer) return [];
-        return filterAbortedMessages({ messages: answer.messages, isolationLevel: READ_COMMITTED, abortedTransactions: answer.abortedTransactions ?? [] });
+        if (!answer) return { messages: [], lastOffset: -1 };
+        // The last offset the answer covered, aborted records included: what it passed over.
+        const last = answer.messages[answer.messages.length - 1];
+        return {
+          messages: filterAbortedMessages({ messages: answer.messages, isolationLevel: READ_COMMITTED, abortedTransactions: answer.abortedTransactions ?? [] }),
+          lastOffset: last ? Number(last.offset) : -1,
+        };
       } catch (error) {
         const type = typeOf(error);
         if (type === 'OFFSET_OUT_OF_RANGE') return 'gone';
