@@ -22,16 +22,11 @@ import { groupLag } from '../support/lag';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Redis from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { decideAnonymous } from '../../services/merger/decide/anonymous';
 import { decidePerson } from '../../services/merger/decide/person';
 import type { AnonymousOp, PersonOp } from '../../services/merger/model/ops';
-import { KeySpace } from '../../services/merger/redis/keys';
-import { decodeStoredPending } from '../../services/merger/redis/codec';
-import { OffsetReader } from '../../services/merger/kafka/offsetReader';
-import { resolvePending } from '../../services/merger/pendingBodies';
-import { SchemaCatalog } from '../../services/shared/avro/catalog';
+import { PendingLists } from '../support/pendingList';
 import type { RunningIngest } from '../../services/ingest/service';
 import { parseWorkspaces, WorkspaceRegistry } from '../../services/ingest/workspaces';
 import { ensureTopics } from '../../services/shared/kafka/topics';
@@ -504,23 +499,17 @@ export async function check(run: ChaosRun, ledger: Ledger, lagBoundMs: number): 
   if (lost.length) details.push(`expected on the merged stream but missing: ${lost.slice(0, 5)}`);
   if (extra.length) details.push(`merged but SPEC says not: ${extra.slice(0, 5)}`);
 
-  const redis = new Redis(run.stack.redisUrl);
-  const keys = new KeySpace(run.prefix);
   let wrongPending = 0;
   // Pending lists hold copies (legacy merger) or pointers into inbound (two planes), read back as a bind reads them.
-  const pendingReader = new OffsetReader(kafka, testLogger);
-  const catalog = await SchemaCatalog.open(loadConfig(['registry']).registry, run.topics, testLogger, ['inbound']);
+  const lists = await PendingLists.open(kafka, run.topics, run.stack.redisUrl);
   for (const [anonymousId, ids] of want.pending) {
-    const entries = await redis.lrangeBuffer(keys.entity({ kind: 'anonymous', workspace: WORKSPACE, anonymousId }).pending, 0, -1);
-    const resolved = await resolvePending([{ workspace: WORKSPACE, anonymousId, stored: entries.map(decodeStoredPending), cutoff: Number.NEGATIVE_INFINITY }], (partition, offsets) => pendingReader.read(run.topics.inbound, partition, offsets), catalog, testLogger);
-    const actualIds = (resolved.events[0] ?? []).map((event) => event.id).sort();
+    const actualIds = (await lists.ids(run.prefix, WORKSPACE, anonymousId)).sort();
     if (JSON.stringify(actualIds) !== JSON.stringify([...ids].sort())) {
       wrongPending += 1;
       if (wrongPending <= 3) details.push(`pending of ${anonymousId}: ${actualIds} ≠ ${ids}`);
     }
   }
-  redis.disconnect();
-  await pendingReader.close();
+  await lists.close();
   return {
     records: log.length,
     ledgerEvents: ledger.events.size,

@@ -1,7 +1,7 @@
 /**
- * What an anonymous id's pending list in Redis holds, as event ids: copies are read as they are,
- * pointers (docs/design-pending-pointers.md) are read back from the inbound log — the way a bind
- * reads them.
+ * What an anonymous id's pending list in Redis holds: the stored entries, and the event ids they
+ * stand for — copies read as they are, pointers (docs/design-pending-pointers.md) read back from
+ * the inbound log the way a bind reads them.
  */
 import Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
@@ -13,26 +13,35 @@ import { SchemaCatalog } from '../../services/shared/avro/catalog';
 import type { TopicConfig } from '../../services/shared/config';
 import { config, testLogger } from './stack';
 
-export async function storedPending(prefix: string, workspace: string, anonymousId: string): Promise<StoredPending[]> {
-  const redis = new Redis(config.redis.url);
-  try {
-    const entries = await redis.lrangeBuffer(new KeySpace(prefix).entity({ kind: 'anonymous', workspace, anonymousId }).pending, 0, -1);
-    return entries.map(decodeStoredPending);
-  } finally {
-    redis.disconnect();
-  }
-}
+export class PendingLists {
+  private constructor(
+    private readonly redis: Redis,
+    private readonly reader: OffsetReader,
+    private readonly catalog: SchemaCatalog,
+    private readonly topics: TopicConfig,
+  ) {}
 
-/** The ids of the pending events, in stored order. */
-export async function pendingIds(kafka: Kafka, topics: TopicConfig, prefix: string, workspace: string, anonymousId: string): Promise<string[]> {
-  const stored = await storedPending(prefix, workspace, anonymousId);
-  const reader = new OffsetReader(kafka, testLogger);
-  try {
+  /** On the given Redis (the shared stack's by default) and the Kafka the topics live on. */
+  static async open(kafka: Kafka, topics: TopicConfig, redisUrl = config.redis.url): Promise<PendingLists> {
     const catalog = await SchemaCatalog.open(config.registry, topics, testLogger, ['inbound']);
-    const resolved = await resolvePending([{ workspace, anonymousId, stored, cutoff: Number.NEGATIVE_INFINITY }], (partition, offsets) => reader.read(topics.inbound, partition, offsets), catalog, testLogger);
-    if (resolved.missing > 0) throw new Error(`${resolved.missing} pending events of ${anonymousId} are gone from ${topics.inbound}`);
+    return new PendingLists(new Redis(redisUrl), new OffsetReader(kafka, testLogger), catalog, topics);
+  }
+
+  async stored(prefix: string, workspace: string, anonymousId: string): Promise<StoredPending[]> {
+    const entries = await this.redis.lrangeBuffer(new KeySpace(prefix).entity({ kind: 'anonymous', workspace, anonymousId }).pending, 0, -1);
+    return entries.map(decodeStoredPending);
+  }
+
+  /** The ids of the pending events, in stored order. */
+  async ids(prefix: string, workspace: string, anonymousId: string): Promise<string[]> {
+    const stored = await this.stored(prefix, workspace, anonymousId);
+    const resolved = await resolvePending([{ workspace, anonymousId, stored, cutoff: Number.NEGATIVE_INFINITY }], (partition, offsets) => this.reader.read(this.topics.inbound, partition, offsets), this.catalog, testLogger);
+    if (resolved.missing > 0) throw new Error(`${resolved.missing} pending events of ${anonymousId} are gone from ${this.topics.inbound}`);
     return (resolved.events[0] ?? []).map((event) => event.id);
-  } finally {
-    await reader.close();
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+    await this.reader.close();
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { RunningMerger } from '../../../services/merger/service';
 import { anonymousEvent, deleteRedisPrefix, identify, InboundWriter, OutputReader, startTestMerger } from '../../support/merger';
-import { storedPending } from '../../support/pendingList';
+import { PendingLists } from '../../support/pendingList';
 import { deleteTopics, isolatedTopics, testKafka, uniqueName, withAdmin } from '../../support/stack';
 
 describe('R1: pending events gone from the inbound log', () => {
@@ -34,7 +34,8 @@ describe('R1: pending events gone from the inbound log', () => {
     await writer.write([anonymousEvent(ws, 'A', T, 'first'), anonymousEvent(ws, 'A', T + 1, 'second')]);
     await writer.write([anonymousEvent(ws, 'A', T + 2, 'third')]);
     await reader.until(() => reader.of(ws).anonymousEvents.length === 3, 30000);
-    const pointers = await storedPending(merger.prefix, ws, 'A');
+    const lists = await PendingLists.open(kafka, topics);
+    const pointers = await lists.stored(merger.prefix, ws, 'A').finally(() => lists.close());
     expect(pointers.map((p) => p.kind)).toEqual(['pointer', 'pointer', 'pointer']);
     const third = pointers[2] as { partition: number; offset: number };
     // As retention would: the log starts at the third event now.

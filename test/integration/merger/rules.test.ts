@@ -12,7 +12,7 @@ import { KeySpace } from '../../../services/merger/redis/keys';
 import type { RunningMerger } from '../../../services/merger/service';
 import type { InboundRecord, WorkspaceSettings } from '../../../services/shared/model/inbound';
 import { anonymousEvent, DEFAULT_SETTINGS, deleteRedisPrefix, identify, InboundWriter, OutputReader, personEvent, startTestMerger } from '../../support/merger';
-import { pendingIds, storedPending } from '../../support/pendingList';
+import { PendingLists } from '../../support/pendingList';
 import { expectPoisonDeadLettered } from '../../support/poisonRecords';
 import { config, deleteTopics, isolatedTopics, testKafka, uniqueName } from '../../support/stack';
 
@@ -123,8 +123,13 @@ describe('SPEC rules against the real stack', () => {
     await reader.until(() => reader.of(ws).mergedEvents.length === 1 && reader.of(ws).anonymousEvents.length === 1, 30000);
     expect(reader.of(ws).mergedEvents[0]).toMatchObject({ event_id: 'at-end', associated_at: end });
     // Kept as a pointer into the inbound log, which names the event (docs/design-pending-pointers.md).
-    expect((await storedPending(merger.prefix, ws, 'A')).map((entry) => entry.kind)).toEqual(['pointer']);
-    expect(await pendingIds(kafka, topics, merger.prefix, ws, 'A')).toEqual(['after-end']);
+    const lists = await PendingLists.open(kafka, topics);
+    try {
+      expect((await lists.stored(merger.prefix, ws, 'A')).map((entry) => entry.kind)).toEqual(['pointer']);
+      expect(await lists.ids(merger.prefix, ws, 'A')).toEqual(['after-end']);
+    } finally {
+      await lists.close();
+    }
   });
 
   it('R2e: a later identify of the same person merges what is pending by then and opens a new window', async () => {
