@@ -502,8 +502,9 @@ export async function check(run: ChaosRun, ledger: Ledger, lagBoundMs: number): 
   let wrongPending = 0;
   // Pending lists hold copies (legacy merger) or pointers into inbound (two planes), read back as a bind reads them.
   const lists = await PendingLists.open(kafka, run.topics, run.stack.redisUrl);
+  const stored = await lists.idsOf(run.prefix, WORKSPACE, [...want.pending.keys()]);
   for (const [anonymousId, ids] of want.pending) {
-    const actualIds = (await lists.ids(run.prefix, WORKSPACE, anonymousId)).sort();
+    const actualIds = [...(stored.get(anonymousId) ?? [])].sort();
     if (JSON.stringify(actualIds) !== JSON.stringify([...ids].sort())) {
       wrongPending += 1;
       if (wrongPending <= 3) details.push(`pending of ${anonymousId}: ${actualIds} ≠ ${ids}`);

@@ -34,10 +34,15 @@ export class PendingLists {
 
   /** The ids of the pending events, in stored order. */
   async ids(prefix: string, workspace: string, anonymousId: string): Promise<string[]> {
-    const stored = await this.stored(prefix, workspace, anonymousId);
-    const resolved = await resolvePending([{ workspace, anonymousId, stored, cutoff: Number.NEGATIVE_INFINITY }], (partition, offsets) => this.reader.read(this.topics.inbound, partition, offsets), this.catalog, testLogger);
-    if (resolved.missing > 0) throw new Error(`${resolved.missing} pending events of ${anonymousId} are gone from ${this.topics.inbound}`);
-    return (resolved.events[0] ?? []).map((event) => event.id);
+    return (await this.idsOf(prefix, workspace, [anonymousId])).get(anonymousId) ?? [];
+  }
+
+  /** The same for many anonymous ids, their pointers read together (a few Fetches per partition). */
+  async idsOf(prefix: string, workspace: string, anonymousIds: readonly string[]): Promise<Map<string, string[]>> {
+    const requests = await Promise.all(anonymousIds.map(async (anonymousId) => ({ workspace, anonymousId, stored: await this.stored(prefix, workspace, anonymousId), cutoff: Number.NEGATIVE_INFINITY })));
+    const resolved = await resolvePending(requests, (partition, offsets) => this.reader.read(this.topics.inbound, partition, offsets), this.catalog, testLogger);
+    if (resolved.missing > 0) throw new Error(`${resolved.missing} pending events of ${workspace} are gone from ${this.topics.inbound}`);
+    return new Map(anonymousIds.map((anonymousId, i) => [anonymousId, (resolved.events[i] ?? []).map((event) => event.id)]));
   }
 
   async close(): Promise<void> {
