@@ -96,7 +96,7 @@ bench-merger: infra-up build ## merger throughput alone (BENCH_RECORDS, default 
 bench-planes: infra-up build ## two-plane merger beside legacy, alternated pairs on the same records (BENCH_RECORDS 1M, BENCH_PAIRS 5)
 	node dist/bench/planes.js
 
-bench-latency: infra-up build ## merge latency against pending backlog (10 … 3,000 events), p50/p99, and its plot
+bench-latency: infra-up build ## merge latency against pending backlog (10 … 3,000 events; 100 identifies each), recent and days old out of the page cache, p50/p99, and its plot
 	node dist/bench/latency.js
 
 bench-ingest: infra-up build ## HTTP load on ingest (single events, batches of 100) beside a raw kafkajs producer

@@ -17,7 +17,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { SchemaCatalog } from '../services/shared/avro/catalog';
 import { loadConfig, type TopicConfig } from '../services/shared/config';
 import { createKafka } from '../services/shared/kafka/client';
-import { ensureTopics, waitForLeaders } from '../services/shared/kafka/topics';
+import { ensureTopics, topicDefinitions, waitForLeaders } from '../services/shared/kafka/topics';
 import { createLogger } from '../services/shared/logger';
 import { isPersonOperation, toWire, type InboundRecord } from '../services/shared/model/inbound';
 import { inboundKey } from '../services/shared/model/keys';
@@ -29,6 +29,7 @@ import { cpuOf, cpuSnapshot, cpuSpent, pidsMatching, type CpuParts } from './cpu
 import { lineChartSvg } from './svgPlot';
 import { benchTopics, percentile, round, saveResult, spawnScript, spawnService, table, topicEnv, type SpawnedService } from './support';
 import { BENCH_SETTINGS, websiteTraffic, type MixCounts } from './workload';
+import { evictTopicFromPageCache, type Eviction } from './pageCache';
 
 const config = loadConfig(['kafka', 'registry', 'redis', 'merger', 'topics']);
 const logger = createLogger('bench', 'warn');
@@ -360,28 +361,47 @@ export interface LatencyFigures {
   readonly backlogs: Array<{ backlog: number; identifies: number; p50Ms: number; p99Ms: number; maxMs: number }>;
   /** An event of an id just identified, inside its window: written → merged event readable. */
   readonly inWindow?: { events: number; p50Ms: number; p99Ms: number; maxMs: number };
+  /** How long before the identifies the backlogs were received, in days. */
+  readonly ageDays?: number;
+  /** The inbound segments dropped from the page cache before the identifies (old backlogs). */
+  readonly eviction?: Eviction;
+}
+
+export interface LatencyOptions {
+  /** Backlogs received this many days before the identifies (0: an hour before). */
+  readonly ageDays?: number;
+  /** Drop the inbound segments from the page cache once the backlogs are pending (bench/pageCache.ts). */
+  readonly evict?: boolean;
 }
 
 
-export async function latency(backlogs: number[], identifiesEach: number): Promise<LatencyFigures> {
-  const topics: TopicConfig = benchTopics('latency', 6);
+export async function latency(backlogs: number[], identifiesEach: number, options: LatencyOptions = {}): Promise<LatencyFigures> {
+  const ageDays = options.ageDays ?? 0;
+  const topics: TopicConfig = benchTopics(ageDays > 0 ? 'latency-old' : 'latency', 6);
   const kafka = createKafka(config.kafka, logger, 'bench-latency');
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, topics, logger);
+  // Small segments (the broker's least): the backlogs lie in many closed segments, as old data does.
+  // (AlterConfigs replaces a topic's whole configuration: the retention it was created with is given again.)
+  if (options.evict) {
+    const created = topicDefinitions(topics).find((t) => t.topic === topics.inbound)?.configEntries ?? [];
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: topics.inbound, configEntries: [...created, { name: 'segment.bytes', value: String(1024 * 1024) }] }] });
+  }
   const catalog = await SchemaCatalog.open(config.registry, topics, logger);
   const prefix = `bench-latency-${Date.now().toString(36)}`;
-  const base = Date.now() - 3_600_000;
   const ids: Array<{ anonymousId: string; backlog: number }> = [];
+  for (const backlog of backlogs) for (let k = 0; k < identifiesEach; k += 1) ids.push({ anonymousId: `lat-${backlog}-${k}`, backlog });
+  // Interleaved as visitors' page views are: the e-th event of every id that has one, then the
+  // next, so each id's events are spread over the log (pointers far apart), received in log order.
   const records: InboundRecord[] = [];
-  for (const backlog of backlogs) {
-    for (let k = 0; k < identifiesEach; k += 1) {
-      const anonymousId = `lat-${backlog}-${k}`;
-      ids.push({ anonymousId, backlog });
-      for (let e = 0; e < backlog; e += 1) {
-        const receivedAt = base + e;
-        records.push({ workspace_id: 'bench', id: `${anonymousId}-${e}`, received_at: receivedAt, settings: BENCH_SETTINGS, command: { kind: 'track', body: { person: null, anonymous_id: anonymousId, name: 'https://shop.example.com/pricing', type: 'page', timestamp: Math.floor(receivedAt / 1000), data_json: '{"path":"/pricing"}' } } });
-      }
+  const deepest = Math.max(...backlogs);
+  const base = Date.now() - ageDays * 86_400_000 - 3_600_000;
+  for (let e = 0; e < deepest; e += 1) {
+    for (const { anonymousId, backlog } of ids) {
+      if (e >= backlog) continue;
+      const receivedAt = base + Math.floor(records.length / 10);
+      records.push({ workspace_id: 'bench', id: `${anonymousId}-${e}`, received_at: receivedAt, settings: BENCH_SETTINGS, command: { kind: 'track', body: { person: null, anonymous_id: anonymousId, name: 'https://shop.example.com/pricing', type: 'page', timestamp: Math.floor(receivedAt / 1000), data_json: '{"path":"/pricing"}' } } });
     }
   }
   const total = await produceAll(kafka, catalog, topics.inbound, [records], 'pre-loading backlogs', records.length);
@@ -391,6 +411,8 @@ export async function latency(backlogs: number[], identifiesEach: number): Promi
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   process.stderr.write('\n');
+  const eviction = options.evict ? evictTopicFromPageCache(path.join(projectRoot(), '.local/kafka/data'), topics.inbound) : undefined;
+  if (eviction) process.stderr.write(`inbound segments dropped from the page cache: ${eviction.files} files, ${(eviction.bytes / 1e6).toFixed(1)} MB, resident ${(eviction.residentBefore / 1e6).toFixed(1)} → ${(eviction.residentAfter / 1e6).toFixed(1)} MB\n`);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   // End to end, the same in both merger modes: from the identify written (its received_at) until
@@ -459,11 +481,14 @@ export async function latency(backlogs: number[], identifiesEach: number): Promi
       return { backlog, identifies: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1] ?? 0 };
     }),
     inWindow: { events: inWindowSorted.length, p50Ms: percentile(inWindowSorted, 50), p99Ms: percentile(inWindowSorted, 99), maxMs: inWindowSorted[inWindowSorted.length - 1] ?? 0 },
+    ageDays,
+    ...(eviction ? { eviction } : {}),
   };
 }
 
 export function latencyTable(lat: LatencyFigures): string {
-  const rows: Array<Array<string | number>> = lat.backlogs.map((b) => [`identify, ${b.backlog} pending`, b.identifies, b.p50Ms, b.p99Ms, b.maxMs]);
+  const age = lat.ageDays ? `, received ${lat.ageDays} days before${lat.eviction ? ', not in the page cache' : ''}` : '';
+  const rows: Array<Array<string | number>> = lat.backlogs.map((b) => [`identify, ${b.backlog} pending${age}`, b.identifies, b.p50Ms, b.p99Ms, b.maxMs]);
   if (lat.inWindow) rows.push(['event in the window, after it', lat.inWindow.events, lat.inWindow.p50Ms, lat.inWindow.p99Ms, lat.inWindow.maxMs]);
   return table(['written → merged readable', 'samples', 'p50 ms', 'p99 ms', 'max ms'], rows);
 }
