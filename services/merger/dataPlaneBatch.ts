@@ -83,6 +83,8 @@ export interface OrderedContext {
   readonly inboundPartitionOf?: (key: string) => number;
   /** Reads pending events' records back from the inbound log (kafka/offsetReader.ts). */
   readonly readPending: ReadOffsets;
+  /** Keep new pending events as pointers into inbound (ANONMERGE_MERGER_PENDING_POINTERS); else as copies. */
+  readonly pendingPointers: boolean;
 }
 
 export interface OrderedTally extends DecisionCounts {
@@ -349,11 +351,12 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       // A window's entry (no item) is always stored whole.
       return item ? replayedItemOutputs(entity, item, outcome, encode) : outcome.code === 'B' ? outcome.entry.outputs : [];
     };
-    // An event left pending is kept as a pointer to its place in this partition's inbound log.
+    // An event left pending is kept as a pointer to its place in this partition's inbound log
+    // (when pointers are on; a copy otherwise).
     const apply = (held: HeldItem): Output[] => {
       const before = state.pending.length;
       const produced = applyItem(entity, state, held.item);
-      if (held.log === 'inbound' && state.pending.length === before + 1) {
+      if (ctx.pendingPointers && held.log === 'inbound' && state.pending.length === before + 1) {
         const event = state.pending[before] as DataEntityState['pending'][number];
         state.pending[before] = { ...event, source: { partition, offset: held.offset } };
       }

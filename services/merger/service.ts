@@ -116,7 +116,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
       );
     }
   }
-  if (ordered) {
+  if (ordered && config.merger.pendingPointers) {
     // Pending events are pointers into inbound: it must keep them for every workspace's retention.
     const longest = await longestWorkspaceRetention({ kafka, admin, catalog, topic: config.topics.workspaces, logger, floorMs: config.merger.fileWorkspacesRetentionDays * 86_400_000, timeoutMs: 60_000 });
     const problem = inboundRetentionProblem(topic, await topicRetention(admin, topic), longest, config.merger.inboundRetentionMarginHours * 3_600_000);
@@ -383,7 +383,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         commandsTopic: config.topics.commands,
         personOpsTopic: config.topics.personOps,
         personOrderTopic: config.topics.personOrder,
-        context: { store, entities: new OrderedEntityStore(store), catalog, logger, reorderMs: config.merger.reorderMs, now: Date.now, readPending: (partition, offsets) => pendingReader.read(topic, partition, offsets) },
+        context: { store, entities: new OrderedEntityStore(store), catalog, logger, reorderMs: config.merger.reorderMs, now: Date.now, readPending: (partition, offsets) => pendingReader.read(topic, partition, offsets), pendingPointers: config.merger.pendingPointers },
         maxHeldInbound: config.merger.maxHeldInbound,
         progress: new PartitionProgress(redis, store.keys, topic, [topic, config.topics.commands]),
         ticker,

@@ -35,6 +35,8 @@ export interface MergerTestOptions {
   readonly sessionTimeoutMs?: number;
   /** ANONMERGE_MERGER_REORDER_MS; the configuration's default (100 ms) unset. */
   readonly reorderMs?: number;
+  /** ANONMERGE_MERGER_PENDING_POINTERS; the configuration's default (copies) unset. */
+  readonly pendingPointers?: boolean;
 }
 
 export function mergerConfig(topics: TopicConfig, groupId: string, redisPrefix: string, options: MergerTestOptions = {}) {
@@ -54,6 +56,7 @@ export function mergerConfig(topics: TopicConfig, groupId: string, redisPrefix: 
       sessionTimeoutMs: options.sessionTimeoutMs ?? base.merger.sessionTimeoutMs,
       reorderMs: options.reorderMs ?? base.merger.reorderMs,
       controlPlane: options.mode === undefined ? base.merger.controlPlane : options.mode === 'two-planes',
+      pendingPointers: options.pendingPointers ?? base.merger.pendingPointers,
     },
   };
 }
@@ -78,6 +81,7 @@ export function mergerEnv(topics: TopicConfig, groupId: string, prefix: string, 
     ANONMERGE_MERGER_TIMER_LATENESS_MS: String(options.timerLatenessMs ?? 1000),
     ANONMERGE_MERGER_SESSION_TIMEOUT_MS: String(options.sessionTimeoutMs ?? 10000),
     ...(options.mode === undefined ? {} : { ANONMERGE_MERGER_CONTROL_PLANE: String(options.mode === 'two-planes') }),
+    ...(options.pendingPointers === undefined ? {} : { ANONMERGE_MERGER_PENDING_POINTERS: String(options.pendingPointers) }),
     ANONMERGE_LOG_LEVEL: process.env.TEST_CHILD_LOG_LEVEL ?? 'warn',
   };
 }

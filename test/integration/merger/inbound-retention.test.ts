@@ -25,17 +25,20 @@ describe('R1: the inbound topic must keep every pending event for its workspace 
 
   it('R1: a topic keeping 10 days, under the file workspaces retention of 30 days, stops the merger at start', async () => {
     await setRetention(10 * DAY);
-    await expect(startTestMerger(topics, { mode: 'two-planes' })).rejects.toThrow(/keeps records 10\.00 days.*longest workspace retention \(30\.00 days\)/);
+    await expect(startTestMerger(topics, { mode: 'two-planes', pendingPointers: true })).rejects.toThrow(/keeps records 10\.00 days.*longest workspace retention \(30\.00 days\)/);
   });
 
-  it('R1: a workspace on the log with 40 days of retention stops it on the default 35 days; 42 days + 1 ms lets it start', async () => {
+  it('R1: a workspace on the log with 40 days of retention stops it on the default 35 days; 42 days + 1 ms lets it start, and copies need no check', async () => {
     await setRetention(35 * DAY);
     const catalog = await SchemaCatalog.open(config.registry, topics, testLogger);
     const registry = new WorkspaceRegistry(parseWorkspaces({ workspaces: [{ id: 'long-memory', site_id: 'long-memory-site', api_key: randomBytes(16).toString('hex'), settings: { retention_days: 40 } }] }, 'test'));
     await seedWorkspaces(kafka, catalog, topics.workspaces, 'test', registry, '', testLogger);
-    await expect(startTestMerger(topics, { mode: 'two-planes' })).rejects.toThrow(/longest workspace retention \(40\.00 days\)/);
+    await expect(startTestMerger(topics, { mode: 'two-planes', pendingPointers: true })).rejects.toThrow(/longest workspace retention \(40\.00 days\)/);
     await setRetention(42 * DAY + 1);
-    const merger = await startTestMerger(topics, { mode: 'two-planes' });
+    const merger = await startTestMerger(topics, { mode: 'two-planes', pendingPointers: true });
     await merger.close();
+    // With copies (the default), the topic's retention does not hold pending events: no check.
+    await setRetention(DAY);
+    await (await startTestMerger(topics, { mode: 'two-planes', pendingPointers: false })).close();
   });
 });

@@ -16,7 +16,7 @@ describe('R1: pending events gone from the inbound log', () => {
   let reader: OutputReader;
 
   beforeAll(async () => {
-    merger = await startTestMerger(topics, { mode: 'two-planes' });
+    merger = await startTestMerger(topics, { mode: 'two-planes', pendingPointers: true });
     writer = await new InboundWriter(kafka, topics, { personOps: true }).open();
     reader = await new OutputReader(kafka, topics).open();
   });

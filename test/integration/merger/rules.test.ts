@@ -43,7 +43,7 @@ describe('SPEC rules against the real stack', () => {
   const workspace = () => uniqueName('ws').replace(/[^A-Za-z0-9_-]/g, '');
 
   beforeAll(async () => {
-    merger = await startTestMerger(topics, { mode: 'two-planes' });
+    merger = await startTestMerger(topics, { mode: 'two-planes', pendingPointers: true });
     writer = await new InboundWriter(kafka, topics, { personOps: true }).open();
     reader = await new OutputReader(kafka, topics).open();
     redis = new Redis(config.redis.url);
