@@ -20,6 +20,10 @@ import { config, deleteTopics, isolatedTopics, testKafka, testLogger, uniqueName
 
 const REQUESTS = 90_000;
 const KILLS = 3;
+// Alone it takes ~35 s; beside the other suites of `make test` on two cores, four processes
+// each starting and passing on thousands of records can take three times that. Every wait
+// below has its own deadline, which names the step that did not finish.
+const TEST_TIMEOUT_MS = 400_000;
 
 describe('the request bridge killed mid-transaction', () => {
   const kafka = testKafka();
@@ -136,14 +140,18 @@ describe('the request bridge killed mid-transaction', () => {
       // transaction's records land, before its commit), a little later each time.
       const written = await inboundEnd();
       running = await startBridge(n);
-      while ((await inboundEnd()) === written) await new Promise((resolve) => setTimeout(resolve, 1));
+      const writeDeadline = Date.now() + 90_000;
+      while ((await inboundEnd()) === written) {
+        if (Date.now() > writeDeadline) throw new Error(`ingest ${n} wrote nothing to inbound in 90 s; see ${dir}/ingest-${n}.log`);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
       await new Promise((resolve) => setTimeout(resolve, 20 * n));
       running.kill('SIGKILL');
       await new Promise((resolve) => running?.once('exit', resolve));
       killedAt.push(await committed());
     }
     running = await startBridge(KILLS);
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + 180_000;
     while ((await committed()) < sent) {
       if (Date.now() > deadline) throw new Error(`the bridge committed ${await committed()} of ${sent}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -160,5 +168,5 @@ describe('the request bridge killed mid-transaction', () => {
     process.stdout.write(`bridge crash: killed at ${killedAt.join(', ')} committed of ${sent} sent; inbound holds ${everything} records read_uncommitted, ${records.length} read_committed\n`);
     // The kills did land inside transactions: their records were written and never committed.
     expect(everything).toBeGreaterThan(sent);
-  });
+  }, TEST_TIMEOUT_MS);
 });
