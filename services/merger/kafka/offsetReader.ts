@@ -4,39 +4,83 @@
  *
  * kafkajs has no way to fetch an offset outside a consumer group's flow, so this talks to the
  * partition's leader with kafkajs' own cluster and broker objects (the same brokers, TLS and SASL
- * as every other client of the service), and sends Fetch requests itself:
+ * as every other client of the service), and sends Fetch requests (v11) itself:
  *
- *   - a Fetch from the first offset still wanted returns the record batches after it, up to a
- *     byte budget; every wanted offset among them is taken, the next Fetch starts at the next one
- *     still wanted (an id's events cluster in the log, so few requests read many);
- *   - offsets far apart are read by several Fetches in flight at once;
- *   - READ_COMMITTED, and only the offsets asked for are kept (copied out of the response);
+ *   - which Fetches, and how many bytes each asks for, is kafka/fetchPlan.ts: runs of nearby
+ *     offsets, several Fetches in flight at once, none overlapping another;
+ *   - the answer's record set is kept as bytes and only the wanted records' values are taken out
+ *     of it (kafka/recordBatches.ts): a batch without a wanted offset is stepped over whole;
+ *   - READ_COMMITTED: the broker answers up to the last stable offset, and the records of aborted
+ *     transactions it names are left out;
  *   - one deadline for the whole read; an offset below the log start (deleted by retention), or
- *     one the log does not hold as a data record, comes back in `missing`.
+ *     one the log does not hold as a committed data record, comes back in `missing`.
  */
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../shared/logger';
+import { FetchPlan, firstAtLeast, type PlannedFetch } from './fetchPlan';
+import { takeWantedRecords, type AbortedTransaction, type Decompress } from './recordBatches';
 
 const READ_COMMITTED = 1;
-/** kafkajs' Fetch response: the parts read here. */
-interface FetchedMessage {
-  readonly offset: string;
-  readonly value: Buffer | null;
-  readonly isControlRecord?: boolean;
-}
-interface FetchedPartition {
+const FETCH_VERSION = 11;
+const OFFSET_OUT_OF_RANGE = 1;
+
+/** kafkajs' pieces this reader builds its requests from (docs/design-pending-pointers.md says why). */
+const fetchRequestV11 = require('kafkajs/src/protocol/requests/fetch/v11/request') as (options: object) => { apiKey: number; apiVersion: number };
+const KafkaDecoder = require('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => {
+  readInt8(): number;
+  readInt16(): number;
+  readInt32(): number;
+  readInt64(): { toString(): string };
+  readString(): string;
+  readBytes(length: number): Buffer;
+  readArray<T>(read: (decoder: InstanceType<typeof KafkaDecoder>) => T): T[];
+};
+const { createErrorFromCode } = require('kafkajs/src/protocol/error') as { createErrorFromCode(code: number): Error & { type: string } };
+const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression') as { lookupCodecByAttributes(attributes: number): { decompress(buffer: Buffer): Promise<Buffer> } | null };
+
+const decompress: Decompress = async (attributes, compressed) => {
+  const codec = lookupCodecByAttributes(attributes);
+  if (!codec) throw new Error(`a record batch compressed with a codec kafkajs does not know (attributes ${attributes})`);
+  return codec.decompress(compressed);
+};
+
+/** One partition of a Fetch answer, its record set left as bytes. */
+interface RawPartition {
   readonly partition: number;
-  readonly lastStartOffset?: string;
-  readonly abortedTransactions?: unknown[];
-  readonly messages: readonly FetchedMessage[];
+  readonly errorCode: number;
+  readonly abortedTransactions: AbortedTransaction[];
+  readonly recordSet: Buffer;
 }
-/**
- * kafkajs' own filter of aborted transactions' records (the one its consumer uses, with the fix
- * in patches/), so that a record of an aborted transaction is never taken for a pending event.
- */
-const filterAbortedMessages = require('kafkajs/src/consumer/filterAbortedMessages') as (options: { messages: readonly FetchedMessage[]; isolationLevel: number; abortedTransactions: unknown[] }) => FetchedMessage[];
+
+/** Fetch v11's answer (the layout is in kafkajs' fetch/v11/response.js), record sets undecoded. */
+function decodeFetchAnswer(raw: Buffer): { errorCode: number; topics: Array<{ topic: string; partitions: RawPartition[] }> } {
+  const decoder = new KafkaDecoder(raw);
+  decoder.readInt32(); // throttle time
+  const errorCode = decoder.readInt16();
+  decoder.readInt32(); // session id
+  const topics = decoder.readArray((topicDecoder) => ({
+    topic: topicDecoder.readString(),
+    partitions: topicDecoder.readArray((d) => {
+      const partition = d.readInt32();
+      const partitionError = d.readInt16();
+      d.readInt64(); // high watermark
+      d.readInt64(); // last stable offset
+      d.readInt64(); // log start offset (-1 in an error answer: not relied on)
+      const abortedTransactions = d.readArray((a) => ({ producerId: a.readInt64().toString(), firstOffset: Number(a.readInt64().toString()) }));
+      d.readInt32(); // preferred read replica
+      const size = d.readInt32();
+      const recordSet = size > 0 ? d.readBytes(size) : Buffer.alloc(0);
+      return { partition, errorCode: partitionError, abortedTransactions, recordSet };
+    }),
+  }));
+  return { errorCode, topics };
+}
+
+interface ConnectionPool {
+  send(request: { request: object; response: { decode(raw: Buffer): Promise<unknown>; parse(data: unknown): Promise<unknown> }; requestTimeout?: number }): Promise<unknown>;
+}
 interface Broker {
-  fetch(request: unknown): Promise<{ responses: Array<{ topicName: string; partitions: FetchedPartition[] }> }>;
+  readonly connectionPool: ConnectionPool;
 }
 interface Cluster {
   connect(): Promise<void>;
@@ -48,8 +92,10 @@ interface Cluster {
 }
 
 export interface OffsetReaderOptions {
-  /** Bytes a Fetch asks for (at least one record batch comes back whatever this is). */
-  readonly fetchBytes?: number;
+  /** The most one Fetch asks for. */
+  readonly maxFetchBytes?: number;
+  /** Wanted offsets further apart than this much log go to separate Fetches. */
+  readonly gapBytes?: number;
   /** Fetches in flight at once for one read. */
   readonly concurrency?: number;
   /** The whole read. */
@@ -63,6 +109,8 @@ export interface OffsetRead {
   readonly missing: number[];
   /** Fetch requests sent. */
   readonly fetches: number;
+  /** Bytes of record batches the Fetches brought back. */
+  readonly bytes: number;
 }
 
 export class OffsetReadTimeout extends Error {
@@ -83,23 +131,15 @@ function clusterOf(kafka: Kafka): Cluster {
 const RETRIABLE = new Set(['NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'KafkaJSConnectionError', 'KafkaJSRequestTimeoutError', 'KafkaJSConnectionClosedError']);
 const typeOf = (error: unknown) => (error as { type?: string }).type ?? (error as { name?: string }).name ?? '';
 
-/** The index of the first element of sorted `values` above `value`. */
-function firstAbove(values: readonly number[], value: number): number {
-  let low = 0;
-  let high = values.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if ((values[mid] as number) <= value) low = mid + 1;
-    else high = mid;
-  }
-  return low;
-}
+/** What one Fetch came back with. */
+type FetchAnswer = { readonly kind: 'records'; readonly partition: RawPartition } | { readonly kind: 'out-of-range' };
 
 export class OffsetReader {
   private readonly cluster: Cluster;
   private connected: Promise<void> | null = null;
   private readonly topics = new Set<string>();
-  private readonly fetchBytes: number;
+  private readonly maxFetchBytes: number;
+  private readonly gapBytes: number;
   private readonly concurrency: number;
   private readonly timeoutMs: number;
 
@@ -109,8 +149,9 @@ export class OffsetReader {
     options: OffsetReaderOptions = {},
   ) {
     this.cluster = clusterOf(kafka);
-    this.fetchBytes = options.fetchBytes ?? 256 * 1024;
-    this.concurrency = options.concurrency ?? 8;
+    this.maxFetchBytes = options.maxFetchBytes ?? 1024 * 1024;
+    this.gapBytes = options.gapBytes ?? 64 * 1024;
+    this.concurrency = options.concurrency ?? 16;
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -130,50 +171,75 @@ export class OffsetReader {
   async read(topic: string, partition: number, offsets: readonly number[]): Promise<OffsetRead> {
     const wanted = [...new Set(offsets)].sort((a, b) => a - b);
     const values = new Map<number, Buffer | null>();
-    const gone = new Set<number>();
-    if (wanted.length === 0) return { values, missing: [], fetches: 0 };
+    const missing: number[] = [];
+    if (wanted.length === 0) return { values, missing, fetches: 0, bytes: 0 };
+    const plan = new FetchPlan(wanted, { maxBytes: this.maxFetchBytes, gapBytes: this.gapBytes });
     const deadline = Date.now() + this.timeoutMs;
     let fetches = 0;
-    const settledOffset = (offset: number) => values.has(offset) || gone.has(offset);
-    // Each worker takes the next offset nobody reads yet; a Fetch covers every wanted offset it returns.
-    let cursor = 0;
-    const claimed = new Set<number>();
+    let bytes = 0;
+    const isWanted = (offset: number) => wanted[firstAtLeast(wanted, offset)] === offset;
+    const wantsAnyIn = (from: number, to: number) => {
+      const index = firstAtLeast(wanted, from);
+      return index < wanted.length && (wanted[index] as number) <= to;
+    };
+    // Workers wait for a change when every offset left is in another's Fetch.
+    let changed: { promise: Promise<void>; resolve: () => void } = withResolvers();
+    const announce = () => {
+      const previous = changed;
+      changed = withResolvers();
+      previous.resolve();
+    };
+    const settleFound = (fetch: PlannedFetch, lastOffset: number, found: Map<number, Buffer | null>, sizes?: { bytes: number; records: number; batches: number }) => {
+      for (const [offset, value] of found) if (!values.has(offset)) values.set(offset, value);
+      // Wanted offsets the answer passed over without holding them (aborted, control) are not
+      // in the log as committed data.
+      for (let i = firstAtLeast(wanted, fetch.from); i < wanted.length && (wanted[i] as number) <= lastOffset; i += 1) {
+        if (!plan.isSettled(i) && !values.has(wanted[i] as number)) missing.push(wanted[i] as number);
+      }
+      plan.answered(fetch, lastOffset, sizes);
+    };
+    // A Fetch that fails for good ends the read: the other workers stop at their next step.
+    let failedFor: unknown = null;
     const worker = async () => {
-      while (Date.now() < deadline) {
-        while (cursor < wanted.length && (settledOffset(wanted[cursor] as number) || claimed.has(wanted[cursor] as number))) cursor += 1;
-        if (cursor >= wanted.length) return;
-        const from = wanted[cursor] as number;
-        claimed.add(from);
-        fetches += 1;
-        const answer = await this.fetchFrom(topic, partition, from, deadline);
-        if (answer === 'gone') {
-          gone.add(from);
+      while (!plan.done && failedFor === null && Date.now() < deadline) {
+        const fetch = plan.next();
+        if (!fetch) {
+          await untilOrDeadline(changed.promise, deadline);
           continue;
         }
-        if (answer.lastOffset < from) throw new Error(`${topic}[${partition}] returned nothing at offset ${from}, which the merger read before`);
-        for (const message of answer.messages) {
-          if (message.isControlRecord) continue;
-          const offset = Number(message.offset);
-          if (wanted[firstAbove(wanted, offset - 1)] === offset && !values.has(offset)) values.set(offset, message.value ? Buffer.from(message.value) : null);
-        }
-        // Wanted offsets the answer passed over without holding them (aborted, control) are not
-        // in the log as committed data.
-        for (let i = firstAbove(wanted, from - 1); i < wanted.length && (wanted[i] as number) <= answer.lastOffset; i += 1) {
-          if (!values.has(wanted[i] as number)) gone.add(wanted[i] as number);
+        fetches += 1;
+        try {
+          const answer = await this.fetchFrom(topic, partition, fetch, deadline);
+          if (answer.kind === 'out-of-range') {
+            // Below the log start (deleted by retention): the broker does not say where the log
+            // starts now, so this offset is gone and the rest of the run is asked for again.
+            settleFound(fetch, fetch.from, new Map());
+          } else {
+            const taken = await takeWantedRecords(answer.partition.recordSet, answer.partition.abortedTransactions, isWanted, wantsAnyIn, decompress);
+            bytes += taken.bytes;
+            if (taken.lastOffset < fetch.from) throw new Error(`${topic}[${partition}] returned nothing at offset ${fetch.from}, which the merger read before`);
+            settleFound(fetch, taken.lastOffset, taken.values, { bytes: taken.bytes, records: taken.records, batches: Math.max(1, taken.batchesWalked) });
+          }
+        } catch (error) {
+          failedFor = error;
+          plan.failed(fetch);
+          throw error;
+        } finally {
+          announce();
         }
       }
     };
     // Workers stop at the deadline once their Fetch in flight answers (each is bounded by the
-    // client's request timeout): nothing of a read goes on after it returned.
+    // time left): nothing of a read goes on after it returned.
     const settled = await Promise.allSettled(Array.from({ length: Math.min(this.concurrency, wanted.length) }, worker));
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
-    if (!wanted.every(settledOffset)) throw new OffsetReadTimeout(topic, partition, wanted.length, this.timeoutMs);
-    return { values, missing: [...gone].sort((a, b) => a - b), fetches };
+    if (!plan.done) throw new OffsetReadTimeout(topic, partition, wanted.length, this.timeoutMs);
+    return { values, missing: missing.sort((a, b) => a - b), fetches, bytes };
   }
 
-  /** One Fetch at `offset` from the partition's leader (metadata refreshed and retried when it moved). */
-  private async fetchFrom(topic: string, partition: number, offset: number, deadline: number): Promise<{ readonly messages: readonly FetchedMessage[]; readonly lastOffset: number } | 'gone'> {
+  /** One Fetch from the partition's leader (metadata refreshed and retried when it moved). */
+  private async fetchFrom(topic: string, partition: number, fetch: PlannedFetch, deadline: number): Promise<FetchAnswer> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.ready(topic);
@@ -181,28 +247,31 @@ export class OffsetReader {
         const nodeId = Object.keys(leaders)[0];
         if (nodeId === undefined) throw Object.assign(new Error(`no leader for ${topic}[${partition}]`), { type: 'LEADER_NOT_AVAILABLE' });
         const broker = await this.cluster.findBroker({ nodeId });
-        const response = await broker.fetch({
+        const request = fetchRequestV11({
           replicaId: -1,
           isolationLevel: READ_COMMITTED,
           maxWaitTime: 0,
           minBytes: 1,
-          maxBytes: this.fetchBytes,
-          topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: this.fetchBytes }] }],
+          maxBytes: fetch.maxBytes,
+          topics: [{ topic, partitions: [{ partition, fetchOffset: String(fetch.from), maxBytes: fetch.maxBytes }] }],
         });
-        const answer = response.responses.find((r) => r.topicName === topic)?.partitions.find((p) => p.partition === partition);
-        if (!answer) return { messages: [], lastOffset: -1 };
-        // The last offset the answer covered, aborted records included: what it passed over.
-        const last = answer.messages[answer.messages.length - 1];
-        return {
-          messages: filterAbortedMessages({ messages: answer.messages, isolationLevel: READ_COMMITTED, abortedTransactions: answer.abortedTransactions ?? [] }),
-          lastOffset: last ? Number(last.offset) : -1,
-        };
+        if (request.apiVersion !== FETCH_VERSION) throw new Error(`kafkajs built a Fetch v${request.apiVersion}; the reader decodes v${FETCH_VERSION}`);
+        const answer = (await broker.connectionPool.send({
+          request,
+          response: { decode: async (raw: Buffer) => decodeFetchAnswer(raw), parse: async (data: unknown) => data },
+          requestTimeout: Math.max(1000, deadline - Date.now()),
+        })) as ReturnType<typeof decodeFetchAnswer>;
+        if (answer.errorCode !== 0) throw createErrorFromCode(answer.errorCode);
+        const found = answer.topics.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition);
+        if (!found) return { kind: 'records', partition: { partition, errorCode: 0, abortedTransactions: [], recordSet: Buffer.alloc(0) } };
+        if (found.errorCode === OFFSET_OUT_OF_RANGE) return { kind: 'out-of-range' };
+        if (found.errorCode !== 0) throw createErrorFromCode(found.errorCode);
+        return { kind: 'records', partition: found };
       } catch (error) {
         const type = typeOf(error);
-        if (type === 'OFFSET_OUT_OF_RANGE') return 'gone';
         if (!RETRIABLE.has(type) || Date.now() + 100 * attempt > deadline) throw error;
-        this.logger.warn({ topic, partition, offset, attempt, err: error }, 'reading pending events back: retrying after a leader or connection change');
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        this.logger.warn({ topic, partition, offset: fetch.from, attempt, err: error }, 'reading pending events back: retrying after a leader or connection change');
+        await sleep(100 * attempt);
         await this.cluster.refreshMetadata().catch(() => undefined);
       }
     }
@@ -212,4 +281,22 @@ export class OffsetReader {
     if (this.connected) await this.cluster.disconnect().catch(() => undefined);
     this.connected = null;
   }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits for `promise` or the deadline, whichever comes first, and leaves no timer behind. */
+async function untilOrDeadline(promise: Promise<void>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function withResolvers(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }

@@ -3,7 +3,7 @@
  * against a real broker: offsets clustered and scattered, in few Fetches; only committed records;
  * records deleted by retention reported missing; a deadline.
  */
-import type { Kafka, Producer } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
 import { OffsetReader, OffsetReadTimeout } from '../../../services/merger/kafka/offsetReader';
 import { testKafka, testLogger, uniqueName, withAdmin } from '../../support/stack';
 
@@ -22,7 +22,7 @@ describe('pending events read back from the inbound log by offset', () => {
     for (let start = 0; start < RECORDS; start += 100) {
       await producer.send({ topic, acks: -1, messages: Array.from({ length: 100 }, (_, i) => ({ key: 'k', value: `record-${start + i}` })) });
     }
-    reader = new OffsetReader(kafka, testLogger, { fetchBytes: 16 * 1024 });
+    reader = new OffsetReader(kafka, testLogger, { maxFetchBytes: 16 * 1024 });
   });
   afterAll(async () => {
     await reader?.close();
@@ -68,8 +68,38 @@ describe('pending events read back from the inbound log by offset', () => {
     expect(read.values.get(after)?.toString()).toBe('after the abort');
   });
 
+  it('leaves out an aborted transaction between committed ones in one answer, and reads compressed batches', async () => {
+    // Two transactional producers interleaved: one commits, one aborts, their batches side by
+    // side in the log, then a gzip batch: one Fetch brings them all, and only committed data
+    // records come back.
+    const committer = kafka.producer({ transactionalId: uniqueName('committer'), idempotent: true, maxInFlightRequests: 1 });
+    const aborter = kafka.producer({ transactionalId: uniqueName('aborter-2'), idempotent: true, maxInFlightRequests: 1 });
+    await Promise.all([committer.connect(), aborter.connect()]);
+    const kept = await committer.transaction();
+    const dropped = await aborter.transaction();
+    const offsetsOf = async (sending: Promise<Array<{ baseOffset?: string }>>) => Number((await sending)[0]?.baseOffset);
+    const keptFirst = await offsetsOf(kept.send({ topic, messages: [{ key: 'k', value: 'kept-1' }] }));
+    const droppedFirst = await offsetsOf(dropped.send({ topic, messages: [{ key: 'k', value: 'dropped-1' }, { key: 'k', value: 'dropped-2' }] }));
+    const keptSecond = await offsetsOf(kept.send({ topic, messages: [{ key: 'k', value: 'kept-2' }] }));
+    await dropped.abort();
+    await kept.commit();
+    await Promise.all([committer.disconnect(), aborter.disconnect()]);
+    const gzipFirst = await offsetsOf(producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: Array.from({ length: 50 }, (_, i) => ({ key: 'k', value: `gzip-${i}` })) }));
+    const wanted = [keptFirst, droppedFirst, droppedFirst + 1, keptSecond, gzipFirst, gzipFirst + 49];
+    const read = await new OffsetReader(kafka, testLogger).read(topic, 0, wanted);
+    expect(new Map([...read.values].map(([o, v]) => [o, v?.toString()]))).toEqual(
+      new Map([
+        [keptFirst, 'kept-1'],
+        [keptSecond, 'kept-2'],
+        [gzipFirst, 'gzip-0'],
+        [gzipFirst + 49, 'gzip-49'],
+      ]),
+    );
+    expect(read.missing).toEqual([droppedFirst, droppedFirst + 1]);
+  });
+
   it('gives up at its deadline with an error naming the read', async () => {
-    const slow = new OffsetReader(kafka, testLogger, { timeoutMs: 1, fetchBytes: 1024, concurrency: 1 });
+    const slow = new OffsetReader(kafka, testLogger, { timeoutMs: 1, maxFetchBytes: 1024, concurrency: 1 });
     try {
       await expect(slow.read(topic, 0, Array.from({ length: 500 }, (_, i) => 1000 + i * 3))).rejects.toBeInstanceOf(OffsetReadTimeout);
     } finally {
