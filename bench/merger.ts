@@ -358,7 +358,7 @@ export async function clusterThroughput(records: number, clusterNodes: string[])
 export const BACKLOGS = [10, 30, 100, 300, 1000, 3000];
 
 export interface LatencyFigures {
-  readonly backlogs: Array<{ backlog: number; identifies: number; p50Ms: number; p99Ms: number; maxMs: number }>;
+  readonly backlogs: Array<{ backlog: number; identifies: number; p50Ms: number; p99Ms: number; maxMs: number; readP50Ms: number; readP99Ms: number }>;
   /** An event of an id just identified, inside its window: written → merged event readable. */
   readonly inWindow?: { events: number; p50Ms: number; p99Ms: number; maxMs: number };
   /** How long before the identifies the backlogs were received, in days. */
@@ -435,6 +435,9 @@ export async function latency(backlogs: number[], identifiesEach: number, option
   });
   const personOps = loadConfig(['ingest']).ingest.personOps;
   const samples = new Map<number, number[]>();
+  // Of each, the time the merger spent reading the bind's pending events back from the inbound
+  // log (its pendingReadMs total, moved by this identify alone: they are sent one at a time).
+  const readSamples = new Map<number, number[]>();
   const inWindow: number[] = [];
   // Identify in random order, one at a time, so each merge is measured on its own.
   const order = [...ids].sort(() => Math.random() - 0.5);
@@ -444,6 +447,7 @@ export async function latency(backlogs: number[], identifiesEach: number, option
       const timer = setTimeout(() => reject(new Error(`no merge of ${anonymousId} within 30 s`)), 30000);
       waiting.set(anonymousId, { want: backlog, resolve: (at) => (clearTimeout(timer), resolve(at)) });
     });
+    const readBefore = merger.totals.pendingReadMs ?? 0;
     const sentAt = Date.now();
     const identify: InboundRecord = { workspace_id: 'bench', id: `identify-${anonymousId}`, received_at: sentAt, settings: BENCH_SETTINGS, command: { kind: 'identify', body: { person: { id_type: 'ID', value: `person-${anonymousId}` }, anonymous_id: anonymousId, attributes_json: '{}' } } };
     // As ingest writes it: to person-ops, keyed by workspace, for the two-plane merger.
@@ -452,6 +456,7 @@ export async function latency(backlogs: number[], identifiesEach: number, option
     const ms = (await merged) - sentAt;
     waiting.delete(anonymousId);
     samples.set(backlog, [...(samples.get(backlog) ?? []), ms]);
+    readSamples.set(backlog, [...(readSamples.get(backlog) ?? []), (merger.totals.pendingReadMs ?? 0) - readBefore]);
     // Then an event of the id, inside the window the identify opened: merged one by one (R2).
     const eventMerged = new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no merge of ${anonymousId}'s event in its window within 30 s`)), 30000);
@@ -478,7 +483,8 @@ export async function latency(backlogs: number[], identifiesEach: number, option
   return {
     backlogs: backlogs.map((backlog) => {
       const sorted = [...(samples.get(backlog) ?? [])].sort((a, b) => a - b);
-      return { backlog, identifies: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1] ?? 0 };
+      const reads = [...(readSamples.get(backlog) ?? [])].sort((a, b) => a - b);
+      return { backlog, identifies: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1] ?? 0, readP50Ms: Math.round(percentile(reads, 50)), readP99Ms: Math.round(percentile(reads, 99)) };
     }),
     inWindow: { events: inWindowSorted.length, p50Ms: percentile(inWindowSorted, 50), p99Ms: percentile(inWindowSorted, 99), maxMs: inWindowSorted[inWindowSorted.length - 1] ?? 0 },
     ageDays,
@@ -488,9 +494,9 @@ export async function latency(backlogs: number[], identifiesEach: number, option
 
 export function latencyTable(lat: LatencyFigures): string {
   const age = lat.ageDays ? `, received ${lat.ageDays} days before${lat.eviction ? ', not in the page cache' : ''}` : '';
-  const rows: Array<Array<string | number>> = lat.backlogs.map((b) => [`identify, ${b.backlog} pending${age}`, b.identifies, b.p50Ms, b.p99Ms, b.maxMs]);
-  if (lat.inWindow) rows.push(['event in the window, after it', lat.inWindow.events, lat.inWindow.p50Ms, lat.inWindow.p99Ms, lat.inWindow.maxMs]);
-  return table(['written → merged readable', 'samples', 'p50 ms', 'p99 ms', 'max ms'], rows);
+  const rows: Array<Array<string | number>> = lat.backlogs.map((b) => [`identify, ${b.backlog} pending${age}`, b.identifies, b.p50Ms, b.p99Ms, b.maxMs, b.readP50Ms ?? '', b.readP99Ms ?? '']);
+  if (lat.inWindow) rows.push(['event in the window, after it', lat.inWindow.events, lat.inWindow.p50Ms, lat.inWindow.p99Ms, lat.inWindow.maxMs, '', '']);
+  return table(['written → merged readable', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'of which read back, p50 ms', 'p99 ms'], rows);
 }
 
 /** Latency against backlog size, p50 and p99, as an SVG line chart. */

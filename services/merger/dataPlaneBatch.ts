@@ -107,6 +107,8 @@ export interface OrderedTally extends DecisionCounts {
   /** Pending events read back from the inbound log for binds, and those it no longer held. */
   pendingRead: number;
   pendingMissing: number;
+  /** Milliseconds spent reading pending events back from the inbound log. */
+  pendingReadMs: number;
 }
 
 export interface OrderedOutcome {
@@ -217,7 +219,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
   const { catalog, logger, store } = ctx;
   const { partition } = lease;
   const log: DataLog = topic === lease.topics.commands ? 'commands' : 'inbound';
-  const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, movedLate: 0, timersHandedOver: 0, pendingRead: 0, pendingMissing: 0, ...noDecisions() };
+  const tally: OrderedTally = { records: messages.length, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, movedLate: 0, timersHandedOver: 0, pendingRead: 0, pendingMissing: 0, pendingReadMs: 0, ...noDecisions() };
   const decoded = await decodeBatch(messages, { topic, partition, stream: log }, catalog, logger);
   const read = decoded.records;
   const sentBefore = (offset: number) => lease.heldBack !== null && offset < lease.heldBack.below[log];
@@ -483,6 +485,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
       resolving.push({ index, request: { workspace: work.entity.workspace, anonymousId: work.entity.anonymousId, stored: entry.storedPending, cutoff } });
     });
     if (resolving.length === 0) return loaded;
+    const readStarted = performance.now();
     const resolved = await resolvePending(
       resolving.map((r) => r.request),
       ctx.readPending,
@@ -491,6 +494,7 @@ export async function processOrderedBatch(lease: OrderedLease, topic: string, me
     );
     tally.pendingRead += resolved.read;
     tally.pendingMissing += resolved.missing;
+    tally.pendingReadMs += performance.now() - readStarted;
     const next = [...loaded];
     resolving.forEach(({ index }, i) => {
       const entry = loaded[index] as LoadedOrdered;

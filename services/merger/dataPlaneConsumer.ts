@@ -93,7 +93,7 @@ export async function startDataPlane(deps: DataPlaneDeps): Promise<DataPlane> {
     // could be neither the old count nor the new one, and send a timer back and forth.
     inboundPartitionOf: (key) => keyPartition(key, inboundPartitions.current()),
   };
-  const totals = { records: 0, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, movedLate: 0, timersHandedOver: 0, pendingRead: 0, pendingMissing: 0, ...noDecisions(), batches: 0 };
+  const totals = { records: 0, released: 0, late: 0, replayed: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, forwarded: 0, conflicts: 0, timersFired: 0, movedLate: 0, timersHandedOver: 0, pendingRead: 0, pendingMissing: 0, pendingReadMs: 0, ...noDecisions(), batches: 0 };
 
   const topics = { inbound: topic, commands: deps.commandsTopic };
   const paused = new Set<number>();

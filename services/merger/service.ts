@@ -68,7 +68,7 @@ export interface BatchEvent {
   readonly largestMerge: number;
 }
 
-const emptyTotals = () => ({ ...emptyTally(), batches: 0, records: 0, deadLetters: 0, conflicts: 0, zombieRefusals: 0, missingOutbox: 0, rollbacks: 0, replayed: 0, movedLate: 0, timersHandedOver: 0, pendingRead: 0, pendingMissing: 0 });
+const emptyTotals = () => ({ ...emptyTally(), batches: 0, records: 0, deadLetters: 0, conflicts: 0, zombieRefusals: 0, missingOutbox: 0, rollbacks: 0, replayed: 0, movedLate: 0, timersHandedOver: 0, pendingRead: 0, pendingMissing: 0, pendingReadMs: 0 });
 
 interface Lease extends PartitionLease {
   readonly generation: number;
@@ -367,9 +367,10 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     metrics.timersHandedOver.inc(tally.timersHandedOver ?? 0);
     metrics.pendingRead.inc(tally.pendingRead ?? 0);
     metrics.pendingMissing.inc(tally.pendingMissing ?? 0);
+    if (tally.pendingReadMs) metrics.pendingReadSeconds.observe(tally.pendingReadMs / 1000);
     const t = totals as Record<string, number>;
     t.batches = (t.batches ?? 0) + 1;
-    for (const key of ['records', 'merged', 'pending', 'triggers', 'duplicates', 'refusedRebinds', 'timersFired', 'deadLetters', 'conflicts', 'replayed', 'missingOutbox', 'movedLate', 'timersHandedOver', 'pendingRead', 'pendingMissing'] as const) t[key] = (t[key] ?? 0) + (tally[key] ?? 0);
+    for (const key of ['records', 'merged', 'pending', 'triggers', 'duplicates', 'refusedRebinds', 'timersFired', 'deadLetters', 'conflicts', 'replayed', 'missingOutbox', 'movedLate', 'timersHandedOver', 'pendingRead', 'pendingMissing', 'pendingReadMs'] as const) t[key] = (t[key] ?? 0) + (tally[key] ?? 0);
   };
 
   dataPlane = ordered
