@@ -159,9 +159,9 @@ export const mergerSettings = {
   }),
   reorderMs: integer('ANONMERGE_MERGER_REORDER_MS', { default: '100', min: 1, max: 60000, description: 'Both planes: a record is decided once its partition shows one received this long after it (ingest appends a record less than this after stamping it; two replicas may append slightly out of order)' }),
   pendingPointers: boolean('ANONMERGE_MERGER_PENDING_POINTERS', {
-    default: 'false',
+    default: 'true',
     description:
-      'Two planes: keep pending events as pointers into the inbound topic instead of copies in Redis (docs/design-pending-pointers.md). Off by default until reading a large, spread backlog back meets the merge-latency budget (1,000 pending: p99 1.3 s measured, 250 ms wanted)',
+      'Two planes: keep pending events as pointers into the inbound topic instead of copies in Redis (docs/design-pending-pointers.md); the topic must then keep records longer than the longest workspace retention (checked at start). false: copies, as before; either setting reads both kinds, so it can be switched with a rolling restart',
   }),
   inboundRetentionMarginHours: integer('ANONMERGE_MERGER_INBOUND_RETENTION_MARGIN_HOURS', {
     default: '48',
