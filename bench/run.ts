@@ -2,7 +2,7 @@
  * make bench: every figure in one run, beside the limit of anonmerge's own parts.
  * Prints a table, writes bench/results/all.json, regenerates docs/benchmarks.md and draws
  * docs/merge-latency-vs-backlog.svg. BENCH_RECORDS (1,000,000), BENCH_DURATION_S (15) and
- * BENCH_LATENCY_IDENTIFIES (10 per backlog size) size it; BENCH_REPORT_ONLY=1 writes the report again
+ * BENCH_LATENCY_IDENTIFIES (100 per backlog size) size it; BENCH_REPORT_ONLY=1 writes the report again
  * from the last run's figures.
  */
 import { execSync } from 'node:child_process';
@@ -19,7 +19,7 @@ import { measureStateCost } from './stateCost';
 import { machine, RESULTS_DIR, round, saveResult, table } from './support';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
-const IDENTIFIES = Number(process.env.BENCH_LATENCY_IDENTIFIES ?? 10);
+const IDENTIFIES = Number(process.env.BENCH_LATENCY_IDENTIFIES ?? 100);
 
 function versions(): Record<string, string> {
   const root = projectRoot();
@@ -101,7 +101,8 @@ async function main(): Promise<void> {
       [`raw at the merger's ${tp.rawAtMergerVolume.outputsPerRecord} outputs/record`, `${tp.rawAtMergerVolume.recordsPerSecond.toLocaleString()} records/s (${round(tp.rawAtMergerVolume.recordsPerSecond / tp.raw.recordsPerSecond, 2)}× raw)`, '', ''],
       ['merger throughput, 2 instances', `${tp.merger2.recordsPerSecond.toLocaleString()} records/s`, '', ''],
       ['2 instances / 1', `${round(scaling, 2)}×`, '≥ 1.3×', mark(scaling >= 1.3)],
-      ['merge latency p99, backlog 1,000', `${at1000?.p99Ms ?? '?'} ms`, '≤ 100 ms', mark((at1000?.p99Ms ?? Infinity) <= 100)],
+      ['merge latency p99, backlog 1,000 (identify written → merged readable)', `${at1000?.p99Ms ?? '?'} ms`, '≤ 250 ms', mark((at1000?.p99Ms ?? Infinity) <= 250)],
+      ['of which reading the pending events back, p99', `${at1000?.readP99Ms ?? '?'} ms`, '', ''],
       ['Redis bytes per pending event', `${bytes} (Avro ${state.avroBytesPerEvent})`, `≤ ${target}`, mark(bytes <= target)],
       ['ingest, single events', `${ingest.http[0]?.eventsPerSecond.toLocaleString()} events/s, p99 ${ingest.http[0]?.p99Ms} ms`, '', ''],
       ['ingest, batches of 100', `${ingest.http[1]?.eventsPerSecond.toLocaleString()} events/s, p99 ${ingest.http[1]?.p99Ms} ms`, '', ''],
@@ -149,9 +150,13 @@ ${limits(tp)}
 
 ## Merge latency
 
-Backlogs of pending events are pre-loaded and applied; then identifies are sent one at a time.
-Measured inside the merger: from the batch holding the identify being handed over by the consumer
-to the commit of the transaction carrying the merged events.
+Backlogs of pending events, each id's spread over the log among the others', are pre-loaded and
+applied; then identifies are sent one at a time. Measured end to end: from the identify written
+to the last of its merged events readable (read_committed) on the merged-events topic — which
+includes the reorder hold (\`ANONMERGE_MERGER_REORDER_MS\`) and the ticks that release it. Beside
+it, the part of it the merger spent reading the pending events back from the inbound log
+(pointers, docs/design-pending-pointers.md). \`make bench-latency\` also runs backlogs received
+days before and dropped from the page cache.
 
 ${latencyRows}
 
