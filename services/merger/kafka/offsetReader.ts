@@ -39,8 +39,13 @@ const { createErrorFromCode } = require('kafkajs/src/protocol/error') as { creat
 const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression') as { lookupCodecByAttributes(attributes: number): { decompress(buffer: Buffer): Promise<Buffer> } | null };
 
 const decompress: Decompress = async (attributes, compressed) => {
-  const codec = lookupCodecByAttributes(attributes);
-  if (!codec) throw new Error(`a record batch compressed with a codec kafkajs does not know (attributes ${attributes})`);
+  let codec: ReturnType<typeof lookupCodecByAttributes> = null;
+  try {
+    codec = lookupCodecByAttributes(attributes);
+  } catch {
+    // kafkajs throws for the codecs it names but does not carry (snappy, lz4, zstd).
+  }
+  if (!codec) throw new Error(`a record batch of the inbound topic is compressed with a codec kafkajs does not carry (attributes ${attributes}): register it with kafkajs' CompressionCodecs, or write the topic uncompressed or with gzip`);
   return codec.decompress(compressed);
 };
 
@@ -89,6 +94,7 @@ interface Cluster {
   refreshMetadata(): Promise<void>;
   findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
   findBroker(query: { nodeId: string }): Promise<Broker>;
+  fetchTopicsOffset(topics: Array<{ topic: string; partitions: Array<{ partition: number }>; fromBeginning: boolean }>): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>;
 }
 
 export interface OffsetReaderOptions {
@@ -128,7 +134,23 @@ function clusterOf(kafka: Kafka): Cluster {
   return create({ metadataMaxAge: 60_000, allowAutoTopicCreation: false, maxInFlightRequests: null, isolationLevel: READ_COMMITTED });
 }
 
-const RETRIABLE = new Set(['NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'KafkaJSConnectionError', 'KafkaJSRequestTimeoutError', 'KafkaJSConnectionClosedError']);
+/** Errors a leader change, an election or a reconnect cause: the Fetch is sent again, within the deadline. */
+const RETRIABLE = new Set([
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'LEADER_NOT_AVAILABLE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'REPLICA_NOT_AVAILABLE',
+  'KAFKA_STORAGE_ERROR',
+  'OFFSET_NOT_AVAILABLE',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+  'KafkaJSConnectionError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSConnectionClosedError',
+]);
 const typeOf = (error: unknown) => (error as { type?: string }).type ?? (error as { name?: string }).name ?? '';
 
 /** What one Fetch came back with. */
@@ -137,6 +159,7 @@ type FetchAnswer = { readonly kind: 'records'; readonly partition: RawPartition 
 export class OffsetReader {
   private readonly cluster: Cluster;
   private connected: Promise<void> | null = null;
+  private closed = false;
   private readonly topics = new Set<string>();
   private readonly maxFetchBytes: number;
   private readonly gapBytes: number;
@@ -156,6 +179,8 @@ export class OffsetReader {
   }
 
   private async ready(topic: string): Promise<void> {
+    // A Fetch abandoned at a read's deadline must not connect again a reader closed since.
+    if (this.closed) throw new Error('the offset reader is closed');
     this.connected ??= this.cluster.connect().catch((error: unknown) => {
       this.connected = null;
       throw error;
@@ -190,7 +215,8 @@ export class OffsetReader {
       previous.resolve();
     };
     const settleFound = (fetch: PlannedFetch, lastOffset: number, found: Map<number, Buffer | null>, sizes?: { bytes: number; records: number; batches: number }) => {
-      for (const [offset, value] of found) if (!values.has(offset)) values.set(offset, value);
+      // An offset already settled keeps its verdict (found, or gone below the log start).
+      for (const [offset, value] of found) if (!plan.isSettled(firstAtLeast(wanted, offset))) values.set(offset, value);
       // Wanted offsets the answer passed over without holding them (aborted, control) are not
       // in the log as committed data.
       for (let i = firstAtLeast(wanted, fetch.from); i < wanted.length && (wanted[i] as number) <= lastOffset; i += 1) {
@@ -211,14 +237,22 @@ export class OffsetReader {
         try {
           const answer = await this.fetchFrom(topic, partition, fetch, deadline);
           if (answer.kind === 'out-of-range') {
-            // Below the log start (deleted by retention): the broker does not say where the log
-            // starts now, so this offset is gone and the rest of the run is asked for again.
-            settleFound(fetch, fetch.from, new Map());
+            // Deleted by retention: every wanted offset below the log start is gone, found out
+            // with one ListOffsets. One past the end (it cannot be: the merger read it) is gone too.
+            const logStart = await beforeDeadline(this.logStartOffset(topic, partition), deadline, () => new OffsetReadTimeout(topic, partition, wanted.length, this.timeoutMs));
+            settleFound(fetch, Math.max(fetch.from, logStart - 1), new Map());
           } else {
-            const taken = await takeWantedRecords(answer.partition.recordSet, answer.partition.abortedTransactions, isWanted, wantsAnyIn, decompress);
+            const taken = await takeWantedRecords(answer.partition.recordSet, fetch.from, answer.partition.abortedTransactions, isWanted, wantsAnyIn, decompress);
             bytes += taken.bytes;
-            if (taken.lastOffset < fetch.from) throw new Error(`${topic}[${partition}] returned nothing at offset ${fetch.from}, which the merger read before`);
-            settleFound(fetch, taken.lastOffset, taken.values, { bytes: taken.bytes, records: taken.records, batches: Math.max(1, taken.batchesWalked) });
+            if (taken.lastOffset < fetch.from) {
+              // Nothing at an offset the merger has read: a new leader whose high watermark has
+              // not caught up yet. Asked again shortly, until the deadline.
+              this.logger.warn({ topic, partition, offset: fetch.from }, 'reading pending events back: the leader answered nothing at an offset read before; asking again');
+              plan.failed(fetch);
+              await sleep(Math.min(100, Math.max(0, deadline - Date.now())));
+              continue;
+            }
+            settleFound(fetch, taken.lastOffset, taken.values, { bytes: taken.bytes, records: taken.records, batches: taken.batches });
           }
         } catch (error) {
           failedFor = error;
@@ -238,52 +272,79 @@ export class OffsetReader {
     return { values, missing: missing.sort((a, b) => a - b), fetches, bytes };
   }
 
-  /** One Fetch from the partition's leader (metadata refreshed and retried when it moved). */
+  /** The partition's first offset still in the log. */
+  private async logStartOffset(topic: string, partition: number): Promise<number> {
+    const [answer] = await this.cluster.fetchTopicsOffset([{ topic, partitions: [{ partition }], fromBeginning: true }]);
+    return Number(answer?.partitions.find((p) => p.partition === partition)?.offset ?? 0);
+  }
+
+  /**
+   * One Fetch from the partition's leader (metadata refreshed and retried when it moved). Every
+   * step races the read's deadline: kafkajs' own timeouts (30 s a request, retried connects) are
+   * longer, and a Fetch left behind is only abandoned, its answer dropped.
+   */
   private async fetchFrom(topic: string, partition: number, fetch: PlannedFetch, deadline: number): Promise<FetchAnswer> {
+    const late = () => new OffsetReadTimeout(topic, partition, fetch.last - fetch.first + 1, this.timeoutMs);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.ready(topic);
-        const leaders = this.cluster.findLeaderForPartitions(topic, [partition]);
-        const nodeId = Object.keys(leaders)[0];
-        if (nodeId === undefined) throw Object.assign(new Error(`no leader for ${topic}[${partition}]`), { type: 'LEADER_NOT_AVAILABLE' });
-        const broker = await this.cluster.findBroker({ nodeId });
-        const request = fetchRequestV11({
-          replicaId: -1,
-          isolationLevel: READ_COMMITTED,
-          maxWaitTime: 0,
-          minBytes: 1,
-          maxBytes: fetch.maxBytes,
-          topics: [{ topic, partitions: [{ partition, fetchOffset: String(fetch.from), maxBytes: fetch.maxBytes }] }],
-        });
-        if (request.apiVersion !== FETCH_VERSION) throw new Error(`kafkajs built a Fetch v${request.apiVersion}; the reader decodes v${FETCH_VERSION}`);
-        const answer = (await broker.connectionPool.send({
-          request,
-          response: { decode: async (raw: Buffer) => decodeFetchAnswer(raw), parse: async (data: unknown) => data },
-          requestTimeout: Math.max(1000, deadline - Date.now()),
-        })) as ReturnType<typeof decodeFetchAnswer>;
-        if (answer.errorCode !== 0) throw createErrorFromCode(answer.errorCode);
-        const found = answer.topics.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition);
-        if (!found) return { kind: 'records', partition: { partition, errorCode: 0, abortedTransactions: [], recordSet: Buffer.alloc(0) } };
-        if (found.errorCode === OFFSET_OUT_OF_RANGE) return { kind: 'out-of-range' };
-        if (found.errorCode !== 0) throw createErrorFromCode(found.errorCode);
-        return { kind: 'records', partition: found };
+        return await beforeDeadline(this.fetchOnce(topic, partition, fetch), deadline, late);
       } catch (error) {
         const type = typeOf(error);
         if (!RETRIABLE.has(type) || Date.now() + 100 * attempt > deadline) throw error;
         this.logger.warn({ topic, partition, offset: fetch.from, attempt, err: error }, 'reading pending events back: retrying after a leader or connection change');
         await sleep(100 * attempt);
-        await this.cluster.refreshMetadata().catch(() => undefined);
+        await beforeDeadline(this.cluster.refreshMetadata(), deadline, late).catch(() => undefined);
       }
     }
   }
 
+  private async fetchOnce(topic: string, partition: number, fetch: PlannedFetch): Promise<FetchAnswer> {
+    await this.ready(topic);
+    const leaders = this.cluster.findLeaderForPartitions(topic, [partition]);
+    const nodeId = Object.keys(leaders)[0];
+    if (nodeId === undefined) throw Object.assign(new Error(`no leader for ${topic}[${partition}]`), { type: 'LEADER_NOT_AVAILABLE' });
+    const broker = await this.cluster.findBroker({ nodeId });
+    const request = fetchRequestV11({
+      replicaId: -1,
+      isolationLevel: READ_COMMITTED,
+      maxWaitTime: 0,
+      minBytes: 1,
+      maxBytes: fetch.maxBytes,
+      topics: [{ topic, partitions: [{ partition, fetchOffset: String(fetch.from), maxBytes: fetch.maxBytes }] }],
+    });
+    if (request.apiVersion !== FETCH_VERSION) throw new Error(`kafkajs built a Fetch v${request.apiVersion}; the reader decodes v${FETCH_VERSION}`);
+    const answer = (await broker.connectionPool.send({
+      request,
+      response: { decode: async (raw: Buffer) => decodeFetchAnswer(raw), parse: async (data: unknown) => data },
+    })) as ReturnType<typeof decodeFetchAnswer>;
+    if (answer.errorCode !== 0) throw createErrorFromCode(answer.errorCode);
+    const found = answer.topics.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition);
+    if (!found) return { kind: 'records', partition: { partition, errorCode: 0, abortedTransactions: [], recordSet: Buffer.alloc(0) } };
+    if (found.errorCode === OFFSET_OUT_OF_RANGE) return { kind: 'out-of-range' };
+    if (found.errorCode !== 0) throw createErrorFromCode(found.errorCode);
+    return { kind: 'records', partition: found };
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     if (this.connected) await this.cluster.disconnect().catch(() => undefined);
     this.connected = null;
   }
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `promise`, or the error `late()` makes once the deadline has passed, whichever comes first. */
+async function beforeDeadline<T>(promise: Promise<T>, deadline: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(late()), Math.max(0, deadline - Date.now()))))]);
+  } finally {
+    clearTimeout(timer);
+    // An abandoned step may still fail later: that is not an unhandled rejection.
+    promise.catch(() => undefined);
+  }
+}
 
 /** Waits for `promise` or the deadline, whichever comes first, and leaves no timer behind. */
 async function untilOrDeadline(promise: Promise<void>, deadline: number): Promise<void> {

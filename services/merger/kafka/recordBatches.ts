@@ -32,7 +32,8 @@ export interface TakenRecords {
    * -1 when the answer held no complete batch.
    */
   readonly lastOffset: number;
-  /** Batches whose records were walked (the others were stepped over whole). */
+  /** Complete batches in the answer, and of them those whose records were walked. */
+  readonly batches: number;
   readonly batchesWalked: number;
   readonly bytes: number;
   readonly records: number;
@@ -71,11 +72,15 @@ class VarintCursor {
 }
 
 /**
+ * @param fetchOffset the offset the Fetch asked from: the answer's first batch may begin below it,
+ *   and its records there are not taken (as the Java consumer drops them): an offset below it may
+ *   have been judged gone by an earlier answer (below the log start), and must stay so
  * @param isWanted whether an offset is asked for
  * @param wantsAnyIn whether any offset in [from, to] is asked for (a batch with none is stepped over)
  */
 export async function takeWantedRecords(
   recordSet: Buffer,
+  fetchOffset: number,
   abortedTransactions: readonly AbortedTransaction[],
   isWanted: (offset: number) => boolean,
   wantsAnyIn: (from: number, to: number) => boolean,
@@ -86,6 +91,7 @@ export async function takeWantedRecords(
   let nextAbort = 0;
   const abortedProducers = new Set<string>();
   let lastOffset = -1;
+  let batches = 0;
   let batchesWalked = 0;
   let records = 0;
   let position = 0;
@@ -105,6 +111,7 @@ export async function takeWantedRecords(
     position = batchEnd;
     lastOffset = batchLast;
     records += count;
+    batches += 1;
 
     let skip = false;
     if (producerId >= 0n) {
@@ -119,7 +126,7 @@ export async function takeWantedRecords(
         skip = true;
       }
     }
-    if (skip || attributes & CONTROL || !wantsAnyIn(baseOffset, batchLast)) continue;
+    if (skip || attributes & CONTROL || batchLast < fetchOffset || !wantsAnyIn(Math.max(baseOffset, fetchOffset), batchLast)) continue;
 
     batchesWalked += 1;
     let body = recordSet;
@@ -134,20 +141,21 @@ export async function takeWantedRecords(
     for (let i = 0; i < count && cursor.position < bodyEnd; i += 1) {
       const length = cursor.read();
       const recordEnd = cursor.position + length;
-      if (recordEnd > bodyEnd) throw new RangeError(`a record of the batch at offset ${baseOffset} (bytes ${batchStart}…) runs past its batch`);
+      if (length < 0 || recordEnd > bodyEnd) throw new RangeError(`a record of the batch at offset ${baseOffset} (bytes ${batchStart}…) runs past its batch`);
       cursor.position += 1; // attributes
       cursor.read(); // timestamp delta
       const offset = baseOffset + cursor.read();
-      if (isWanted(offset)) {
+      if (offset >= fetchOffset && isWanted(offset)) {
         const keyLength = cursor.read();
         if (keyLength > 0) cursor.position += keyLength;
         const valueLength = cursor.read();
+        if (cursor.position + Math.max(0, valueLength) > recordEnd) throw new RangeError(`the record at offset ${offset} holds a value longer than itself`);
         values.set(offset, valueLength < 0 ? null : Buffer.from(body.subarray(cursor.position, cursor.position + valueLength)));
       }
       cursor.position = recordEnd;
     }
   }
-  return { values, lastOffset, batchesWalked, bytes: recordSet.length, records };
+  return { values, lastOffset, batches, batchesWalked, bytes: recordSet.length, records };
 }
 
 /** A control batch's marker type (0 ABORT, 1 COMMIT): its one record's key is version, type. */

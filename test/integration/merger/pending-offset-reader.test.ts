@@ -22,7 +22,7 @@ describe('pending events read back from the inbound log by offset', () => {
     for (let start = 0; start < RECORDS; start += 100) {
       await producer.send({ topic, acks: -1, messages: Array.from({ length: 100 }, (_, i) => ({ key: 'k', value: `record-${start + i}` })) });
     }
-    reader = new OffsetReader(kafka, testLogger, { maxFetchBytes: 16 * 1024 });
+    reader = new OffsetReader(kafka, testLogger, { maxFetchBytes: 64 * 1024 });
   });
   afterAll(async () => {
     await reader?.close();
@@ -86,7 +86,8 @@ describe('pending events read back from the inbound log by offset', () => {
     await Promise.all([committer.disconnect(), aborter.disconnect()]);
     const gzipFirst = await offsetsOf(producer.send({ topic, acks: -1, compression: CompressionTypes.GZIP, messages: Array.from({ length: 50 }, (_, i) => ({ key: 'k', value: `gzip-${i}` })) }));
     const wanted = [keptFirst, droppedFirst, droppedFirst + 1, keptSecond, gzipFirst, gzipFirst + 49];
-    const read = await new OffsetReader(kafka, testLogger).read(topic, 0, wanted);
+    const own = new OffsetReader(kafka, testLogger);
+    const read = await own.read(topic, 0, wanted).finally(() => own.close());
     expect(new Map([...read.values].map(([o, v]) => [o, v?.toString()]))).toEqual(
       new Map([
         [keptFirst, 'kept-1'],
@@ -103,7 +104,26 @@ describe('pending events read back from the inbound log by offset', () => {
     try {
       await expect(slow.read(topic, 0, Array.from({ length: 500 }, (_, i) => 1000 + i * 3))).rejects.toBeInstanceOf(OffsetReadTimeout);
     } finally {
+      // The Fetch abandoned at the deadline answers soon after: let it, before disconnecting.
+      await new Promise((resolve) => setTimeout(resolve, 500));
       await slow.close();
+    }
+  });
+
+  it('keeps an offset below the log start gone when the log starts inside its batch', async () => {
+    // Offsets 1,000 … 1,099 are one batch (one send of 100). The log now starts at 1,050: a Fetch
+    // from 1,060 brings the whole batch, 1,040 included, yet 1,040 is gone.
+    await withAdmin(kafka, async (admin) => {
+      await admin.fetchTopicMetadata({ topics: [topic] });
+      await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '1050' }] });
+    });
+    for (const order of [
+      [1040, 1060],
+      [1060, 1040, 1045],
+    ]) {
+      const read = await reader.read(topic, 0, order);
+      expect(read.missing).toEqual(order.filter((o) => o < 1050).sort((a, b) => a - b));
+      expect(new Map([...read.values].map(([o, v]) => [o, v?.toString()]))).toEqual(new Map([[1060, 'record-1060']]));
     }
   });
 });

@@ -50,7 +50,7 @@ describe('taking wanted records out of a Fetch answer', () => {
     // The broker cut the answer inside the third batch.
     const set = Buffer.concat([first, second, third.subarray(0, third.length - 5)]);
     const { isWanted, wantsAnyIn } = wantedSet([1, 4, 5, 7]);
-    const taken = await takeWantedRecords(set, [], isWanted, wantsAnyIn, decompress);
+    const taken = await takeWantedRecords(set, 0, [], isWanted, wantsAnyIn, decompress);
     expect(text(taken.values)).toEqual(
       new Map<number, string | null>([
         [1, 'a1'],
@@ -62,9 +62,18 @@ describe('taking wanted records out of a Fetch answer', () => {
     expect(taken.lastOffset).toBe(5);
     expect(taken.batchesWalked).toBe(2);
 
-    const none = await takeWantedRecords(set, [], () => false, () => false, decompress);
+    const none = await takeWantedRecords(set, 0, [], () => false, () => false, decompress);
     expect(none.batchesWalked).toBe(0);
+    expect(none.batches).toBe(2);
     expect(none.lastOffset).toBe(5);
+  });
+
+  it('takes nothing below the offset the Fetch asked from, though its first batch begins lower', async () => {
+    // Asked from 4 (say 3 was judged gone: the log starts at 4, inside this batch): 3 stays gone.
+    const set = await batch(0, ['a0', 'a1', 'a2', 'a3', 'a4', 'a5']);
+    const { isWanted, wantsAnyIn } = wantedSet([3, 5]);
+    const taken = await takeWantedRecords(set, 4, [], isWanted, wantsAnyIn, decompress);
+    expect(text(taken.values)).toEqual(new Map([[5, 'a5']]));
   });
 
   it('leaves out an aborted transaction’s batches until its abort marker, and keeps a committed one beside it', async () => {
@@ -77,7 +86,7 @@ describe('taking wanted records out of a Fetch answer', () => {
       await batch(5, ['kept-5'], { transactional: true, producerId: 9 }),
     ]);
     const { isWanted, wantsAnyIn } = wantedSet([0, 1, 2, 3, 4, 5]);
-    const taken = await takeWantedRecords(set, [{ producerId: '9', firstOffset: 1 }], isWanted, wantsAnyIn, decompress);
+    const taken = await takeWantedRecords(set, 0, [{ producerId: '9', firstOffset: 1 }], isWanted, wantsAnyIn, decompress);
     expect(text(taken.values)).toEqual(
       new Map([
         [0, 'kept-0'],
@@ -90,7 +99,7 @@ describe('taking wanted records out of a Fetch answer', () => {
   it('inflates a compressed batch', async () => {
     const set = await batch(100, ['g100', 'g101', 'g102'], { compression: Types.GZIP });
     const { isWanted, wantsAnyIn } = wantedSet([101]);
-    const taken = await takeWantedRecords(set, [], isWanted, wantsAnyIn, decompress);
+    const taken = await takeWantedRecords(set, 0, [], isWanted, wantsAnyIn, decompress);
     expect(text(taken.values)).toEqual(new Map([[101, 'g101']]));
   });
 });
