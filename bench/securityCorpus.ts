@@ -45,6 +45,21 @@ interface Attack {
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const kb = (bytes: number) => (bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} kB`);
 
+/**
+ * fetch, sent again once when the connection closed before any answer came. That is a pooled
+ * keep-alive connection the server closed as it went idle, just as the client reused it (browsers
+ * retry those too); the attack is then tried on a fresh connection, where the server must hold.
+ */
+async function send(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const code = ((error as Error).cause as { code?: string } | undefined)?.code;
+    if (!(error instanceof TypeError) || !['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'].includes(code ?? '')) throw error;
+    return fetch(url, init);
+  }
+}
+
 async function answer(response: Response): Promise<{ status: number; size: number; text: string }> {
   const text = await response.text();
   return { status: response.status, size: Buffer.byteLength(text), text };
@@ -55,7 +70,7 @@ function browserUrl(target: Target, route: string): string {
 }
 
 const browserPost = (target: Target, route: string, body: unknown, origin = target.allowedOrigin) =>
-  fetch(browserUrl(target, route), { method: 'POST', headers: { origin, 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+  send(browserUrl(target, route), { method: 'POST', headers: { origin, 'content-type': 'text/plain;charset=UTF-8' }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
 
 /** A raw request (headers the fetch API refuses to send), the status line's code and the answer's size. */
 function rawRequest(url: string, request: string): Promise<{ status: number; size: number }> {
@@ -94,7 +109,7 @@ export const ATTACKS: readonly Attack[] = [
     expected: '4xx, an answer under 2 kB',
     run: async (t) => {
       const body = gzipSync(`{"batch":[${Array(160_000).fill('{}').join(',')}]}`, { level: 9 });
-      const { status, size } = await answer(await fetch(`${t.ingestUrl}/v1/batch`, { method: 'POST', headers: { authorization: basic(t.writeKey, ''), 'content-type': 'application/json', 'content-encoding': 'gzip' }, body, signal: AbortSignal.timeout(15_000) }));
+      const { status, size } = await answer(await send(`${t.ingestUrl}/v1/batch`, { method: 'POST', headers: { authorization: basic(t.writeKey, ''), 'content-type': 'application/json', 'content-encoding': 'gzip' }, body, signal: AbortSignal.timeout(15_000) }));
       return { got: `${status}, ${kb(size)} answer to ${body.length} B`, held: status >= 400 && status < 500 && size < 2048 };
     },
   },
@@ -104,7 +119,7 @@ export const ATTACKS: readonly Attack[] = [
     run: async (t) => {
       const body = gzipSync(`{"batch":[${Array(160_000).fill('{}').join(',')}]}`, { level: 9 });
       const answers = await Promise.all(
-        Array.from({ length: 4 }, async () => answer(await fetch(`${t.ingestUrl}/v1/batch`, { method: 'POST', headers: { authorization: basic(t.writeKey, ''), 'content-type': 'application/json', 'content-encoding': 'gzip' }, body, signal: AbortSignal.timeout(15_000) }))),
+        Array.from({ length: 4 }, async () => answer(await send(`${t.ingestUrl}/v1/batch`, { method: 'POST', headers: { authorization: basic(t.writeKey, ''), 'content-type': 'application/json', 'content-encoding': 'gzip' }, body, signal: AbortSignal.timeout(15_000) }))),
       );
       return { got: answers.map((a) => `${a.status}/${kb(a.size)}`).join(' '), held: answers.every((a) => a.status >= 400 && a.status < 500 && a.size < 2048) };
     },
@@ -115,7 +130,7 @@ export const ATTACKS: readonly Attack[] = [
     run: async (t) => {
       const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
       const body = `{"userId":"u1","event":"deep","properties":${deep}}`;
-      const { status, text } = await answer(await fetch(`${t.ingestUrl}/v1/track`, { method: 'POST', headers: { authorization: basic(t.writeKey, ''), 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(15_000) }));
+      const { status, text } = await answer(await send(`${t.ingestUrl}/v1/track`, { method: 'POST', headers: { authorization: basic(t.writeKey, ''), 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(15_000) }));
       return { got: `${status} ${text.slice(0, 60)}`, held: status === 400 && /deep|depth|nest/i.test(text) };
     },
   },
@@ -169,7 +184,7 @@ export const ATTACKS: readonly Attack[] = [
       let first429 = 0;
       let retryAfter: string | null = null;
       for (let i = 1; i <= t.authFailureLimit + 10 && first429 === 0; i += 1) {
-        const response = await fetch(`${t.ingestUrl}/api/v1/events`, { method: 'POST', headers: { authorization: basic(t.siteId, `wrong-${i}`), 'content-type': 'application/json' }, body: '{"name":"x","anonymous_id":"a"}', signal: AbortSignal.timeout(15_000) });
+        const response = await send(`${t.ingestUrl}/api/v1/events`, { method: 'POST', headers: { authorization: basic(t.siteId, `wrong-${i}`), 'content-type': 'application/json' }, body: '{"name":"x","anonymous_id":"a"}', signal: AbortSignal.timeout(15_000) });
         await response.arrayBuffer();
         if (response.status === 429) (first429 = i), (retryAfter = response.headers.get('retry-after'));
       }
@@ -189,7 +204,7 @@ export const ATTACKS: readonly Attack[] = [
     expected: '400',
     run: async (t) => {
       const body = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc3, 0x28]), Buffer.from('","anonymous_id":"a"}')]);
-      const { status } = await answer(await fetch(`${t.ingestUrl}/api/v1/events`, { method: 'POST', headers: { authorization: basic(t.siteId, t.apiKey), 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(15_000) }));
+      const { status } = await answer(await send(`${t.ingestUrl}/api/v1/events`, { method: 'POST', headers: { authorization: basic(t.siteId, t.apiKey), 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(15_000) }));
       return { got: String(status), held: status === 400 };
     },
   },
@@ -197,7 +212,7 @@ export const ATTACKS: readonly Attack[] = [
     attack: '__proto__ keys in the body',
     expected: '4xx or kept as plain data; no prototype polluted',
     run: async (t) => {
-      const { status } = await answer(await fetch(`${t.ingestUrl}/api/v1/events`, { method: 'POST', headers: { authorization: basic(t.siteId, t.apiKey), 'content-type': 'application/json' }, body: '{"name":"x","anonymous_id":"a","data":{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}', signal: AbortSignal.timeout(15_000) }));
+      const { status } = await answer(await send(`${t.ingestUrl}/api/v1/events`, { method: 'POST', headers: { authorization: basic(t.siteId, t.apiKey), 'content-type': 'application/json' }, body: '{"name":"x","anonymous_id":"a","data":{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}', signal: AbortSignal.timeout(15_000) }));
       return { got: String(status), held: status < 500 && ({} as Record<string, unknown>).polluted === undefined };
     },
   },
@@ -205,7 +220,7 @@ export const ATTACKS: readonly Attack[] = [
     attack: '/metrics on the public ingest port (workspace ids and volumes)',
     expected: '404',
     run: async (t) => {
-      const { status } = await answer(await fetch(`${t.ingestUrl}/metrics`, { signal: AbortSignal.timeout(15_000) }));
+      const { status } = await answer(await send(`${t.ingestUrl}/metrics`, { signal: AbortSignal.timeout(15_000) }));
       return { got: String(status), held: status === 404 };
     },
   },
@@ -213,9 +228,9 @@ export const ATTACKS: readonly Attack[] = [
     attack: 'activity page framed, sniffed or cached',
     expected: "CSP with frame-ancestors 'none', nosniff; API no-store",
     run: async (t) => {
-      const page = await fetch(`${t.activityUrl}/activity`, { headers: { authorization: basic(t.siteId, t.apiKey) }, signal: AbortSignal.timeout(15_000) });
+      const page = await send(`${t.activityUrl}/activity`, { headers: { authorization: basic(t.siteId, t.apiKey) }, signal: AbortSignal.timeout(15_000) });
       await page.arrayBuffer();
-      const api = await fetch(`${t.activityUrl}/activity/api/rows`, { headers: { authorization: basic(t.siteId, t.apiKey) }, signal: AbortSignal.timeout(15_000) });
+      const api = await send(`${t.activityUrl}/activity/api/rows`, { headers: { authorization: basic(t.siteId, t.apiKey) }, signal: AbortSignal.timeout(15_000) });
       await api.arrayBuffer();
       const csp = page.headers.get('content-security-policy') ?? '';
       const got = `CSP ${csp ? 'set' : 'missing'}, frame-ancestors ${/frame-ancestors 'none'/.test(csp) ? "'none'" : 'missing'}, nosniff ${page.headers.get('x-content-type-options') ?? 'missing'}, API cache ${api.headers.get('cache-control') ?? 'missing'}`;
@@ -235,7 +250,7 @@ export async function runCorpus(target: Target, options: { readonly slow: boolea
       const { got, held } = await attack.run(target);
       results.push({ attack: attack.attack, expected: attack.expected, got, held });
     } catch (error) {
-      results.push({ attack: attack.attack, expected: attack.expected, got: `error: ${(error as Error).message}`, held: false });
+      results.push({ attack: attack.attack, expected: attack.expected, got: `error: ${(error as Error).message}${(error as Error).cause ? ` (${String(((error as Error).cause as { code?: string }).code ?? (error as Error).cause)})` : ''}`, held: false });
     }
   }
   return results;

@@ -191,12 +191,20 @@ export async function crashAgainstModel(run: CrashRun, child: { current: ChildPr
     const horizon = last + GRACE_S * 1000 + 2000;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, horizon - Date.now())));
     await waitForMerger(kafka, topics, run.groupId, true, 180_000);
-    // The windows ending up to the horizon fire once the control clock passes them.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const read = await readAll(kafka, catalog, topics, ['mergedEvents', 'campaignTriggers', 'activity', 'anonymousEvents']);
-    const actual = read.map(canonical);
+    // The windows ending up to the horizon fire once the control clock passes them: a tick, then
+    // a batch, which under load (a merger just restarted, the other suites on the same cores)
+    // can take more than a moment. Every window ends before the horizon, so waiting longer adds
+    // nothing the model does not expect: read until nothing is missing, or 30 s have passed.
     const modelOutputs = ReferenceModel.run(records, horizon);
     const expected = modelOutputs.map(canonical);
+    const readOutputs = () => readAll(kafka, catalog, topics, ['mergedEvents', 'campaignTriggers', 'activity', 'anonymousEvents']);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    let read = await readOutputs();
+    for (const settleBy = Date.now() + 30_000; excess(expected, read.map(canonical)).length > 0 && Date.now() < settleBy; ) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      read = await readOutputs();
+    }
+    const actual = read.map(canonical);
 
     const log = logs.map(readLog).join('\n');
     const lines = log.split('\n');
