@@ -20,6 +20,7 @@ start_node() {
   redis-server --bind "$REDIS_HOST" --port "$port" --dir "$dir" \
     --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
     --appendonly yes --appendfsync everysec --save "" \
+    --hash-max-listpack-entries 256 --hash-max-listpack-value 512 \
     --daemonize yes --pidfile "$RUN_DIR/redis-cluster-$port.pid" --logfile "$LOG_DIR/redis-cluster-$port.log" \
     || die "redis-server on $port did not start; see $LOG_DIR/redis-cluster-$port.log"
 }

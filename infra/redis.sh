@@ -20,8 +20,11 @@ start() {
   if [[ -n "${REDIS_ACL_USER:-}" ]]; then
     acl=(--user default off --user "$REDIS_ACL_USER" on ">$REDIS_ACL_PASSWORD" '~*' '&*' '+@all')
   fi
+  # hash-max-listpack-*: the merger's compact records live in hashes kept in the listpack
+  # encoding up to these sizes (docs/deployment.md, Redis).
   redis-server --bind "$REDIS_HOST" --port "$REDIS_PORT" --dir "$DATA_DIR" \
     --appendonly yes --appendfsync everysec --save "" "${acl[@]}" \
+    --hash-max-listpack-entries 256 --hash-max-listpack-value 512 \
     --daemonize yes --pidfile "$PID_FILE" --logfile "$LOG_FILE" \
     || die "redis-server did not start; see $LOG_FILE"
 }

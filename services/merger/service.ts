@@ -40,6 +40,7 @@ import { startControlConsumer } from './control/controlConsumer';
 import { startDataPlane } from './dataPlaneConsumer';
 import { PartitionProgress } from './redis/partitionProgress';
 import { startOrderStage } from './order/orderStage';
+import { compactOptions } from './redis/listpackLimits';
 import { OrderedEntityStore } from './redis/orderedEntityStore';
 
 export type MergerConfig = Config<'kafka' | 'topics' | 'registry' | 'redis' | 'merger'>;
@@ -126,6 +127,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
       throw new Error(problem);
     }
   }
+  const compact = await compactOptions(redis, ordered && config.merger.pendingPointers && config.merger.compactRecords, logger);
   const pendingReader = new OffsetReader(kafka, logger, { timeoutMs: config.merger.pendingReadTimeoutMs });
   const ticker = new Ticker(kafka, catalog, topic, ordered ? config.merger.controlTickIntervalMs : config.merger.tickIntervalMs, logger);
   if (!options.rebuild) await ticker.start();
@@ -384,7 +386,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
         commandsTopic: config.topics.commands,
         personOpsTopic: config.topics.personOps,
         personOrderTopic: config.topics.personOrder,
-        context: { store, entities: new OrderedEntityStore(store), catalog, logger, reorderMs: config.merger.reorderMs, now: Date.now, readPending: (partition, offsets) => pendingReader.read(topic, partition, offsets), pendingPointers: config.merger.pendingPointers },
+        context: { store, entities: new OrderedEntityStore(store, compact), catalog, logger, reorderMs: config.merger.reorderMs, now: Date.now, readPending: (partition, offsets) => pendingReader.read(topic, partition, offsets), pendingPointers: config.merger.pendingPointers },
         maxHeldInbound: config.merger.maxHeldInbound,
         progress: new PartitionProgress(redis, store.keys, topic, [topic, config.topics.commands]),
         ticker,

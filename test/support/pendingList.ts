@@ -7,11 +7,25 @@ import Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { OffsetReader } from '../../services/merger/kafka/offsetReader';
 import { resolvePending } from '../../services/merger/pendingBodies';
-import { decodeStoredPending, type StoredPending } from '../../services/merger/redis/codec';
+import type { StoredPending } from '../../services/merger/redis/codec';
 import { KeySpace } from '../../services/merger/redis/keys';
+import { compactOptions } from '../../services/merger/redis/listpackLimits';
+import { OrderedEntityStore, type LoadedOrdered } from '../../services/merger/redis/orderedEntityStore';
+import { defineMergerCommands } from '../../services/merger/redis/scripts';
+import { StateStore } from '../../services/merger/redis/stateStore';
 import { SchemaCatalog } from '../../services/shared/avro/catalog';
 import type { TopicConfig } from '../../services/shared/config';
 import { config, testLogger } from './stack';
+
+/**
+ * An anonymous id's state as the merger loads it, from its own keys or its compact record
+ * (services/merger/redis/orderedEntityStore.ts), with its pending pointers.
+ */
+export async function anonymousState(redis: Redis, prefix: string, workspace: string, anonymousId: string): Promise<LoadedOrdered> {
+  const store = new OrderedEntityStore(new StateStore(defineMergerCommands(redis), new KeySpace(prefix)), await compactOptions(redis, true, testLogger));
+  const [loaded] = await store.load([{ entity: { kind: 'anonymous', workspace, anonymousId }, ids: [], withPending: true, outbox: [] }]);
+  return loaded as LoadedOrdered;
+}
 
 export class PendingLists {
   private constructor(
@@ -27,9 +41,8 @@ export class PendingLists {
     return new PendingLists(new Redis(redisUrl), new OffsetReader(kafka, testLogger), catalog, topics);
   }
 
-  async stored(prefix: string, workspace: string, anonymousId: string): Promise<StoredPending[]> {
-    const entries = await this.redis.lrangeBuffer(new KeySpace(prefix).entity({ kind: 'anonymous', workspace, anonymousId }).pending, 0, -1);
-    return entries.map(decodeStoredPending);
+  async stored(prefix: string, workspace: string, anonymousId: string): Promise<readonly StoredPending[]> {
+    return (await anonymousState(this.redis, prefix, workspace, anonymousId)).storedPending;
   }
 
   /** The ids of the pending events, in stored order. */

@@ -6,6 +6,10 @@
  *                                                the outbox: "x:<partition>:<offset>" → outputs
  *   <prefix>:{<ws>|a|<anonymous id>}:q   list    pending events (SPEC R1)
  *   <prefix>:{<ws>|a|<anonymous id>}:d   zset    seen event ids → received_at (SPEC R7)
+ *   <prefix>:{<stripe tag>}:n:<ws>       string  compact records (compactRecord.ts): the stripe's
+ *                                                number of buckets; its buckets are hashes
+ *   <prefix>:{<stripe tag>}:n:<ws>|<i>   hash    12 bytes of SHA-256 of an anonymous id → its record
+ *                                                ('' → the day it was last swept)
  *   <prefix>:{<ws>|p|<person key>}:{s,d}          a person's own events, same shapes
  *   <prefix>:{<ws>|p|<person key>}:a     set     the person's anonymous ids
  *   <prefix>:{<ws>|i}:{s,d}                       a workspace's invite events
@@ -19,11 +23,16 @@
  *   <prefix>:{part|<topic>|<n>}:t        zset    grace timers "<ws>/<anonymous id>" → window end
  *   <prefix>:{part|<topic>|<n>}:o        hash    two planes: positions about to be committed (redis/partitionProgress.ts)
  *
+ * The stripe tag of a compact record is `<ws>|n` on one Redis — a workspace's records share one
+ * linear-hashing table — and, on a Redis Cluster, a tag of the slot the anonymous id's own tag is
+ * in (slotTags.ts), so that one script moves an id between its record and its own keys.
+ *
  * Workspace ids cannot hold '|' or braces, so a tag never mixes two entities of different
  * workspaces; an anonymous id holding a '}' still gives all of its keys the same tag.
  */
 import { personKey, type PersonRef } from '../../shared/model/person';
 import type { EntityRef } from '../model/entities';
+import { slotOf, slotTag } from './slotTags';
 
 export interface EntityKeys {
   /** state hash (the outbox entries are fields of it: one HSET writes both) */
@@ -61,6 +70,12 @@ export class KeySpace {
   entity(entity: EntityRef): EntityKeys {
     const tag = this.tag(entity);
     return { state: `${tag}:s`, pending: `${tag}:q`, seen: `${tag}:d` };
+  }
+
+  /** The stripe key of an anonymous id's compact record; `bySlot` on a Redis Cluster. */
+  compactStripe(workspace: string, anonymousId: string, bySlot: boolean): string {
+    const tag = bySlot ? slotTag(slotOf(this.tag({ kind: 'anonymous', workspace, anonymousId }))) : `${workspace}|n`;
+    return `${this.prefix}:{${tag}}:n:${workspace}`;
   }
 
   personIndex(workspace: string, person: PersonRef): string {

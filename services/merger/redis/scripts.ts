@@ -12,12 +12,22 @@ import { projectRoot } from '../../shared/projectRoot';
 
 export const SCRIPT_DIR = path.join(projectRoot(), 'services/merger/redis/scripts');
 
+/**
+ * A script's text with each `--@include "<name>"` line replaced by scripts/includes/<name>.lua
+ * (BullMQ's idea): Redis runs one self-contained text per script, and code two scripts need is
+ * written once.
+ */
+export function scriptText(file: string): string {
+  return readFileSync(path.join(SCRIPT_DIR, file), 'utf8').replace(/^--@include "([A-Za-z]+)"$/gm, (_, name: string) => readFileSync(path.join(SCRIPT_DIR, 'includes', `${name}.lua`), 'utf8'));
+}
 
 export interface MergerCommands {
   /** The arguments as one MessagePack array (see scripts/loadEntities.lua). */
   loadEntitiesBuffer(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<Array<[Buffer[], Buffer[], number[], Buffer[], Buffer[]] | 0>>;
   /** The arguments as one MessagePack array (see scripts/loadOrdered.lua). */
-  loadOrderedBuffer(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<Array<[Buffer | null, Buffer | null, Buffer[], Array<Buffer | null>, Array<Buffer | null>] | 0>>;
+  loadOrderedBuffer(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<Array<[Buffer | null, Buffer | null, Buffer[], Array<Buffer | null>, Array<Buffer | null>] | [Buffer, Buffer] | 0>>;
+  /** The arguments as one MessagePack array (see scripts/commitCompact.lua). */
+  commitCompact(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number[]>;
   /** The arguments as one MessagePack array (see scripts/commitEntities.lua). */
   commitEntities(numberOfKeys: number, keys: string[], packedArgs: [Buffer]): Promise<number[]>;
   /** The arguments as one MessagePack array (see scripts/cleanOutboxes.lua). */
@@ -39,7 +49,7 @@ export function defineMergerCommands(redis: Redis | Cluster): MergerRedis {
     const match = /^([A-Za-z]+)(?:-(\d+))?\.lua$/.exec(file);
     if (!match) continue;
     const [, name, keys] = match as unknown as [string, string, string | undefined];
-    const lua = readFileSync(path.join(SCRIPT_DIR, file), 'utf8');
+    const lua = scriptText(file);
     redis.defineCommand(name, keys === undefined ? { lua } : { numberOfKeys: Number(keys), lua });
   }
   return redis as MergerRedis;

@@ -163,6 +163,11 @@ export const mergerSettings = {
     description:
       'Two planes: keep pending events as pointers into the inbound topic instead of copies in Redis (docs/design-pending-pointers.md); the topic must then keep records longer than the longest workspace retention (checked at start). false: copies, as before; either setting reads both kinds, so it can be switched with a rolling restart',
   }),
+  compactRecords: boolean('ANONMERGE_MERGER_COMPACT_RECORDS', {
+    default: 'true',
+    description:
+      'Two planes, with pointers: an anonymous id whose state is only pending events is kept as one compact record in a shared Redis hash (~20 bytes per pending event) instead of three keys of its own (docs/design-pending-pointers.md); false: own keys only. Either setting reads both, so it can be switched with a rolling restart',
+  }),
   inboundRetentionMarginHours: integer('ANONMERGE_MERGER_INBOUND_RETENTION_MARGIN_HOURS', {
     default: '48',
     min: 0,

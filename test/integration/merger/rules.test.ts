@@ -12,7 +12,7 @@ import { KeySpace } from '../../../services/merger/redis/keys';
 import type { RunningMerger } from '../../../services/merger/service';
 import type { InboundRecord, WorkspaceSettings } from '../../../services/shared/model/inbound';
 import { anonymousEvent, DEFAULT_SETTINGS, deleteRedisPrefix, identify, InboundWriter, OutputReader, personEvent, startTestMerger } from '../../support/merger';
-import { PendingLists } from '../../support/pendingList';
+import { anonymousState, PendingLists } from '../../support/pendingList';
 import { expectPoisonDeadLettered } from '../../support/poisonRecords';
 import { config, deleteTopics, isolatedTopics, testKafka, uniqueName } from '../../support/stack';
 
@@ -62,9 +62,12 @@ describe('SPEC rules against the real stack', () => {
     const T = ahead();
     await writer.write([anonymousEvent(ws, 'A', T, 'r1-e1')]);
     await reader.until(() => reader.of(ws).anonymousEvents.length === 1);
-    const keys = new KeySpace(merger.prefix).entity({ kind: 'anonymous', workspace: ws, anonymousId: 'A' });
-    expect(await redis.llen(keys.pending)).toBe(1);
-    expect(await redis.pttl(keys.pending)).toBeGreaterThan(0); // dropped for good after the retention
+    // An id nobody identified is one compact record (docs/design-pending-pointers.md), not keys of its own.
+    const state = await anonymousState(redis, merger.prefix, ws, 'A');
+    expect(state.storedPending).toHaveLength(1);
+    expect(await redis.exists(new KeySpace(merger.prefix).entity({ kind: 'anonymous', workspace: ws, anonymousId: 'A' }).state)).toBe(0);
+    // Dropped for good after the retention (and a day).
+    expect(state.compact?.record?.expireAt).toBeGreaterThan(T + 30 * 86_400_000);
     const mine = reader.of(ws);
     expect(mine.anonymousEvents[0]).toMatchObject({ anonymous_id: 'A', event_id: 'r1-e1', received_at: T });
     expect(mine.mergedEvents).toEqual([]);
