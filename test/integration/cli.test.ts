@@ -11,6 +11,7 @@ import { compareStates, rebuildState } from '../../services/cli/commands/rebuild
 import { explain } from '../../services/cli/commands/explain';
 import { replayDeadLetters } from '../../services/cli/commands/dlqReplay';
 import { addPartitions } from '../../services/cli/commands/partitions';
+import { waitForLeaders } from '../../services/shared/kafka/topics';
 import type { DeadLetter } from '../../services/shared/model/outbound';
 import { toWire } from '../../services/shared/model/inbound';
 import { anonymousEvent, identify, InboundWriter, mergerConfig, OutputReader, personEvent, startTestMerger } from '../support/merger';
@@ -119,7 +120,12 @@ describe('anonmerge commands', () => {
 
   it('partitions add: more partitions, never fewer; the commands topic grows with inbound', async () => {
     const extra = isolatedTopics('partitions', 2);
-    await withAdmin(kafka, (admin) => admin.createTopics({ topics: [{ topic: extra.inbound, numPartitions: 2 }, { topic: extra.commands, numPartitions: 2 }] }));
+    // Not kafkajs' own wait for leaders: it gives up on the broker's "does not host this
+    // topic-partition" while the new topic's metadata spreads (a CI failure); ours retries it.
+    await withAdmin(kafka, async (admin) => {
+      await admin.createTopics({ topics: [{ topic: extra.inbound, numPartitions: 2 }, { topic: extra.commands, numPartitions: 2 }], waitForLeaders: false });
+      await waitForLeaders(admin, [extra.inbound, extra.commands], 30_000);
+    });
     expect(await addPartitions(kafka, extra, 'inbound', 4)).toMatch(/: 2 → 4 partitions/);
     const counts = await withAdmin(kafka, async (admin) => (await admin.fetchTopicMetadata({ topics: [extra.inbound, extra.commands] })).topics.map((t) => t.partitions.length));
     expect(counts).toEqual([4, 4]);

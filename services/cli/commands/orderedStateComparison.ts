@@ -16,7 +16,7 @@
  * is left out (one left by a crash, never read).
  */
 import { decodeStoredPending, type StoredPending } from '../../merger/redis/codec';
-import { compactSeen } from '../../merger/redis/compactForm';
+import { compactExpired, compactSeen } from '../../merger/redis/compactForm';
 import { compactField, decodeCompact } from '../../merger/redis/compactRecord';
 import type { AnyRedis } from '../../shared/redis/client';
 import { scanKeys } from '../../shared/redis/scanKeys';
@@ -51,8 +51,9 @@ interface AnonymousForm {
 }
 
 const ANONYMOUS_KEY = /^\{([^|{}]*)\|a\|(.*)\}:([sqd])$/;
-const COMPACT_BUCKET = /^\{[^}]*\}:n:([^|]*)\|\d+$/;
-const COMPACT_STRIPE = /^\{[^}]*\}:n:[^|]*$/;
+// A stripe's tag is "<ws>|n" on one Redis, a base-36 slot tag on a Cluster (keys.ts).
+const COMPACT_BUCKET = /^\{(?:[^{}|]*\|n|[0-9a-z]+)\}:n:([^{}|]*)\|\d+$/;
+const COMPACT_STRIPE = /^\{(?:[^{}|]*\|n|[0-9a-z]+)\}:n:[^{}|]*$/;
 
 /** An anonymous id's state, the same text from its own keys or from its compact record. */
 function anonymousText(form: AnonymousForm): string {
@@ -99,6 +100,7 @@ export async function compareOrderedStates(redis: AnyRedis, left: string, right:
           const raw = flat[i + 1] as Buffer;
           if (field.length === 0) continue;
           const record = decodeCompact(raw);
+          if (compactExpired(record, Date.now())) continue; // no state, as the merger reads it
           const last = record.entries[record.entries.length - 1];
           const o = JSON.stringify({ p: null, w: null, a: last ? { at: last.receivedAt, id: last.id, content: '' } : null, q: record.partition });
           const pending: StoredPending[] = record.entries.map((e) => ({ kind: 'pointer', receivedAt: e.receivedAt, partition: record.partition, offset: e.offset }));

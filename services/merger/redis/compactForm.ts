@@ -14,9 +14,11 @@
  * - the last item applied is its last pending event, with no other item sharing its
  *   (received_at, id) (ordered/appliedStamp.ts: an empty content key).
  *
- * Pending events older than the newest one by more than the retention and a day are dropped, as
- * the per-id keys drop their seen ids: no bind can merge them (R1) and no copy of their ids can
- * come within the retention of them (R7), so nothing decided changes.
+ * Nothing is trimmed that the own keys keep: their pending list keeps every event until the keys
+ * expire, so does the record (a bind after the retention was raised merges the same events). The
+ * own keys trim their seen ids at each write to those received before the newest of the write
+ * less the retention and a day; the record keeps that cutoff (`seenFrom`) and counts as seen only
+ * the events at or after it.
  */
 import type { StoredPending } from './codec';
 import { expiryHourOf, type CompactEntry, type CompactRecord } from './compactRecord';
@@ -35,9 +37,16 @@ export interface CompactView {
   readonly applied: EntityApplied;
 }
 
-export function compactView(record: CompactRecord, ids: readonly string[]): CompactView {
+/** Each id's latest received_at, of the ids still counted as seen. */
+function seenOf(record: CompactRecord): Map<string, number> {
   const latest = new Map<string, number>();
   for (const entry of record.entries) latest.set(entry.id, entry.receivedAt);
+  if (record.seenFrom > 0) for (const [id, at] of latest) if (at < record.seenFrom) latest.delete(id);
+  return latest;
+}
+
+export function compactView(record: CompactRecord, ids: readonly string[]): CompactView {
+  const latest = seenOf(record);
   const seen = new Map<string, number>();
   for (const id of ids) {
     const at = latest.get(id);
@@ -53,9 +62,7 @@ export function compactView(record: CompactRecord, ids: readonly string[]): Comp
 
 /** Every id a record has counted, at its received_at: what the per-id keys' seen ids hold. */
 export function compactSeen(record: CompactRecord): Array<{ id: string; receivedAt: number }> {
-  const latest = new Map<string, number>();
-  for (const entry of record.entries) latest.set(entry.id, entry.receivedAt);
-  return [...latest].map(([id, receivedAt]) => ({ id, receivedAt }));
+  return [...seenOf(record)].map(([id, receivedAt]) => ({ id, receivedAt }));
 }
 
 export interface CompactCandidate {
@@ -85,8 +92,10 @@ export function compactAfter(c: CompactCandidate): CompactRecord | null {
   if (c.before !== null && c.before.partition !== by) return null;
   const added: CompactEntry[] = [];
   const addedSeen = new Map<string, number>();
+  let newestNow = 0;
   for (const event of c.added) {
     if (!event.source || event.source.partition !== by) return null;
+    newestNow = Math.max(newestNow, event.receivedAt);
     added.push({ receivedAt: event.receivedAt, offset: event.source.offset, id: event.id });
     addedSeen.set(event.id, event.receivedAt);
   }
@@ -97,10 +106,16 @@ export function compactAfter(c: CompactCandidate): CompactRecord | null {
   const final = all[all.length - 1];
   if (!final || final.receivedAt !== last.at || final.id !== last.id) return null;
   let newest = 0;
-  for (const entry of all) newest = Math.max(newest, entry.receivedAt);
-  const keepFrom = newest - c.retentionMs - DAY_MS;
-  const entries = all.filter((e) => e.receivedAt >= keepFrom);
-  return { version: c.newVersion, expireAt: expiryHourOf(newest + c.retentionMs + DAY_MS) * HOUR_MS, partition: by, entries };
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const entry of all) {
+    newest = Math.max(newest, entry.receivedAt);
+    oldest = Math.min(oldest, entry.receivedAt);
+  }
+  // The own keys' seen trim of this write (orderedEntityStore.ts), on top of the earlier ones; a
+  // cutoff below every event changes nothing, now or later (later events are newer), so it is
+  // not kept.
+  const cutoff = Math.max(c.before?.seenFrom ?? 0, newestNow - c.retentionMs - DAY_MS);
+  return { version: c.newVersion, expireAt: expiryHourOf(newest + c.retentionMs + DAY_MS) * HOUR_MS, partition: by, seenFrom: cutoff > oldest ? cutoff : 0, entries: all };
 }
 
 /** Whether a stored record counts as gone (its per-id keys would have expired by now). */

@@ -2,11 +2,12 @@
  * The compact record of an anonymous id that has only ever had events (docs/design-pending-pointers.md,
  * "The compact record"): one binary value in a shared Redis hash instead of three keys. Pure.
  *
- *   bytes 0–2    big-endian: the format (top 3 bits, 1) and the hour since the epoch from which
+ *   bytes 0–2    big-endian: the format (top 3 bits) and the hour since the epoch from which
  *                the record is expired (21 bits, to the year 2209): Lua reads it there without
  *                decoding the rest (scripts/commitCompact.lua sweeps)
  *   varint       version (the compare-and-set of orderedEntityStore.ts; kept across forms)
  *   varint       partition of every pointer
+ *   varint       format 2 only: the expiry minus `seenFrom` (compactForm.ts); format 1 has none
  *   per pending event, in the order applied:
  *     varint          the first: the expiry minus its received_at (~31 days: 5 bytes, not 6)
  *     zigzag varint   the others: received_at minus the previous one's
@@ -21,7 +22,9 @@
  */
 import { hash } from 'node:crypto';
 
-export const COMPACT_FORMAT = 1;
+/** Format 1: no seen cutoff (nearly every record); 2: with one. */
+const FORMAT_PLAIN = 1;
+const FORMAT_SEEN_FROM = 2;
 const HOUR_BITS = 2 ** 21;
 const HOUR_MS = 3_600_000;
 
@@ -36,6 +39,11 @@ export interface CompactRecord {
   /** Expired from this instant on (ms, a whole hour). */
   readonly expireAt: number;
   readonly partition: number;
+  /**
+   * Events received before this count as seen no more (SPEC R7), as the own keys' seen ids are
+   * trimmed (compactForm.ts); 0 when none is.
+   */
+  readonly seenFrom: number;
   /** Pending events in the order they were applied (their received_at order). */
   readonly entries: readonly CompactEntry[];
 }
@@ -54,17 +62,21 @@ export function expiryHourOf(ms: number): number {
 // one scratch buffer (this runs for every anonymous id of every batch), copied out at the end.
 const scratch = Buffer.allocUnsafe(64 * 1024);
 
+/** What cannot be a record (too long, a number out of range): the id keeps its own keys. */
+class NotRepresentable extends Error {}
+
 class Writer {
   private at = 0;
+  constructor(private readonly limit: number) {}
   private room(bytes: number): void {
-    if (this.at + bytes > scratch.length) throw new Error('compact record larger than 64 KiB');
+    if (this.at + bytes > this.limit) throw new NotRepresentable('compact record longer than its limit');
   }
   byte(value: number): void {
     this.room(1);
     scratch[this.at++] = value;
   }
   varint(value: number): void {
-    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`not a varint: ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0) throw new NotRepresentable(`not a varint: ${value}`);
     this.room(8);
     let rest = value;
     while (rest >= 0x80) {
@@ -187,16 +199,28 @@ const ID_TEXT = 0;
 const ID_ULID_AT_RECEIVED = 1;
 const ID_ULID = 2;
 
-export function encodeCompact(record: CompactRecord): Buffer {
-  const w = new Writer();
+/** The record's bytes, or null when it would be longer than `limit` or a number is out of range. */
+export function encodeCompactWithin(record: CompactRecord, limit: number): Buffer | null {
+  try {
+    return encodeCompact(record, Math.min(limit, scratch.length));
+  } catch (error) {
+    if (error instanceof NotRepresentable) return null;
+    throw error;
+  }
+}
+
+export function encodeCompact(record: CompactRecord, limit = scratch.length): Buffer {
+  const w = new Writer(limit);
   const hour = record.expireAt / HOUR_MS;
   if (!Number.isInteger(hour) || hour < 0 || hour >= HOUR_BITS) throw new Error(`compact record expiry not a whole hour in range: ${record.expireAt}`);
-  const head = COMPACT_FORMAT * HOUR_BITS + hour;
+  if (record.seenFrom > record.expireAt) throw new Error('compact record seen cutoff after its expiry');
+  const head = (record.seenFrom > 0 ? FORMAT_SEEN_FROM : FORMAT_PLAIN) * HOUR_BITS + hour;
   w.byte(Math.floor(head / 65536));
   w.byte(Math.floor(head / 256) % 256);
   w.byte(head % 256);
   w.varint(record.version);
   w.varint(record.partition);
+  if (record.seenFrom > 0) w.varint(record.expireAt - record.seenFrom);
   let receivedAt = 0;
   let offset = 0;
   record.entries.forEach((entry, i) => {
@@ -225,11 +249,12 @@ export function decodeCompact(value: Buffer): CompactRecord {
   const r = new Reader(value);
   const head = r.byte() * 65536 + r.byte() * 256 + r.byte();
   const format = Math.floor(head / HOUR_BITS);
-  if (format !== COMPACT_FORMAT) throw new Error(`compact record of unknown format ${format}`);
+  if (format !== FORMAT_PLAIN && format !== FORMAT_SEEN_FROM) throw new Error(`compact record of unknown format ${format}`);
   const hour = head % HOUR_BITS;
   const expireAt = hour * HOUR_MS;
   const version = r.varint();
   const partition = r.varint();
+  const seenFrom = format === FORMAT_SEEN_FROM ? expireAt - r.varint() : 0;
   const entries: CompactEntry[] = [];
   let receivedAt = 0;
   let offset = 0;
@@ -248,7 +273,7 @@ export function decodeCompact(value: Buffer): CompactRecord {
     } else throw new Error(`compact record id kind ${kind}`);
     entries.push({ receivedAt, offset, id });
   }
-  return { version, expireAt, partition, entries };
+  return { version, expireAt, partition, seenFrom, entries };
 }
 
 /** Read without decoding: the instant from which a stored record counts as expired. */

@@ -10,12 +10,13 @@
  * An anonymous id whose state is only pending events is kept instead as a compact record in a
  * shared hash (compactForm.ts, compactRecord.ts; commitCompact.lua): the same state in ~20 bytes
  * per pending event rather than three keys. It moves to its own keys for good when its state
- * stops fitting one (a bind, a duplicate): its keys are written first, then the record deleted,
- * and a record left by a crash between the two is never read (its keys win).
+ * stops fitting one (a bind, a duplicate): the script that writes its keys first checks that the
+ * record is still the one the decision read, and deletes it (commitEntities.lua). A new id's
+ * first write of either form checks that the other form is not there.
  */
 import { decodeStoredPending, type StoredPending } from './codec';
 import { compactAfter, compactExpired, compactSeen, compactView } from './compactForm';
-import { compactField, decodeCompact, encodeCompact, type CompactRecord } from './compactRecord';
+import { compactField, decodeCompact, encodeCompactWithin, type CompactRecord } from './compactRecord';
 import type { PendingEvent } from '../model/state';
 import type { EntityRef } from '../model/entities';
 import { NOTHING_APPLIED, type AppliedStamp, type EntityApplied } from '../ordered/appliedStamp';
@@ -129,8 +130,11 @@ export interface OrderedCommit {
   readonly now: number;
 }
 
-/** What the entity's own keys get: its state as decided, or — leaving a compact record — with the record's events and ids too. */
-function ownKeysCommit(c: OrderedCommit, leaving: CompactRecord | null): EntityCommit {
+/**
+ * What the entity's own keys get: its state as decided, or — leaving a compact record — with the
+ * record's events and ids too. `record` guards an anonymous id's first write of its keys.
+ */
+function ownKeysCommit(c: OrderedCommit, leaving: CompactRecord | null, record: EntityCommit['record']): EntityCommit {
   const { last, by, others } = c.applied;
   const stored: StoredOrdered = { p: c.state.person, w: c.state.window, a: last, ...(by !== null ? { q: by } : {}), ...(Object.keys(others).length > 0 ? { o: others } : {}) };
   let newPending = c.state.pending;
@@ -166,12 +170,12 @@ function ownKeysCommit(c: OrderedCommit, leaving: CompactRecord | null): EntityC
     seenExpireAt: seen.length > 0 ? newest + c.retentionMs + DAY_MS : 0,
     outbox: c.outbox,
     published: c.published,
+    ...(record ? { record } : {}),
   };
 }
 
 interface CompactWrite {
   readonly entity: EntityRef & { kind: 'anonymous' };
-  readonly op: 'w' | 'd';
   readonly expected: Buffer;
   readonly value: Buffer;
   readonly expireAt: number;
@@ -233,7 +237,7 @@ export class OrderedEntityStore {
    * compact record); false for those that moved.
    */
   async commit(commits: readonly OrderedCommit[]): Promise<boolean[]> {
-    const ownKeys: Array<{ index: number; entity: EntityRef; commit: EntityCommit; leaving: Buffer | null }> = [];
+    const ownKeys: Array<{ index: number; entity: EntityRef; commit: EntityCommit }> = [];
     const compactWrites: Array<{ index: number; write: CompactWrite }> = [];
     commits.forEach((c, index) => {
       const entity = c.entity;
@@ -252,35 +256,35 @@ export class OrderedEntityStore {
           outboxEntries: c.outbox.size + c.published.length,
           retentionMs: c.retentionMs,
         });
-        const value = record ? encodeCompact(record) : null;
-        if (record && value && value.length <= this.compact.largestValue) {
-          compactWrites.push({ index, write: { entity, op: 'w', expected: before?.raw ?? NONE, value, expireAt: record.expireAt } });
+        const value = record ? encodeCompactWithin(record, this.compact.largestValue) : null;
+        if (record && value) {
+          compactWrites.push({ index, write: { entity, expected: before?.raw ?? NONE, value, expireAt: record.expireAt } });
           return;
         }
       }
-      ownKeys.push({ index, entity, commit: ownKeysCommit(c, before?.record ?? null), leaving: before?.raw ?? null });
+      // An anonymous id writing its own keys for the first time: its record (or its having none) is checked, and replaced.
+      const firstOwn = entity.kind === 'anonymous' && (before !== null || c.expectedVersion === 0);
+      const guard = firstOwn && entity.kind === 'anonymous' ? { stripe: this.stripeOf(entity) as string, field: compactField(entity.anonymousId), expected: before?.raw ?? NONE } : undefined;
+      ownKeys.push({ index, entity, commit: ownKeysCommit(c, before?.record ?? null, guard) });
     });
     const applied = new Array<boolean>(commits.length);
-    const [ownApplied, compactApplied] = await Promise.all([this.store.commitEntities(ownKeys), this.writeCompact(compactWrites.map((w) => w.write), commits[0]?.now ?? Date.now())]);
+    const [ownApplied, compactApplied] = await Promise.all([this.store.commitEntities(ownKeys), this.writeCompact(compactWrites.map((w) => w.write))]);
     ownKeys.forEach(({ index }, j) => (applied[index] = ownApplied[j] === true));
     compactWrites.forEach(({ index }, j) => (applied[index] = compactApplied[j] === true));
-    // Records whose ids now have their own keys: deleted (a crash before this leaves one that is never read).
-    const left = ownKeys.filter((o, j) => o.leaving !== null && ownApplied[j] === true);
-    if (left.length > 0) await this.writeCompact(left.map((o) => ({ entity: o.entity as CompactWrite['entity'], op: 'd', expected: o.leaving as Buffer, value: NONE, expireAt: 0 })), commits[0]?.now ?? Date.now());
     return applied;
   }
 
-  private async writeCompact(writes: readonly CompactWrite[], now: number): Promise<boolean[]> {
+  private async writeCompact(writes: readonly CompactWrite[]): Promise<boolean[]> {
     if (writes.length === 0) return [];
     const stateKeys = writes.map((w) => this.store.entityKeys(w.entity).state);
     const done = new Array<boolean>(writes.length);
     const groups = await callPerSlot<number[]>(this.store.redis, stateKeys, (target, indexes) => {
       const flatKeys: string[] = [];
-      const flatArgs: Array<string | Buffer> = [String(now), String(this.compact.mostPerBucket)];
+      const flatArgs: Array<string | Buffer> = [String(this.compact.mostPerBucket)];
       for (const i of indexes) {
         const w = writes[i] as CompactWrite;
         flatKeys.push(stateKeys[i] as string, this.stripeOf(w.entity) as string);
-        flatArgs.push(w.op, compactField(w.entity.anonymousId), w.expected, w.value, String(w.expireAt));
+        flatArgs.push(compactField(w.entity.anonymousId), w.expected, w.value, String(w.expireAt));
       }
       return target.commitCompact(flatKeys.length, flatKeys, [packArgs(flatArgs)]);
     });

@@ -51,6 +51,11 @@ export interface EntityCommit {
   readonly outbox: ReadonlyMap<string, Buffer>;
   /** Positions of outbox entries whose outputs were published: deleted with this write. */
   readonly published: readonly string[];
+  /**
+   * An anonymous id's first write of its own keys: applied only if its compact record is still
+   * `expected` (empty: none), which it replaces (redis/orderedEntityStore.ts). Absent: no check.
+   */
+  readonly record?: { readonly stripe: string; readonly field: Buffer; readonly expected: Buffer };
 }
 
 /** push(...items) without the argument-count limit of a spread call (a merge can move thousands). */
@@ -59,16 +64,18 @@ export function pushAll<T>(target: T[], items: readonly T[]): void {
 }
 
 /**
- * The three keys and the arguments of the given entities, in that order, for one script call.
- * Each entity's arguments are written straight into the call's array (no array per entity: this
- * runs for every entity of every batch).
+ * The keys and the arguments of the given entities, in that order, for one script call: three
+ * keys each, or four when `fourth` is given (the compact record's stripe, or the state key again
+ * in its place: same slot, never read). Each entity's arguments are written straight into the
+ * call's array (no array per entity: this runs for every entity of every batch).
  */
-export function flatten<A>(indexes: readonly number[], keys: readonly EntityKeys[], writeArgs: (i: number, into: A[]) => void): [string[], A[]] {
+export function flatten<A>(indexes: readonly number[], keys: readonly EntityKeys[], writeArgs: (i: number, into: A[]) => void, fourth?: (i: number) => string | undefined): [string[], A[]] {
   const flatKeys: string[] = [];
   const flatArgs: A[] = [];
   for (const i of indexes) {
     const k = keys[i] as EntityKeys;
     flatKeys.push(k.state, k.pending, k.seen);
+    if (fourth) flatKeys.push(fourth(i) ?? k.state);
     writeArgs(i, flatArgs);
   }
   return [flatKeys, flatArgs];
@@ -133,7 +140,7 @@ export class StateStore {
     if (commits.length === 0) return [];
     const keys = commits.map(({ entity }) => this.keys.entity(entity));
     // Numbers travel as text: Lua would print large ones in scientific notation.
-    const writeArgs = (i: number, own: (string | Buffer)[]) => {
+    const writeArgs = (i: number, own: Array<string | Buffer>) => {
       const { commit } = commits[i] as (typeof commits)[number];
       own.push(String(commit.expectedVersion), String(commit.newVersion), String(commit.stateExpireAt));
       own.push(String(commit.set.length / 2 + commit.outbox.size));
@@ -151,10 +158,12 @@ export class StateStore {
       own.push(String(commit.pendingTrimCutoff), String(commit.pendingExpireAt), String(commit.seen.length));
       for (const { id, receivedAt } of commit.seen) own.push(String(receivedAt), id);
       own.push(String(commit.seenCutoff), String(commit.seenExpireAt));
+      if (commit.record) own.push(commit.record.field, commit.record.expected);
+      else own.push('', '');
     };
     const applied = new Array<boolean>(commits.length);
     const groups = await callPerSlot<number[]>(this.redis, keys.map((k) => k.state), (target, indexes) => {
-      const [flatKeys, flatArgs] = flatten(indexes, keys, writeArgs);
+      const [flatKeys, flatArgs] = flatten(indexes, keys, writeArgs, (i) => commits[i]?.commit.record?.stripe);
       return target.commitEntities(flatKeys.length, flatKeys, [packArgs(flatArgs)]);
     });
     for (const { indexes, reply } of groups) reply.forEach((flag, j) => (applied[indexes[j] as number] = flag === 1));

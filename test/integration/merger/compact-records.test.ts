@@ -125,6 +125,36 @@ describe('compact records in Redis', () => {
     expect(await store.commit([pendingCommit(entity, before, [event(NOW - 500, 12)])])).toEqual([false]);
   });
 
+  it('a move to own keys decided on a record another writer has since appended to changes nothing', async () => {
+    const { store, keys } = open();
+    const entity = anonymous('raced-visitor');
+    await store.commit([pendingCommit(entity, await load(store, entity), [event(NOW - 3000, 1, 'first')])]);
+    const both = await load(store, entity, ['first']);
+    // Writer A (after partitions were added, say) appends to the record.
+    expect(await store.commit([pendingCommit(entity, both, [event(NOW - 2000, 2, 'from-a')])])).toEqual([true]);
+    // Writer B, on the record it read before, applies an item of another partition: own keys — refused.
+    const moved = pendingCommit(entity, both, [{ ...event(NOW - 1000, 7, 'from-b'), source: { partition: 5, offset: 7 } }], {
+      applied: { last: { at: NOW - 1000, id: 'from-b', content: '' }, by: 5, others: { [PARTITION]: { at: NOW - 3000, id: 'first', content: '' } } },
+    });
+    expect(await store.commit([moved])).toEqual([false]);
+    expect(await redis.exists(keys.entity(entity).state)).toBe(0);
+    // Loaded again, B decides on A's record and moves it whole.
+    const again = await load(store, entity, ['first', 'from-a']);
+    expect(await store.commit([{ ...moved, expectedVersion: again.version, before: again }])).toEqual([true]);
+    expect(await redis.zrange(keys.entity(entity).seen, 0, -1)).toEqual(['first', 'from-a', 'from-b']);
+    expect((await load(store, entity)).storedPending).toHaveLength(3);
+  });
+
+  it('a new id written by two writers at once, one as a record and one in own keys, keeps one of them', async () => {
+    const { store, keys } = open();
+    const entity = anonymous('twice-new');
+    const fresh = await load(store, entity);
+    expect(await store.commit([pendingCommit(entity, fresh, [event(NOW - 1000, 1, 'e1')])])).toEqual([true]);
+    const duplicateSeen = pendingCommit(entity, fresh, [event(NOW - 900, 2, 'e2')], { outbox: new Map([['1:2', Buffer.from('N')]]) });
+    expect(await store.commit([duplicateSeen])).toEqual([false]);
+    expect(await redis.exists(keys.entity(entity).state)).toBe(0);
+  });
+
   it('a stripe splits as it fills, and every record stays where a load finds it', async () => {
     const { store, keys } = open({ mostPerBucket: 4 });
     const ids = Array.from({ length: 300 }, (_, i) => `split-${i}`);

@@ -36,7 +36,7 @@ describe('compact form', () => {
   it('an id whose events all became pending is a record, expiring a whole hour after retention and a day', () => {
     const added = [event(T0, 10), event(T0 + 5000, 14)];
     const record = compactAfter(candidate(added));
-    expect(record).toEqual({ version: 1, expireAt: Math.ceil((T0 + 5000 + RETENTION + DAY) / 3_600_000) * 3_600_000, partition: 2, entries: added.map((e) => ({ receivedAt: e.receivedAt, offset: e.source?.offset, id: e.id })) });
+    expect(record).toEqual({ version: 1, expireAt: Math.ceil((T0 + 5000 + RETENTION + DAY) / 3_600_000) * 3_600_000, partition: 2, seenFrom: 0, entries: added.map((e) => ({ receivedAt: e.receivedAt, offset: e.source?.offset, id: e.id })) });
   });
 
   it('reads back as the state the own keys would hold: seen ids asked for, pointers, last item applied', () => {
@@ -58,11 +58,25 @@ describe('compact form', () => {
     expect(second?.version).toBe(2);
   });
 
-  it('drops events older than the newest by more than the retention and a day', () => {
-    const first = compactAfter(candidate([event(T0, 10), event(T0 + 1000, 11)]))!;
+  it('keeps every pending event, as the own keys do, but counts as seen only those the own keys would still hold', () => {
+    const first = compactAfter(candidate([event(T0, 10, 'old-a'), event(T0 + 1000, 11, 'old-b')]))!;
+    // A write a retention and a day after the first event: the own keys trim seen ids received before newest − retention − day.
     const later = T0 + RETENTION + DAY + 500;
-    const second = compactAfter(candidate([event(later, 500)], { before: first, newVersion: 2 }));
-    expect(second?.entries.map((e) => e.offset)).toEqual([11, 500]);
+    const second = compactAfter(candidate([event(later, 500, 'new')], { before: first, newVersion: 2 }))!;
+    expect(second.entries.map((e) => e.offset)).toEqual([10, 11, 500]);
+    expect(second.seenFrom).toBe(T0 + 500);
+    const view = compactView(second, ['old-a', 'old-b', 'new']);
+    expect([...view.seen]).toEqual([['old-b', T0 + 1000], ['new', later]]);
+    expect(view.storedPending).toHaveLength(3);
+    // A later write with a longer retention does not bring the trimmed id back.
+    const third = compactAfter(candidate([event(later + 10, 501, 'newer')], { before: second, newVersion: 3, retentionMs: 2 * RETENTION }))!;
+    expect(third.seenFrom).toBe(T0 + 500);
+    expect(compactSeen(third).map((s) => s.id)).toEqual(['old-b', 'new', 'newer']);
+  });
+
+  it('keeps no seen cutoff below every event (it could never matter)', () => {
+    const record = compactAfter(candidate([event(T0, 10), event(T0 + 1000, 11)]))!;
+    expect(record.seenFrom).toBe(0);
   });
 
   it.each<[string, (added: PendingEvent[]) => Partial<CompactCandidate>]>([

@@ -5,7 +5,8 @@
   partition, or a call that ioredis re-sent after a reconnect finds another version and changes
   nothing for that entity; the caller loads those again and decides again.
 
-  KEYS  three per entity: state (hash), pending (list), seen ids (zset)
+  KEYS  four per entity: state (hash), pending (list), seen ids (zset), and the stripe of its
+        compact record (keys.ts; the state key again when it has none)
   ARGV[1]  one MessagePack array holding, per entity in KEYS order:
           expected version, new version,
           state expire-at: ms since epoch, or -1 to keep it forever (a binding), or 0 to leave it
@@ -16,10 +17,15 @@
           pending trim cutoff (ms; entries received before it leave the front on append), and
           pending expire-at (ms, 0 = leave)
           s, then s score/id pairs for the seen ids; seen trim cutoff; seen expire-at
+          the compact record's field ('' when the entity has none to check), and the record
+          expected there ('' = none): a first write of an anonymous id's own keys is applied only
+          if its record is still that one, and deletes it (redis/orderedEntityStore.ts)
   Returns one 1 (applied) or 0 (version moved) per entity.
 ]]
 local args = cmsgpack.unpack(ARGV[1])
 local a = 1
+
+--@include "compactBuckets"
 
 -- Calls `command key [h1 h2] args[from..to]`, in chunks of 1000 arguments (Lua's unpack is
 -- limited by its stack; 1000 is even, so field/value and score/member pairs stay whole). The
@@ -42,7 +48,7 @@ local function callRange(command, key, from, to, h1, h2)
   return reply
 end
 
-local function applyOne(stateKey, pendingKey, seenKey)
+local function applyOne(stateKey, pendingKey, seenKey, stripeKey)
   -- Where this entity's arguments are; every one is located before deciding, so the next
   -- entity's start where they should.
   local expected = tonumber(args[a])
@@ -65,10 +71,18 @@ local function applyOne(stateKey, pendingKey, seenKey)
   a = seenTo + 1
   local seenCutoff = tonumber(args[a])
   local seenExpireAt = tonumber(args[a + 1])
-  a = a + 2
+  local recordField, recordExpected = args[a + 2], args[a + 3]
+  a = a + 4
 
   local current = tonumber(redis.call('HGET', stateKey, 'v') or '0')
   if current ~= expected then return 0 end
+  -- The id's compact record must still be the one the decision read (another writer may have
+  -- appended to it); the own keys replace it in this same call.
+  if recordField ~= '' then
+    local bucket = bucketOf(stripeKey, bucketCount(stripeKey), recordField)
+    if (redis.call('HGET', bucket, recordField) or '') ~= recordExpected then return 0 end
+    if recordExpected ~= '' then redis.call('HDEL', bucket, recordField) end
+  end
 
   callRange('HSET', stateKey, setFrom, setTo, 'v', newVersion)
   callRange('HDEL', stateKey, goneFrom, goneTo)
@@ -102,7 +116,7 @@ local function applyOne(stateKey, pendingKey, seenKey)
 end
 
 local applied = {}
-for e = 0, (#KEYS / 3) - 1 do
-  applied[e + 1] = applyOne(KEYS[e * 3 + 1], KEYS[e * 3 + 2], KEYS[e * 3 + 3])
+for e = 0, (#KEYS / 4) - 1 do
+  applied[e + 1] = applyOne(KEYS[e * 4 + 1], KEYS[e * 4 + 2], KEYS[e * 4 + 3], KEYS[e * 4 + 4])
 end
 return applied

@@ -16,12 +16,13 @@
       seen), m outbox values (false: none) }.
 
   An entity's pending list and seen ids are written with its state and never outlive it (their
-  expiries are at most the state's), so an entity with no state has neither. Its own keys win
-  over a compact record: the record of an id that moved to its keys is deleted in the next call
-  (orderedEntityStore.ts), and one left by a crash between the two is out of date, never read.
+  expiries are at most the state's), so an entity with no state has neither. An id has its own
+  keys or a compact record, never both: the script that writes its own keys the first time
+  deletes its record (commitEntities.lua), and a record is not written beside own keys
+  (commitCompact.lua).
 
   The arguments are laid out as for loadEntities.lua, the legacy merger's load, which goes with
-  the legacy merger once the two planes are the default (Redis scripts cannot share code).
+  the legacy merger once the two planes are the default.
 ]]
 local args = cmsgpack.unpack(ARGV[1])
 
