@@ -14,6 +14,7 @@ import type { ControlState } from '../ordered/controlPlane';
 import { firstReads, partialControlState, secondReads, storedPerson, type ControlWrites } from '../ordered/controlReads';
 import type { KeySpace } from './keys';
 import type { MergerRedis } from './scripts';
+import { callPerSlot } from './slotRouting';
 
 /** The last operation applied, as stored: enough to place any record before or after it. */
 export interface StoredStamp {
@@ -112,7 +113,12 @@ export class ControlStore {
       for (const key of from) args.push(key);
     }
     const allKeys = [keys.state, keys.bindings, keys.mergedInto, keys.outbox, ...setKeys];
-    return (await this.redis.commitControl(allKeys.length, ...allKeys, ...args)) === 1;
+    // Through a pipeline addressed by its keys (slotRouting.ts), not the client: ioredis'
+    // auto-pipelining on a Redis Cluster groups a script by its first argument — here the number of
+    // keys — and a pipeline that mixes nodes fails whole ("same slots allocation group"), taking
+    // the commands auto-pipelined beside it along.
+    const [group] = await callPerSlot<number>(this.redis, [keys.state], (target) => target.commitControl(allKeys.length, ...allKeys, ...args));
+    return group?.reply === 1;
   }
 
   /** Deletes outbox entries whose outputs a committed transaction published. */
