@@ -22,7 +22,7 @@ import type { EntityRef } from '../model/entities';
 import { NOTHING_APPLIED, type AppliedStamp, type EntityApplied } from '../ordered/appliedStamp';
 import type { DataEntityState, DataWindow } from '../ordered/dataPlane';
 import type { PersonRef } from '../../shared/model/person';
-import { pushAll, type EntityCommit, type StateStore } from './stateStore';
+import { flatten, pushAll, type EntityCommit, type StateStore } from './stateStore';
 import { packArgs } from './packArgs';
 import type { MergerRedis } from './scripts';
 import { callPerSlot } from './slotRouting';
@@ -54,6 +54,13 @@ export interface LoadedOrdered {
    * entity has its own keys, or no state. `record` is null when it had expired.
    */
   readonly compact: { readonly raw: Buffer; readonly record: CompactRecord | null } | null;
+  /** An anonymous id's compact record's place (stripe key, field), worked out once for the load and the commit. */
+  readonly place: CompactPlace | null;
+}
+
+interface CompactPlace {
+  readonly stripe: string;
+  readonly field: Buffer;
 }
 
 /** Compact records (compactRecord.ts): written or not (read either way), and sized to the server's listpack encoding. */
@@ -85,20 +92,20 @@ export const timerPosition = (windowEnd: number) => `t:${windowEnd}`;
 const DAY_MS = 86_400_000;
 
 /** An entity with no state yet: nothing seen, nothing pending, nothing applied. */
-const NEW_ENTITY = (compact: LoadedOrdered['compact'] = null): LoadedOrdered => ({ version: 0, state: { seen: new Map(), person: null, window: null, pending: [] }, storedPending: [], applied: NOTHING_APPLIED, outbox: new Map(), compact });
+const NEW_ENTITY = (place: CompactPlace | null, compact: LoadedOrdered['compact'] = null): LoadedOrdered => ({ version: 0, state: { seen: new Map(), person: null, window: null, pending: [] }, storedPending: [], applied: NOTHING_APPLIED, outbox: new Map(), compact, place });
 
 /** The entity as its compact record says, or a new one when the record has expired. */
-function parseCompact(request: OrderedLoadRequest, raw: Buffer, now: number): LoadedOrdered {
+function parseCompact(request: OrderedLoadRequest, raw: Buffer, now: number, place: CompactPlace | null): LoadedOrdered {
   const record = decodeCompact(raw);
-  if (compactExpired(record, now)) return NEW_ENTITY({ raw, record: null });
+  if (compactExpired(record, now)) return NEW_ENTITY(place, { raw, record: null });
   const view = compactView(record, request.ids);
-  return { version: record.version, state: { seen: view.seen, person: null, window: null, pending: [] }, storedPending: request.withPending ? view.storedPending : [], applied: view.applied, outbox: new Map(), compact: { raw, record } };
+  return { version: record.version, state: { seen: view.seen, person: null, window: null, pending: [] }, storedPending: request.withPending ? view.storedPending : [], applied: view.applied, outbox: new Map(), compact: { raw, record }, place };
 }
 
 /** A compact record's pointer as a pending event to store in the id's own list: only the pointer is written (codec.ts). */
 const pointerEvent = (record: CompactRecord, entry: CompactRecord['entries'][number]): PendingEvent => ({ id: entry.id, receivedAt: entry.receivedAt, name: '', type: 'event', timestamp: 0, dataJson: '', source: { partition: record.partition, offset: entry.offset } });
 
-function parseLoaded(request: OrderedLoadRequest, [version, ordered, pending, scores, outboxValues]: [Buffer | null, Buffer | null, Buffer[], Array<Buffer | null>, Array<Buffer | null>]): LoadedOrdered {
+function parseLoaded(request: OrderedLoadRequest, place: CompactPlace | null, [version, ordered, pending, scores, outboxValues]: [Buffer | null, Buffer | null, Buffer[], Array<Buffer | null>, Array<Buffer | null>]): LoadedOrdered {
   const stored: StoredOrdered = ordered ? (JSON.parse(ordered.toString()) as StoredOrdered) : { p: null, w: null, a: null };
   const seen = new Map<string, number>();
   request.ids.forEach((id, i) => {
@@ -110,7 +117,7 @@ function parseLoaded(request: OrderedLoadRequest, [version, ordered, pending, sc
     const value = outboxValues[i];
     if (value) outbox.set(position, value);
   });
-  return { version: Number(version?.toString() ?? 0), state: { seen, person: stored.p, window: stored.w, pending: [] }, storedPending: pending.map(decodeStoredPending), applied: { last: stored.a, by: stored.q ?? null, others: stored.o ?? {} }, outbox, compact: null };
+  return { version: Number(version?.toString() ?? 0), state: { seen, person: stored.p, window: stored.w, pending: [] }, storedPending: pending.map(decodeStoredPending), applied: { last: stored.a, by: stored.q ?? null, others: stored.o ?? {} }, outbox, compact: null, place };
 }
 
 export interface OrderedCommit {
@@ -176,6 +183,7 @@ function ownKeysCommit(c: OrderedCommit, leaving: CompactRecord | null, record: 
 
 interface CompactWrite {
   readonly entity: EntityRef & { kind: 'anonymous' };
+  readonly place: CompactPlace;
   readonly expected: Buffer;
   readonly value: Buffer;
   readonly expireAt: number;
@@ -190,43 +198,36 @@ export class OrderedEntityStore {
   ) {}
 
   /** Records are read whether or not new ones are written: the setting can be switched with a rolling restart. */
-  private stripeOf(entity: EntityRef): string | null {
-    return entity.kind === 'anonymous' ? this.store.keys.compactStripe(entity.workspace, entity.anonymousId, this.compact.bySlot) : null;
+  private placeOf(entity: EntityRef): CompactPlace | null {
+    return entity.kind === 'anonymous' ? { stripe: this.store.keys.compactStripe(entity.workspace, entity.anonymousId, this.compact.bySlot), field: compactField(entity.anonymousId) } : null;
   }
 
   /** Loads a batch's entities in one script call (one per slot in a cluster): scripts/loadOrdered.lua. */
   async load(requests: readonly OrderedLoadRequest[], now = Date.now()): Promise<LoadedOrdered[]> {
     if (requests.length === 0) return [];
     const keys = requests.map((request) => this.store.entityKeys(request.entity));
-    const stripes = requests.map((request) => this.stripeOf(request.entity));
+    const places = requests.map((request) => this.placeOf(request.entity));
     const writeArgs = (i: number, into: Array<string | Buffer>) => {
       const request = requests[i] as OrderedLoadRequest;
       into.push(request.withPending ? '1' : '0', String(request.ids.length));
       pushAll(into, request.ids);
       into.push(String(request.outbox.length));
       for (const position of request.outbox) into.push(`x:${position}`);
-      const entity = request.entity;
-      into.push(stripes[i] !== null && entity.kind === 'anonymous' ? compactField(entity.anonymousId) : '');
+      into.push(places[i]?.field ?? '');
     };
     const loaded = new Array<LoadedOrdered>(requests.length);
     const groups = await callPerSlot<Awaited<ReturnType<MergerRedis['loadOrderedBuffer']>>>(this.store.redis, keys.map((k) => k.state), (target, indexes) => {
-      const flatKeys: string[] = [];
-      const flatArgs: Array<string | Buffer> = [];
-      for (const i of indexes) {
-        const k = keys[i] as (typeof keys)[number];
-        // An entity with no record has its state key in the stripe's place (never read; same slot).
-        flatKeys.push(k.state, k.pending, k.seen, stripes[i] ?? k.state);
-        writeArgs(i, flatArgs);
-      }
+      const [flatKeys, flatArgs] = flatten(indexes, keys, writeArgs, (i) => places[i]?.stripe);
       return target.loadOrderedBuffer(flatKeys.length, flatKeys, [packArgs(flatArgs)]);
     });
     for (const { indexes, reply } of groups) {
       reply.forEach((answer, j) => {
         const i = indexes[j] as number;
         const request = requests[i] as OrderedLoadRequest;
-        if (answer === 0) loaded[i] = NEW_ENTITY();
-        else if (answer.length === 2) loaded[i] = parseCompact(request, answer[1], now);
-        else loaded[i] = parseLoaded(request, answer);
+        const place = places[i] ?? null;
+        if (answer === 0) loaded[i] = NEW_ENTITY(place);
+        else if (answer.length === 2) loaded[i] = parseCompact(request, answer[1], now, place);
+        else loaded[i] = parseLoaded(request, place, answer);
       });
     }
     return loaded;
@@ -258,13 +259,14 @@ export class OrderedEntityStore {
         });
         const value = record ? encodeCompactWithin(record, this.compact.largestValue) : null;
         if (record && value) {
-          compactWrites.push({ index, write: { entity, expected: before?.raw ?? NONE, value, expireAt: record.expireAt } });
+          compactWrites.push({ index, write: { entity, place: c.before.place ?? (this.placeOf(entity) as CompactPlace), expected: before?.raw ?? NONE, value, expireAt: record.expireAt } });
           return;
         }
       }
       // An anonymous id writing its own keys for the first time: its record (or its having none) is checked, and replaced.
       const firstOwn = entity.kind === 'anonymous' && (before !== null || c.expectedVersion === 0);
-      const guard = firstOwn && entity.kind === 'anonymous' ? { stripe: this.stripeOf(entity) as string, field: compactField(entity.anonymousId), expected: before?.raw ?? NONE } : undefined;
+      const place = firstOwn ? (c.before.place ?? this.placeOf(entity)) : null;
+      const guard = place ? { ...place, expected: before?.raw ?? NONE } : undefined;
       ownKeys.push({ index, entity, commit: ownKeysCommit(c, before?.record ?? null, guard) });
     });
     const applied = new Array<boolean>(commits.length);
@@ -283,8 +285,8 @@ export class OrderedEntityStore {
       const flatArgs: Array<string | Buffer> = [String(this.compact.mostPerBucket)];
       for (const i of indexes) {
         const w = writes[i] as CompactWrite;
-        flatKeys.push(stateKeys[i] as string, this.stripeOf(w.entity) as string);
-        flatArgs.push(compactField(w.entity.anonymousId), w.expected, w.value, String(w.expireAt));
+        flatKeys.push(stateKeys[i] as string, w.place.stripe);
+        flatArgs.push(w.place.field, w.expected, w.value, String(w.expireAt));
       }
       return target.commitCompact(flatKeys.length, flatKeys, [packArgs(flatArgs)]);
     });
