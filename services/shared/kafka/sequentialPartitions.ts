@@ -231,7 +231,18 @@ export function sequentialPartitions<Lease, Outcome extends StepOutcome>(deps: {
     const { partition, topic } = batch;
     const consumer = deps.consumer();
     const current = held.get(partition);
-    if ((!current || current.generation !== deps.generation()) && !(await claim(batch, consumer))) return;
+    if (!current || current.generation !== deps.generation()) {
+      let readThis: boolean;
+      try {
+        readThis = await claim(batch, consumer);
+      } catch (error) {
+        // kafkajs retries a failed batch without a word (it logs only errors of other libraries):
+        // said here, or a claim that keeps failing looks like a consumer with nothing to read.
+        logger.warn({ err: error, topic, partition }, 'claiming the partition failed; kafkajs reads the batch again');
+        throw error;
+      }
+      if (!readThis) return;
+    }
     const own = held.get(partition) as Held<Lease>;
     if (batch.messages.length === 0) return;
     if (own.zombie) {
