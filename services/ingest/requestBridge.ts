@@ -43,6 +43,8 @@ export interface RequestBridgeOptions {
   /** Person operations to person-ops (the two-plane merger), as ingest's HTTP routes send them. */
   readonly personOps: boolean;
   readonly sessionTimeoutMs: number;
+  /** Bytes read per partition per round: what one transaction passes on at most. */
+  readonly fetchMaxBytes: number;
   readonly metadataMaxAgeMs: number;
   readonly logger: Logger;
   readonly metrics: Registry;
@@ -114,6 +116,7 @@ export async function startRequestBridge(options: RequestBridgeOptions): Promise
     name: 'request bridge',
     sessionTimeoutMs: options.sessionTimeoutMs,
     metadataMaxAgeMs: options.metadataMaxAgeMs,
+    maxBytesPerPartition: options.fetchMaxBytes,
     // A producer's command reaches the merger a fetch wait after it is written, at most.
     maxWaitTimeInMs: 100,
     partitionsConcurrently: 6,

@@ -70,6 +70,7 @@ export async function startIngest(config: IngestConfig, logger: Logger, source: 
         onlyWorkspace: config.ingest.bridgeWorkspace === '' ? null : config.ingest.bridgeWorkspace,
         personOps: config.ingest.personOps,
         sessionTimeoutMs: config.ingest.bridgeSessionTimeoutMs,
+        fetchMaxBytes: config.ingest.bridgeFetchMaxBytes,
         metadataMaxAgeMs: config.kafka.metadataMaxAgeMs,
         logger,
         metrics,

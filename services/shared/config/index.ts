@@ -140,6 +140,11 @@ export const ingestSettings = {
     min: 1000,
     description: "The request bridge's consumer group session timeout: a replica that dies holds its partitions this long before another takes them over (within the broker's group.min/max.session.timeout.ms)",
   }),
+  bridgeFetchMaxBytes: integer('ANONMERGE_INGEST_BRIDGE_FETCH_MAX_BYTES', {
+    default: '1048576',
+    min: 1024,
+    description: "Bytes of request records the bridge reads per partition per round, and so passes on in one transaction: larger batches cost less per record; smaller ones hold less in memory and redo less after a crash",
+  }),
 } satisfies SettingsSpec;
 
 export const mergerSettings = {

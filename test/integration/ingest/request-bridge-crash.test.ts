@@ -1,9 +1,15 @@
 /**
  * The request bridge killed mid-transaction (issue 16): an ingest process running the bridge is
- * SIGKILLed three times while it passes a backlog of request records on; each time another takes
- * its group over. Exactly once: every request is in the inbound topic once for a read_committed
- * reader, and the kills did leave records of transactions that never committed (a
- * read_uncommitted reader sees them), which the next process's fencing aborted.
+ * SIGKILLed three times while it passes a backlog of request records on, each time while one of
+ * its transactions is open; another process then takes its group over. Exactly once: every
+ * request is in the inbound topic once for a read_committed reader, and the kills did leave
+ * records of transactions that never committed (a read_uncommitted reader sees them), which the
+ * next process's fencing aborted.
+ *
+ * A kill is aimed, not timed: a process is frozen (SIGSTOP) when inbound holds records beyond
+ * its last stable offset, and killed only if they are still there once a commit already sent
+ * would have completed. Timed kills (at the first commit seen, plus a delay) missed on a loaded
+ * machine: the process had committed everything by then, or not yet begun its next transaction.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
@@ -32,13 +38,24 @@ describe('the request bridge killed mid-transaction', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'anonmerge-bridge-crash-'));
   let running: ChildProcess | null = null;
   const watcher = kafka.admin();
+  /** Per inbound partition, where it ends for a read_uncommitted reader: open transactions' records included. */
+  const written = new Map<number, number>();
+  const uncommittedReader = kafka.consumer({ groupId: uniqueName('test-open-'), readUncommitted: true, maxWaitTimeInMs: 20 });
 
   beforeAll(async () => {
     await ensureTopicsWith(kafka, topics, testLogger);
     await watcher.connect();
+    await uncommittedReader.connect();
+    await uncommittedReader.subscribe({ topic: topics.inbound, fromBeginning: true });
+    await uncommittedReader.run({
+      eachBatch: async ({ batch }) => {
+        written.set(batch.partition, Math.max(written.get(batch.partition) ?? 0, Number(batch.lastOffset()) + 1));
+      },
+    });
   });
   afterAll(async () => {
     running?.kill('SIGKILL');
+    await uncommittedReader.disconnect();
     await watcher.disconnect();
     await deleteTopics(kafka, topics);
   });
@@ -63,7 +80,12 @@ describe('the request bridge killed mid-transaction', () => {
         ANONMERGE_INGEST_BRIDGE_GROUP_ID: groupId,
         // The killed process's partitions come back to the group after this.
         ANONMERGE_INGEST_BRIDGE_SESSION_TIMEOUT_MS: '6000',
-        ANONMERGE_LOG_LEVEL: 'warn',
+        // Transactions of ~900 requests: each process passes the backlog on in dozens of them,
+        // so a kill leaves work for the next one. (With the 1 MiB default, a process took the
+        // rest of each partition in one batch and could commit it all before its kill.)
+        ANONMERGE_INGEST_BRIDGE_FETCH_MAX_BYTES: '131072',
+        // Info: the claims, joins and transactions a failure would be explained by.
+        ANONMERGE_LOG_LEVEL: 'info',
       },
       stdio: ['ignore', log, log],
     });
@@ -78,8 +100,17 @@ describe('the request bridge killed mid-transaction', () => {
     }
   }
 
-  /** Records written to inbound so far, committed or not, read by one connection polled often. */
-  const inboundEnd = async () => (await watcher.fetchTopicOffsets(topics.inbound)).reduce((sum, partition) => sum + Number(partition.high), 0);
+  /**
+   * The inbound partitions where a transaction is open: records were written beyond the last
+   * stable offset (kafkajs' admin asks ListOffsets with read_committed isolation, which answers
+   * that offset). The offsets are read first, what was written after them: a record written and
+   * committed between the two reads looks open, which the second look after the freeze settles.
+   */
+  const openTransactions = async () => {
+    const stable = await watcher.fetchTopicOffsets(topics.inbound);
+    return stable.filter((partition) => (written.get(partition.partition) ?? 0) > Number(partition.high)).map((partition) => partition.partition);
+  };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const committed = async () => [...(await withAdmin(kafka, (admin) => fetchCommittedOffsets(admin, groupId, topics.requests))).values()].reduce((sum, offset) => sum + Math.max(0, offset), 0);
 
   /**
@@ -136,18 +167,31 @@ describe('the request bridge killed mid-transaction', () => {
 
     const killedAt: number[] = [];
     for (let n = 0; n < KILLS; n += 1) {
-      // Killed as soon as it has written something to inbound (the high watermark moves when a
-      // transaction's records land, before its commit), a little later each time.
-      const written = await inboundEnd();
-      running = await startBridge(n);
-      const writeDeadline = Date.now() + 90_000;
-      while ((await inboundEnd()) === written) {
-        if (Date.now() > writeDeadline) throw new Error(`ingest ${n} wrote nothing to inbound in 90 s; see ${dir}/ingest-${n}.log`);
-        await new Promise((resolve) => setTimeout(resolve, 1));
+      if ((await committed()) >= sent) throw new Error(`the bridge had passed every request on before kill ${n + 1}: the backlog is too small for the kills`);
+      const before = await committed();
+      const child = await startBridge(n);
+      running = child;
+      const deadline = Date.now() + 90_000;
+      // Aimed once the process has committed a transaction of its own (the group's positions
+      // move; inbound's stable end moves at the predecessor's aborted transaction already): the
+      // next one takes over partitions whose last commit is the killed process's.
+      while ((await committed()) === before) {
+        if (Date.now() > deadline) throw new Error(`ingest ${n} committed nothing in 90 s; see ${dir}/ingest-${n}.log`);
+        await sleep(20);
       }
-      await new Promise((resolve) => setTimeout(resolve, 20 * n));
-      running.kill('SIGKILL');
-      await new Promise((resolve) => running?.once('exit', resolve));
+      for (;;) {
+        if (Date.now() > deadline) throw new Error(`no transaction of ingest ${n} was seen open in 90 s (${await committed()} of ${sent} requests committed); see ${dir}/ingest-${n}.log`);
+        if ((await openTransactions()).length > 0) {
+          child.kill('SIGSTOP');
+          // A commit the process sent before it froze is completed by the coordinator meanwhile.
+          await sleep(300);
+          if ((await openTransactions()).length > 0) break;
+          child.kill('SIGCONT');
+        }
+        await sleep(5);
+      }
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
       killedAt.push(await committed());
     }
     running = await startBridge(KILLS);
