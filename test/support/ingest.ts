@@ -9,7 +9,7 @@ import { loadConfig, type TopicConfig } from '../../services/shared/config';
 import { fromWire, type InboundRecord, type InboundRecordWire } from '../../services/shared/model/inbound';
 import { startIngest, type RunningIngest } from '../../services/ingest/service';
 import { WorkspaceRegistry, parseWorkspaces } from '../../services/ingest/workspaces';
-import { createLogger, type Logger } from '../../services/shared/logger';
+import type { Logger } from '../../services/shared/logger';
 import { config, readMessages, readToEnd, testLogger } from './stack';
 import { placeLate, type PlacedLog } from './latePlacement';
 
@@ -119,13 +119,6 @@ export async function readInboundAsPlaced(kafka: Kafka, topics: TopicConfig, reo
     .flat()
     .filter((r) => r.command.kind !== 'tick' && r.command.kind !== 'clock' && r.command.kind !== 'binding')
     .sort((a, b) => a.received_at - b.received_at);
-}
-
-/** A logger that keeps its lines, to check what a request did (not) log. */
-export function capturingLogger(): { logger: Logger; lines: Array<{ level: string; msg?: string; err?: { stack?: string } }> } {
-  const lines: Array<{ level: string; msg?: string; err?: { stack?: string } }> = [];
-  const logger = createLogger('test', 'debug', { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
-  return { logger, lines };
 }
 
 /** The version of `workspace` a replica runs, as its metrics say (anonmerge_workspaces_version); NaN before it runs one. */

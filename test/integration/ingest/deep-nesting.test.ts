@@ -4,7 +4,8 @@
  * the depth check, overflow the stack, and answer 500 with a stack trace in the log (issue 14).
  */
 import type { RunningIngest } from '../../../services/ingest/service';
-import { basic, capturingLogger, startTestIngest } from '../../support/ingest';
+import { capturingLogger } from '../../support/capturingLogger';
+import { basic, startTestIngest } from '../../support/ingest';
 import { countRecords, deleteTopics, isolatedTopics, testKafka } from '../../support/stack';
 
 const WRITE = basic('write-a', '');

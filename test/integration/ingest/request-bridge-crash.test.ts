@@ -167,8 +167,8 @@ describe('the request bridge killed mid-transaction', () => {
 
     const killedAt: number[] = [];
     for (let n = 0; n < KILLS; n += 1) {
-      if ((await committed()) >= sent) throw new Error(`the bridge had passed every request on before kill ${n + 1}: the backlog is too small for the kills`);
       const before = await committed();
+      if (before >= sent) throw new Error(`the bridge had passed every request on before kill ${n + 1}: the backlog is too small for the kills`);
       const child = await startBridge(n);
       running = child;
       const deadline = Date.now() + 90_000;
