@@ -129,7 +129,11 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
   }
   const compact = await compactOptions(redis, ordered && config.merger.pendingPointers && config.merger.compactRecords, logger);
   const pendingReader = new OffsetReader(kafka, logger, { timeoutMs: config.merger.pendingReadTimeoutMs });
-  const ticker = new Ticker(kafka, catalog, topic, ordered ? config.merger.controlTickIntervalMs : config.merger.tickIntervalMs, logger);
+  // Periodic ticks of the partitions this process owns; two planes: also the ticks the control
+  // plane and the order stage ask of any inbound partition (a merge waits for every data
+  // partition's clock), those of partitions owned elsewhere at most one per L/4 each — a tick
+  // moves a quiet clock by the time since the last one, so more often buys little.
+  const ticker = new Ticker(kafka, catalog, topic, ordered ? config.merger.controlTickIntervalMs : config.merger.tickIntervalMs, logger, { foreignSpacingMs: Math.floor(config.merger.reorderMs / 4) });
   if (!options.rebuild) await ticker.start();
   // Two planes: the control clocks move when the data plane asks (kafka/ticker.ts), at most once
   // per tick interval per person-ops partition.
@@ -421,6 +425,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           groupId: config.merger.groupId,
           personOpsTopic: config.topics.personOps,
           commandsTopic: config.topics.commands,
+          inbound: { topic, ticker },
           reorderMs: config.merger.reorderMs,
           tickIntervalMs: config.merger.controlTickIntervalMs,
           partitionsConcurrently: config.merger.partitionsConcurrently,
@@ -448,7 +453,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           personOrderTopic: config.topics.personOrder,
           inboundTopic: topic,
           reorderMs: config.merger.reorderMs,
-          tickIntervalMs: config.merger.controlTickIntervalMs,
+          ticker,
           maxHeld: config.merger.orderMaxHeld,
           partitionsConcurrently: config.merger.partitionsConcurrently,
           sessionTimeoutMs: config.merger.sessionTimeoutMs,

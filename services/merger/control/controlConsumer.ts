@@ -3,8 +3,9 @@
  * group of its own on the person-ops topic; per owned partition a transactional producer (which
  * fences the previous owner's) and the reorder buffer; per batch processControlBatch, then one
  * transaction with the outputs and the commit position, then the outbox clean-up. Its ticker
- * writes a tick when a held operation becomes releasable; the clock of a quiet partition moves
- * when the data plane asks for it (docs/design-person-operations.md, "Ticks when due").
+ * writes a tick when a held operation becomes releasable, and it asks the inbound ticker for the
+ * same on every data partition; the clock of a quiet partition moves when the data plane asks for
+ * it (docs/design-person-operations.md, "Ticks when due").
  *
  * Batches of a partition are processed one after another (the buffer carries over); person
  * operations are a small share of the traffic, so there is no pipelining here.
@@ -27,6 +28,16 @@ export interface ControlConsumerOptions extends StageOptions<ControlTally> {
   readonly commandsTopic: string;
   readonly reorderMs: number;
   readonly tickIntervalMs: number;
+  /**
+   * The inbound topic (its partitions are the data partitions) and the merger's inbound ticker
+   * (kafka/ticker.ts), asked for a tick of every inbound partition at
+   * a held operation's received_at + L: the data partition its command goes to applies it once
+   * its log shows that, and the order stage writes the merged events once every data partition's
+   * clock has passed it — on quiet partitions, only a tick moves them. Asked when the operation
+   * is read, they are in the logs by the time its command is; asked by the data plane, or by the
+   * order stage on seeing the merged events, they came one and two hops later.
+   */
+  readonly inbound?: { readonly topic: string; readonly ticker: Pick<Ticker, 'tickAt' | 'setPartitionCount'> };
   /** anonmerge rebuild: decide and store, publish nothing, write no ticks. */
   readonly rebuild?: boolean;
   /** Where Redis says each partition stood (redis/partitionProgress.ts): a claim recovers from writes Redis lost. */
@@ -46,6 +57,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
 
   // The clock goes to every commands partition, including ones added later.
   const commandsPartitions = await followPartitionCount(admin, options.commandsTopic, options.metadataMaxAgeMs, logger);
+  const inboundPartitions = options.inbound ? await followPartitionCount(admin, options.inbound.topic, options.metadataMaxAgeMs, logger) : null;
 
   const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, tombstones: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions(), batches: 0 };
   const context = { store, catalog, logger, reorderMs: options.reorderMs, commandsPartitions: commandsPartitions.current };
@@ -90,6 +102,11 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
         ticker.noteReceived(partition, outcome.buffer.highWater);
         const oldest = outcome.buffer.held.reduce((min, entry) => Math.min(min, entry.record.received_at), Number.POSITIVE_INFINITY);
         if (Number.isFinite(oldest)) ticker.tickAt(partition, oldest + options.reorderMs);
+        if (Number.isFinite(oldest) && options.inbound && inboundPartitions) {
+          const count = inboundPartitions.current();
+          options.inbound.ticker.setPartitionCount(count);
+          for (let inbound = 0; inbound < count; inbound += 1) options.inbound.ticker.tickAt(inbound, oldest + options.reorderMs);
+        }
       },
     },
   });
@@ -102,6 +119,7 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
     joined: group.joined,
     close: async () => {
       commandsPartitions.stop();
+      inboundPartitions?.stop();
       await group.stop();
       await ticker.stop();
       await publisher.close();

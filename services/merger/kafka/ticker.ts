@@ -6,7 +6,9 @@
  *
  * The two-plane consumers also ask for a tick at a given time (`tickAt`): a record received at t
  * is decided once its partition shows one received at t + L, so a tick written then releases it
- * without waiting for the next periodic one. "Quiet" is measured on what the partition showed
+ * without waiting for the next periodic one. The control plane (for a person operation it holds)
+ * and the order stage ask it of partitions this process may not own (`setPartitionCount`): a
+ * merge waits for every data partition's clock. "Quiet" is measured on what the partition showed
  * (`noteReceived`: the highest received_at read), or on when it last delivered records
  * (`noteActivity`, the legacy merger).
  *
@@ -31,6 +33,11 @@ export interface TickerOptions {
   readonly pastAsks?: 'covered' | 'now';
   /** Asked-for ticks of one partition at least this far apart (the data plane asks after every batch). */
   readonly minSpacingMs?: number;
+  /**
+   * The same for a partition this ticker does not own (`setPartitionCount`): nothing tells it
+   * whether that one is quiet, so every ask is written — this bounds how often.
+   */
+  readonly foreignSpacingMs?: number;
 }
 
 export class Ticker {
@@ -44,8 +51,11 @@ export class Ticker {
   private readonly stream: 'inbound' | 'personOps';
   private readonly pastAsks: 'covered' | 'now';
   private readonly minSpacingMs: number;
-  /** Per partition, the one-off tick asked for, and its timer. */
-  private readonly wanted = new Map<number, { at: number; timer: NodeJS.Timeout }>();
+  private readonly foreignSpacingMs: number;
+  /** Asks may name any partition below this, owned here or not (0: only the owned ones). */
+  private partitionCount = 0;
+  /** Per partition, the one-off tick asked for, when it is due, and its timer. */
+  private readonly wanted = new Map<number, { at: number; due: number; timer: NodeJS.Timeout }>();
   /** Tick ids: unique per process by a counter (a ULID per tick cost more than the tick itself). */
   private readonly idPrefix = `tick-${ulid()}-`;
   private ticks = 0;
@@ -62,9 +72,10 @@ export class Ticker {
     this.stream = options.stream ?? 'inbound';
     this.pastAsks = options.pastAsks ?? 'covered';
     this.minSpacingMs = options.minSpacingMs ?? 0;
+    this.foreignSpacingMs = options.foreignSpacingMs ?? this.minSpacingMs;
   }
 
-  /** `periodic` false: only the ticks asked for with tickAt (the order stage's, for partitions it waits on). */
+  /** `periodic` false: only the ticks asked for with tickAt. */
   async start(periodic = true): Promise<void> {
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await this.producer.connect();
@@ -73,8 +84,17 @@ export class Ticker {
     this.timer.unref();
   }
 
+  /** The partitions owned here: ticked when quiet (`start(true)`), and asked for. */
   setPartitions(partitions: number[]): void {
     this.partitions = partitions;
+  }
+
+  /**
+   * Asks may name any partition of the topic's `count`, owned here or not: a merge waits for every
+   * data partition's clock (any process may tick any partition).
+   */
+  setPartitionCount(count: number): void {
+    this.partitionCount = count;
   }
 
   /** A partition that just delivered records needs no tick. */
@@ -91,6 +111,8 @@ export class Ticker {
    * One tick on `partition` received at `at` or later, unless it has shown a record received by
    * then; written at `at`, or as soon as `minSpacingMs` after the last one allows. One ask is
    * outstanding per partition (the earliest wins): the consumers ask again after each batch.
+   * Asks due together are written in one request, so that one fetch of the consumer reads them
+   * all and its partitions go on side by side.
    */
   tickAt(partition: number, at: number): void {
     if (!this.producer || (this.lastSeen.get(partition) ?? Number.NEGATIVE_INFINITY) >= at) return;
@@ -100,13 +122,31 @@ export class Ticker {
     const current = this.wanted.get(partition);
     if (current && current.at <= at) return;
     if (current) clearTimeout(current.timer);
-    const due = Math.max(at, (this.lastWritten.get(partition) ?? Number.NEGATIVE_INFINITY) + this.minSpacingMs);
-    const timer = setTimeout(() => {
-      this.wanted.delete(partition);
-      if ((this.lastSeen.get(partition) ?? Number.NEGATIVE_INFINITY) < at && this.partitions.includes(partition)) void this.write([partition], at);
-    }, Math.max(0, due - this.now()));
+    const spacing = this.partitions.includes(partition) ? this.minSpacingMs : this.foreignSpacingMs;
+    const due = Math.max(at, (this.lastWritten.get(partition) ?? Number.NEGATIVE_INFINITY) + spacing);
+    const timer = setTimeout(() => this.writeDue(due), Math.max(0, due - this.now()));
     timer.unref();
-    this.wanted.set(partition, { at, timer });
+    this.wanted.set(partition, { at, due, timer });
+  }
+
+  /** Writes every ask due by `due` (or by now), in one request. */
+  private writeDue(due: number): void {
+    const horizon = Math.max(due, this.now());
+    const partitions: number[] = [];
+    let notBefore = Number.NEGATIVE_INFINITY;
+    for (const [partition, ask] of this.wanted) {
+      if (ask.due > horizon) continue;
+      clearTimeout(ask.timer);
+      this.wanted.delete(partition);
+      if ((this.lastSeen.get(partition) ?? Number.NEGATIVE_INFINITY) >= ask.at || !this.mayTick(partition)) continue;
+      partitions.push(partition);
+      notBefore = Math.max(notBefore, ask.at);
+    }
+    if (partitions.length > 0) void this.write(partitions, notBefore);
+  }
+
+  private mayTick(partition: number): boolean {
+    return partition < this.partitionCount || this.partitions.includes(partition);
   }
 
   private async tick(): Promise<void> {

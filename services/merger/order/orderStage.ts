@@ -10,7 +10,7 @@
 import { followPartitionCount } from '../../shared/kafka/partitionCount';
 import { partitionGroup, type RunningStage, type StageOptions } from '../../shared/kafka/partitionGroup';
 import { TransactionalPublisher } from '../../shared/kafka/transactionalPublisher';
-import { Ticker } from '../kafka/ticker';
+import type { Ticker } from '../kafka/ticker';
 import { addBatchToTotals } from '../totals';
 import { clocksAwaited, emptyOrderBuffer } from './orderBuffer';
 import { parseOrderPosition, processOrderBatch, type OrderLease, type OrderOutcome, type OrderTally } from './orderBatch';
@@ -21,8 +21,11 @@ export interface OrderStageOptions extends StageOptions<OrderTally> {
   readonly inboundTopic: string;
   /** L: a data partition's clock passes t once its inbound log shows a record received at t + L. */
   readonly reorderMs: number;
-  /** The periodic tick of inbound partitions: a tick asked for longer ago than this is covered by them. */
-  readonly tickIntervalMs: number;
+  /**
+   * The merger's inbound ticker (kafka/ticker.ts; started and stopped by the merger): asked for a
+   * tick of any inbound partition, as the control plane asks it for a held person operation.
+   */
+  readonly ticker: Pick<Ticker, 'tickAt' | 'setPartitionCount'>;
   /** Outputs a partition holds at most; past it they wait in the log (order/orderBuffer.ts). */
   readonly maxHeld: number;
 }
@@ -37,8 +40,7 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
   // A quiet data partition's clock moves with its inbound frontier, which its periodic tick moves
   // every tick interval: the stage asks for a tick where it waits instead (identify → merged
   // events p99 went from ~190 to ~720 ms without it). Any process may tick any inbound partition.
-  const ticker = new Ticker(kafka, catalog, options.inboundTopic, options.tickIntervalMs, logger);
-  await ticker.start(false);
+  const { ticker } = options;
   const totals = { records: 0, released: 0, skipped: 0, late: 0, deadLetters: 0, held: 0, dropped: 0, batches: 0 };
   /** Per partition, the outputs it holds (totals.held is their sum). */
   const heldBy = new Map<number, number>();
@@ -80,7 +82,7 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
         } else if (outcome.buffer.dropped === null) atBound.delete(partition);
         if (outcome.readAgainFrom !== null) logger.info({ partition, readAgainFrom: outcome.readAgainFrom, held: t.held }, 'the order hold has room again: reading again what it dropped');
         const count = sources.current();
-        ticker.setPartitions(Array.from({ length: count }, (_, source) => source));
+        ticker.setPartitionCount(count);
         for (const [source, at] of clocksAwaited(outcome.buffer, count)) ticker.tickAt(source, at + options.reorderMs);
         options.onCommitted?.(t, outcome.outputs, partition, outcome.lastOffset);
       },
@@ -101,7 +103,6 @@ export async function startOrderStage(options: OrderStageOptions): Promise<Runni
     close: async () => {
       sources.stop();
       await group.stop();
-      await ticker.stop();
       await publisher.close();
     },
   };

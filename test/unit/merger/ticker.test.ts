@@ -118,4 +118,52 @@ describe('the ticker', () => {
     expect(sent.flatMap((s) => s.partitions)).toEqual([0, 0]);
     await ticker.stop();
   });
+
+  it('asks due together go in one request, so one fetch reads them all', async () => {
+    const { ticker, sent, advance, now } = tickerAt(10_000);
+    await ticker.start(false);
+    ticker.setPartitions([0, 1, 2]);
+    const due = now() + 100;
+    ticker.tickAt(2, due);
+    ticker.tickAt(0, due);
+    ticker.tickAt(1, due - 10);
+    advance(90);
+    await jest.advanceTimersByTimeAsync(90);
+    advance(10);
+    await jest.advanceTimersByTimeAsync(10);
+    // Partition 1 was due first and went alone; 0 and 2, due together, in one send.
+    expect(sent).toEqual([{ partitions: [1], at: due - 10 }, { partitions: [2, 0], at: due }]);
+    await ticker.stop();
+  });
+
+  it('ticks partitions owned elsewhere only below the count it was given, each at most once per foreignSpacingMs', async () => {
+    const { ticker, sent, advance, now } = tickerAt(10_000, { foreignSpacingMs: 25 });
+    await ticker.start(false);
+    ticker.setPartitions([0]);
+    const first = now() + 100;
+    // Partition 3 is not owned here and no count was given: not ticked.
+    ticker.tickAt(3, first);
+    advance(100);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(sent).toEqual([]);
+    // The control plane (or the order stage) names every partition of the topic's 4.
+    ticker.setPartitionCount(4);
+    ticker.tickAt(3, first + 1);
+    ticker.tickAt(0, first + 1);
+    ticker.tickAt(4, first + 1);
+    advance(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(sent).toEqual([{ partitions: [3, 0], at: first + 1 }]);
+    // Asked again 5 ms on: the owned partition at once, the foreign one 25 ms after its last tick.
+    advance(5);
+    ticker.tickAt(3, now());
+    ticker.tickAt(0, now());
+    await jest.advanceTimersByTimeAsync(0);
+    expect(sent[1]).toEqual({ partitions: [0], at: first + 6 });
+    advance(20);
+    await jest.advanceTimersByTimeAsync(20);
+    expect(sent[2]).toEqual({ partitions: [3], at: first + 26 });
+    expect(sent).toHaveLength(3);
+    await ticker.stop();
+  });
 });
