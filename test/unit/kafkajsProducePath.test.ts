@@ -63,4 +63,60 @@ describe('kafkajs produce path (patched)', () => {
       expect(Encoder.sizeOfVarLong(value)).toBe(hex.length / 2);
     }
   });
+  it('writes an uncompressed record batch in one pass with the bytes kafkajs wrote per record', async () => {
+    type Message = { key?: string | Buffer | null; value: string | Buffer | null; headers?: Record<string, string>; timestamp?: string };
+    const Long = require('kafkajs/src/utils/long') as { fromValue(v: number): unknown; fromInt(v: number): unknown };
+    const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (input: object) => unknown;
+    const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (input: object) => Promise<{ size(): number }> };
+    const Produce = require('kafkajs/src/protocol/requests/produce/v3/request') as (input: object) => { encode(): Promise<{ buffer: Buffer }> };
+    const Writer = require('kafkajs/src/protocol/encoder') as new () => {
+      writeInt16(v: number): InstanceType<typeof Writer>;
+      writeInt32(v: number): InstanceType<typeof Writer>;
+      writeString(v: string | null): InstanceType<typeof Writer>;
+      writeArray(v: unknown[]): InstanceType<typeof Writer>;
+      writeEncoder(v: unknown): InstanceType<typeof Writer>;
+      buffer: Buffer;
+    };
+    // What unpatched kafkajs 2.2.4 wrote for one partition (produce/v3/request.js partitionsEncoder).
+    const unpatchedPartition = async (partition: number, messages: Message[], batch: { producerId: unknown; producerEpoch: number; firstSequence: number; transactional: boolean }, now: number) => {
+      const stamps = messages.map((m) => m.timestamp).filter((t) => t != null).sort();
+      const stampsOrNow = stamps.length === 0 ? [now] : stamps;
+      const firstTimestamp = stampsOrNow[0];
+      const records = messages.map((message, i) => Record({ ...message, offsetDelta: i, timestampDelta: (Number(message.timestamp) || now) - Number(firstTimestamp) }));
+      const recordBatch = await RecordBatch({ records, firstTimestamp, maxTimestamp: stampsOrNow[stampsOrNow.length - 1], lastOffsetDelta: records.length - 1, ...batch });
+      return new Writer().writeInt32(partition).writeInt32(recordBatch.size()).writeEncoder(recordBatch);
+    };
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const text = (n: number) => Array.from({ length: n }, () => 'aé€😀-'[Math.floor(random() * 5)]).join('');
+    const field = (): string | Buffer | null => {
+      const r = random();
+      if (r < 0.1) return null;
+      if (r < 0.2) return '';
+      if (r < 0.6) return text(Math.floor(random() * 40));
+      return Buffer.from(text(Math.floor(random() * 300)));
+    };
+    const now = 1_764_000_000_123;
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now);
+    try {
+      for (let round = 0; round < 60; round += 1) {
+        // Some rounds have a message with headers or a timestamp: kafkajs' own way, same bytes.
+        const messages: Message[] = Array.from({ length: 1 + Math.floor(random() * 300) }, () => ({ key: field(), value: field() }));
+        if (round % 5 === 3) messages[0] = { ...messages[0], headers: { trace: 'x' } } as Message;
+        if (round % 7 === 4) messages[messages.length - 1] = { ...messages[messages.length - 1], timestamp: String(now - 5) } as Message;
+        const transactional = round % 2 === 0;
+        const batch = { producerId: transactional ? Long.fromValue(4242 + round) : Long.fromInt(-1), producerEpoch: round % 3, firstSequence: round * 17, transactional };
+        const partition = round % 6;
+        const request = Produce({ acks: -1, timeout: 30000, transactionalId: transactional ? 'tx' : null, producerId: batch.producerId, producerEpoch: batch.producerEpoch, topicData: [{ topic: 'topic', partitions: [{ partition, firstSequence: batch.firstSequence, messages }] }] });
+        const expected = new Writer()
+          .writeString(transactional ? 'tx' : null)
+          .writeInt16(-1)
+          .writeInt32(30000)
+          .writeArray([new Writer().writeString('topic').writeArray([await unpatchedPartition(partition, messages, batch, now)])]);
+        expect((await request.encode()).buffer.toString('hex')).toBe(expected.buffer.toString('hex'));
+      }
+    } finally {
+      clock.mockRestore();
+    }
+  });
 });
