@@ -6,10 +6,11 @@
  * records of transactions that never committed (a read_uncommitted reader sees them), which the
  * next process's fencing aborted.
  *
- * A kill is aimed, not timed: a process is frozen (SIGSTOP) when inbound holds records beyond
- * its last stable offset, and killed only if they are still there once a commit already sent
- * would have completed. Timed kills (at the first commit seen, plus a delay) missed on a loaded
- * machine: the process had committed everything by then, or not yet begun its next transaction.
+ * A kill is aimed, not timed: the process is frozen (SIGSTOP) at random points of its loop, and
+ * killed at the first freeze where inbound holds records beyond its last stable offset once a
+ * commit already sent would have completed. Timed kills (at the first commit seen, plus a delay)
+ * missed on a loaded machine, and so did a watch that froze the process only after it saw a
+ * transaction open: short transactions committed between the look and the freeze.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
@@ -111,6 +112,21 @@ describe('the request bridge killed mid-transaction', () => {
     return stable.filter((partition) => (written.get(partition.partition) ?? 0) > Number(partition.high)).map((partition) => partition.partition);
   };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /**
+   * Waits, with the process frozen, until a commit it sent before has completed (the
+   * coordinator finishes it meanwhile) and the read_uncommitted reader has seen all it wrote:
+   * its ends unchanged over two looks.
+   */
+  const settled = async () => {
+    await sleep(300);
+    let before = JSON.stringify([...written]);
+    for (let looks = 0; looks < 50; looks += 1) {
+      await sleep(100);
+      const now = JSON.stringify([...written]);
+      if (now === before) return;
+      before = now;
+    }
+  };
   const committed = async () => [...(await withAdmin(kafka, (admin) => fetchCommittedOffsets(admin, groupId, topics.requests))).values()].reduce((sum, offset) => sum + Math.max(0, offset), 0);
 
   /**
@@ -166,6 +182,7 @@ describe('the request bridge killed mid-transaction', () => {
     const sent = ids.length;
 
     const killedAt: number[] = [];
+    const freezes: number[] = [];
     for (let n = 0; n < KILLS; n += 1) {
       const before = await committed();
       if (before >= sent) throw new Error(`the bridge had passed every request on before kill ${n + 1}: the backlog is too small for the kills`);
@@ -179,20 +196,24 @@ describe('the request bridge killed mid-transaction', () => {
         if (Date.now() > deadline) throw new Error(`ingest ${n} committed nothing in 90 s; see ${dir}/ingest-${n}.log`);
         await sleep(20);
       }
+      // Probes: freeze the process at a point of its own loop, let what it had sent settle,
+      // look. A frozen process cannot commit, so what is open then stays open; a look while it
+      // runs raced its commits (short transactions were missed on a loaded machine).
+      let freeze = 0;
       for (;;) {
         if (Date.now() > deadline) throw new Error(`no transaction of ingest ${n} was seen open in 90 s (${await committed()} of ${sent} requests committed); see ${dir}/ingest-${n}.log`);
-        if ((await openTransactions()).length > 0) {
-          child.kill('SIGSTOP');
-          // A commit the process sent before it froze is completed by the coordinator meanwhile.
-          await sleep(300);
-          if ((await openTransactions()).length > 0) break;
-          child.kill('SIGCONT');
-        }
-        await sleep(5);
+        freeze += 1;
+        child.kill('SIGSTOP');
+        await settled();
+        if ((await openTransactions()).length > 0) break;
+        child.kill('SIGCONT');
+        // A random stretch of running, so the next freeze lands elsewhere in its loop.
+        await sleep(Math.floor(Math.random() * 40));
       }
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
       killedAt.push(await committed());
+      freezes.push(freeze);
     }
     running = await startBridge(KILLS);
     const deadline = Date.now() + 180_000;
@@ -209,7 +230,7 @@ describe('the request bridge killed mid-transaction', () => {
     const missing = ids.filter((id) => !seen.has(id));
     expect({ records: records.length, duplicated: duplicated.slice(0, 5), missing: missing.slice(0, 5) }).toEqual({ records: sent, duplicated: [], missing: [] });
     const everything = (await readInboundValues(true)).length;
-    process.stdout.write(`bridge crash: killed at ${killedAt.join(', ')} committed of ${sent} sent; inbound holds ${everything} records read_uncommitted, ${records.length} read_committed\n`);
+    process.stdout.write(`bridge crash: killed at ${killedAt.join(', ')} committed of ${sent} sent, at freeze ${freezes.join(', ')}; inbound holds ${everything} records read_uncommitted, ${records.length} read_committed\n`);
     // The kills did land inside transactions: their records were written and never committed.
     expect(everything).toBeGreaterThan(sent);
   }, TEST_TIMEOUT_MS);
