@@ -30,6 +30,7 @@ export function mergerMetrics(registry: Registry) {
     timersHandedOver: counter(registry, 'timers_handed_over', 'Two planes: grace timers moved to the partition an id is now keyed to, to fire there (partitions added)'),
     pendingRead: counter(registry, 'pending_read', 'Two planes: pending events read back from the inbound log for a bind (docs/design-pending-pointers.md)'),
     pendingReadSeconds: new Histogram({ name: 'anonmerge_merger_pending_read_seconds', help: 'Two planes: per batch that read pending events back, the time the read took', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
+    pendingReadAhead: counter(registry, 'pending_read_ahead', 'Two planes: pending events a bind found read ahead, while its identify was held in the control plane (docs/design-pending-pointers.md)'),
     pendingMissing: counter(registry, 'pending_missing', 'Two planes: pending events a bind found gone from the inbound log (it keeps less than the workspace retention): merged without them'),
     rollbacks: counter(registry, 'rollbacks', 'Times Redis was found behind the committed offset and records were re-applied'),
     redisErrors: counter(registry, 'redis_errors', 'Redis client errors'),

@@ -37,6 +37,8 @@ export interface MergerTestOptions {
   readonly reorderMs?: number;
   /** ANONMERGE_MERGER_PENDING_POINTERS; the configuration's default (copies) unset. */
   readonly pendingPointers?: boolean;
+  /** ANONMERGE_MERGER_PENDING_READ_AHEAD_BYTES (0: no reading ahead); the configuration's default unset. */
+  readonly pendingReadAheadBytes?: number;
 }
 
 export function mergerConfig(topics: TopicConfig, groupId: string, redisPrefix: string, options: MergerTestOptions = {}) {
@@ -57,6 +59,7 @@ export function mergerConfig(topics: TopicConfig, groupId: string, redisPrefix: 
       reorderMs: options.reorderMs ?? base.merger.reorderMs,
       controlPlane: options.mode === undefined ? base.merger.controlPlane : options.mode === 'two-planes',
       pendingPointers: options.pendingPointers ?? base.merger.pendingPointers,
+      pendingReadAheadBytes: options.pendingReadAheadBytes ?? base.merger.pendingReadAheadBytes,
     },
   };
 }
@@ -82,6 +85,7 @@ export function mergerEnv(topics: TopicConfig, groupId: string, prefix: string, 
     ANONMERGE_MERGER_SESSION_TIMEOUT_MS: String(options.sessionTimeoutMs ?? 10000),
     ...(options.mode === undefined ? {} : { ANONMERGE_MERGER_CONTROL_PLANE: String(options.mode === 'two-planes') }),
     ...(options.pendingPointers === undefined ? {} : { ANONMERGE_MERGER_PENDING_POINTERS: String(options.pendingPointers) }),
+    ...(options.pendingReadAheadBytes === undefined ? {} : { ANONMERGE_MERGER_PENDING_READ_AHEAD_BYTES: String(options.pendingReadAheadBytes) }),
     ANONMERGE_LOG_LEVEL: process.env.TEST_CHILD_LOG_LEVEL ?? 'warn',
   };
 }

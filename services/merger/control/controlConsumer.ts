@@ -21,6 +21,7 @@ import { emptyReorderBuffer } from '../ordered/reorderBuffer';
 import { parsePosition, processControlBatch, type ControlLease, type ControlOutcome, type ControlTally } from './controlBatch';
 import { noDecisions } from '../ordered/decisionCounts';
 import { addBatchToTotals } from '../totals';
+import { heldBindOf, type PendingReadAhead } from '../pendingReadAhead';
 
 export interface ControlConsumerOptions extends StageOptions<ControlTally> {
   readonly store: ControlStore;
@@ -37,7 +38,12 @@ export interface ControlConsumerOptions extends StageOptions<ControlTally> {
    * is read, they are in the logs by the time its command is; asked by the data plane, or by the
    * order stage on seeing the merged events, they came one and two hops later.
    */
-  readonly inbound?: { readonly topic: string; readonly ticker: Pick<Ticker, 'tickAt' | 'setPartitionCount'> };
+  readonly inbound?: {
+    readonly topic: string;
+    readonly ticker: Pick<Ticker, 'tickAt' | 'setPartitionCount'>;
+    /** Told of every identify held, to read its pending events ahead of its bind (pendingReadAhead.ts). */
+    readonly readAhead?: Pick<PendingReadAhead, 'ahead'>;
+  };
   /** anonmerge rebuild: decide and store, publish nothing, write no ticks. */
   readonly rebuild?: boolean;
   /** Where Redis says each partition stood (redis/partitionProgress.ts): a claim recovers from writes Redis lost. */
@@ -61,6 +67,8 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
 
   const totals = { records: 0, released: 0, late: 0, commands: 0, replayed: 0, tombstones: 0, recovered: 0, resent: 0, missingOutbox: 0, deadLetters: 0, conflicts: 0, ...noDecisions(), batches: 0 };
   const context = { store, catalog, logger, reorderMs: options.reorderMs, commandsPartitions: commandsPartitions.current };
+  /** Per partition, the last offset whose held identifies were told to the read ahead. */
+  const readAheadUpTo = new Map<number, number>();
 
   // Without the control plane no clock moves and the data plane waits for ever (found by the
   // two-plane chaos matrix: kafkajs gave up on its consumer after a Kafka outage).
@@ -106,6 +114,17 @@ export async function startControlConsumer(options: ControlConsumerOptions): Pro
           const count = inboundPartitions.current();
           options.inbound.ticker.setPartitionCount(count);
           for (let inbound = 0; inbound < count; inbound += 1) options.inbound.ticker.tickAt(inbound, oldest + options.reorderMs);
+        }
+        if (options.inbound?.readAhead && inboundPartitions) {
+          // Only what this batch read: an operation held over many batches is told once.
+          const after = readAheadUpTo.get(partition) ?? -1;
+          const count = inboundPartitions.current();
+          for (const { offset, record } of outcome.buffer.held) {
+            if (offset <= after) continue;
+            const bind = heldBindOf(record, count);
+            if (bind) options.inbound.readAhead.ahead(bind);
+          }
+          readAheadUpTo.set(partition, Math.max(after, outcome.lastOffset));
         }
       },
     },

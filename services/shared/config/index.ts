@@ -189,6 +189,12 @@ export const mergerSettings = {
     min: 100,
     description: "Two planes: how long reading a bind's pending events back from the inbound topic may take before the batch fails and is retried",
   }),
+  pendingReadAheadBytes: integer('ANONMERGE_MERGER_PENDING_READ_AHEAD_BYTES', {
+    default: String(32 * 1024 * 1024),
+    min: 0,
+    description:
+      "Two planes, with pointers: memory for pending events read back while their identify waits in the control plane's hold, so that the bind's step finds them read (docs/design-pending-pointers.md, \"Read ahead\"); 0 turns reading ahead off",
+  }),
   maxHeldInbound: integer('ANONMERGE_MERGER_MAX_HELD_INBOUND', { default: '2000', min: 100, description: 'Two-plane data consumer: inbound records a partition may hold while some wait for the control clock, before its inbound reads pause (bounds memory after an outage, and leaves the CPU to the control plane catching up)' }),
   orderMaxHeld: integer('ANONMERGE_MERGER_ORDER_MAX_HELD', {
     default: '100000',
