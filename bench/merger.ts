@@ -12,6 +12,7 @@
  */
 import { fetchCommittedOffsets } from '../services/shared/kafka/committedOffsets';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { SchemaCatalog } from '../services/shared/avro/catalog';
@@ -358,7 +359,7 @@ export async function clusterThroughput(records: number, clusterNodes: string[])
 export const BACKLOGS = [10, 30, 100, 300, 1000, 3000];
 
 export interface LatencyFigures {
-  readonly backlogs: Array<{ backlog: number; identifies: number; p50Ms: number; p99Ms: number; maxMs: number; readP50Ms: number; readP99Ms: number }>;
+  readonly backlogs: Array<{ backlog: number; identifies: number; p50Ms: number; p99Ms: number; maxMs: number; readP50Ms: number; readP99Ms: number; readAheadShare?: number }>;
   /** An event of an id just identified, inside its window: written → merged event readable. */
   readonly inWindow?: { events: number; p50Ms: number; p99Ms: number; maxMs: number };
   /** How long before the identifies the backlogs were received, in days. */
@@ -411,6 +412,10 @@ export async function latency(backlogs: number[], identifiesEach: number, option
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   process.stderr.write('\n');
+  // The preload, written to disk before the identifies (the old backlogs' eviction does it too):
+  // a backlog received an hour before would have been. Without it the kernel writes the ~150 MB
+  // back during the identifies (dirty pages expire after 30 s).
+  if (!options.evict) execFileSync('sync');
   const eviction = options.evict ? evictTopicFromPageCache(path.join(projectRoot(), '.local/kafka/data'), topics.inbound) : undefined;
   if (eviction) process.stderr.write(`inbound segments dropped from the page cache: ${eviction.files} files, ${(eviction.bytes / 1e6).toFixed(1)} MB, resident ${(eviction.residentBefore / 1e6).toFixed(1)} → ${(eviction.residentAfter / 1e6).toFixed(1)} MB\n`);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -438,6 +443,8 @@ export async function latency(backlogs: number[], identifiesEach: number, option
   // Of each, the time the merger spent reading the bind's pending events back from the inbound
   // log (its pendingReadMs total, moved by this identify alone: they are sent one at a time).
   const readSamples = new Map<number, number[]>();
+  // Of the pending events merged, how many the bind's step found read ahead (pendingReadAhead.ts).
+  const readAhead = new Map<number, { ahead: number; read: number }>();
   const inWindow: number[] = [];
   // Identify in random order, one at a time, so each merge is measured on its own.
   const order = [...ids].sort(() => Math.random() - 0.5);
@@ -448,6 +455,8 @@ export async function latency(backlogs: number[], identifiesEach: number, option
       waiting.set(anonymousId, { want: backlog, resolve: (at) => (clearTimeout(timer), resolve(at)) });
     });
     const readBefore = merger.totals.pendingReadMs ?? 0;
+    const aheadBefore = merger.totals.pendingReadAhead ?? 0;
+    const eventsReadBefore = merger.totals.pendingRead ?? 0;
     const sentAt = Date.now();
     const identify: InboundRecord = { workspace_id: 'bench', id: `identify-${anonymousId}`, received_at: sentAt, settings: BENCH_SETTINGS, command: { kind: 'identify', body: { person: { id_type: 'ID', value: `person-${anonymousId}` }, anonymous_id: anonymousId, attributes_json: '{}' } } };
     // As ingest writes it: to person-ops, keyed by workspace, for the two-plane merger.
@@ -457,6 +466,8 @@ export async function latency(backlogs: number[], identifiesEach: number, option
     waiting.delete(anonymousId);
     samples.set(backlog, [...(samples.get(backlog) ?? []), ms]);
     readSamples.set(backlog, [...(readSamples.get(backlog) ?? []), (merger.totals.pendingReadMs ?? 0) - readBefore]);
+    const share = readAhead.get(backlog) ?? { ahead: 0, read: 0 };
+    readAhead.set(backlog, { ahead: share.ahead + (merger.totals.pendingReadAhead ?? 0) - aheadBefore, read: share.read + (merger.totals.pendingRead ?? 0) - eventsReadBefore });
     // Then an event of the id, inside the window the identify opened: merged one by one (R2).
     const eventMerged = new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no merge of ${anonymousId}'s event in its window within 30 s`)), 30000);
@@ -484,7 +495,8 @@ export async function latency(backlogs: number[], identifiesEach: number, option
     backlogs: backlogs.map((backlog) => {
       const sorted = [...(samples.get(backlog) ?? [])].sort((a, b) => a - b);
       const reads = [...(readSamples.get(backlog) ?? [])].sort((a, b) => a - b);
-      return { backlog, identifies: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1] ?? 0, readP50Ms: Math.round(percentile(reads, 50)), readP99Ms: Math.round(percentile(reads, 99)) };
+      const share = readAhead.get(backlog);
+      return { backlog, identifies: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1] ?? 0, readP50Ms: Math.round(percentile(reads, 50)), readP99Ms: Math.round(percentile(reads, 99)), ...(share && share.read > 0 ? { readAheadShare: share.ahead / share.read } : {}) };
     }),
     inWindow: { events: inWindowSorted.length, p50Ms: percentile(inWindowSorted, 50), p99Ms: percentile(inWindowSorted, 99), maxMs: inWindowSorted[inWindowSorted.length - 1] ?? 0 },
     ageDays,
@@ -494,9 +506,10 @@ export async function latency(backlogs: number[], identifiesEach: number, option
 
 export function latencyTable(lat: LatencyFigures): string {
   const age = lat.ageDays ? `, received ${lat.ageDays} days before${lat.eviction ? ', not in the page cache' : ''}` : '';
-  const rows: Array<Array<string | number>> = lat.backlogs.map((b) => [`identify, ${b.backlog} pending${age}`, b.identifies, b.p50Ms, b.p99Ms, b.maxMs, b.readP50Ms ?? '', b.readP99Ms ?? '']);
-  if (lat.inWindow) rows.push(['event in the window, after it', lat.inWindow.events, lat.inWindow.p50Ms, lat.inWindow.p99Ms, lat.inWindow.maxMs, '', '']);
-  return table(['written → merged readable', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'of which read back, p50 ms', 'p99 ms'], rows);
+  const percent = (share: number | undefined) => (share === undefined ? '' : `${Math.round(share * 100)} %`);
+  const rows: Array<Array<string | number>> = lat.backlogs.map((b) => [`identify, ${b.backlog} pending${age}`, b.identifies, b.p50Ms, b.p99Ms, b.maxMs, b.readP50Ms ?? '', b.readP99Ms ?? '', percent(b.readAheadShare)]);
+  if (lat.inWindow) rows.push(['event in the window, after it', lat.inWindow.events, lat.inWindow.p50Ms, lat.inWindow.p99Ms, lat.inWindow.maxMs, '', '', '']);
+  return table(['written → merged readable', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'of which read back, p50 ms', 'p99 ms', 'read ahead'], rows);
 }
 
 /** Latency against backlog size, p50 and p99, as an SVG line chart. */
