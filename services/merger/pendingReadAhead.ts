@@ -65,6 +65,11 @@ export interface PendingReadAheadOptions {
   readonly logger: Logger;
   /** Offsets a step was handed from the cache (for the merger's totals and metrics). */
   readonly onServed?: (offsets: number) => void;
+  /**
+   * The longest a step waits for a read ahead still under way before it reads for itself: a read
+   * ahead stuck on a slow broker must not add its own deadline to the step's.
+   */
+  readonly maxWaitMs: number;
   readonly now?: () => number;
 }
 
@@ -89,7 +94,8 @@ const RESOLVED = Promise.resolve();
 export class PendingReadAhead {
   private readonly asked = new Set<string>();
   private readonly underWay = new Set<UnderWay>();
-  private running = 0;
+  private readonly running = new Set<Promise<void>>();
+  private closed = false;
   private readonly now: () => number;
 
   constructor(private readonly options: PendingReadAheadOptions) {
@@ -98,39 +104,43 @@ export class PendingReadAhead {
 
   /** Starts reading `bind`'s pending events ahead, if it is worth it here; never throws. */
   ahead(bind: HeldBind): void {
-    if (this.asked.has(bind.id)) return;
+    if (this.closed || this.asked.has(bind.id)) return;
     this.remember(bind.id);
-    if (!this.options.owns(bind.partition) || this.running >= this.options.maxConcurrent) return;
-    this.running += 1;
+    if (!this.options.owns(bind.partition) || this.running.size >= this.options.maxConcurrent) return;
     // Registered before the first await: a step of this partition that starts meanwhile waits.
     let finish: () => void = () => undefined;
     let finishLoad: () => void = () => undefined;
     const loading: UnderWay = { partition: bind.partition, offsets: null, loaded: new Promise<void>((resolve) => (finishLoad = resolve)), done: new Promise<void>((resolve) => (finish = resolve)) };
     this.underWay.add(loading);
-    void this.readAhead(bind, loading, finishLoad)
+    const running: Promise<void> = this.readAhead(bind, loading, finishLoad, finish)
       .catch((error: unknown) => this.options.logger.warn({ err: error, workspace: bind.workspace, partition: bind.partition }, "reading a bind's pending events ahead failed: its step reads them itself"))
       .finally(() => {
         this.underWay.delete(loading);
         finishLoad();
         finish();
-        this.running -= 1;
+        this.running.delete(running);
       });
+    this.running.add(running);
   }
 
   /**
-   * The data step's ReadOffsets: bodies read ahead (waiting for a read ahead under way that may
-   * hold some of `offsets`; it is bounded by the reader's own deadline), then the rest.
+   * The data step's ReadOffsets: bodies read ahead (waiting, at most `maxWaitMs`, for a read
+   * ahead under way that may hold some of `offsets`), then the rest from the log.
    */
   readonly read: ReadOffsets = async (partition, offsets) => {
     // Those under way now (one look: a step does not wait for reads ahead that start after it).
     const relevant = [...this.underWay].filter((read) => read.partition === partition);
-    await Promise.all(
-      relevant.map(async (read) => {
-        if (read.offsets === null) await read.loaded;
-        const wanted = read.offsets;
-        if (wanted !== null && offsets.some((offset) => wanted.has(offset))) await read.done;
-      }),
-    );
+    if (relevant.length > 0) {
+      const waited = Promise.all(
+        relevant.map(async (read) => {
+          if (read.offsets === null) await read.loaded;
+          const wanted = read.offsets;
+          if (wanted !== null && offsets.some((offset) => wanted.has(offset))) await read.done;
+        }),
+      );
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([waited, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.maxWaitMs)))]).finally(() => clearTimeout(timer));
+    }
     const cached = this.options.cache.take(partition, offsets, this.now());
     if (cached.size > 0) this.options.onServed?.(cached.size);
     const rest = cached.size === 0 ? offsets : offsets.filter((offset) => !cached.has(offset));
@@ -140,8 +150,18 @@ export class PendingReadAhead {
     return fetched;
   };
 
-  /** Loads the id's pointers, then reads them per partition into the cache; `loading` is handed over to the reads. */
-  private async readAhead(bind: HeldBind, loading: UnderWay, markLoaded: () => void): Promise<void> {
+  /** Starts no more reads ahead and waits for those under way (each bounded by the reader's deadline). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.running]);
+  }
+
+  /**
+   * Loads the id's pointers, then reads them per partition into the cache. `loading` stands for
+   * the read of the bind's own partition: `markLoaded` once its offsets are known, `markRead`
+   * once they are read (a step of that partition does not wait for the others).
+   */
+  private async readAhead(bind: HeldBind, loading: UnderWay, markLoaded: () => void, markRead: () => void): Promise<void> {
     const [loaded] = await this.options.load([{ entity: { kind: 'anonymous', workspace: bind.workspace, anonymousId: bind.anonymousId }, ids: [], withPending: true, outbox: [] }]);
     const byPartition = new Map<number, number[]>();
     let pointers = 0;
@@ -152,15 +172,15 @@ export class PendingReadAhead {
       if (!offsets) byPartition.set(entry.partition, (offsets = []));
       offsets.push(entry.offset);
     }
-    if (pointers === 0 || pointers > this.options.maxPointers) return;
-    // The loading entry now stands for the read of its own partition (a step of it waits only
-    // if it wants those offsets); the other partitions' reads get entries of their own.
+    if (this.closed || pointers === 0 || pointers > this.options.maxPointers) return;
     loading.offsets = new Set(byPartition.get(bind.partition) ?? []);
     markLoaded();
-    await Promise.all(
+    // Settled, not failed fast: the read ahead counts as running until every read of it is done.
+    const reads = await Promise.allSettled(
       [...byPartition].map(async ([partition, offsets]) => {
         let finish: () => void = () => undefined;
-        const read: UnderWay | null = partition === bind.partition ? null : { partition, offsets: new Set(offsets), loaded: RESOLVED, done: new Promise<void>((resolve) => (finish = resolve)) };
+        const home = partition === bind.partition;
+        const read: UnderWay | null = home ? null : { partition, offsets: new Set(offsets), loaded: RESOLVED, done: new Promise<void>((resolve) => (finish = resolve)) };
         if (read) this.underWay.add(read);
         try {
           const { values } = await this.options.readOffsets(partition, offsets);
@@ -168,10 +188,13 @@ export class PendingReadAhead {
           for (const [offset, value] of values) if (value) this.options.cache.put(partition, offset, value, now);
         } finally {
           if (read) this.underWay.delete(read);
-          finish();
+          if (home) markRead();
+          else finish();
         }
       }),
     );
+    const failed = reads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private remember(id: string): void {

@@ -79,6 +79,8 @@ export interface BatchEvent {
 const READ_AHEAD_TTL_MS = 30_000;
 const READ_AHEAD_MAX_POINTERS = 10_000;
 const READ_AHEAD_CONCURRENCY = 4;
+/** A step waits this long at most for a read ahead under way, then reads for itself. */
+const READ_AHEAD_MAX_WAIT_MS = 1000;
 
 const emptyTotals = () => ({ ...emptyTally(), batches: 0, records: 0, deadLetters: 0, conflicts: 0, zombieRefusals: 0, missingOutbox: 0, rollbacks: 0, replayed: 0, movedLate: 0, timersHandedOver: 0, pendingRead: 0, pendingMissing: 0, pendingReadMs: 0, pendingReadAhead: 0 });
 
@@ -164,6 +166,7 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
           owns: (partition) => ownedInbound.has(partition),
           maxPointers: READ_AHEAD_MAX_POINTERS,
           maxConcurrent: READ_AHEAD_CONCURRENCY,
+          maxWaitMs: READ_AHEAD_MAX_WAIT_MS,
           logger,
           onServed: (offsets) => {
             totals.pendingReadAhead += offsets;
@@ -532,6 +535,8 @@ export async function startMerger(config: MergerConfig, logger: Logger, options:
     { name: 'ticker', close: () => ticker.stop() },
     { name: 'control clock ticker', close: async () => clockTicker?.stop() },
     { name: 'transactional producers', close: () => publisher.close() },
+    // Before the reader and Redis it uses: no read ahead is left running against them.
+    { name: 'read ahead', close: async () => readAhead?.close() },
     { name: 'pending reader', close: () => pendingReader.close() },
     { name: 'redis', close: () => redis.quit() },
     { name: 'admin', close: () => admin.disconnect() },

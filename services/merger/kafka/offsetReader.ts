@@ -290,7 +290,8 @@ export class OffsetReader {
         return await beforeDeadline(this.fetchOnce(topic, partition, fetch), deadline, late);
       } catch (error) {
         const type = typeOf(error);
-        if (!RETRIABLE.has(type) || Date.now() + 100 * attempt > deadline) throw error;
+        // Closed meanwhile: a metadata refresh would connect the cluster again, and nothing would close it.
+        if (this.closed || !RETRIABLE.has(type) || Date.now() + 100 * attempt > deadline) throw error;
         this.logger.warn({ topic, partition, offset: fetch.from, attempt, err: error }, 'reading pending events back: retrying after a leader or connection change');
         await sleep(100 * attempt);
         await beforeDeadline(this.cluster.refreshMetadata(), deadline, late).catch(() => undefined);

@@ -21,8 +21,8 @@ export interface ReadAheadCacheOptions {
   readonly ttlMs: number;
 }
 
-/** Per entry, beside its body: the key, the Map's slot, the entry object. */
-const ENTRY_OVERHEAD_BYTES = 100;
+/** Per entry, beside its body: the key string, the Map's slot, the entry and Buffer objects, the body's own ArrayBuffer. */
+const ENTRY_OVERHEAD_BYTES = 250;
 
 export class ReadAheadCache {
   /** In insertion order, which is age order: eviction walks from the front. */
@@ -40,15 +40,18 @@ export class ReadAheadCache {
   }
 
   /**
-   * Keeps a body. The value is copied: a body taken out of a Fetch answer is a slice of it, and
-   * keeping the slice would keep the whole answer.
+   * Keeps a body. The value is copied into memory of its own: a body taken out of a Fetch answer
+   * is a slice of it, and keeping the slice would keep the whole answer; a small copy made with
+   * Buffer.from would be a slice of Node's shared 8 KiB pool, which one entry left would pin.
    */
   put(partition: number, offset: number, value: Buffer, now: number): void {
     const cost = value.length + ENTRY_OVERHEAD_BYTES;
     if (cost > this.options.maxBytes) return;
     const key = keyOf(partition, offset);
     this.remove(key);
-    this.entries.set(key, { value: Buffer.from(value), at: now });
+    const copy = Buffer.allocUnsafeSlow(value.length);
+    value.copy(copy);
+    this.entries.set(key, { value: copy, at: now });
     this.bytes += cost;
     this.evict(now);
   }

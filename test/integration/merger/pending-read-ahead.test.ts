@@ -48,8 +48,9 @@ describe('R2: pending events read ahead of their bind', () => {
     const both = <T>(step: (run: { name: string; writer: InboundWriter; reader: OutputReader }) => Promise<T>) => Promise.all(runs.map((run) => step(run as { name: string; writer: InboundWriter; reader: OutputReader })));
     await both((run) => run.writer.write(events));
     await both((run) => run.reader.until((got) => got.anonymousEvents.filter((e) => e.workspace_id === ws).length === total, 30000, `${run.name}: the anonymous events`));
-    // Then the identifies, held for half a second and L: read ahead meanwhile.
-    const I = Date.now() + 500;
+    // Then the identifies, held for two seconds and L: read ahead meanwhile, even on a control
+    // plane slow to read them (an identify it reads only once it is due is never held).
+    const I = Date.now() + 2000;
     const identifies = IDS.map((id, i) => identify(ws, `person-${i}`, id, I + i));
     await both((run) => run.writer.write(identifies));
     const merged = await both(async (run) => (await run.reader.until((all) => all.mergedEvents.filter((e) => e.workspace_id === ws).length === total, 30000, `${run.name}: the merged events`)).mergedEvents.filter((e) => e.workspace_id === ws));
