@@ -20,6 +20,7 @@ import { keyPartition } from '../shared/kafka/keyPartition';
 import type { Logger } from '../shared/logger';
 import type { InboundRecord } from '../shared/model/inbound';
 import { anonymousKey } from '../shared/model/keys';
+import { untilOrDeadline, withResolvers } from '../shared/waiting';
 import type { OrderedLoadRequest, LoadedOrdered } from './redis/orderedEntityStore';
 import type { ReadOffsets } from './pendingBodies';
 import type { ReadAheadCache } from './kafka/readAheadCache';
@@ -108,16 +109,16 @@ export class PendingReadAhead {
     this.remember(bind.id);
     if (!this.options.owns(bind.partition) || this.running.size >= this.options.maxConcurrent) return;
     // Registered before the first await: a step of this partition that starts meanwhile waits.
-    let finish: () => void = () => undefined;
-    let finishLoad: () => void = () => undefined;
-    const loading: UnderWay = { partition: bind.partition, offsets: null, loaded: new Promise<void>((resolve) => (finishLoad = resolve)), done: new Promise<void>((resolve) => (finish = resolve)) };
+    const loaded = withResolvers();
+    const done = withResolvers();
+    const loading: UnderWay = { partition: bind.partition, offsets: null, loaded: loaded.promise, done: done.promise };
     this.underWay.add(loading);
-    const running: Promise<void> = this.readAhead(bind, loading, finishLoad, finish)
+    const running: Promise<void> = this.readAhead(bind, loading, loaded.resolve, done.resolve)
       .catch((error: unknown) => this.options.logger.warn({ err: error, workspace: bind.workspace, partition: bind.partition }, "reading a bind's pending events ahead failed: its step reads them itself"))
       .finally(() => {
         this.underWay.delete(loading);
-        finishLoad();
-        finish();
+        loaded.resolve();
+        done.resolve();
         this.running.delete(running);
       });
     this.running.add(running);
@@ -138,8 +139,7 @@ export class PendingReadAhead {
           if (wanted !== null && offsets.some((offset) => wanted.has(offset))) await read.done;
         }),
       );
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([waited, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.maxWaitMs)))]).finally(() => clearTimeout(timer));
+      await untilOrDeadline(waited, Date.now() + this.options.maxWaitMs);
     }
     const cached = this.options.cache.take(partition, offsets, this.now());
     if (cached.size > 0) this.options.onServed?.(cached.size);
@@ -178,9 +178,9 @@ export class PendingReadAhead {
     // Settled, not failed fast: the read ahead counts as running until every read of it is done.
     const reads = await Promise.allSettled(
       [...byPartition].map(async ([partition, offsets]) => {
-        let finish: () => void = () => undefined;
+        const finished = withResolvers();
         const home = partition === bind.partition;
-        const read: UnderWay | null = home ? null : { partition, offsets: new Set(offsets), loaded: RESOLVED, done: new Promise<void>((resolve) => (finish = resolve)) };
+        const read: UnderWay | null = home ? null : { partition, offsets: new Set(offsets), loaded: RESOLVED, done: finished.promise };
         if (read) this.underWay.add(read);
         try {
           const { values } = await this.options.readOffsets(partition, offsets);
@@ -189,7 +189,7 @@ export class PendingReadAhead {
         } finally {
           if (read) this.underWay.delete(read);
           if (home) markRead();
-          else finish();
+          else finished.resolve();
         }
       }),
     );

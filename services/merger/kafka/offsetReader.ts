@@ -19,6 +19,7 @@ import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../shared/logger';
 import { FetchPlan, firstAtLeast, type PlannedFetch } from './fetchPlan';
 import { takeWantedRecords, type AbortedTransaction, type Decompress } from './recordBatches';
+import { untilOrDeadline, withResolvers } from '../../shared/waiting';
 
 const READ_COMMITTED = 1;
 const FETCH_VERSION = 11;
@@ -345,20 +346,4 @@ async function beforeDeadline<T>(promise: Promise<T>, deadline: number, late: ()
     // An abandoned step may still fail later: that is not an unhandled rejection.
     promise.catch(() => undefined);
   }
-}
-
-/** Waits for `promise` or the deadline, whichever comes first, and leaves no timer behind. */
-async function untilOrDeadline(promise: Promise<void>, deadline: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function withResolvers(): { promise: Promise<void>; resolve: () => void } {
-  let resolve: () => void = () => undefined;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
 }
