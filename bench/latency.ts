@@ -7,7 +7,9 @@
  * Twice: backlogs received an hour before, and backlogs received BENCH_LATENCY_OLD_DAYS (3) days
  * before whose inbound segments were then dropped from the page cache (bench/pageCache.ts), so
  * that a bind reads its pending events from disk as it would days later.
- * BENCH_LATENCY_IDENTIFIES (100) per backlog size.
+ * BENCH_LATENCY_IDENTIFIES (100) per backlog size, after BENCH_LATENCY_WARMUP (5) per size on
+ * ids of their own: the first merges of a fresh merger (code not compiled yet, the preload's
+ * garbage on the heap) are reported on a row of their own, not mixed into the sizes' figures.
  */
 import { latency, latencyPlot, latencyTable, writeDocFile, BACKLOGS } from './merger';
 import { saveResult } from './support';

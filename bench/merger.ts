@@ -360,6 +360,12 @@ export const BACKLOGS = [10, 30, 100, 300, 1000, 3000];
 
 export interface LatencyFigures {
   readonly backlogs: Array<{ backlog: number; identifies: number; p50Ms: number; p99Ms: number; maxMs: number; readP50Ms: number; readP99Ms: number; readAheadShare?: number }>;
+  /**
+   * The first identifies after the merger started (BENCH_LATENCY_WARMUP per backlog size, ids of
+   * their own, before the measured ones): written → merged readable, all sizes together. Absent
+   * from runs before it was kept apart.
+   */
+  readonly warmUp?: { identifies: number; p50Ms: number; p99Ms: number; maxMs: number };
   /** An event of an id just identified, inside its window: written → merged event readable. */
   readonly inWindow?: { events: number; p50Ms: number; p99Ms: number; maxMs: number };
   /** How long before the identifies the backlogs were received, in days. */
@@ -373,6 +379,8 @@ export interface LatencyOptions {
   readonly ageDays?: number;
   /** Drop the inbound segments from the page cache once the backlogs are pending (bench/pageCache.ts). */
   readonly evict?: boolean;
+  /** Identifies per backlog size sent first and reported apart (default BENCH_LATENCY_WARMUP, 5). */
+  readonly warmUpEach?: number;
 }
 
 
@@ -391,7 +399,15 @@ export async function latency(backlogs: number[], identifiesEach: number, option
   }
   const catalog = await SchemaCatalog.open(config.registry, topics, logger);
   const prefix = `bench-latency-${Date.now().toString(36)}`;
-  const ids: Array<{ anonymousId: string; backlog: number }> = [];
+  // The first merges after a start are slower than the rest: V8 has not compiled the merge path
+  // yet and the preload's garbage is still on the heap (the first ~10 identifies of a run took up
+  // to 370 ms at 1,000 pending, where the rest stayed under 245). A merger runs for days, so the
+  // figures are of one that has merged before: warm-up ids, with backlogs like the measured ones,
+  // go first, and are reported on a row of their own.
+  const warmUpEach = options.warmUpEach ?? Number(process.env.BENCH_LATENCY_WARMUP ?? 5);
+  const warmUpIds: Array<{ anonymousId: string; backlog: number }> = [];
+  for (const backlog of backlogs) for (let k = 0; k < warmUpEach; k += 1) warmUpIds.push({ anonymousId: `warm-${backlog}-${k}`, backlog });
+  const ids: Array<{ anonymousId: string; backlog: number }> = [...warmUpIds];
   for (const backlog of backlogs) for (let k = 0; k < identifiesEach; k += 1) ids.push({ anonymousId: `lat-${backlog}-${k}`, backlog });
   // Interleaved as visitors' page views are: the e-th event of every id that has one, then the
   // next, so each id's events are spread over the log (pointers far apart), received in log order.
@@ -439,6 +455,19 @@ export async function latency(backlogs: number[], identifiesEach: number, option
     },
   });
   const personOps = loadConfig(['ingest']).ingest.personOps;
+  /** An event of the id, inside the window its identify opened, merged one by one (R2): written → merged readable. */
+  const eventInWindow = async (anonymousId: string, backlog: number): Promise<number> => {
+    const eventMerged = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no merge of ${anonymousId}'s event in its window within 30 s`)), 30000);
+      waiting.set(anonymousId, { want: backlog + 1, resolve: (at) => (clearTimeout(timer), resolve(at)) });
+    });
+    const eventAt = Date.now();
+    const event: InboundRecord = { workspace_id: 'bench', id: `${anonymousId}-in-window`, received_at: eventAt, settings: BENCH_SETTINGS, command: { kind: 'track', body: { person: null, anonymous_id: anonymousId, name: 'https://shop.example.com/checkout', type: 'page', timestamp: Math.floor(eventAt / 1000), data_json: '{"path":"/checkout"}' } } };
+    await producer.send({ topic: topics.inbound, acks: -1, messages: [{ key: inboundKey(event), value: catalog.encode('inbound', toWire(event)) }] });
+    const ms = (await eventMerged) - eventAt;
+    waiting.delete(anonymousId);
+    return ms;
+  };
   const samples = new Map<number, number[]>();
   // Of each, the time the merger spent reading the bind's pending events back from the inbound
   // log (its pendingReadMs total, moved by this identify alone: they are sent one at a time).
@@ -446,10 +475,12 @@ export async function latency(backlogs: number[], identifiesEach: number, option
   // Of the pending events merged, how many the bind's step found read ahead (pendingReadAhead.ts).
   const readAhead = new Map<number, { ahead: number; read: number }>();
   const inWindow: number[] = [];
-  // Identify in random order, one at a time, so each merge is measured on its own.
-  const order = [...ids].sort(() => Math.random() - 0.5);
+  const warmUp: number[] = [];
+  // Identify in random order (the warm-up ones first), one at a time, so each merge is measured on its own.
+  const shuffled = <T>(list: T[]) => [...list].sort(() => Math.random() - 0.5);
+  const order = [...shuffled(warmUpIds).map((id) => ({ ...id, warm: true })), ...shuffled(ids.slice(warmUpIds.length)).map((id) => ({ ...id, warm: false }))];
   let done = 0;
-  for (const { anonymousId, backlog } of order) {
+  for (const { anonymousId, backlog, warm } of order) {
     const merged = new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no merge of ${anonymousId} within 30 s`)), 30000);
       waiting.set(anonymousId, { want: backlog, resolve: (at) => (clearTimeout(timer), resolve(at)) });
@@ -464,22 +495,20 @@ export async function latency(backlogs: number[], identifiesEach: number, option
     await producer.send({ topic: message.topic, acks: -1, messages: [{ key: message.key, value: message.value }] });
     const ms = (await merged) - sentAt;
     waiting.delete(anonymousId);
+    if (warm) {
+      warmUp.push(ms);
+      await eventInWindow(anonymousId, backlog);
+      done += 1;
+      progress(`merge latency: ${done}/${order.length} identifies (${warmUpIds.length} to warm up)`);
+      continue;
+    }
     samples.set(backlog, [...(samples.get(backlog) ?? []), ms]);
     readSamples.set(backlog, [...(readSamples.get(backlog) ?? []), (merger.totals.pendingReadMs ?? 0) - readBefore]);
     const share = readAhead.get(backlog) ?? { ahead: 0, read: 0 };
     readAhead.set(backlog, { ahead: share.ahead + (merger.totals.pendingReadAhead ?? 0) - aheadBefore, read: share.read + (merger.totals.pendingRead ?? 0) - eventsReadBefore });
-    // Then an event of the id, inside the window the identify opened: merged one by one (R2).
-    const eventMerged = new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no merge of ${anonymousId}'s event in its window within 30 s`)), 30000);
-      waiting.set(anonymousId, { want: backlog + 1, resolve: (at) => (clearTimeout(timer), resolve(at)) });
-    });
-    const eventAt = Date.now();
-    const event: InboundRecord = { workspace_id: 'bench', id: `${anonymousId}-in-window`, received_at: eventAt, settings: BENCH_SETTINGS, command: { kind: 'track', body: { person: null, anonymous_id: anonymousId, name: 'https://shop.example.com/checkout', type: 'page', timestamp: Math.floor(eventAt / 1000), data_json: '{"path":"/checkout"}' } } };
-    await producer.send({ topic: topics.inbound, acks: -1, messages: [{ key: inboundKey(event), value: catalog.encode('inbound', toWire(event)) }] });
-    inWindow.push((await eventMerged) - eventAt);
-    waiting.delete(anonymousId);
+    inWindow.push(await eventInWindow(anonymousId, backlog));
     done += 1;
-    progress(`merge latency: ${done}/${order.length} identifies measured`);
+    progress(`merge latency: ${done}/${order.length} identifies (${warmUpIds.length} to warm up)`);
   }
   await reader.disconnect();
   process.stderr.write('\n');
@@ -491,6 +520,7 @@ export async function latency(backlogs: number[], identifiesEach: number, option
   await admin.deleteTopics({ topics: Object.values(topics).filter((t): t is string => typeof t === 'string') }).catch(() => undefined);
   await admin.disconnect();
   const inWindowSorted = [...inWindow].sort((a, b) => a - b);
+  const warmUpSorted = [...warmUp].sort((a, b) => a - b);
   return {
     backlogs: backlogs.map((backlog) => {
       const sorted = [...(samples.get(backlog) ?? [])].sort((a, b) => a - b);
@@ -498,6 +528,7 @@ export async function latency(backlogs: number[], identifiesEach: number, option
       const share = readAhead.get(backlog);
       return { backlog, identifies: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1] ?? 0, readP50Ms: Math.round(percentile(reads, 50)), readP99Ms: Math.round(percentile(reads, 99)), ...(share && share.read > 0 ? { readAheadShare: share.ahead / share.read } : {}) };
     }),
+    ...(warmUpSorted.length > 0 ? { warmUp: { identifies: warmUpSorted.length, p50Ms: percentile(warmUpSorted, 50), p99Ms: percentile(warmUpSorted, 99), maxMs: warmUpSorted[warmUpSorted.length - 1] ?? 0 } } : {}),
     inWindow: { events: inWindowSorted.length, p50Ms: percentile(inWindowSorted, 50), p99Ms: percentile(inWindowSorted, 99), maxMs: inWindowSorted[inWindowSorted.length - 1] ?? 0 },
     ageDays,
     ...(eviction ? { eviction } : {}),
@@ -508,6 +539,7 @@ export function latencyTable(lat: LatencyFigures): string {
   const age = lat.ageDays ? `, received ${lat.ageDays} days before${lat.eviction ? ', not in the page cache' : ''}` : '';
   const percent = (share: number | undefined) => (share === undefined ? '' : `${Math.round(share * 100)} %`);
   const rows: Array<Array<string | number>> = lat.backlogs.map((b) => [`identify, ${b.backlog} pending${age}`, b.identifies, b.p50Ms, b.p99Ms, b.maxMs, b.readP50Ms ?? '', b.readP99Ms ?? '', percent(b.readAheadShare)]);
+  if (lat.warmUp) rows.push([`warm-up: the first identifies after the start, every size${age}`, lat.warmUp.identifies, lat.warmUp.p50Ms, lat.warmUp.p99Ms, lat.warmUp.maxMs, '', '', '']);
   if (lat.inWindow) rows.push(['event in the window, after it', lat.inWindow.events, lat.inWindow.p50Ms, lat.inWindow.p99Ms, lat.inWindow.maxMs, '', '', '']);
   return table(['written → merged readable', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'of which read back, p50 ms', 'p99 ms', 'read ahead'], rows);
 }
