@@ -11,12 +11,29 @@ const groupMessagesPerPartition = require('kafkajs/src/producer/groupMessagesPer
   messages: Array<{ key: string; n: number }>;
   partitioner: (input: { message: { key: string; n: number } }) => number;
 }) => Record<string, Array<{ key: string; n: number }>>;
+const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C') as ((buffer: Buffer) => number) & { native: boolean };
+const crc32CInJs = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C') as (buffer: Buffer) => number;
 const Encoder = require('kafkajs/src/protocol/encoder') as {
   new (): { writeVarLong(v: number): { buffer: Buffer }; writeVarInt(v: number): { buffer: Buffer } };
   sizeOfVarLong(v: number): number;
 };
 
 describe('kafkajs produce path (patched)', () => {
+  it('checksums record batches with the native CRC-32C, equal to the JS table one', () => {
+    expect(crc32C.native).toBe(true);
+    // The check value of CRC-32C (Castagnoli), and the iSCSI test vectors of RFC 3720 B.4.
+    expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283);
+    expect(crc32C(Buffer.alloc(32, 0))).toBe(0x8a9136aa);
+    expect(crc32C(Buffer.alloc(32, 0xff))).toBe(0x62a8ab43);
+    expect(crc32C(Buffer.from(Array.from({ length: 32 }, (_, i) => i)))).toBe(0x46dd794e);
+    // Views into a larger buffer (kafkajs checksums a batch's body from its 21st byte), any length.
+    const big = Buffer.from(Array.from({ length: 70000 }, (_, i) => (i * 7919 + (i >> 3)) & 0xff));
+    for (const [start, end] of [[0, 0], [21, 22], [21, 1000], [3, 65537], [17, 70000]] as const) {
+      const view = big.subarray(start, end);
+      expect(crc32C(view)).toBe(crc32CInJs(view) >>> 0);
+    }
+  });
+
   it('murmur2 gives the Java client partitioner hashes (Kafka UtilsTest vectors)', () => {
     const vectors: Array<[string, number]> = [
       ['21', -973932308],
