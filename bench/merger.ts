@@ -28,6 +28,7 @@ import { createRedis, type AnyRedis } from '../services/shared/redis/client';
 import { startMerger } from '../services/merger/service';
 import { cpuOf, cpuSnapshot, cpuSpent, pidsMatching, type CpuParts } from './cpuUsage';
 import { lineChartSvg } from './svgPlot';
+import { recordThroughputRun } from './history';
 import { benchTopics, percentile, round, saveResult, spawnScript, spawnService, table, topicEnv, type SpawnedService } from './support';
 import { BENCH_SETTINGS, websiteTraffic, type MixCounts } from './workload';
 import { evictTopicFromPageCache, type Eviction } from './pageCache';
@@ -400,11 +401,12 @@ export async function latency(backlogs: number[], identifiesEach: number, option
   const catalog = await SchemaCatalog.open(config.registry, topics, logger);
   const prefix = `bench-latency-${Date.now().toString(36)}`;
   // The first merges after a start are slower than the rest: V8 has not compiled the merge path
-  // yet and the preload's garbage is still on the heap (the first ~10 identifies of a run took up
-  // to 370 ms at 1,000 pending, where the rest stayed under 245). A merger runs for days, so the
-  // figures are of one that has merged before: warm-up ids, with backlogs like the measured ones,
-  // go first, and are reported on a row of their own.
+  // yet and the preload's garbage is still on the heap (in runs of backlogs 10 and 1,000, the
+  // first ~10 identifies took up to 370 ms at 1,000 pending, the rest at most 220–273 ms). A merger runs
+  // for days, so the figures are of one that has merged before: warm-up ids, with backlogs like
+  // the measured ones, go first, and are reported on a row of their own.
   const warmUpEach = options.warmUpEach ?? Number(process.env.BENCH_LATENCY_WARMUP ?? 5);
+  if (!Number.isInteger(warmUpEach) || warmUpEach < 0) throw new Error(`BENCH_LATENCY_WARMUP must be a whole number of identifies per backlog size, not ${JSON.stringify(process.env.BENCH_LATENCY_WARMUP)}`);
   const warmUpIds: Array<{ anonymousId: string; backlog: number }> = [];
   for (const backlog of backlogs) for (let k = 0; k < warmUpEach; k += 1) warmUpIds.push({ anonymousId: `warm-${backlog}-${k}`, backlog });
   const ids: Array<{ anonymousId: string; backlog: number }> = [...warmUpIds];
@@ -566,7 +568,8 @@ if (require.main === module) {
     const records = Number(process.env.BENCH_RECORDS ?? 1_000_000);
     const figures = await throughput(records);
     const file = saveResult('merger-throughput', figures);
-    process.stdout.write(`\n${throughputTable(figures)}\n\nmerger / raw: ${round(figures.merger1.recordsPerSecond / figures.raw.recordsPerSecond, 2)}×; raw figures in ${file}\n`);
+    const history = recordThroughputRun(figures, 'bench-merger');
+    process.stdout.write(`\n${throughputTable(figures)}\n\nmerger / raw: ${round(figures.merger1.recordsPerSecond / figures.raw.recordsPerSecond, 2)}×; raw figures in ${file}\n\nhistory (${history.file}):\n${history.report}\n`);
   })().catch((error: unknown) => {
     process.stderr.write(`make bench-merger failed: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);

@@ -16,6 +16,7 @@ import { benchIngest, ingestTable, type IngestFigures } from './ingest';
 import { benchNoisyNeighbour, tenantTable } from './noisyNeighbour';
 import { BACKLOGS, latency, latencyPlot, latencyTable, throughput, throughputTable, writeDocFile, type LatencyFigures, type ThroughputFigures } from './merger';
 import { measureStateCost } from './stateCost';
+import { recordThroughputRun } from './history';
 import { machine, RESULTS_DIR, round, saveResult, table } from './support';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -80,7 +81,8 @@ async function measureAll(): Promise<AllFigures> {
 
 async function main(): Promise<void> {
   // BENCH_REPORT_ONLY=1 writes the report again from the last run's figures (bench/results/all.json).
-  const figures: AllFigures = process.env.BENCH_REPORT_ONLY === '1' ? (JSON.parse(readFileSync(path.join(RESULTS_DIR, 'all.json'), 'utf8')) as AllFigures) : await measureAll();
+  const reportOnly = process.env.BENCH_REPORT_ONLY === '1';
+  const figures: AllFigures = reportOnly ? (JSON.parse(readFileSync(path.join(RESULTS_DIR, 'all.json'), 'utf8')) as AllFigures) : await measureAll();
   const { throughput: tp, latency: lat, state, ingest, tenants, bridge, adminChanges } = figures;
   const bridgeSection = bridge ? bridgeTable(bridge, ingest) : '(not measured in this run)';
   const adminSection = adminChanges ? adminChangesTable(adminChanges) : '(not measured in this run)';
@@ -203,7 +205,9 @@ report its version, read every 2 ms.)
 `;
   writeDocFile('benchmarks.md', doc);
   const file = saveResult('all', { ...figures, machine: m, versions: v });
-  process.stdout.write(`\n${headline}\n\nthroughput\n${throughputRuns}\n\nmerge latency\n${latencyRows}\n\nstate cost\n${stateTable}\n\ningest\n${ingestTable(ingest)}\n\ntenants\n${tenantTable(tenants)}\n\nrequest bridge\n${bridgeSection}\n\nworkspace changes\n${adminSection}\n\ndocs/benchmarks.md regenerated; raw figures in ${file}\n`);
+  // A run measured now goes into the history (once its figures are saved); a report written again from it does not.
+  const history = reportOnly ? null : recordThroughputRun(figures.throughput, 'bench');
+  process.stdout.write(`\n${headline}\n\nthroughput\n${throughputRuns}\n\nmerge latency\n${latencyRows}\n\nstate cost\n${stateTable}\n\ningest\n${ingestTable(ingest)}\n\ntenants\n${tenantTable(tenants)}\n\nrequest bridge\n${bridgeSection}\n\nworkspace changes\n${adminSection}\n\n${history ? `history (${history.file}):\n${history.report}\n\n` : ''}docs/benchmarks.md regenerated; raw figures in ${file}\n`);
 }
 
 /**

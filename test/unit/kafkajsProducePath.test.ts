@@ -20,7 +20,18 @@ const Encoder = require('kafkajs/src/protocol/encoder') as {
 
 describe('kafkajs produce path (patched)', () => {
   it('checksums record batches with the native CRC-32C, equal to the JS table one', () => {
-    expect(crc32C.native).toBe(true);
+    // The native one whenever its library loads here (a platform with no prebuilt binary falls back).
+    const loads = (() => {
+      try {
+        require('@node-rs/crc32');
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    expect(crc32C.native).toBe(loads);
+    // Where CI and the bench machine run (Linux x64, glibc), it must load.
+    if (process.platform === 'linux' && process.arch === 'x64') expect(loads).toBe(true);
     // The check value of CRC-32C (Castagnoli), and the iSCSI test vectors of RFC 3720 B.4.
     expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283);
     expect(crc32C(Buffer.alloc(32, 0))).toBe(0x8a9136aa);
