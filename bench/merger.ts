@@ -13,6 +13,7 @@
 import { fetchCommittedOffsets } from '../services/shared/kafka/committedOffsets';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { SchemaCatalog } from '../services/shared/avro/catalog';
@@ -231,10 +232,20 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
 }
 
 /** The throughput runs as a table: time, rate, outputs per record, and where the CPU went. */
+/**
+ * How many of the machine's cores a run kept busy on average (all its processes: the run's own,
+ * Redis, Kafka, the registry): on a machine shared with the broker and Redis, what bounds scaling
+ * is this, so capacity is sized from CPU per record, not from one process's records/s.
+ */
+export function coresBusy(f: DrainFigures): number {
+  return round((f.cpuMicrosPerRecord * f.recordsPerSecond) / 1e6, 2);
+}
+
 export function throughputTable(tp: ThroughputFigures): string {
-  const row = (run: string, f: DrainFigures) => [run, f.seconds, f.recordsPerSecond, f.outputsPerRecord, f.transactionsPer1k === undefined ? '–' : `${f.transactionsPer1k} (${f.transactionsSplit ?? ''})`, f.cpu['pass-through'] ?? f.cpu.merger ?? 0, f.cpu.redis ?? 0, f.cpu.kafka ?? 0, f.cpuMicrosPerRecord];
+  const cores = os.cpus().length;
+  const row = (run: string, f: DrainFigures) => [run, f.seconds, f.recordsPerSecond, f.outputsPerRecord, f.transactionsPer1k === undefined ? '–' : `${f.transactionsPer1k} (${f.transactionsSplit ?? ''})`, f.cpu['pass-through'] ?? f.cpu.merger ?? 0, f.cpu.redis ?? 0, f.cpu.kafka ?? 0, f.cpuMicrosPerRecord, `${coresBusy(f)} of ${cores}`];
   return table(
-    ['run', 'seconds', 'records/s', 'outputs/record', 'transactions/1k records', 'CPU s: node', 'CPU s: Redis', 'CPU s: Kafka', 'CPU µs/record'],
+    ['run', 'seconds', 'records/s', 'outputs/record', 'transactions/1k records', 'CPU s: node', 'CPU s: Redis', 'CPU s: Kafka', 'CPU µs/record', 'cores busy'],
     [row('raw kafkajs pass-through', tp.raw), row(`raw pass-through, ${tp.rawAtMergerVolume.outputsPerRecord} outputs/record`, tp.rawAtMergerVolume), row('merger × 1', tp.merger1), row('merger × 2', tp.merger2)],
   );
 }

@@ -14,7 +14,7 @@ import { adminChangesTable, benchAdminChanges, type AdminChangeFigures } from '.
 import { benchBridgeOnly, bridgeTable, type BridgeFigures } from './bridge';
 import { benchIngest, ingestTable, type IngestFigures } from './ingest';
 import { benchNoisyNeighbour, tenantTable } from './noisyNeighbour';
-import { BACKLOGS, latency, latencyPlot, latencyTable, throughput, throughputTable, writeDocFile, type LatencyFigures, type ThroughputFigures } from './merger';
+import { BACKLOGS, coresBusy, latency, latencyPlot, latencyTable, throughput, throughputTable, writeDocFile, type LatencyFigures, type ThroughputFigures } from './merger';
 import { measureStateCost } from './stateCost';
 import { recordThroughputRun } from './history';
 import { machine, RESULTS_DIR, round, saveResult, table } from './support';
@@ -220,7 +220,7 @@ function limits(tp: ThroughputFigures): string {
   const budgetMicros = round((2 / target) * 1e6, 1);
   const volume = tp.rawAtMergerVolume;
   const left = round(budgetMicros - volume.cpuMicrosPerRecord, 1);
-  const cores = (f: typeof tp.merger1) => round((f.cpuMicrosPerRecord * f.recordsPerSecond) / 1e6, 2);
+  const cores = coresBusy;
   const node = (f: typeof tp.merger1) => round(((f.cpu.merger ?? f.cpu['pass-through'] ?? 0) / tp.records) * 1e6, 1);
   return `### What limits it
 
