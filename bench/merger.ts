@@ -231,7 +231,6 @@ export async function throughput(records: number): Promise<ThroughputFigures> {
   return { records: total, mix, preloadSeconds: round(preloadSeconds, 1), raw, rawAtMergerVolume, merger1, merger2 };
 }
 
-/** The throughput runs as a table: time, rate, outputs per record, and where the CPU went. */
 /**
  * How many of the machine's cores a run kept busy on average (all its processes: the run's own,
  * Redis, Kafka, the registry): on a machine shared with the broker and Redis, what bounds scaling
@@ -241,6 +240,7 @@ export function coresBusy(f: DrainFigures): number {
   return round((f.cpuMicrosPerRecord * f.recordsPerSecond) / 1e6, 2);
 }
 
+/** The throughput runs as a table: time, rate, outputs per record, and where the CPU went. */
 export function throughputTable(tp: ThroughputFigures): string {
   const cores = os.cpus().length;
   const row = (run: string, f: DrainFigures) => [run, f.seconds, f.recordsPerSecond, f.outputsPerRecord, f.transactionsPer1k === undefined ? '–' : `${f.transactionsPer1k} (${f.transactionsSplit ?? ''})`, f.cpu['pass-through'] ?? f.cpu.merger ?? 0, f.cpu.redis ?? 0, f.cpu.kafka ?? 0, f.cpuMicrosPerRecord, `${coresBusy(f)} of ${cores}`];
@@ -508,18 +508,16 @@ export async function latency(backlogs: number[], identifiesEach: number, option
     await producer.send({ topic: message.topic, acks: -1, messages: [{ key: message.key, value: message.value }] });
     const ms = (await merged) - sentAt;
     waiting.delete(anonymousId);
-    if (warm) {
-      warmUp.push(ms);
-      await eventInWindow(anonymousId, backlog);
-      done += 1;
-      progress(`merge latency: ${done}/${order.length} identifies (${warmUpIds.length} to warm up)`);
-      continue;
+    if (warm) warmUp.push(ms);
+    else {
+      samples.set(backlog, [...(samples.get(backlog) ?? []), ms]);
+      readSamples.set(backlog, [...(readSamples.get(backlog) ?? []), (merger.totals.pendingReadMs ?? 0) - readBefore]);
+      const share = readAhead.get(backlog) ?? { ahead: 0, read: 0 };
+      readAhead.set(backlog, { ahead: share.ahead + (merger.totals.pendingReadAhead ?? 0) - aheadBefore, read: share.read + (merger.totals.pendingRead ?? 0) - eventsReadBefore });
     }
-    samples.set(backlog, [...(samples.get(backlog) ?? []), ms]);
-    readSamples.set(backlog, [...(readSamples.get(backlog) ?? []), (merger.totals.pendingReadMs ?? 0) - readBefore]);
-    const share = readAhead.get(backlog) ?? { ahead: 0, read: 0 };
-    readAhead.set(backlog, { ahead: share.ahead + (merger.totals.pendingReadAhead ?? 0) - aheadBefore, read: share.read + (merger.totals.pendingRead ?? 0) - eventsReadBefore });
-    inWindow.push(await eventInWindow(anonymousId, backlog));
+    // A warm-up id's event goes through the window too (the merger warms up on both), uncounted.
+    const eventMs = await eventInWindow(anonymousId, backlog);
+    if (!warm) inWindow.push(eventMs);
     done += 1;
     progress(`merge latency: ${done}/${order.length} identifies (${warmUpIds.length} to warm up)`);
   }
